@@ -1,0 +1,37 @@
+"""Step 5: an article without title or body is dropped, loudly, never archived half-empty."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy.exceptions import DropItem
+
+from crawler.items import Article
+from crawler.pipelines.base import Step
+
+
+class Validate(Step):
+    name = "validate"
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, Article):
+            reason = problem(item)
+            if reason is not None:
+                self.count(f"dropped/{reason.replace(' ', '_')}")
+                raise DropItem(f"{reason}: {item.url}")
+            self.count("passed")
+        return item
+
+    def apply(self, article: Article) -> None:
+        reason = problem(article)
+        if reason is not None:
+            raise DropItem(f"{reason}: {article.url}")
+
+
+def problem(article: Article) -> str | None:
+    """Why ``article`` must not be archived, or ``None``."""
+    if not article.title:
+        return "no title"
+    if not article.body:
+        return "no body"
+    return None

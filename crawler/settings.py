@@ -1,0 +1,54 @@
+"""Scrapy settings. Project settings share the ``CRAWLER_`` prefix."""
+
+BOT_NAME = "crawler"
+SPIDER_MODULES = ["crawler.sites"]
+NEWSPIDER_MODULE = "crawler.sites"
+
+# Politeness.
+USER_AGENT = "defence-news-crawler/0.1 (news archive; obeys robots.txt)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.5
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+
+# Limits: article pages are tens of kilobytes.
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+RETRY_TIMES = 3
+
+# Nothing listens for remote control; only HTTP(S) is fetched.
+TELNETCONSOLE_ENABLED = False
+EXTENSIONS = {"scrapy.extensions.telnet.TelnetConsole": None}
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.CookieGateMiddleware": 650,
+    "crawler.mirror.middleware.MirrorMiddleware": 950,
+}
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.normalise.NormaliseText": 100,
+    "crawler.pipelines.layout.DropLayoutTokens": 200,
+    "crawler.pipelines.captions.SeparateCaptions": 300,
+    "crawler.pipelines.byline.ExtractByline": 400,
+    "crawler.pipelines.validate.Validate": 500,
+    "crawler.pipelines.dedupe.Deduplicate": 600,
+    "crawler.pipelines.archive.ParquetArchive": 900,
+}
+
+LOG_LEVEL = "INFO"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+
+# Project settings.
+CRAWLER_ARCHIVE_DIR = "output"  # archive root; rows go under <dir>/articles/
+CRAWLER_ARCHIVE_FLUSH_ROWS = 2000  # rows buffered before a file is written
+CRAWLER_RUN_ID = ""  # empty: a fresh id per run
+CRAWLER_MIRROR_URL = ""  # e.g. http://127.0.0.1:8123: fetch from the local replica
+CRAWLER_SINCE = ""  # ISO date: skip articles published before
+CRAWLER_UNTIL = ""  # ISO date: skip articles published after

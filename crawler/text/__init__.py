@@ -1,0 +1,1 @@
+"""Pure text functions: no Scrapy imports, usable on their own."""

@@ -1,0 +1,130 @@
+"""The author credit that closes an article.
+
+qdnd.vn and its peers end an article with a credit line: ``Tin, ảnh: SƠN BÌNH``,
+``Bài và ảnh: …``, a bare upper-case name, ``QUỲNH OANH (tổng hợp)``, or a rank
+and position around an upper-case name (``Đại tá HOÀNG TUẤN, Viện trưởng …``).
+The line leaves the body; it is kept as printed, and its names are title-cased.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+# "Tin, ảnh:", "Bài và ảnh:", "Bài:", "Ảnh:", "Bài, ảnh, video:" …
+_LABEL = re.compile(
+    r"^(?P<label>(?:Tin|Bài|Bài viết|Tin bài|Ảnh|Video|Clip|Đồ họa)"
+    r"(?:\s*(?:,|và|-|–|\+|&)\s*(?:tin|bài|ảnh|video|clip|đồ họa))*\s*[:：])\s*(?P<names>\S.*)$",
+    re.IGNORECASE,
+)
+_ROLE = r"\((?:thực hiện|tổng hợp|lược dịch|biên dịch|dịch|giới thiệu|theo [^)]{1,40})\)"
+_SEPARATORS = re.compile(r"\s+[-–—]\s+|(?<=\w)[-–—](?=\w)|\s*[–—]\s*|\s*[,;/&]\s*|\s+và\s+")
+_TITLES = frozenset(
+    "PGS GS TS THS TSKH BS KS NCS CN TTND TTƯT NSND NSƯT AHLLVT NXB PV CTV".split()
+)
+AGENCIES = frozenset(
+    "TTXVN VNA AFP AP REUTERS XINHUA TASS RIA IRNA VOV VTV BBC CNN KYODO YONHAP BERNAMA "
+    "ANTARA PTI SPUTNIK EFE ANSA DPA QĐND TPO VGP".split()
+)
+# A byline is short; anything longer is article text.
+_MAX_LENGTH = 160
+_MAX_PREFIX_WORDS = 6
+
+
+def _is_upper_word(word: str) -> bool:
+    letters = [c for c in word if c.isalpha()]
+    return bool(letters) and all(c.isupper() for c in letters)
+
+
+def title_case(name: str) -> str:
+    """``SƠN BÌNH`` -> ``Sơn Bình``; agencies (``TTXVN``) stay as they are."""
+    words = name.split()
+    if len(words) == 1 and words[0].upper() in AGENCIES:
+        return words[0]
+    return " ".join(w[:1].upper() + w[1:].lower() for w in words)
+
+
+def _upper_run(piece: str) -> str | None:
+    """The longest run of upper-case words in ``piece`` (a name), titles excluded."""
+    best: list[str] = []
+    run: list[str] = []
+    for word in piece.split():
+        bare = word.strip("().,:;\"'“”")
+        if bare and _is_upper_word(bare) and bare.upper() not in _TITLES:
+            run.append(bare)
+            if len(run) > len(best):
+                best = list(run)
+        else:
+            run = []
+    return " ".join(best) or None
+
+
+def authors_from(names: str) -> list[str]:
+    """Each name of a credit, in title case, in order, without duplicates."""
+    names = re.sub(_ROLE, "", names, flags=re.IGNORECASE).strip()
+    has_upper = _upper_run(names) is not None
+    found: list[str] = []
+    for piece in _SEPARATORS.split(names):
+        piece = piece.strip(" .")
+        if not piece:
+            continue
+        name = _upper_run(piece) if has_upper else piece
+        if name:
+            name = title_case(name)
+            if name not in found:
+                found.append(name)
+    return found
+
+
+def parse_byline(line: str) -> list[str] | None:
+    """The authors if ``line`` is a credit line, else ``None``."""
+    if not line or len(line) > _MAX_LENGTH:
+        return None
+    match = _LABEL.match(line)
+    if match:
+        names = match.group("names")
+        if names.count(". ") or len(names) > 100:
+            return None
+        return authors_from(names) or None
+    bare = re.sub(rf"\s*{_ROLE}\s*$", "", line, flags=re.IGNORECASE).strip()
+    if not bare:
+        return None
+    # A line that is only upper-case names and separators.
+    if all(_is_upper_word(w) for w in _SEPARATORS.split(bare) if w.strip()):
+        if not any(c.isalpha() for c in bare):
+            return None
+        return authors_from(bare) or None
+    # "NAME/AGENCY", as agencies credit their reporters.
+    name, slash, agency = bare.rpartition("/")
+    if slash and agency.strip().upper() in AGENCIES and 0 < len(name.split()) <= 5:
+        return authors_from(bare) or None
+    # A rank or titles, an upper-case name, then optionally ", position".
+    words = bare.split()
+    flags = [_is_upper_word(w.strip(",")) and w.strip(",") not in _TITLES for w in words]
+    if True not in flags:
+        return None
+    first = flags.index(True)
+    last = first
+    while last + 1 < len(words) and flags[last + 1] and not words[last].endswith(","):
+        last += 1
+    prefix = " ".join(words[:first])
+    rest = " ".join(words[last + 1 :])
+    name_words = [w.strip(",") for w in words[first : last + 1]]
+    if (
+        len(name_words) >= 2
+        and first <= _MAX_PREFIX_WORDS
+        and not re.search(r"[.:;!?]", prefix)
+        and (not rest or words[last].endswith(",") or rest.startswith("("))
+    ):
+        return [title_case(" ".join(name_words))]
+    return None
+
+
+def split_byline(paragraphs: Sequence[str]) -> tuple[list[str], str | None, list[str]]:
+    """Take the closing credit line off the paragraphs: (paragraphs, byline, authors)."""
+    if not paragraphs:
+        return list(paragraphs), None, []
+    authors = parse_byline(paragraphs[-1])
+    if authors is None:
+        return list(paragraphs), None, []
+    return list(paragraphs[:-1]), paragraphs[-1], authors

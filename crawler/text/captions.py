@@ -1,0 +1,45 @@
+"""Photo credits at the end of image captions.
+
+Captions end with the photographer or agency: ``… Ảnh: TTXVN`` or
+``(Ảnh: Trọng Đức/TTXVN)``. The credit goes to its own field, as printed,
+without the label or the brackets.
+"""
+
+from __future__ import annotations
+
+import re
+
+from crawler.items import Image
+
+_LABEL = r"(?:Ảnh|Nguồn\s+ảnh|Photo|Photos|Photo\s+by|Image|Source|图|摄影|摄)"
+# "(Ảnh: NAME)" at the very end, optionally followed by a full stop.
+_BRACKETED = re.compile(rf"\(\s*{_LABEL}\s*[:：]\s*(?P<credit>[^()]{{1,80}}?)\s*\)\s*\.?$", re.I)
+# "… Ảnh: NAME" at the end; the label starts the caption or follows a space or punctuation.
+_TRAILING = re.compile(
+    rf"(?:^|(?<=[\s.,;:!?…\"”’)\]-]))[-–—]?\s*{_LABEL}\s*[:：]\s*(?P<credit>[^:：]{{1,80}}?)\s*\.?$",
+    re.I,
+)
+
+
+def split_credit(caption: str | None) -> tuple[str | None, str | None]:
+    """Split a caption into (caption, credit); either may be ``None``."""
+    if not caption:
+        return None, None
+    for pattern in (_BRACKETED, _TRAILING):
+        match = pattern.search(caption)
+        if match:
+            credit = match.group("credit").strip() or None
+            head = caption[: match.start()].rstrip(" -–—,;")
+            return head or None, credit
+    return caption, None
+
+
+def separate_credit(image: Image) -> bool:
+    """Move a trailing credit of ``image.caption`` to ``image.credit``; True if one moved."""
+    caption, credit = split_credit(image.caption)
+    if credit is None:
+        image.caption = caption
+        return False
+    image.caption = caption
+    image.credit = image.credit or credit
+    return True

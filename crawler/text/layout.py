@@ -1,0 +1,173 @@
+"""Layout tokens and boilerplate left in article text by the sites' CMS.
+
+The image editor of qdnd.vn leaves its alignment toolbar (``left center right
+del``) in the page; flattened, it reads ``leftcenterrightdel`` and is the only
+sign that the text after it is an image caption. So a token is not just
+deleted: it marks where an image stood, and the rest of its line (or, when the
+token ends its line, the next line) is that image's caption.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from crawler.items import Block, Image
+
+# The toolbar glued into one word, or its four words alone on a line.
+LAYOUT_TOKENS: tuple[str, ...] = (
+    r"leftcenterrightdel",
+    r"left\s+center\s+right\s+del(?![^\W\d_])",
+)
+
+# Whole paragraphs that are site furniture, not article text.
+BOILERPLATE: tuple[str, ...] = (
+    # Related-section trailer of qdnd.vn, with or without the space after '*'.
+    r"\*\s*Mời\s+(?:quý\s+)?(?:bạn\s+đọc|độc\s+giả)\s+vào\s+chuyên\s+mục\b.*"
+    r"\bxem\s+(?:các\s+)?tin,?\s*bài\s+liên\s+quan\W*",
+    r"\*\s*Chuyên\s+mục\b.{1,120}?\btrên\s+Báo\s+Quân\s+đội\s+nhân\s+dân\b.*",
+    # End-of-article marker alone.
+    r"\./\.",
+)
+
+_END_MARKER = re.compile(r"\s*\./\.\s*$")
+_TERMINAL = ".!?…\"”’)»"
+
+
+@dataclass(frozen=True)
+class LayoutRules:
+    """Compiled token and boilerplate patterns: the shared ones plus a site's own."""
+
+    token: re.Pattern[str]
+    boilerplate: re.Pattern[str]
+
+    @classmethod
+    def build(cls, tokens: Iterable[str] = (), boilerplate: Iterable[str] = ()) -> LayoutRules:
+        return _build(tuple(tokens), tuple(boilerplate))
+
+
+_CACHE: dict[tuple[tuple[str, ...], tuple[str, ...]], LayoutRules] = {}
+
+
+def _build(tokens: tuple[str, ...], boilerplate: tuple[str, ...]) -> LayoutRules:
+    key = (tokens, boilerplate)
+    rules = _CACHE.get(key)
+    if rules is None:
+        token = "|".join(f"(?:{t})" for t in (*LAYOUT_TOKENS, *tokens))
+        lines = "|".join(f"(?:{b})" for b in (*BOILERPLATE, *boilerplate))
+        rules = LayoutRules(
+            token=re.compile(rf"(?<![A-Za-z])(?:{token})", re.IGNORECASE),
+            boilerplate=re.compile(rf"^(?:{lines})$", re.IGNORECASE | re.DOTALL),
+        )
+        _CACHE[key] = rules
+    return rules
+
+
+DEFAULT_RULES = LayoutRules.build()
+
+# Marks a flattened blank line while tokens are resolved (never a paragraph).
+_BLANK = ""
+
+
+def blocks_from_flat_text(text: str, rules: LayoutRules = DEFAULT_RULES) -> tuple[list[Block], int]:
+    """Flattened article text to blocks: each line a paragraph, each token an image.
+
+    Returns the blocks and the number of layout tokens consumed.
+    """
+    lines = [line.strip() for line in text.split("\n")]
+    return _resolve_tokens(lines, rules, blank_ends_caption=True)
+
+
+def drop_layout_tokens(
+    blocks: Sequence[Block], rules: LayoutRules = DEFAULT_RULES
+) -> tuple[list[Block], int]:
+    """Resolve tokens left in structured blocks (paragraphs and image captions).
+
+    A token inside a paragraph splits it like a line of flattened text; a token
+    inside a caption is simply removed.
+    """
+    count = 0
+    items: list[Block | None] = []
+    for block in blocks:
+        if isinstance(block, Image):
+            if block.caption and rules.token.search(block.caption):
+                caption, n = rules.token.subn(" ", block.caption)
+                count += n
+                block.caption = " ".join(caption.split()) or None
+            items.append(block)
+        else:
+            items.append(block)
+    if not any(isinstance(b, str) and rules.token.search(b) for b in items):
+        return [b for b in items if b is not None and b != _BLANK], count
+    resolved, n = _resolve_tokens(items, rules, blank_ends_caption=False)
+    return resolved, count + n
+
+
+def _resolve_tokens(
+    lines: Sequence[Block | None], rules: LayoutRules, *, blank_ends_caption: bool
+) -> tuple[list[Block], int]:
+    blocks: list[Block] = []
+    pending: Image | None = None  # an image whose caption may be the next line
+    count = 0
+    for line in lines:
+        if line is None:
+            continue
+        if isinstance(line, Image):
+            pending = None
+            blocks.append(line)
+            continue
+        parts = rules.token.split(line)
+        before = parts[0].strip()
+        if pending is not None:
+            if len(parts) == 1 and before:
+                pending.caption = before
+                pending = None
+                continue
+            if before or blank_ends_caption or len(parts) > 1:
+                pending = None
+        if before:
+            blocks.append(before)
+        count += len(parts) - 1
+        for index, after in enumerate(parts[1:], start=2):
+            image = Image(caption=after.strip() or None)
+            blocks.append(image)
+            if image.caption is None and index == len(parts):
+                pending = image
+    return blocks, count
+
+
+def is_boilerplate(paragraph: str, rules: LayoutRules = DEFAULT_RULES) -> bool:
+    return rules.boilerplate.match(paragraph) is not None
+
+
+def strip_end_marker(paragraph: str) -> str:
+    """Remove a trailing ``./.``; it doubles as the sentence's full stop."""
+    match = _END_MARKER.search(paragraph)
+    if match is None:
+        return paragraph
+    head = paragraph[: match.start()].rstrip()
+    if head and head[-1] not in _TERMINAL:
+        head += "."
+    return head
+
+
+def drop_boilerplate(
+    blocks: Sequence[Block], rules: LayoutRules = DEFAULT_RULES
+) -> tuple[list[Block], int]:
+    """Remove boilerplate paragraphs and end markers; returns blocks and count removed."""
+    kept: list[Block] = []
+    removed = 0
+    for block in blocks:
+        if isinstance(block, str):
+            if is_boilerplate(block, rules):
+                removed += 1
+                continue
+            stripped = strip_end_marker(block)
+            if stripped != block:
+                removed += 1
+                if not stripped:
+                    continue
+            block = stripped
+        kept.append(block)
+    return kept, removed
