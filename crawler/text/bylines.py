@@ -20,11 +20,54 @@ _LABEL = re.compile(
 _ROLE = r"\((?:thực hiện|tổng hợp|lược dịch|biên dịch|dịch|giới thiệu|theo [^)]{1,40})\)"
 _SEPARATORS = re.compile(r"\s+[-–—]\s+|(?<=\w)[-–—](?=\w)|\s*[–—]\s*|\s*[,;/&]\s*|\s+và\s+")
 _TITLES = frozenset(
-    "PGS GS TS THS TSKH BS KS NCS CN TTND TTƯT NSND NSƯT AHLLVT NXB PV CTV".split()
+    [
+        "PGS",
+        "GS",
+        "TS",
+        "THS",
+        "TSKH",
+        "BS",
+        "KS",
+        "NCS",
+        "CN",
+        "TTND",
+        "TTƯT",
+        "NSND",
+        "NSƯT",
+        "AHLLVT",
+        "NXB",
+        "PV",
+        "CTV",
+    ]
 )
 AGENCIES = frozenset(
-    "TTXVN VNA AFP AP REUTERS XINHUA TASS RIA IRNA VOV VTV BBC CNN KYODO YONHAP BERNAMA "
-    "ANTARA PTI SPUTNIK EFE ANSA DPA QĐND TPO VGP".split()
+    [
+        "TTXVN",
+        "VNA",
+        "AFP",
+        "AP",
+        "REUTERS",
+        "XINHUA",
+        "TASS",
+        "RIA",
+        "IRNA",
+        "VOV",
+        "VTV",
+        "BBC",
+        "CNN",
+        "KYODO",
+        "YONHAP",
+        "BERNAMA",
+        "ANTARA",
+        "PTI",
+        "SPUTNIK",
+        "EFE",
+        "ANSA",
+        "DPA",
+        "QĐND",
+        "TPO",
+        "VGP",
+    ]
 )
 # A byline is short; anything longer is article text.
 _MAX_LENGTH = 160

@@ -32,7 +32,7 @@ BOILERPLATE: tuple[str, ...] = (
 )
 
 _END_MARKER = re.compile(r"\s*\./\.\s*$")
-_TERMINAL = ".!?…\"”’)»"
+_TERMINAL = '.!?…"”’)»'
 
 
 @dataclass(frozen=True)

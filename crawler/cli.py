@@ -1,0 +1,209 @@
+"""The ``crawler`` command: clean, extract, crawl, demo.
+
+Commands that print JSON print nothing else on standard output; logs go to
+standard error. Errors are one line and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+EXAMPLES = {
+    "clean": "crawler clean ../shared/seed/000_e17f4e3068c7ab98.txt",
+    "extract": "crawler extract qdnd page.html --url https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/abc-812345",
+    "crawl": "crawler crawl qdnd --since 2025-01-01 --out output",
+    "demo": "crawler demo",
+}
+
+
+class CommandError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default) + "\n")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+# -- commands --------------------------------------------------------------------
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from crawler.items import Article
+    from crawler.pipelines import clean
+
+    text = _read_text(args.file)
+    article = Article(url="", site="", spider="", language="", flat_text=text)
+    clean(article)
+    print_json(
+        {
+            "body": article.body,
+            "images": [image.as_dict() for image in article.images],
+            "byline": article.byline,
+            "authors": article.authors,
+        }
+    )
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from scrapy.exceptions import DropItem
+    from scrapy.http import HtmlResponse
+
+    from crawler.pipelines import clean
+
+    spidercls = _spider_class(args.spider)
+    path = Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"no such file: {path}")
+    response = HtmlResponse(url=args.url, body=path.read_bytes(), encoding=args.encoding)
+    spider = spidercls()
+    if not spider.is_article_url(args.url):
+        print(
+            f"warning: {args.url} does not look like a {args.spider} article URL", file=sys.stderr
+        )
+    article = spider.extract(response)
+    try:
+        clean(article, check=True)
+    except DropItem as error:
+        raise CommandError(f"not an article: {error}") from None
+    print_json(article.record())
+    return 0
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from crawler.runner import run_spiders
+
+    overrides: dict[str, Any] = {"CRAWLER_ARCHIVE_DIR": str(args.out)}
+    if args.log_level:
+        overrides["LOG_LEVEL"] = args.log_level
+    spider_args = {"since": args.since, "until": args.until}
+    try:
+        result = run_spiders(args.spiders, overrides, spider_args)
+    except KeyError as error:
+        raise CommandError(str(error.args[0])) from None
+    for spider in result.spiders:
+        stats = spider.stats
+        print(
+            f"{spider.spider}: {spider.reason or 'not closed'}; "
+            f"{stats.get('crawler/archive/rows_written', 0)} articles archived, "
+            f"{stats.get('item_dropped_count', 0)} dropped, "
+            f"{stats.get('log_count/ERROR', 0)} errors",
+            file=sys.stderr,
+        )
+    return 0 if result.ok else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from crawler.demo import run_demo
+
+    return run_demo(Path(args.out), log_level=args.log_level)
+
+
+# -- plumbing ----------------------------------------------------------------------
+
+
+def _read_text(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    path = Path(name)
+    if not path.is_file():
+        raise CommandError(f"no such file: {path}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise CommandError(
+            f"{path} is not UTF-8 text: {error.reason} at byte {error.start}"
+        ) from None
+
+
+def _spider_class(name: str) -> Any:
+    from scrapy.spiderloader import SpiderLoader
+
+    from crawler.runner import project_settings
+
+    loader = SpiderLoader.from_settings(project_settings())
+    try:
+        return loader.load(name)
+    except KeyError:
+        known = ", ".join(sorted(loader.list()))
+        raise CommandError(f"unknown spider {name!r}; known: {known}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crawler",
+        description="Archive defence news: crawl sites, clean the text, write a Parquet archive.",
+        epilog="Run 'crawler CMD --help' for the options and an example of each command.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="CMD", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=f"example: {EXAMPLES[name]}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    p = command("clean", "Clean one article given as flattened text; print JSON.")
+    p.add_argument("file", nargs="?", default="-", help="text file, or - for standard input")
+    p.set_defaults(func=cmd_clean)
+
+    p = command(
+        "extract", "Run a spider's parse and the pipelines on a saved page; print the record."
+    )
+    p.add_argument("spider", help="spider name, e.g. qdnd")
+    p.add_argument("file", help="saved HTML page")
+    p.add_argument("--url", required=True, help="the URL the page was fetched from")
+    p.add_argument("--encoding", default="utf-8", help="page encoding (default utf-8)")
+    p.set_defaults(func=cmd_extract)
+
+    p = command("crawl", "Crawl sites into the Parquet archive.")
+    p.add_argument("spiders", nargs="+", metavar="SPIDER", help="spider names, e.g. qdnd")
+    p.add_argument("--since", type=_date, help="skip articles published before this date")
+    p.add_argument("--until", type=_date, help="skip articles published after this date")
+    p.add_argument("--out", default="output", type=Path, help="archive root (default output/)")
+    p.add_argument("--log-level", default=None, help="Scrapy log level (default INFO)")
+    p.set_defaults(func=cmd_crawl)
+
+    p = command("demo", "Serve the bundled replica sites on 127.0.0.1, crawl them, summarise.")
+    p.add_argument("--out", default="output", help="archive root (default output/)")
+    p.add_argument("--log-level", default="WARNING", help="Scrapy log level (default WARNING)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.func(args)
+        return status
+    except CommandError as error:
+        print(f"crawler {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

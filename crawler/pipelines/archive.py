@@ -1,0 +1,99 @@
+"""Item pipeline: write each article into the Parquet archive.
+
+A thin adapter over :class:`crawler.archive.ArchiveWriter`; the writer knows
+files and partitions, this class only knows Scrapy (settings, stats, logs).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self
+
+from crawler.archive import ARTICLES_DIR, ArchiveWriter, check_path_component, sweep_temp_files
+from crawler.items import Article
+
+logger = logging.getLogger(__name__)
+
+STATS_PREFIX = "crawler/archive"
+RUN_ID_STAT = "crawler/run_id"
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A fresh run id, sortable by start time: ``20261126T071500Z-3fa2c1``."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{moment:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+class ParquetArchive:
+    """Stamps each article with the run id and fetch time, then archives it.
+
+    Settings: ``CRAWLER_ARCHIVE_DIR`` (archive root), ``CRAWLER_ARCHIVE_FLUSH_ROWS``,
+    ``CRAWLER_RUN_ID`` (empty: a fresh id). The run id is published as the
+    ``crawler/run_id`` stat so other components and the run summary can use it.
+    """
+
+    def __init__(
+        self, root: Path, run_id: str, flush_rows: int = 2000, stats: Any | None = None
+    ) -> None:
+        self.root = root
+        self.run_id = check_path_component(run_id, "CRAWLER_RUN_ID")
+        self.flush_rows = flush_rows
+        self.stats = stats
+        self.writer: ArchiveWriter | None = None
+        if stats is not None:
+            stats.set_value(RUN_ID_STAT, self.run_id)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> Self:
+        settings = crawler.settings
+        root = Path(settings.get("CRAWLER_ARCHIVE_DIR") or "output")
+        flush_rows = settings.getint("CRAWLER_ARCHIVE_FLUSH_ROWS", 2000)
+        if flush_rows < 1:
+            raise ValueError(f"CRAWLER_ARCHIVE_FLUSH_ROWS must be at least 1, got {flush_rows}")
+        run_id = settings.get("CRAWLER_RUN_ID") or new_run_id()
+        return cls(root, run_id, flush_rows, crawler.stats)
+
+    def open_spider(self) -> None:
+        swept = sweep_temp_files(self.root)
+        if swept:
+            logger.info("archive: removed %d stale temporary files under %s", swept, self.root)
+        self.writer = ArchiveWriter(self.root, self.run_id, self.flush_rows)
+        if self.stats is not None:  # stats may have been reset since __init__
+            self.stats.set_value(RUN_ID_STAT, self.run_id)
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Article):
+            return item
+        if self.writer is None:
+            raise RuntimeError("ParquetArchive.process_item called before open_spider")
+        item.crawl_run = self.run_id
+        if item.fetched_at is None:
+            item.fetched_at = datetime.now(UTC)
+        self.writer.add(item.record())
+        self._update_stats()
+        return item
+
+    def close_spider(self) -> None:
+        if self.writer is None:
+            return
+        files = self.writer.close()
+        self._update_stats()
+        if files:
+            logger.info(
+                "archive: run %s wrote %d rows in %d files under %s",
+                self.run_id,
+                self.writer.rows_written,
+                len(files),
+                self.root / ARTICLES_DIR,
+            )
+        else:
+            logger.info("archive: run %s: no articles: nothing written", self.run_id)
+
+    def _update_stats(self) -> None:
+        if self.stats is None or self.writer is None:
+            return
+        self.stats.set_value(f"{STATS_PREFIX}/rows_written", self.writer.rows_written)
+        self.stats.set_value(f"{STATS_PREFIX}/files_written", self.writer.files_written)

@@ -1,0 +1,76 @@
+"""Run spiders in this process and report what each one did."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.settings import Settings
+from scrapy.utils.project import get_project_settings
+
+# Stats that say a spider went wrong, whatever its close reason.
+_FAILURE_STATS = ("log_count/ERROR", "log_count/CRITICAL")
+
+
+def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    """The project's settings wherever the command runs (no scrapy.cfg needed)."""
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    settings = get_project_settings()
+    if overrides:
+        settings.setdict(overrides, priority="cmdline")
+    return settings
+
+
+@dataclass
+class SpiderResult:
+    spider: str
+    reason: str
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.reason == "finished" and not any(self.stats.get(k) for k in _FAILURE_STATS)
+
+
+@dataclass
+class RunResult:
+    spiders: list[SpiderResult]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.spiders) and all(s.ok for s in self.spiders)
+
+    def stat(self, key: str) -> int:
+        return sum(int(s.stats.get(key, 0) or 0) for s in self.spiders)
+
+
+def run_spiders(
+    names: list[str],
+    overrides: dict[str, Any] | None = None,
+    spider_args: dict[str, Any] | None = None,
+) -> RunResult:
+    """Crawl ``names`` together in one reactor; returns when all have closed.
+
+    Unknown spider names raise ``KeyError`` before anything starts.
+    """
+    settings = project_settings(overrides)
+    process = CrawlerProcess(settings)
+    known = set(process.spider_loader.list())
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise KeyError(f"unknown spider {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    crawlers: list[Crawler] = []
+    for name in names:
+        crawler = process.create_crawler(name)
+        crawlers.append(crawler)
+        process.crawl(crawler, **(spider_args or {}))
+    process.start()
+    results = []
+    for crawler in crawlers:
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        results.append(
+            SpiderResult(crawler.spidercls.name, str(stats.get("finish_reason", "")), stats)
+        )
+    return RunResult(results)

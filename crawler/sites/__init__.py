@@ -1,0 +1,1 @@
+"""Site spiders, one module per site; ``base`` holds what they share."""

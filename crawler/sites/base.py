@@ -1,0 +1,298 @@
+"""The shared base of every site spider: discovery, date window, extraction.
+
+A site module declares its URLs and selectors as class attributes; the base
+discovers articles from listing pages (with pagination) and feeds, keeps to the
+date window, and turns an article page into an :class:`Article` whose body is
+ordered blocks. ``extract`` is a pure function of the response, so a saved page
+is a complete fixture.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+
+import scrapy
+from parsel import Selector
+from scrapy.http import Response, TextResponse
+
+from crawler.items import Article, Block
+from crawler.sites.blocks import blocks_from_element, text_of
+from crawler.text.dates import VIETNAM, parse_dmy
+from crawler.urls import canonical_url, site_of
+
+
+class NewsSpider(scrapy.Spider):
+    """Base of the site spiders. Subclasses set the class attributes below."""
+
+    # Identity.
+    site: ClassVar[str] = ""
+    language: ClassVar[str] = ""
+    parser_version: ClassVar[str] = "1"
+    canonical_host: ClassVar[str | None] = None
+    timezone: ClassVar[timezone] = VIETNAM
+
+    # Discovery.
+    listing_urls: ClassVar[tuple[str, ...]] = ()
+    feed_urls: ClassVar[tuple[str, ...]] = ()
+    article_url_pattern: ClassVar[str] = r"$^"  # group "id": the site's article id
+    listing_link_css: ClassVar[str] = "a"
+    next_page_format: ClassVar[str] = ""  # e.g. "{listing}/p/{page}"
+    pagination_css: ClassVar[str] = ""  # when the page has it, only its links are followed
+    max_listing_pages: ClassVar[int] = 500
+
+    # Extraction.
+    title_css: ClassVar[str] = "h1"
+    summary_css: ClassVar[str] = ""
+    date_css: ClassVar[str] = ""
+    body_css: ClassVar[tuple[str, ...]] = ()
+    tags_css: ClassVar[str] = ""
+
+    # Site-specific layout tokens and boilerplate (regex sources), merged with the shared ones.
+    layout_tokens: ClassVar[tuple[str, ...]] = ()
+    boilerplate: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        *args: Any,
+        since: str | date | None = None,
+        until: str | date | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._article_re = re.compile(self.article_url_pattern)
+        self.since_arg = since
+        self.until_arg = until
+        self.since: datetime | None = None
+        self.until: datetime | None = None
+        self._requested: set[str] = set()
+        # Next listing pages held back until an article of their page is in the window.
+        self._pending_next: dict[tuple[str, int], scrapy.Request] = {}
+        self._window_set = False
+
+    # -- date window -------------------------------------------------------------
+
+    def _set_window(self) -> None:
+        if self._window_set:
+            return
+        self._window_set = True
+        settings = getattr(self, "settings", None)
+        since = self.since_arg or (settings.get("CRAWLER_SINCE") if settings else None)
+        until = self.until_arg or (settings.get("CRAWLER_UNTIL") if settings else None)
+        if since:
+            self.since = datetime.combine(_as_date(since), time.min, self.timezone).astimezone(UTC)
+        if until:
+            end = datetime.combine(_as_date(until), time.min, self.timezone) + timedelta(days=1)
+            self.until = end.astimezone(UTC)
+
+    def in_window(self, published: datetime | None) -> bool:
+        """Unknown dates are kept: losing an article is worse than one out of range."""
+        self._set_window()
+        if published is None:
+            return True
+        if self.since is not None and published < self.since:
+            return False
+        return not (self.until is not None and published >= self.until)
+
+    def before_window(self, published: datetime | None) -> bool:
+        self._set_window()
+        return published is not None and self.since is not None and published < self.since
+
+    # -- discovery ---------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        self._set_window()
+        for url in self.feed_urls:
+            yield scrapy.Request(url, callback=self.parse_feed)
+        for url in self.listing_urls:
+            yield scrapy.Request(
+                url, callback=self.parse_listing, cb_kwargs={"listing": url, "page": 1}
+            )
+
+    def is_article_url(self, url: str) -> bool:
+        return self._article_re.search(url.split("?")[0].split("#")[0]) is not None
+
+    def article_request(self, url: str, **meta: Any) -> scrapy.Request | None:
+        """A request for an article URL, canonical; ``None`` if it was already requested."""
+        url = canonical_url(url, self.canonical_host)
+        if url in self._requested:
+            return None
+        self._requested.add(url)
+        return scrapy.Request(url, callback=self.parse_article, meta=meta)
+
+    def listing_links(self, response: TextResponse) -> list[str]:
+        links = response.css(self.listing_link_css).xpath("@href").getall()
+        urls = [response.urljoin(link) for link in links]
+        return [url for url in urls if self.is_article_url(url)]
+
+    def parse_listing(self, response: Response, listing: str, page: int) -> Iterator[Any]:
+        if response.status == 404 and page > 1:
+            self.crawler.stats.inc_value("crawler/discovery/listing_end")
+            return
+        if not isinstance(response, TextResponse):
+            return
+        self.crawler.stats.inc_value("crawler/discovery/listing_pages")
+        links = self.listing_links(response)
+        new = 0
+        for url in links:
+            request = self.article_request(url, listing=listing, page=page)
+            if request is not None:
+                new += 1
+                yield request
+        next_page = self.next_page(response, listing, page) if links else None
+        if next_page is None:
+            return
+        # With --since, the next page waits until an article of this one is in the window.
+        if self.since is None or new == 0:
+            yield next_page
+        else:
+            self._pending_next[(listing, page)] = next_page
+
+    def next_page(self, response: TextResponse, listing: str, page: int) -> scrapy.Request | None:
+        """Page ``page + 1``: linked from the pagination block, or probed when there is none."""
+        if page >= self.max_listing_pages or not self.next_page_format:
+            return None
+        url = self.next_page_format.format(listing=listing.rstrip("/"), page=page + 1)
+        meta: dict[str, Any] = {}
+        pagination = response.css(self.pagination_css) if self.pagination_css else None
+        if pagination:
+            linked = {
+                canonical_url(response.urljoin(href), self.canonical_host)
+                for href in pagination.css("a::attr(href)").getall()
+            }
+            if canonical_url(url, self.canonical_host) not in linked:
+                return None
+        else:
+            meta["handle_httpstatus_list"] = [404]  # the page after the last one
+        return scrapy.Request(
+            url,
+            callback=self.parse_listing,
+            cb_kwargs={"listing": listing, "page": page + 1},
+            meta=meta,
+        )
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        if not isinstance(response, TextResponse):
+            return
+        self.crawler.stats.inc_value("crawler/discovery/feeds")
+        selector = Selector(text=response.text, type="xml")
+        selector.remove_namespaces()
+        for item in selector.xpath("//item | //entry"):
+            link = item.xpath("link/text()").get() or item.xpath("link/@href").get()
+            if not link:
+                continue
+            published = _rfc822(item.xpath("pubDate/text() | published/text()").get())
+            if not self.in_window(published):
+                self.crawler.stats.inc_value("crawler/window/feed_items_skipped")
+                continue
+            request = self.article_request(response.urljoin(link.strip()))
+            if request is not None:
+                yield request
+
+    # -- articles ----------------------------------------------------------------
+
+    def parse_article(self, response: Response) -> Iterator[Any]:
+        if not isinstance(response, TextResponse):
+            self.crawler.stats.inc_value("crawler/extract/not_html")
+            return
+        article = self.extract(response)
+        listing = response.meta.get("listing")
+        if listing is not None and not self.before_window(article.published_at):
+            pending = self._pending_next.pop((listing, response.meta["page"]), None)
+            if pending is not None:
+                yield pending
+        if not self.in_window(article.published_at):
+            self.crawler.stats.inc_value("crawler/window/articles_skipped")
+            return
+        yield article
+
+    def extract(self, response: TextResponse) -> Article:
+        """The raw article of a page: fields as printed, body as ordered blocks."""
+        url = self.article_url(response)
+        published_raw = self.published_raw(response)
+        return Article(
+            url=url,
+            site=self.site or site_of(url),
+            spider=self.name,
+            language=self.language,
+            title=self.first_text(response, self.title_css),
+            summary=self.first_text(response, self.summary_css) or None,
+            section=self.section(url, response),
+            article_id=self.article_id(url),
+            tags=self.tags(response),
+            published_at=self.published_at(published_raw, response),
+            published_raw=published_raw,
+            fetched_at=datetime.now(UTC),
+            parser_version=self.parser_version,
+            blocks=self.body_blocks(response),
+            extra_tokens=self.layout_tokens,
+            extra_boilerplate=self.boilerplate,
+        )
+
+    def article_url(self, response: TextResponse) -> str:
+        """The canonical URL: the page's canonical link when it is an article of this site."""
+        link = response.css('link[rel="canonical"]::attr(href)').get()
+        if link:
+            candidate = canonical_url(response.urljoin(link), self.canonical_host)
+            if self.is_article_url(candidate) and site_of(candidate) == site_of(response.url):
+                return candidate
+        return canonical_url(response.url, self.canonical_host)
+
+    def article_id(self, url: str) -> str | None:
+        match = self._article_re.search(url)
+        return match.groupdict().get("id") if match else None
+
+    def section(self, url: str, response: TextResponse) -> str | None:
+        path = url.split("://", 1)[-1].split("/")
+        return path[1] if len(path) > 2 and path[1] else None
+
+    def tags(self, response: TextResponse) -> list[str]:
+        if not self.tags_css:
+            return []
+        return [text_of(el.root) for el in response.css(self.tags_css)]
+
+    def published_raw(self, response: TextResponse) -> str | None:
+        return self.first_text(response, self.date_css) or None
+
+    def published_at(self, raw: str | None, response: TextResponse) -> datetime | None:
+        return parse_dmy(raw, self.timezone)
+
+    def body_blocks(self, response: TextResponse) -> list[Block]:
+        for css in self.body_css:
+            found = response.css(css)
+            if found:
+                return blocks_from_element(found[0].root, response.url)
+        return []
+
+    @staticmethod
+    def first_text(response: TextResponse, css: str) -> str:
+        if not css:
+            return ""
+        found = response.css(css)
+        return text_of(found[0].root) if found else ""
+
+
+def _as_date(value: str | date) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as error:
+        raise ValueError(f"not a date (expected YYYY-MM-DD): {value!r}") from error
+
+
+def _rfc822(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError):
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

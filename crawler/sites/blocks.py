@@ -1,0 +1,258 @@
+"""HTML body to ordered blocks: paragraphs and images with the caption the markup gives.
+
+Pure functions over lxml elements, shared by every site. Image tables (an
+``img`` row and a caption row, qdnd.vn's editor layout), ``figure`` elements and
+bare images become :class:`Image` blocks where they stood; everything else that
+holds text becomes paragraphs, one per block element or ``<br>``-separated line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urljoin
+
+from lxml import html as lxml_html
+from lxml.etree import _Comment, _Element, _ProcessingInstruction
+from w3lib.url import safe_url_string
+
+from crawler.items import Block, Image
+from crawler.text.layout import DEFAULT_RULES
+
+SKIP_TAGS = frozenset(
+    [
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "iframe",
+        "form",
+        "button",
+        "input",
+        "select",
+        "textarea",
+        "svg",
+        "canvas",
+        "object",
+        "embed",
+        "video",
+        "audio",
+        "source",
+        "picture",
+        "map",
+        "head",
+        "link",
+        "meta",
+    ]
+)
+# Elements whose content is one paragraph.
+PARAGRAPH_TAGS = frozenset(
+    [
+        "p",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "li",
+        "dt",
+        "dd",
+        "pre",
+        "address",
+        "caption",
+        "figcaption",
+    ]
+)
+# Elements that only group other blocks.
+CONTAINER_TAGS = frozenset(
+    [
+        "div",
+        "section",
+        "article",
+        "main",
+        "aside",
+        "header",
+        "footer",
+        "ul",
+        "ol",
+        "dl",
+        "blockquote",
+        "center",
+        "body",
+        "html",
+        "tbody",
+        "thead",
+        "tfoot",
+        "tr",
+    ]
+)
+_IMAGE_ATTRS = ("data-src", "data-original", "data-lazy-src", "src")
+_SPACE = re.compile(r"\s+")
+
+
+def _tag(element: _Element) -> str:
+    tag = element.tag
+    return tag.lower() if isinstance(tag, str) else ""
+
+
+def image_url(img: _Element, base_url: str) -> str | None:
+    for attr in _IMAGE_ATTRS:
+        value = (img.get(attr) or "").strip()
+        if value and not value.startswith("data:"):
+            return str(safe_url_string(urljoin(base_url, value)))
+    return None
+
+
+def inline_lines(element: _Element) -> list[str]:
+    """The text of ``element`` as lines: ``<br>`` and nested block tags break lines."""
+    lines: list[str] = []
+    current: list[str] = []
+
+    def walk(node: _Element) -> None:
+        if node.text:
+            current.append(node.text)
+        for child in node:
+            tag = _tag(child)
+            if (
+                tag
+                and tag not in SKIP_TAGS
+                and not isinstance(child, _Comment | _ProcessingInstruction)
+            ):
+                if tag == "br":
+                    lines.append("".join(current))
+                    current.clear()
+                elif tag in PARAGRAPH_TAGS or tag in CONTAINER_TAGS:
+                    lines.append("".join(current))
+                    current.clear()
+                    walk(child)
+                    lines.append("".join(current))
+                    current.clear()
+                else:
+                    walk(child)
+            if child.tail:
+                current.append(child.tail)
+
+    walk(element)
+    lines.append("".join(current))
+    return [line for line in lines if line.strip()]
+
+
+def text_of(element: _Element) -> str:
+    """All text of ``element`` on one line (lines joined by a space)."""
+    return " ".join(inline_lines(element))
+
+
+def _is_toolbar(text: str) -> bool:
+    squeezed = _SPACE.sub(" ", text).strip()
+    return bool(squeezed) and DEFAULT_RULES.token.fullmatch(squeezed) is not None
+
+
+def image_table(table: _Element, base_url: str) -> list[Image]:
+    """Images of an editor table, each with the caption from the cells without an image."""
+    images: list[Image] = []
+    orphan: list[str] = []  # caption text seen before any image
+    for cell in table.iter("td", "th"):
+        imgs = list(cell.iter("img"))
+        if imgs:
+            for img in imgs:
+                images.append(Image(url=image_url(img, base_url)))
+            if orphan and images[-1].caption is None:
+                images[-1].caption = " ".join(orphan)
+                orphan.clear()
+            continue
+        if any(c is not cell for c in cell.iter("td", "th")):
+            continue  # a cell of a nested table: its own cells are visited on their own
+        text = text_of(cell)
+        if not text.strip() or _is_toolbar(text):
+            continue
+        target = next((i for i in images if i.caption is None), None)
+        if target is None and images:
+            target = images[-1]
+            target.caption = f"{target.caption} {text}"
+        elif target is not None:
+            target.caption = text
+        else:
+            orphan.append(text)
+    return images
+
+
+def _figure(figure: _Element, base_url: str) -> list[Image]:
+    caption_el = next(figure.iter("figcaption"), None)
+    caption = text_of(caption_el) if caption_el is not None else None
+    images = [Image(url=image_url(img, base_url)) for img in figure.iter("img")]
+    if images:
+        images[0].caption = caption or None
+    return images
+
+
+def _has(element: _Element, tag: str) -> bool:
+    return next(element.iter(tag), None) is not None
+
+
+def blocks_from_element(body: _Element, base_url: str) -> list[Block]:
+    """The ordered blocks of an article body element."""
+    return list(_blocks(body, base_url))
+
+
+def _blocks(node: _Element, base_url: str) -> Iterator[Block]:
+    loose: list[str] = []  # inline text directly inside a container
+
+    def flush() -> Iterator[Block]:
+        if loose:
+            holder = lxml_html.fragment_fromstring("<p></p>")
+            holder.text = "".join(loose)
+            loose.clear()
+            yield from inline_lines(holder)
+
+    if node.text:
+        loose.append(node.text)
+    for child in node:
+        tag = _tag(child)
+        if not tag or tag in SKIP_TAGS or isinstance(child, _Comment | _ProcessingInstruction):
+            pass
+        elif tag == "table":
+            yield from flush()
+            if _has(child, "img"):
+                yield from image_table(child, base_url)
+            else:
+                yield from _data_table(child)
+        elif tag == "figure":
+            yield from flush()
+            yield from _figure(child, base_url) if _has(child, "img") else inline_lines(child)
+        elif tag == "img":
+            yield from flush()
+            yield Image(url=image_url(child, base_url))
+        elif tag in CONTAINER_TAGS or (tag in PARAGRAPH_TAGS and _has_block_child(child)):
+            yield from flush()
+            yield from _blocks(child, base_url)
+        elif tag in PARAGRAPH_TAGS:
+            yield from flush()
+            yield from inline_lines(child)
+            for img in child.iter("img"):
+                yield Image(url=image_url(img, base_url))
+        elif tag == "br":
+            yield from flush()
+        elif _has(child, "img"):
+            yield from flush()
+            yield from _blocks(child, base_url)
+        else:
+            loose.append(
+                lxml_html.tostring(child, method="text", encoding="unicode", with_tail=False)
+            )
+        if child.tail:
+            loose.append(child.tail)
+    yield from flush()
+
+
+def _has_block_child(element: _Element) -> bool:
+    return any(_tag(c) in ("table", "figure", "div") for c in element)
+
+
+def _data_table(table: _Element) -> Iterator[str]:
+    """A table of data: one paragraph per row, cells separated by `` | ``."""
+    for row in table.iter("tr"):
+        cells = [text_of(cell) for cell in row if _tag(cell) in ("td", "th")]
+        cells = [c for c in cells if c.strip()]
+        if cells:
+            yield " | ".join(cells)
