@@ -3,7 +3,8 @@
 Pure functions over lxml elements, shared by every site. Image tables (an
 ``img`` row and a caption row, qdnd.vn's editor layout), ``figure`` elements and
 bare images become :class:`Image` blocks where they stood; everything else that
-holds text becomes paragraphs, one per block element or ``<br>``-separated line.
+holds text becomes paragraphs: one per block element, and for text loose in a
+container, one per ``<br>``-separated line.
 """
 
 from __future__ import annotations
@@ -105,7 +106,10 @@ def image_url(img: _Element, base_url: str) -> str | None:
 
 
 def inline_lines(element: _Element) -> list[str]:
-    """The text of ``element`` as lines: ``<br>`` and nested block tags break lines."""
+    """The text of ``element`` as lines: nested block tags break lines.
+
+    A ``<br>`` inside a paragraph is a space: the paragraph stays one paragraph.
+    """
     lines: list[str] = []
     current: list[str] = []
 
@@ -120,8 +124,7 @@ def inline_lines(element: _Element) -> list[str]:
                 and not isinstance(child, _Comment | _ProcessingInstruction)
             ):
                 if tag == "br":
-                    lines.append("".join(current))
-                    current.clear()
+                    current.append(" ")
                 elif tag in PARAGRAPH_TAGS or tag in CONTAINER_TAGS:
                     lines.append("".join(current))
                     current.clear()
