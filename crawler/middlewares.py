@@ -6,11 +6,20 @@ import logging
 from typing import Any, Self
 from urllib.parse import urljoin
 
+import scrapy.downloadermiddlewares.cookies
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from tldextract import TLDExtract
 
 logger = logging.getLogger(__name__)
+
+# Scrapy's cookie middleware splits domains with tldextract, which downloads the
+# public suffix list on first use. A crawler must not talk to hosts it was not
+# asked to crawl: use the snapshot tldextract ships instead.
+scrapy.downloadermiddlewares.cookies._split_domain = TLDExtract(
+    suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+)
 
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
 

@@ -10,6 +10,8 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
+from crawler.pipelines.archive import new_run_id
+
 # Stats that say a spider went wrong, whatever its close reason.
 _FAILURE_STATS = ("log_count/ERROR", "log_count/CRITICAL")
 
@@ -36,6 +38,7 @@ class SpiderResult:
 
 @dataclass
 class RunResult:
+    run_id: str
     spiders: list[SpiderResult]
 
     @property
@@ -56,6 +59,9 @@ def run_spiders(
     Unknown spider names raise ``KeyError`` before anything starts.
     """
     settings = project_settings(overrides)
+    if not settings.get("CRAWLER_RUN_ID"):
+        # One id for every spider of this run, so its rows can be found together.
+        settings.set("CRAWLER_RUN_ID", new_run_id(), priority="cmdline")
     process = CrawlerProcess(settings)
     known = set(process.spider_loader.list())
     unknown = [name for name in names if name not in known]
@@ -73,4 +79,4 @@ def run_spiders(
         results.append(
             SpiderResult(crawler.spidercls.name, str(stats.get("finish_reason", "")), stats)
         )
-    return RunResult(results)
+    return RunResult(settings.get("CRAWLER_RUN_ID"), results)

@@ -12,7 +12,11 @@ from crawler.text.captions import separate_credit, split_credit
     ("raw", "caption", "credit"),
     [
         ("Tàu do thám Zagros của Iran. Ảnh: IRNA", "Tàu do thám Zagros của Iran.", "IRNA"),
-        ("Giá vàng trong nước tăng. Ảnh: dantri.com.vn", "Giá vàng trong nước tăng.", "dantri.com.vn"),
+        (
+            "Giá vàng trong nước tăng. Ảnh: dantri.com.vn",
+            "Giá vàng trong nước tăng.",
+            "dantri.com.vn",
+        ),
         ("Lễ ký kết (Ảnh: Trọng Đức/TTXVN)", "Lễ ký kết", "Trọng Đức/TTXVN"),
         ("Lễ ký kết. (Ảnh: Trọng Đức/TTXVN).", "Lễ ký kết.", "Trọng Đức/TTXVN"),
         (

@@ -60,6 +60,11 @@ def test_parse_iso() -> None:
 
 def test_canonical_url() -> None:
     url = "http://qdnd.vn/quoc-phong-an-ninh/tin-tuc/bai-viet-812345/?utm_source=rss&utm_medium=feed#top"
-    assert canonical_url(url, "www.qdnd.vn") == "https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/bai-viet-812345"
-    assert canonical_url("https://www.qdnd.vn/x?page=2&fbclid=abc") == "https://www.qdnd.vn/x?page=2"
+    assert (
+        canonical_url(url, "www.qdnd.vn")
+        == "https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/bai-viet-812345"
+    )
+    assert (
+        canonical_url("https://www.qdnd.vn/x?page=2&fbclid=abc") == "https://www.qdnd.vn/x?page=2"
+    )
     assert site_of("https://www.qdnd.vn/x") == "qdnd.vn"

@@ -106,7 +106,9 @@ def test_tokens_in_title_are_dropped(stats: object) -> None:
 
 
 def test_byline_step_keeps_images_and_spider_byline(stats: object) -> None:
-    item = run(ExtractByline, article(blocks=["Body.", Image(url="u"), "Tin, ảnh: SƠN BÌNH"]), stats)
+    item = run(
+        ExtractByline, article(blocks=["Body.", Image(url="u"), "Tin, ảnh: SƠN BÌNH"]), stats
+    )
     assert item.blocks == ["Body.", Image(url="u")]
     assert item.authors == ["Sơn Bình"]
     other = run(ExtractByline, article(blocks=["Body only."]), stats)
@@ -115,16 +117,26 @@ def test_byline_step_keeps_images_and_spider_byline(stats: object) -> None:
 
 
 def test_captions_step_moves_images_out_of_body(stats: object) -> None:
-    item = run(SeparateCaptions, article(blocks=["a", Image(url="1"), "b", Image(url="2", caption="c")]), stats)
+    item = run(
+        SeparateCaptions,
+        article(blocks=["a", Image(url="1"), "b", Image(url="2", caption="c")]),
+        stats,
+    )
     assert item.blocks == ["a", "b"]
     assert [image.url for image in item.images] == ["1", "2"]
 
 
 @pytest.mark.parametrize(
     ("fields", "reason"),
-    [({"title": ""}, "no_title"), ({"blocks": []}, "no_body"), ({"blocks": [Image(url="x")]}, "no_body")],
+    [
+        ({"title": ""}, "no_title"),
+        ({"blocks": []}, "no_body"),
+        ({"blocks": [Image(url="x")]}, "no_body"),
+    ],
 )
-def test_validate_drops_half_empty_articles_with_reason(stats: object, fields: dict[str, object], reason: str) -> None:
+def test_validate_drops_half_empty_articles_with_reason(
+    stats: object, fields: dict[str, object], reason: str
+) -> None:
     with pytest.raises(DropItem, match=reason.replace("_", " ")):
         Validate(stats).process_item(article(**fields))
     assert stats.get_value(f"crawler/validate/dropped/{reason}") == 1  # type: ignore[attr-defined]

@@ -17,7 +17,9 @@ from crawler.sites.blocks import blocks_from_element
 from crawler.text.normalise import normalise
 
 FRAGMENTS = sorted(
-    (Path(__file__).parent.parent / "crawler/mirror/sources/qdnd.vn/article_body_fragments").glob("*.html")
+    (Path(__file__).parent.parent / "crawler/mirror/sources/qdnd.vn/article_body_fragments").glob(
+        "*.html"
+    )
 )
 BASE = "https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/bai-viet-800001"
 
@@ -25,7 +27,12 @@ BASE = "https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/bai-viet-800001"
 def cleaned(path: Path) -> Article:
     root = html.fromstring(path.read_text("utf-8"))
     article = Article(
-        url=BASE, site="qdnd.vn", spider="qdnd", language="vi", title="t", blocks=blocks_from_element(root, BASE)
+        url=BASE,
+        site="qdnd.vn",
+        spider="qdnd",
+        language="vi",
+        title="t",
+        blocks=blocks_from_element(root, BASE),
     )
     return clean(article, check=True)
 
@@ -35,12 +42,16 @@ def expected_parts(path: Path) -> tuple[list[str], list[str], str, list[str]]:
     root = html.fromstring(path.read_text("utf-8"))
     captions = []
     for table in root.xpath(".//table[.//img]"):
-        text = normalise(" ".join(t for row in table.xpath(".//tr[not(.//img)]") for t in row.itertext()))
+        text = normalise(
+            " ".join(t for row in table.xpath(".//tr[not(.//img)]") for t in row.itertext())
+        )
         if text:
             captions.append(text)
     paragraphs = [normalise(p.text_content()) for p in root.xpath("./p | ./h2")]
     paragraphs = [p for p in paragraphs if p]
-    trailers = [p for p in paragraphs if p.startswith("*") and ("xem các tin" in p or "Chuyên mục" in p)]
+    trailers = [
+        p for p in paragraphs if p.startswith("*") and ("xem các tin" in p or "Chuyên mục" in p)
+    ]
     index = paragraphs.index(trailers[0])
     byline = paragraphs[index - 1]
     return captions, paragraphs[: index - 1], byline, trailers
@@ -72,7 +83,9 @@ def test_real_body(path: Path) -> None:
         assert any(caption.replace("Ảnh: ", "") == g or caption == g for g in got), caption
         if caption not in paragraphs:  # 04.html repeats its lead paragraph as a caption
             assert caption not in article.body
-    assert all(image.url and image.url.startswith("https://file3.qdnd.vn/") for image in article.images)
+    assert all(
+        image.url and image.url.startswith("https://file3.qdnd.vn/") for image in article.images
+    )
 
     # Every paragraph in order.
     position = 0

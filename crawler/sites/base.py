@@ -13,10 +13,13 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from functools import cache
 from typing import Any, ClassVar
 
 import scrapy
+from lxml import etree
 from parsel import Selector
+from parsel.csstranslator import HTMLTranslator
 from scrapy.http import Response, TextResponse
 
 from crawler.items import Article, Block
@@ -234,7 +237,8 @@ class NewsSpider(scrapy.Spider):
 
     def article_url(self, response: TextResponse) -> str:
         """The canonical URL: the page's canonical link when it is an article of this site."""
-        link = response.css('link[rel="canonical"]::attr(href)').get()
+        links = select(response, 'link[rel="canonical"]')
+        link = links[0].get("href") if links else None
         if link:
             candidate = canonical_url(response.urljoin(link), self.canonical_host)
             if self.is_article_url(candidate) and site_of(candidate) == site_of(response.url):
@@ -252,7 +256,7 @@ class NewsSpider(scrapy.Spider):
     def tags(self, response: TextResponse) -> list[str]:
         if not self.tags_css:
             return []
-        return [text_of(el.root) for el in response.css(self.tags_css)]
+        return [text_of(element) for element in select(response, self.tags_css)]
 
     def published_raw(self, response: TextResponse) -> str | None:
         return self.first_text(response, self.date_css) or None
@@ -262,17 +266,29 @@ class NewsSpider(scrapy.Spider):
 
     def body_blocks(self, response: TextResponse) -> list[Block]:
         for css in self.body_css:
-            found = response.css(css)
+            found = select(response, css)
             if found:
-                return blocks_from_element(found[0].root, response.url)
+                return blocks_from_element(found[0], response.url)
         return []
 
     @staticmethod
     def first_text(response: TextResponse, css: str) -> str:
-        if not css:
-            return ""
-        found = response.css(css)
-        return text_of(found[0].root) if found else ""
+        found = select(response, css) if css else []
+        return text_of(found[0]) if found else ""
+
+
+_CSS = HTMLTranslator()
+
+
+@cache
+def _compiled(css: str) -> etree.XPath:
+    return etree.XPath(_CSS.css_to_xpath(css))
+
+
+def select(response: TextResponse, css: str) -> list[Any]:
+    """Elements matching ``css``, with the selector compiled once per process."""
+    found: list[Any] = _compiled(css)(response.selector.root)
+    return found
 
 
 def _as_date(value: str | date) -> date:

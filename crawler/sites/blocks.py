@@ -90,6 +90,8 @@ CONTAINER_TAGS = frozenset(
 )
 _IMAGE_ATTRS = ("data-src", "data-original", "data-lazy-src", "src")
 _SPACE = re.compile(r"\s+")
+# URLs that need no escaping (the common case; escaping is comparatively slow).
+_PLAIN_URL = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 
 
 def _tag(element: _Element) -> str:
@@ -101,7 +103,8 @@ def image_url(img: _Element, base_url: str) -> str | None:
     for attr in _IMAGE_ATTRS:
         value = (img.get(attr) or "").strip()
         if value and not value.startswith("data:"):
-            return str(safe_url_string(urljoin(base_url, value)))
+            url = value if value.startswith(("https://", "http://")) else urljoin(base_url, value)
+            return url if _PLAIN_URL.fullmatch(url) else str(safe_url_string(url))
     return None
 
 
@@ -203,10 +206,10 @@ def _blocks(node: _Element, base_url: str) -> Iterator[Block]:
 
     def flush() -> Iterator[Block]:
         if loose:
-            holder = lxml_html.fragment_fromstring("<p></p>")
-            holder.text = "".join(loose)
+            text = "".join(loose)
             loose.clear()
-            yield from inline_lines(holder)
+            if text.strip():
+                yield text
 
     if node.text:
         loose.append(node.text)

@@ -19,7 +19,17 @@ class QdndSpider(NewsSpider):
     canonical_host = "www.qdnd.vn"
     allowed_domains = ["qdnd.vn"]
 
-    listing_urls = (f"{HOME}/quoc-phong-an-ninh", f"{HOME}/chinh-tri", f"{HOME}/quoc-te")
+    listing_urls = tuple(
+        f"{HOME}/{section}"
+        for section in (
+            "quoc-phong-an-ninh",
+            "chinh-tri",
+            "quoc-te",
+            "kinh-te",
+            "van-hoa",
+            "phong-su-dieu-tra",
+        )
+    )
     feed_urls = (
         f"{HOME}/rss/cate/tin-tuc-moi-nhat.rss",
         f"{HOME}/rss/cate/quoc-phong-an-ninh-3424.rss",

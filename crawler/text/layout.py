@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from crawler.items import Block, Image
 
-# The toolbar glued into one word, or its four words alone on a line.
+# The toolbar glued into one word (even to the text around it), or its four words
+# spaced out but not inside other words.
 LAYOUT_TOKENS: tuple[str, ...] = (
     r"leftcenterrightdel",
-    r"left\s+center\s+right\s+del(?![^\W\d_])",
+    r"left(?<![A-Za-z]left)\s+center\s+right\s+del(?![^\W\d_])",
 )
 
 # Whole paragraphs that are site furniture, not article text.
@@ -57,7 +58,7 @@ def _build(tokens: tuple[str, ...], boilerplate: tuple[str, ...]) -> LayoutRules
         token = "|".join(f"(?:{t})" for t in (*LAYOUT_TOKENS, *tokens))
         lines = "|".join(f"(?:{b})" for b in (*BOILERPLATE, *boilerplate))
         rules = LayoutRules(
-            token=re.compile(rf"(?<![A-Za-z])(?:{token})", re.IGNORECASE),
+            token=re.compile(token, re.IGNORECASE),
             boilerplate=re.compile(rf"^(?:{lines})$", re.IGNORECASE | re.DOTALL),
         )
         _CACHE[key] = rules

@@ -24,12 +24,13 @@ _DELETE_TABLE = dict.fromkeys(map(ord, _INVISIBLE + _CONTROLS))
 # Spaces that render as a plain space.
 _SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\t\f\v"
 _TRANSLATE = {**_DELETE_TABLE, **dict.fromkeys(map(ord, _SPACES), " ")}
+# Any character the table above changes: most text has none, and a search is cheaper.
+_ODD = re.compile("[" + re.escape("".join(map(chr, _TRANSLATE))) + "]")
 _LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x85]")
 
 _CJK = r"\u2e80-\u2fff\u3001-\u303f\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 # A line break between two CJK characters is not a space (CSS segment-break rule).
 _CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[ ]*\n\s*(?=[{_CJK}])")
-_SPACE_RUN = re.compile(r"\s+")
 _INLINE_SPACE_RUN = re.compile(r"[ ]{2,}")
 _NEEDS_WORK = re.compile(rf"[^\x20-\x7e]|&|\s\s|^\s|\s$|[{re.escape(_CONTROLS)}]")
 
@@ -37,7 +38,8 @@ _NEEDS_WORK = re.compile(rf"[^\x20-\x7e]|&|\s\s|^\s|\s$|[{re.escape(_CONTROLS)}]
 def _prepare(text: str) -> str:
     if "&" in text:
         text = html.unescape(text)
-    text = text.translate(_TRANSLATE)
+    if _ODD.search(text):
+        text = text.translate(_TRANSLATE)
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     return text
@@ -50,9 +52,12 @@ def normalise(text: str | None) -> str:
     if not _NEEDS_WORK.search(text):
         return text
     text = _LINE_BREAKS.sub("\n", _prepare(text))
+    # Only spaces and line feeds are left: fold them only when there is something to fold.
     if "\n" in text:
         text = _CJK_BREAK.sub("", text)
-    return _SPACE_RUN.sub(" ", text).strip()
+    elif "  " not in text:
+        return text.strip()
+    return " ".join(text.split())
 
 
 def normalise_lines(text: str | None) -> str:

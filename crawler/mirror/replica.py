@@ -1,0 +1,28 @@
+"""What a replica holds, read from its manifest: for tests, the demo and benchmarks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from crawler.mirror.server import SITES_ROOT, Site
+
+
+def manifest(site: str, root: Path = SITES_ROOT) -> dict[str, Any]:
+    """The replica's ``manifest.json``: every article with what its page holds."""
+    data: dict[str, Any] = json.loads((root / site / "manifest.json").read_text("utf-8"))
+    return data
+
+
+def article_pages(site: str, root: Path = SITES_ROOT) -> list[tuple[str, Path]]:
+    """(real URL, page file) of every article of the replica."""
+    replica = Site.load(root / site)
+    pages = []
+    for article in manifest(site, root)["articles"]:
+        path = replica.resolve(urlsplit(article["url"]).path)
+        if path is None:
+            raise FileNotFoundError(f"no replica page for {article['url']}")
+        pages.append((article["url"], path))
+    return pages
