@@ -92,7 +92,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.runner import run_spiders
 
-    overrides: dict[str, Any] = {"CRAWLER_ARCHIVE_DIR": str(args.out)}
+    overrides: dict[str, Any] = {"CRAWLER_ARCHIVE_DIR": str(args.out), **_settings(args.set)}
     if args.log_level:
         overrides["LOG_LEVEL"] = args.log_level
     spider_args = {"since": args.since, "until": args.until}
@@ -133,6 +133,16 @@ def _read_text(name: str) -> str:
         raise CommandError(
             f"{path} is not UTF-8 text: {error.reason} at byte {error.start}"
         ) from None
+
+
+def _settings(pairs: list[str]) -> dict[str, str]:
+    settings = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise CommandError(f"--set takes NAME=VALUE, got {pair!r}")
+        settings[name.strip()] = value
+    return settings
 
 
 def _spider_class(name: str) -> Any:
@@ -184,6 +194,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", type=_date, help="skip articles published after this date")
     p.add_argument("--out", default="output", type=Path, help="archive root (default output/)")
     p.add_argument("--log-level", default=None, help="Scrapy log level (default INFO)")
+    p.add_argument(
+        "-s",
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a setting, e.g. -s CONCURRENT_REQUESTS_PER_DOMAIN=2 (repeatable)",
+    )
     p.set_defaults(func=cmd_crawl)
 
     p = command("demo", "Serve the bundled replica sites on 127.0.0.1, crawl them, summarise.")

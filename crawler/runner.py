@@ -8,6 +8,7 @@ from typing import Any
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
+from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.project import get_project_settings
 
 from crawler.pipelines.archive import new_run_id
@@ -62,11 +63,11 @@ def run_spiders(
     if not settings.get("CRAWLER_RUN_ID"):
         # One id for every spider of this run, so its rows can be found together.
         settings.set("CRAWLER_RUN_ID", new_run_id(), priority="cmdline")
-    process = CrawlerProcess(settings)
-    known = set(process.spider_loader.list())
+    known = set(SpiderLoader.from_settings(settings).list())
     unknown = [name for name in names if name not in known]
     if unknown:
         raise KeyError(f"unknown spider {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    process = CrawlerProcess(settings)
     crawlers: list[Crawler] = []
     for name in names:
         crawler = process.create_crawler(name)

@@ -90,6 +90,7 @@ CONTAINER_TAGS = frozenset(
 )
 _IMAGE_ATTRS = ("data-src", "data-original", "data-lazy-src", "src")
 _SPACE = re.compile(r"\s+")
+_TOOLBAR_BUTTONS = frozenset(("left", "center", "right", "del"))
 # URLs that need no escaping (the common case; escaping is comparatively slow).
 _PLAIN_URL = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 
@@ -150,36 +151,41 @@ def text_of(element: _Element) -> str:
 
 
 def _is_toolbar(text: str) -> bool:
+    """The image editor's toolbar, whole or one button per cell."""
     squeezed = _SPACE.sub(" ", text).strip()
+    if squeezed.lower() in _TOOLBAR_BUTTONS:
+        return True
     return bool(squeezed) and DEFAULT_RULES.token.fullmatch(squeezed) is not None
 
 
 def image_table(table: _Element, base_url: str) -> list[Image]:
-    """Images of an editor table, each with the caption from the cells without an image."""
+    """Images of an editor table, each with the caption its other cells (or its own) hold."""
     images: list[Image] = []
     orphan: list[str] = []  # caption text seen before any image
     for cell in table.iter("td", "th"):
+        if any(c is not cell for c in cell.iter("td", "th")):
+            continue  # holds a nested table, whose own cells come next
+        text = text_of(cell)
+        caption = text if text.strip() and not _is_toolbar(text) else None
         imgs = list(cell.iter("img"))
         if imgs:
-            for img in imgs:
-                images.append(Image(url=image_url(img, base_url)))
-            if orphan and images[-1].caption is None:
-                images[-1].caption = " ".join(orphan)
+            first = len(images)
+            images.extend(Image(url=image_url(img, base_url)) for img in imgs)
+            if orphan:
+                images[first].caption = " ".join(orphan)
                 orphan.clear()
+            if caption is not None and images[-1].caption is None:
+                images[-1].caption = caption
             continue
-        if any(c is not cell for c in cell.iter("td", "th")):
-            continue  # a cell of a nested table: its own cells are visited on their own
-        text = text_of(cell)
-        if not text.strip() or _is_toolbar(text):
+        if caption is None:
             continue
         target = next((i for i in images if i.caption is None), None)
-        if target is None and images:
-            target = images[-1]
-            target.caption = f"{target.caption} {text}"
-        elif target is not None:
-            target.caption = text
+        if target is not None:
+            target.caption = caption
+        elif images:
+            images[-1].caption = f"{images[-1].caption} {caption}"
         else:
-            orphan.append(text)
+            orphan.append(caption)
     return images
 
 

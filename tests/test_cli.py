@@ -1,0 +1,112 @@
+"""The `crawler` command as a user types it: help, extract, crawl, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawler.archive import read_table
+from crawler.mirror.replica import manifest
+from crawler.mirror.server import MirrorServer
+
+FIXTURES = Path(__file__).parent / "fixtures" / "qdnd"
+
+
+def crawler(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize("command", ["clean", "extract", "crawl", "demo"])
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    done = crawler(command, "--help")
+    assert done.returncode == 0
+    assert "example: crawler " + command in done.stdout
+
+
+def test_top_level_help_lists_commands() -> None:
+    done = crawler("--help")
+    assert done.returncode == 0
+    for command in ("clean", "extract", "crawl", "demo"):
+        assert command in done.stdout
+
+
+def test_extract_prints_only_the_record_as_json() -> None:
+    page = FIXTURES / "2022-701234.html"
+    expected = json.loads(page.with_suffix(".json").read_text("utf-8"))
+    done = crawler("extract", "qdnd", str(page), "--url", expected["url"])
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["published_at"] == "2022-07-22T03:15:00+00:00"
+    assert record["fetched_at"].endswith("+00:00")
+    for key in ("fetched_at", "crawl_run"):
+        record.pop(key)
+    assert record == expected["record"]
+
+
+def test_extract_on_a_page_without_article_is_a_one_line_error(tmp_path: Path) -> None:
+    page = tmp_path / "listing.html"
+    page.write_text("<html><body><h1>Not an article</h1></body></html>", "utf-8")
+    done = crawler(
+        "extract", "qdnd", str(page), "--url", "https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/x-1"
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines()[-1].startswith("crawler extract: error: not an article")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("extract", "nosuch", "x.html", "--url", "https://x"), "unknown spider 'nosuch'"),
+        (("extract", "qdnd", "missing.html", "--url", "https://x"), "no such file"),
+        (("crawl", "nosuch"), "unknown spider nosuch"),
+        (("crawl", "qdnd", "--set", "BROKEN"), "--set takes NAME=VALUE"),
+    ],
+)
+def test_errors_are_one_line(args: tuple[str, ...], message: str) -> None:
+    done = crawler(*args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_bad_date_is_rejected() -> None:
+    done = crawler("crawl", "qdnd", "--since", "yesterday")
+    assert done.returncode == 2
+    assert "not a date" in done.stderr
+
+
+def test_crawl_command_against_the_replica(tmp_path: Path) -> None:
+    with MirrorServer() as server:
+        done = crawler(
+            "crawl", "qdnd", "--out", str(tmp_path), "--until", "2023-12-31", "--log-level", "WARNING",
+            "-s", f"CRAWLER_MIRROR_URL={server.base_url}", "-s", "DOWNLOAD_DELAY=0",
+            "-s", "AUTOTHROTTLE_ENABLED=False",
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout == ""
+    rows = read_table(tmp_path).to_pylist()
+    old = [a for a in manifest("qdnd.vn")["articles"] if a["published"] < "2024"]
+    assert sorted(r["url"] for r in rows) == sorted(a["url"] for a in old)
+    assert "qdnd: finished" in done.stderr
+
+
+def test_crawl_that_cannot_reach_its_site_fails(tmp_path: Path) -> None:
+    with MirrorServer() as server:
+        dead = server.base_url  # the server is stopped when the block ends
+    done = crawler(
+        "crawl", "qdnd", "--out", str(tmp_path), "--log-level", "WARNING",
+        "-s", f"CRAWLER_MIRROR_URL={dead}", "-s", "RETRY_TIMES=0", "-s", "DOWNLOAD_DELAY=0",
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "errors" in done.stderr
+    assert not (tmp_path / "articles").exists()
