@@ -22,6 +22,11 @@ EXAMPLES = {
 }
 
 
+EXIT_FAILED = 1  # a spider did not finish cleanly (errors logged, or closed early)
+EXIT_USAGE = 2  # bad command line or input
+EXIT_BLOCKED = 3  # a site answered with a bot challenge
+
+
 class CommandError(Exception):
     """A user error: printed as one line, exit status 2."""
 
@@ -109,7 +114,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             f"{stats.get('log_count/ERROR', 0)} errors",
             file=sys.stderr,
         )
-    return 0 if result.ok else 1
+    if any(spider.reason == "blocked" for spider in result.spiders):
+        return EXIT_BLOCKED
+    return 0 if result.ok else EXIT_FAILED
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -188,7 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", default="utf-8", help="page encoding (default utf-8)")
     p.set_defaults(func=cmd_extract)
 
-    p = command("crawl", "Crawl sites into the Parquet archive.")
+    p = command(
+        "crawl",
+        "Crawl sites into the Parquet archive.\n\nExit status: 0 all spiders finished cleanly; "
+        "1 a spider logged errors or stopped early; 2 bad arguments; 3 a site is blocked "
+        "(it answered with a bot challenge).",
+    )
     p.add_argument("spiders", nargs="+", metavar="SPIDER", help="spider names, e.g. qdnd")
     p.add_argument("--since", type=_date, help="skip articles published before this date")
     p.add_argument("--until", type=_date, help="skip articles published after this date")
@@ -218,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return status
     except CommandError as error:
         print(f"crawler {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except BrokenPipeError:
         return 1
 

@@ -10,6 +10,7 @@ import scrapy.downloadermiddlewares.cookies
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.utils.defer import deferred_from_coro
 from tldextract import TLDExtract
 
 logger = logging.getLogger(__name__)
@@ -57,3 +58,57 @@ class CookieGateMiddleware:
         self.stats.inc_value("crawler/cookie_gate/answered")
         meta = {**request.meta, "cookie_gate_tries": tries + 1}
         return request.replace(dont_filter=True, meta=meta)
+
+
+# Pages that anti-bot services serve instead of content.
+_CHALLENGE_MARKERS = (
+    b"cf-browser-verification",
+    b"/cdn-cgi/challenge-platform",
+    b"_incapsula_resource",
+    b"ddos protection by",
+    b"captcha-delivery.com",
+    b"<title>just a moment...</title>",
+)
+_RELOADS = (b"location.reload", b"location.href", b"location.replace", b"location.assign")
+
+
+def looks_like_challenge(body: bytes) -> bool:
+    """A bot challenge: a known anti-bot page, or a tiny page whose script sets a cookie and reloads."""
+    head = body[:16384].lower()
+    if any(marker in head for marker in _CHALLENGE_MARKERS):
+        return True
+    return len(body) < 4096 and b"document.cookie" in head and any(r in head for r in _RELOADS)
+
+
+class ChallengeMiddleware:
+    """A site that answers with a bot challenge is blocked: say so, stop, archive nothing.
+
+    Every response is checked, robots.txt included (mod.gov.vn serves its
+    challenge there, and parsed as robots.txt it would allow everything).
+    The spider closes with reason ``blocked``; ``crawler crawl`` exits non-zero.
+    """
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.blocked = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> Self:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if not looks_like_challenge(response.body):
+            return response
+        host = request.url.split("/")[2]
+        self.crawler.stats.inc_value("crawler/blocked/responses")
+        if not self.blocked:
+            self.blocked = True
+            self.crawler.stats.set_value("crawler/blocked", host)
+            logger.error(
+                "blocked: %s answered %s with a bot challenge instead of content; "
+                "stopping this site, nothing from it is archived",
+                host,
+                request.url,
+            )
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="blocked"))
+        raise IgnoreRequest(f"bot challenge from {host}: {request.url}")

@@ -28,6 +28,7 @@ DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.CookieGateMiddleware": 650,
+    "crawler.middlewares.ChallengeMiddleware": 640,
     "crawler.mirror.middleware.MirrorMiddleware": 950,
 }
 

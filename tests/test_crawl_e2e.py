@@ -11,16 +11,15 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 import pytest_twisted
-from scrapy.crawler import Crawler, CrawlerRunner
+import sitecheck
+from scrapy.crawler import Crawler
 from twisted.internet import defer
 
 from crawler.archive import read_table
 from crawler.archive.schema import SCHEMA_VERSION_KEY
-from crawler.demo import DEMO_SETTINGS
 from crawler.items import sha256_hex
 from crawler.mirror.replica import manifest as replica_manifest
 from crawler.mirror.server import MirrorServer
-from crawler.runner import project_settings
 from crawler.sites.qdnd import QdndSpider
 
 HOST = "www.qdnd.vn"
@@ -38,19 +37,7 @@ def manifest() -> dict[str, Any]:
 
 
 async def crawl(server: MirrorServer, out: Path, **spider_args: Any) -> Crawler:
-    settings = project_settings(
-        {
-            **DEMO_SETTINGS,
-            "CRAWLER_MIRROR_URL": server.base_url,
-            "CRAWLER_ARCHIVE_DIR": str(out),
-            "CRAWLER_ARCHIVE_FLUSH_ROWS": 10,
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    runner = CrawlerRunner(settings)
-    crawler = runner.create_crawler(QdndSpider)
-    await runner.crawl(crawler, **spider_args)
-    return crawler
+    return await sitecheck.crawl(server, out, QdndSpider, **spider_args)
 
 
 @pytest.fixture(scope="module")

@@ -13,19 +13,17 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from functools import cache
 from typing import Any, ClassVar
 
 import scrapy
-from lxml import etree
 from parsel import Selector
-from parsel.csstranslator import HTMLTranslator
 from scrapy.http import Response, TextResponse
+from scrapy.utils.sitemap import Sitemap
 
-from crawler.items import Article, Block
-from crawler.sites.blocks import blocks_from_element, text_of
-from crawler.text.dates import VIETNAM, parse_dmy
-from crawler.urls import canonical_url, site_of
+from crawler.items import Article
+from crawler.sites.parser import ArticleParser
+from crawler.text.dates import VIETNAM, parse_iso
+from crawler.urls import canonical_url
 
 
 class NewsSpider(scrapy.Spider):
@@ -34,29 +32,22 @@ class NewsSpider(scrapy.Spider):
     # Identity.
     site: ClassVar[str] = ""
     language: ClassVar[str] = ""
-    parser_version: ClassVar[str] = "1"
     canonical_host: ClassVar[str | None] = None
     timezone: ClassVar[timezone] = VIETNAM
 
     # Discovery.
     listing_urls: ClassVar[tuple[str, ...]] = ()
     feed_urls: ClassVar[tuple[str, ...]] = ()
+    sitemap_urls: ClassVar[tuple[str, ...]] = ()
     article_url_pattern: ClassVar[str] = r"$^"  # group "id": the site's article id
     listing_link_css: ClassVar[str] = "a"
     next_page_format: ClassVar[str] = ""  # e.g. "{listing}/p/{page}"
     pagination_css: ClassVar[str] = ""  # when the page has it, only its links are followed
     max_listing_pages: ClassVar[int] = 500
 
-    # Extraction.
-    title_css: ClassVar[str] = "h1"
-    summary_css: ClassVar[str] = ""
-    date_css: ClassVar[str] = ""
-    body_css: ClassVar[tuple[str, ...]] = ()
-    tags_css: ClassVar[str] = ""
-
-    # Site-specific layout tokens and boilerplate (regex sources), merged with the shared ones.
-    layout_tokens: ClassVar[tuple[str, ...]] = ()
-    boilerplate: ClassVar[tuple[str, ...]] = ()
+    # Extraction: the current layout's parser, and the older ones (for their fixtures).
+    parser: ClassVar[type[ArticleParser]] = ArticleParser
+    old_parsers: ClassVar[tuple[type[ArticleParser], ...]] = ()
 
     def __init__(
         self,
@@ -110,6 +101,8 @@ class NewsSpider(scrapy.Spider):
         self._set_window()
         for url in self.feed_urls:
             yield scrapy.Request(url, callback=self.parse_feed)
+        for url in self.sitemap_urls:
+            yield scrapy.Request(url, callback=self.parse_sitemap)
         for url in self.listing_urls:
             yield scrapy.Request(
                 url, callback=self.parse_listing, cb_kwargs={"listing": url, "page": 1}
@@ -195,6 +188,29 @@ class NewsSpider(scrapy.Spider):
             if request is not None:
                 yield request
 
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        """A sitemap or sitemap index: articles by ``lastmod`` window, nested sitemaps followed."""
+        body = response.body
+        if not body.lstrip().startswith(b"<"):
+            return
+        self.crawler.stats.inc_value("crawler/discovery/sitemaps")
+        sitemap = Sitemap(body)
+        for entry in sitemap:
+            loc = entry.get("loc", "").strip()
+            if not loc:
+                continue
+            if sitemap.type == "sitemapindex":
+                yield scrapy.Request(response.urljoin(loc), callback=self.parse_sitemap)
+                continue
+            if not self.is_article_url(response.urljoin(loc)):
+                continue
+            if not self.in_window(parse_iso(entry.get("lastmod"), self.timezone)):
+                self.crawler.stats.inc_value("crawler/window/sitemap_items_skipped")
+                continue
+            request = self.article_request(response.urljoin(loc))
+            if request is not None:
+                yield request
+
     # -- articles ----------------------------------------------------------------
 
     def parse_article(self, response: Response) -> Iterator[Any]:
@@ -213,82 +229,17 @@ class NewsSpider(scrapy.Spider):
         yield article
 
     def extract(self, response: TextResponse) -> Article:
-        """The raw article of a page: fields as printed, body as ordered blocks."""
-        url = self.article_url(response)
-        published_raw = self.published_raw(response)
-        return Article(
-            url=url,
-            site=self.site or site_of(url),
-            spider=self.name,
-            language=self.language,
-            title=self.first_text(response, self.title_css),
-            summary=self.first_text(response, self.summary_css) or None,
-            section=self.section(url, response),
-            article_id=self.article_id(url),
-            tags=self.tags(response),
-            published_at=self.published_at(published_raw, response),
-            published_raw=published_raw,
-            fetched_at=datetime.now(UTC),
-            parser_version=self.parser_version,
-            blocks=self.body_blocks(response),
-            extra_tokens=self.layout_tokens,
-            extra_boilerplate=self.boilerplate,
-        )
+        """The raw article of a page, by the site's current parser."""
+        return self.parser(self).parse(response)
 
-    def article_url(self, response: TextResponse) -> str:
-        """The canonical URL: the page's canonical link when it is an article of this site."""
-        links = select(response, 'link[rel="canonical"]')
-        link = links[0].get("href") if links else None
-        if link:
-            candidate = canonical_url(response.urljoin(link), self.canonical_host)
-            if self.is_article_url(candidate) and site_of(candidate) == site_of(response.url):
-                return candidate
-        return canonical_url(response.url, self.canonical_host)
+    @classmethod
+    def parser_versions(cls) -> dict[str, type[ArticleParser]]:
+        """Every parser version of the site, the current one included."""
+        return {p.version: p for p in (*cls.old_parsers, cls.parser)}
 
     def article_id(self, url: str) -> str | None:
         match = self._article_re.search(url)
         return match.groupdict().get("id") if match else None
-
-    def section(self, url: str, response: TextResponse) -> str | None:
-        path = url.split("://", 1)[-1].split("/")
-        return path[1] if len(path) > 2 and path[1] else None
-
-    def tags(self, response: TextResponse) -> list[str]:
-        if not self.tags_css:
-            return []
-        return [text_of(element) for element in select(response, self.tags_css)]
-
-    def published_raw(self, response: TextResponse) -> str | None:
-        return self.first_text(response, self.date_css) or None
-
-    def published_at(self, raw: str | None, response: TextResponse) -> datetime | None:
-        return parse_dmy(raw, self.timezone)
-
-    def body_blocks(self, response: TextResponse) -> list[Block]:
-        for css in self.body_css:
-            found = select(response, css)
-            if found:
-                return blocks_from_element(found[0], response.url)
-        return []
-
-    @staticmethod
-    def first_text(response: TextResponse, css: str) -> str:
-        found = select(response, css) if css else []
-        return text_of(found[0]) if found else ""
-
-
-_CSS = HTMLTranslator()
-
-
-@cache
-def _compiled(css: str) -> etree.XPath:
-    return etree.XPath(_CSS.css_to_xpath(css))
-
-
-def select(response: TextResponse, css: str) -> list[Any]:
-    """Elements matching ``css``, with the selector compiled once per process."""
-    found: list[Any] = _compiled(css)(response.selector.root)
-    return found
 
 
 def _as_date(value: str | date) -> date:

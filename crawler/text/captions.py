@@ -43,3 +43,12 @@ def separate_credit(image: Image) -> bool:
     image.caption = caption
     image.credit = image.credit or credit
     return True
+
+
+# A paragraph longer than this is body text, whatever it ends with.
+_MAX_CAPTION = 300
+
+
+def is_caption_paragraph(paragraph: str) -> bool:
+    """A short paragraph that ends with a photo credit: a caption printed as a paragraph."""
+    return len(paragraph) <= _MAX_CAPTION and split_credit(paragraph)[1] is not None

@@ -57,3 +57,88 @@ def parse_iso(text: str | None, tz: timezone = VIETNAM) -> datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(UTC)
+
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+# June 18, 2024, 10:08 / 18 June 2024 10:08
+_ENGLISH = re.compile(
+    r"(?:(?P<m1>[A-Za-z]{3,9})\.?\s+(?P<d1>\d{1,2}),?\s+(?P<y1>\d{4})"
+    r"|(?P<d2>\d{1,2})\s+(?P<m2>[A-Za-z]{3,9})\.?,?\s+(?P<y2>\d{4}))"
+    r"(?:[\s,|-]*(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*(?P<ampm>[AaPp][Mm])?)?"
+)
+# 2024年06月18日 10:08
+_CHINESE = re.compile(
+    r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"
+    r"(?:\s*(?P<H>\d{1,2})[:：时](?P<M>\d{2}))?"
+)
+_ISO_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_english(text: str | None, tz: timezone) -> datetime | None:
+    """``Tuesday, June 18, 2024, 10:08 (GMT+7)`` or ``18 June 2024``, local time ``tz``."""
+    if not text:
+        return None
+    for match in _ENGLISH.finditer(text):
+        month = _MONTHS.get((match.group("m1") or match.group("m2") or "").lower())
+        if month is None:
+            continue
+        day = int(match.group("d1") or match.group("d2"))
+        year = int(match.group("y1") or match.group("y2"))
+        hour = int(match.group("H") or 0)
+        if match.group("ampm") and match.group("ampm").lower() == "pm" and hour < 12:
+            hour += 12
+        try:
+            local = datetime(year, month, day, hour, int(match.group("M") or 0), int(match.group("S") or 0), tzinfo=tz)
+        except ValueError:
+            return None
+        return local.astimezone(UTC)
+    return None
+
+
+def parse_chinese(text: str | None, tz: timezone) -> datetime | None:
+    """``2024年06月18日 10:08`` in local time ``tz``."""
+    match = _CHINESE.search(text or "")
+    if match is None:
+        return None
+    try:
+        local = datetime(
+            int(match.group("y")),
+            int(match.group("m")),
+            int(match.group("d")),
+            int(match.group("H") or 0),
+            int(match.group("M") or 0),
+            tzinfo=tz,
+        )
+    except ValueError:
+        return None
+    return local.astimezone(UTC)
+
+
+def parse_date(text: str | None, tz: timezone = VIETNAM) -> datetime | None:
+    """Any date format seen on the sites: ISO 8601, dd/mm/yyyy, English, Chinese."""
+    if not text:
+        return None
+    text = text.strip()
+    if _ISO_LIKE.match(text):
+        return parse_iso(text, tz)
+    return parse_dmy(text, tz) or parse_chinese(text, tz) or parse_english(text, tz)
