@@ -19,6 +19,9 @@ EXAMPLES = {
     "extract": "crawler extract qdnd page.html --url https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/abc-812345",
     "crawl": "crawler crawl qdnd --since 2025-01-01 --out output",
     "demo": "crawler demo",
+    "fixture": "crawler fixture qdnd page.html --url https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/abc-812345\n"
+    "         crawler fixture --refresh qdnd",
+    "new-site": "crawler new-site vnexpress_qp --domain vnexpress.net --language vi",
 }
 
 
@@ -119,6 +122,53 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     return 0 if result.ok else EXIT_FAILED
 
 
+def cmd_fixture(args: argparse.Namespace) -> int:
+    from crawler.fixtures import refresh, save_fixture
+
+    spidercls = _spider_class(args.spider)
+    root = Path(args.dir)
+    if args.refresh:
+        if args.file:
+            raise CommandError("--refresh takes no page: it re-derives every stored fixture")
+        results = refresh(spidercls, root, write=args.write)
+        changed = [r for r in results if r.diff]
+        for result in changed:
+            sys.stdout.write(result.diff)
+        verb = "rewrote" if args.write else "would change (run again with --write to store)"
+        print(f"{len(results)} fixtures of {args.spider}; {verb} {len(changed)}", file=sys.stderr)
+        return 0
+    if not args.file or not args.url:
+        raise CommandError("give the saved page and its --url (or --refresh SPIDER)")
+    page = Path(args.file)
+    if not page.is_file():
+        raise CommandError(f"no such file: {page}")
+    from scrapy.exceptions import DropItem
+
+    try:
+        target = save_fixture(spidercls, page, args.url, root, args.name)
+    except DropItem as error:
+        raise CommandError(f"not an article: {error}") from None
+    print(f"wrote {target.with_suffix('.html')} and {target}: review the JSON against the page")
+    return 0
+
+
+def cmd_new_site(args: argparse.Namespace) -> int:
+    from crawler.newsite import PROJECT_ROOT, scaffold
+
+    try:
+        files = scaffold(args.name, args.domain, args.language, Path(args.root or PROJECT_ROOT))
+    except (ValueError, FileExistsError) as error:
+        raise CommandError(str(error)) from None
+    for path in files:
+        print(f"wrote {path}")
+    print(
+        f"next: fill in the selectors in {files[0].name}, build the replica, add fixtures; "
+        "see docs/adding-a-site.md",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from crawler.demo import run_demo
 
@@ -215,6 +265,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a setting, e.g. -s CONCURRENT_REQUESTS_PER_DOMAIN=2 (repeatable)",
     )
     p.set_defaults(func=cmd_crawl)
+
+    p = command("fixture", "Store a saved page as a fixture with its drafted record, or re-derive them all.")
+    p.add_argument("spider", help="spider name")
+    p.add_argument("file", nargs="?", help="saved HTML page")
+    p.add_argument("--url", help="the URL the page was fetched from")
+    p.add_argument("--name", help="case name (default: from the URL)")
+    p.add_argument("--refresh", action="store_true", help="re-derive every fixture of SPIDER, show diffs")
+    p.add_argument("--write", action="store_true", help="with --refresh: store the re-derived records")
+    p.add_argument("--dir", default="tests/fixtures", help="fixtures root (default tests/fixtures)")
+    p.set_defaults(func=cmd_fixture)
+
+    p = command("new-site", "Write a new site's spider module, replica skeleton and fixtures folder.")
+    p.add_argument("name", help="spider name, e.g. vnexpress_qp")
+    p.add_argument("--domain", required=True, help="the site's host, e.g. www.example.vn")
+    p.add_argument("--language", default="vi", help="BCP 47 language of the site (default vi)")
+    p.add_argument("--root", help="project checkout to write into (default: this one)")
+    p.set_defaults(func=cmd_new_site)
 
     p = command("demo", "Serve the bundled replica sites on 127.0.0.1, crawl them, summarise.")
     p.add_argument("--out", default="output", help="archive root (default output/)")

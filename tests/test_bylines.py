@@ -28,6 +28,10 @@ from crawler.text.bylines import parse_byline, split_byline, title_case
         ("Trọng Đức/TTXVN", ["Trọng Đức", "TTXVN"]),
         ("Đại tá HOÀNG TUẤN, Viện trưởng Viện Thiết kế, Tổng cục Hậu cần", ["Hoàng Tuấn"]),
         ("Thiếu tướng, PGS, TS NGUYỄN VĂN MINH", ["Nguyễn Văn Minh"]),
+        ("By HONG PHUC", ["Hong Phuc"]),
+        ("Translated by MINH ANH", ["Minh Anh"]),
+        ("By Hong Phuc and Minh Anh", ["Hong Phuc", "Minh Anh"]),
+        ("Senior Colonel NGUYEN VAN HUNG", ["Nguyen Van Hung"]),
     ],
 )
 def test_bylines(line: str, authors: list[str]) -> None:
@@ -43,6 +47,8 @@ def test_bylines(line: str, authors: list[str]) -> None:
         "Đội tuyển VIỆT NAM giành chiến thắng",
         "* Trước đó, các đơn vị đã tổ chức cấp phát đầy đủ chế độ.",
         "Theo TTXVN",
+        "By the end of the year, the army had grown.",
+        "Bypass roads opened",
         "",
     ],
 )

@@ -17,8 +17,12 @@ _LABEL = re.compile(
     r"(?:\s*(?:,|và|-|–|\+|&)\s*(?:tin|bài|ảnh|video|clip|đồ họa))*\s*[:：])\s*(?P<names>\S.*)$",
     re.IGNORECASE,
 )
+# English credits: "By HONG PHUC", "Translated by Minh Anh".
+_ENGLISH = re.compile(
+    r"^(?P<label>(?:(?:Translated|Written|Reported|Compiled|Edited|Photos?|Story)\s+)?[Bb]y)\s+(?P<names>\S.*)$"
+)
 _ROLE = r"\((?:thực hiện|tổng hợp|lược dịch|biên dịch|dịch|giới thiệu|theo [^)]{1,40})\)"
-_SEPARATORS = re.compile(r"\s+[-–—]\s+|(?<=\w)[-–—](?=\w)|\s*[–—]\s*|\s*[,;/&]\s*|\s+và\s+")
+_SEPARATORS = re.compile(r"\s+[-–—]\s+|(?<=\w)[-–—](?=\w)|\s*[–—]\s*|\s*[,;/&]\s*|\s+(?:và|and)\s+")
 _TITLES = frozenset(
     [
         "PGS",
@@ -123,7 +127,10 @@ def parse_byline(line: str) -> list[str] | None:
     """The authors if ``line`` is a credit line, else ``None``."""
     if not line or len(line) > _MAX_LENGTH:
         return None
-    match = _LABEL.match(line)
+    english = _ENGLISH.match(line)
+    if english and not _names_only(english.group("names")):
+        return None
+    match = _LABEL.match(line) or english
     if match:
         names = match.group("names")
         if names.count(". ") or len(names) > 100:
@@ -161,6 +168,14 @@ def parse_byline(line: str) -> list[str] | None:
     ):
         return [title_case(" ".join(name_words))]
     return None
+
+
+def _names_only(text: str) -> bool:
+    """Every word a capitalised name word or a separator: ``HONG PHUC and Minh Anh``."""
+    words = [w for w in _SEPARATORS.split(text) if w.strip()]
+    return len(text) <= 80 and all(
+        part[:1].isupper() and not part.endswith(".") for w in words for part in w.split()
+    )
 
 
 def split_byline(paragraphs: Sequence[str]) -> tuple[list[str], str | None, list[str]]:

@@ -5,7 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-DATELINE_TAGS: tuple[str, ...] = ("QĐND", "QĐND Online", "VGP", "TPO", "QK7 Online", "TTXVN", "VOV")
+DATELINE_TAGS: tuple[str, ...] = (
+    "QĐND",
+    "QĐND Online",
+    "VGP",
+    "TPO",
+    "QK7 Online",
+    "TTXVN",
+    "VOV",
+    "BP",
+    "BBP",
+)
 
 _DASH = r"\s*[-–—]\s*"
 

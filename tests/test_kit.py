@@ -1,0 +1,171 @@
+"""The kit for new sites: new-site scaffolding, fixture storing and refreshing, parser versions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from scrapy.http import HtmlResponse
+
+from crawler.fixtures import expected_record, refresh, save_fixture
+from crawler.newsite import scaffold
+from crawler.sites.qdnd import QdndParser, QdndSpider
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SEED_PAGE = FIXTURES / "qdnd" / "2022-701234.html"
+SEED_URL = json.loads(SEED_PAGE.with_suffix(".json").read_text("utf-8"))["url"]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_new_site_writes_files_that_run_and_a_suite_that_says_what_is_missing(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "project"
+    root = Path(__file__).parent.parent
+    shutil.copytree(
+        root / "crawler", project / "crawler", ignore=shutil.ignore_patterns("__pycache__", "sites")
+    )
+    shutil.copytree(
+        root / "crawler" / "sites",
+        project / "crawler" / "sites",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (project / "tests").mkdir()
+    for name in ("test_sites.py", "sitecheck.py", "conftest.py"):
+        shutil.copy(root / "tests" / name, project / "tests" / name)
+    shutil.copy(root / "pyproject.toml", project / "pyproject.toml")
+
+    done = run(
+        "new-site",
+        "navy_news",
+        "--domain",
+        "www.navy-news.example",
+        "--language",
+        "en",
+        "--root",
+        str(project),
+    )
+    assert done.returncode == 0, done.stderr
+    module = project / "crawler" / "sites" / "navy_news.py"
+    assert module.is_file()
+    assert len(module.read_text().splitlines()) <= 60
+    assert (
+        project / "crawler" / "mirror" / "sites" / "navy-news.example" / "manifest.json"
+    ).is_file()
+    assert (project / "tests" / "fixtures" / "navy_news" / "README.md").is_file()
+
+    # It runs at once: the spider loads, and the suite fails saying what to add.
+    listed = subprocess.run(
+        [sys.executable, "-c", "from crawler.sites.navy_news import NavyNewsSpider as S; print(S.name, S.parser.version)"],
+        capture_output=True, text=True, cwd=project,
+    )  # fmt: skip
+    assert listed.stdout.split() == ["navy_news", "1"], listed.stderr
+    suite = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_sites.py", "-k", "navy_news"],
+        capture_output=True, text=True, cwd=project, timeout=300,
+    )  # fmt: skip
+    assert suite.returncode == 1
+    assert "has 0 fixtures in tests/fixtures/navy_news/" in suite.stdout
+    assert "lists 0 articles in its manifest.json" in suite.stdout
+
+    again = run(
+        "new-site", "navy_news", "--domain", "www.navy-news.example", "--root", str(project)
+    )
+    assert again.returncode == 2
+    assert "would overwrite" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("Bad-Name", "example.vn", "vi"), "spider name"),
+        (("good", "not a domain", "vi"), "not a domain"),
+        (("good", "example.vn", "vietnamese"), "BCP 47"),
+    ],
+)
+def test_new_site_rejects_bad_input(
+    tmp_path: Path, args: tuple[str, str, str], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        scaffold(*args, root=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_fixture_command_stores_page_and_drafted_record(tmp_path: Path) -> None:
+    done = run(
+        "fixture",
+        "qdnd",
+        str(SEED_PAGE),
+        "--url",
+        SEED_URL,
+        "--dir",
+        str(tmp_path),
+        "--name",
+        "seed",
+    )
+    assert done.returncode == 0, done.stderr
+    stored = json.loads((tmp_path / "qdnd" / "seed.json").read_text("utf-8"))
+    assert stored["url"] == SEED_URL
+    assert (
+        stored["record"] == json.loads(SEED_PAGE.with_suffix(".json").read_text("utf-8"))["record"]
+    )
+    assert (tmp_path / "qdnd" / "seed.html").read_bytes() == SEED_PAGE.read_bytes()
+
+
+def test_refresh_shows_differences_and_writes_only_when_asked(tmp_path: Path) -> None:
+    target = save_fixture(QdndSpider, SEED_PAGE, SEED_URL, tmp_path, "seed")
+    data = json.loads(target.read_text("utf-8"))
+    data["record"]["title"] = "A stale title"
+    target.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
+
+    done = run("fixture", "--refresh", "qdnd", "--dir", str(tmp_path))
+    assert done.returncode == 0
+    assert '-    "title": "A stale title"' in done.stdout
+    assert "A stale title" in target.read_text("utf-8")  # unchanged without --write
+
+    [result] = refresh(QdndSpider, tmp_path, write=True)
+    assert result.diff
+    assert "A stale title" not in target.read_text("utf-8")
+    assert not refresh(QdndSpider, tmp_path)[0].diff
+
+
+class QdndParserV2(QdndParser):
+    """A made-up later layout: the sapo moved to another element."""
+
+    version = "2"
+    summary_css = "div.post-sapo"
+
+
+class VersionedQdnd(QdndSpider):
+    name = "qdnd_versioned"
+    parser = QdndParserV2
+    old_parsers = (QdndParser,)
+
+
+def test_old_parser_versions_keep_their_fixtures() -> None:
+    page = SEED_PAGE.read_bytes()
+    old = expected_record(VersionedQdnd, page, SEED_URL, "1")
+    new = expected_record(VersionedQdnd, page, SEED_URL)
+    assert old["parser_version"] == "1" and old["summary"]
+    assert new["parser_version"] == "2" and new["summary"] is None
+    assert old == {
+        **json.loads(SEED_PAGE.with_suffix(".json").read_text("utf-8"))["record"],
+        "spider": VersionedQdnd.name,
+    }
+    with pytest.raises(KeyError, match="no parser version '3'"):
+        expected_record(VersionedQdnd, page, SEED_URL, "3")
+    article = VersionedQdnd().extract(HtmlResponse(url=SEED_URL, body=page, encoding="utf-8"))
+    assert article.parser_version == "2"

@@ -1,0 +1,99 @@
+"""One test over every spider (the Fundus way): fixtures that match, a replica, and an
+end-to-end crawl of the replica that archives exactly its articles.
+
+A spider added without these fails here, with a message that says what to add.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_twisted
+import sitecheck
+from scrapy.spiderloader import SpiderLoader
+
+from crawler.archive import read_table
+from crawler.fixtures import expected_record
+from crawler.mirror.server import SITES_ROOT, MirrorServer
+from crawler.runner import project_settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+LOADER = SpiderLoader.from_settings(project_settings())
+SPIDERS = sorted(LOADER.list())
+MIN_FIXTURES = 5
+MIN_ARTICLES = 10
+
+
+def replica_manifest(spider: str) -> dict[str, Any]:
+    site = LOADER.load(spider).site
+    path = SITES_ROOT / site / "manifest.json"
+    assert path.is_file(), (
+        f"spider {spider!r} has no replica: add crawler/mirror/sites/{site}/ with site.json, "
+        f"pages/ and manifest.json (see docs/adding-a-site.md)"
+    )
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return data
+
+
+def fixture_pages() -> list[tuple[str, Path]]:
+    return [(spider, page) for spider in SPIDERS for page in sorted((FIXTURES / spider).glob("*.html"))]
+
+
+@pytest.mark.parametrize("spider", SPIDERS)
+def test_spider_has_fixtures(spider: str) -> None:
+    pages = sorted((FIXTURES / spider).glob("*.html"))
+    assert len(pages) >= MIN_FIXTURES, (
+        f"spider {spider!r} has {len(pages)} fixtures in tests/fixtures/{spider}/; add at least "
+        f"{MIN_FIXTURES}: crawler fixture {spider} PAGE.html --url URL (then review the JSON)"
+    )
+    for page in pages:
+        assert page.with_suffix(".json").is_file(), f"{page.name} has no expected {page.stem}.json"
+
+
+@pytest.mark.parametrize(("spider", "page"), fixture_pages(), ids=lambda v: getattr(v, "name", v))
+def test_fixture_matches(spider: str, page: Path) -> None:
+    expected = json.loads(page.with_suffix(".json").read_text("utf-8"))
+    version = expected["record"]["parser_version"]
+    got = expected_record(LOADER.load(spider), page.read_bytes(), expected["url"], version)
+    assert got == expected["record"], f"run: crawler fixture --refresh {spider}  to see the difference"
+
+
+@pytest.mark.parametrize("spider", SPIDERS)
+def test_spider_has_a_replica(spider: str) -> None:
+    articles = replica_manifest(spider)["articles"]
+    assert len(articles) >= MIN_ARTICLES, (
+        f"the replica of {spider!r} lists {len(articles)} articles in its manifest.json; "
+        f"it needs at least {MIN_ARTICLES} article pages"
+    )
+
+
+@pytest.mark.parametrize("spider", SPIDERS)
+@pytest_twisted.ensureDeferred
+async def test_crawl_of_the_replica_archives_its_articles(spider: str, tmp_path: Path) -> None:
+    spidercls = LOADER.load(spider)
+    expected = {a["url"]: a for a in replica_manifest(spider)["articles"]}
+    with MirrorServer() as server:
+        crawler = await sitecheck.crawl(server, tmp_path, spidercls)
+    stats = crawler.stats.get_stats()
+    assert stats.get("finish_reason") == "finished"
+    assert not stats.get("log_count/ERROR"), f"the crawl of {spider}'s replica logged errors"
+    rows = read_table(tmp_path).to_pylist() if (tmp_path / "articles").exists() else []
+    urls = [row["url"] for row in rows]
+    assert len(urls) == len(set(urls)), "an article was archived twice"
+    assert sorted(urls) == sorted(expected), "archived articles differ from the replica's manifest"
+    for row in rows:
+        article = expected[row["url"]]
+        assert row["title"] == article["title"]
+        assert row["spider"] == spider
+        assert row["language"] == article.get("language", spidercls.language)
+        assert len(row["images"]) == article["image_count"]
+        assert sum(1 for image in row["images"] if image["caption"]) == article["caption_count"]
+        assert row["byline"] == article["byline"]
+        assert row["body"]
+        published = article["published"]
+        if published:
+            assert row["published_at"] == datetime.fromisoformat(published).astimezone(UTC)
