@@ -6,10 +6,12 @@ from __future__ import annotations
 import http.client
 import json
 import unicodedata
+import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
@@ -471,3 +473,24 @@ def test_feeds_are_rss(server: MirrorServer, manifest: dict[str, Any]) -> None:
     assert tracking["url"] in all_links
     listed = {u for x in manifest["listings"] for u in x["articles"]}
     assert tracking["canonical"] in listed
+
+
+def test_pages_that_differ_by_query_string(tmp_path: Path) -> None:
+    site = tmp_path / "x.vn"
+    (site / "pages" / "danh-muc").mkdir(parents=True)
+    (site / "site.json").write_text(json.dumps({"hosts": ["x.vn"]}))
+    (site / "pages" / "danh-muc" / "tin.html").write_text("page one")
+    (site / "pages" / "danh-muc" / "tin@page=2.html").write_text("page two")
+    (site / "pages" / "index@page=2.html").write_text("home two")
+    with MirrorServer(root=tmp_path) as server:
+
+        def get(path: str) -> bytes:
+            request = urllib.request.Request(server.base_url + path, headers={"X-Mirror-Host": "x.vn"})
+            with urllib.request.urlopen(request) as response:
+                body: bytes = response.read()
+                return body
+
+        assert get("/danh-muc/tin") == b"page one"
+        assert get("/danh-muc/tin?page=2") == b"page two"
+        assert get("/danh-muc/tin?utm_source=rss") == b"page one"
+        assert get("/?page=2") == b"home two"

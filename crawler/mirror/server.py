@@ -121,19 +121,31 @@ class Site:
             gate = CookieGate(name=str(gate_config["name"]), exempt=exempt)
         return cls(folder=folder.resolve(), hosts=hosts, gate=gate)
 
-    def resolve(self, url_path: str) -> Path | None:
-        """The file that serves ``url_path`` (percent-encoded), or None."""
+    def resolve(self, url_path: str, query: str = "") -> Path | None:
+        """The file that serves ``url_path`` (percent-encoded), or None.
+
+        A page that differs by query string (``/list?page=2``) is stored as
+        ``list@page=2.html`` (``index@page=2.html`` for ``/``); any other query
+        (tracking parameters) is ignored.
+        """
         segments = [s for s in unquote(url_path).split("/") if s]
         if any(s in {".", ".."} or "\\" in s or "\0" in s for s in segments):
             return None
         pages = self.pages
+        query = unquote(query)
+        if "/" in query or "\0" in query:
+            query = ""
         if not segments:
             candidates = [pages / "index.html"]
+            if query:
+                candidates.insert(0, pages / f"index@{query}.html")
         elif "." in segments[-1]:
             candidates = [pages.joinpath(*segments)]
         else:
             base = pages.joinpath(*segments)
             candidates = [base.with_name(base.name + ".html"), base / "index.html"]
+            if query:
+                candidates.insert(0, base.with_name(f"{base.name}@{query}.html"))
         for candidate in candidates:
             if candidate.is_file() and candidate.resolve().is_relative_to(pages):
                 return candidate
@@ -201,7 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
             location = f"{scheme}://{netloc}{path}" + (f"?{target.query}" if target.query else "")
             status, body = HTTPStatus.FOUND, b""
             headers = {"Location": location, "Set-Cookie": site.gate.new_cookie()}
-        elif (file := site.resolve(path)) is not None:
+        elif (file := site.resolve(path, target.query)) is not None:
             status, body, suffix = HTTPStatus.OK, file.read_bytes(), file.suffix
         # Counted before answering, so a client that has its answer sees the count.
         mirror._count(host, path, int(status))
