@@ -101,6 +101,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.runner import run_spiders
 
     overrides: dict[str, Any] = {"CRAWLER_ARCHIVE_DIR": str(args.out), **_settings(args.set)}
+    if args.refetch:
+        overrides["CRAWLER_REFETCH"] = True
     if args.log_level:
         overrides["LOG_LEVEL"] = args.log_level
     spider_args = {"since": args.since, "until": args.until}
@@ -255,6 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", type=_date, help="skip articles published before this date")
     p.add_argument("--until", type=_date, help="skip articles published after this date")
     p.add_argument("--out", default="output", type=Path, help="archive root (default output/)")
+    p.add_argument(
+        "--refetch",
+        action="store_true",
+        help="fetch articles the archive already holds (by default they are skipped)",
+    )
     p.add_argument("--log-level", default=None, help="Scrapy log level (default INFO)")
     p.add_argument(
         "-s",

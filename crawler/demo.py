@@ -68,8 +68,11 @@ def summary(out: Path, result: RunResult) -> str:
         stats = spider.stats
         lines.append(
             f"  spider {spider.spider}: {spider.reason}; pages {stats.get('response_received_count', 0)}, "
+            f"already archived {stats.get('crawler/incremental/skipped_known', 0)}, "
             f"dropped {stats.get('item_dropped_count', 0)}, errors {stats.get('log_count/ERROR', 0)}"
         )
+    if not rows and result.stat("crawler/incremental/skipped_known"):
+        lines.append(f"  nothing new: the archive already holds every article (remove {out} to start over)")
     files = sorted((out / "articles").rglob("*.parquet"))
     lines.append(f"  files in the archive: {len(files)}")
     lines.append(

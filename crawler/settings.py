@@ -53,3 +53,5 @@ CRAWLER_RUN_ID = ""  # empty: a fresh id per run
 CRAWLER_MIRROR_URL = ""  # e.g. http://127.0.0.1:8123: fetch from the local replica
 CRAWLER_SINCE = ""  # ISO date: skip articles published before
 CRAWLER_UNTIL = ""  # ISO date: skip articles published after
+CRAWLER_REFETCH = False  # fetch articles the archive already holds (normally skipped)
+CRAWLER_STALE_PAGES = 1  # stop paging a listing after this many pages with nothing new

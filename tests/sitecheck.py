@@ -12,18 +12,25 @@ from crawler.mirror.server import MirrorServer
 from crawler.runner import project_settings
 
 
-async def crawl(server: MirrorServer, out: Path, spidercls: Any, **spider_args: Any) -> Crawler:
+async def crawl(
+    server: MirrorServer,
+    out: Path,
+    spidercls: Any,
+    settings: dict[str, Any] | None = None,
+    **spider_args: Any,
+) -> Crawler:
     """Crawl ``spidercls`` against the replica server into the archive at ``out``."""
-    settings = project_settings(
+    merged = project_settings(
         {
             **DEMO_SETTINGS,
             "CRAWLER_MIRROR_URL": server.base_url,
             "CRAWLER_ARCHIVE_DIR": str(out),
             "CRAWLER_ARCHIVE_FLUSH_ROWS": 10,
             "LOG_LEVEL": "WARNING",
+            **(settings or {}),
         }
     )
-    runner = CrawlerRunner(settings)
+    runner = CrawlerRunner(merged)
     crawler = runner.create_crawler(spidercls)
     await runner.crawl(crawler, **spider_args)
     return crawler

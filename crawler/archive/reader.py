@@ -66,9 +66,10 @@ def read_table(
         raise _explain(dset, wanted, filter, error) from error
 
 
-def known_url_keys(root: Path | str) -> set[str]:
-    """Every ``url_key`` in the archive (only that column is read); empty if none."""
-    table = read_table(root, columns=["url_key"])
+def known_url_keys(root: Path | str, site: str | None = None) -> set[str]:
+    """Every ``url_key`` in the archive, or in one site's partition (only that column is read)."""
+    where = pc.field("site") == site if site else None
+    table = read_table(root, columns=["url_key"], filter=where)
     return {key for key in table.column("url_key").to_pylist() if key is not None}
 
 

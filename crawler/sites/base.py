@@ -20,7 +20,8 @@ from parsel import Selector
 from scrapy.http import Response, TextResponse
 from scrapy.utils.sitemap import Sitemap
 
-from crawler.items import Article
+from crawler.archive import known_url_keys
+from crawler.items import Article, sha256_hex
 from crawler.sites.parser import ArticleParser
 from crawler.text.dates import VIETNAM, parse_iso
 from crawler.urls import canonical_url
@@ -63,6 +64,10 @@ class NewsSpider(scrapy.Spider):
         self.since: datetime | None = None
         self.until: datetime | None = None
         self._requested: set[str] = set()
+        # url_keys already in the archive: the archive is the memory of what was seen.
+        self._known: set[str] = set()
+        self._stale_pages: dict[str, int] = {}  # listing -> consecutive pages with nothing new
+        self._stale_limit = 1
         # Next listing pages held back until an article of their page is in the window.
         self._pending_next: dict[tuple[str, int], scrapy.Request] = {}
         self._window_set = False
@@ -99,6 +104,7 @@ class NewsSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         self._set_window()
+        self._load_known()
         for url in self.feed_urls:
             yield scrapy.Request(url, callback=self.parse_feed)
         for url in self.sitemap_urls:
@@ -111,13 +117,48 @@ class NewsSpider(scrapy.Spider):
     def is_article_url(self, url: str) -> bool:
         return self._article_re.search(url.split("?")[0].split("#")[0]) is not None
 
+    def _load_known(self) -> None:
+        settings = getattr(self, "settings", None)
+        if settings is None or settings.getbool("CRAWLER_REFETCH"):
+            return
+        self._stale_limit = max(1, settings.getint("CRAWLER_STALE_PAGES", 1))
+        root = settings.get("CRAWLER_ARCHIVE_DIR") or "output"
+        self._known = known_url_keys(root, self.site or None)
+        self.crawler.stats.set_value("crawler/incremental/known_in_archive", len(self._known))
+
+    def is_known(self, url: str) -> bool:
+        """True if the archive already holds the article at this canonical URL."""
+        return sha256_hex(url) in self._known
+
     def article_request(self, url: str, **meta: Any) -> scrapy.Request | None:
-        """A request for an article URL, canonical; ``None`` if it was already requested."""
+        """A request for an article URL, canonical; ``None`` if it was already requested
+        in this run or the archive already holds it."""
         url = canonical_url(url, self.canonical_host)
         if url in self._requested:
             return None
         self._requested.add(url)
+        if self.is_known(url):
+            self.crawler.stats.inc_value("crawler/incremental/skipped_known")
+            return None
         return scrapy.Request(url, callback=self.parse_article, meta=meta)
+
+    def listing_is_stale(self, listing: str, links: list[str]) -> bool:
+        """Count pages whose every article is in the archive; stop after enough in a row.
+
+        Not while back-filling a date window on purpose (``--since``): then paging
+        goes on until the window is passed.
+        """
+        if not self._known or self.since is not None:
+            return False
+        canonical = (canonical_url(url, self.canonical_host) for url in links)
+        if any(not self.is_known(url) for url in canonical):
+            self._stale_pages[listing] = 0
+            return False
+        self._stale_pages[listing] = self._stale_pages.get(listing, 0) + 1
+        if self._stale_pages[listing] >= self._stale_limit:
+            self.crawler.stats.inc_value("crawler/incremental/listings_stopped")
+            return True
+        return False
 
     def listing_links(self, response: TextResponse) -> list[str]:
         links = response.css(self.listing_link_css).xpath("@href").getall()
@@ -138,7 +179,9 @@ class NewsSpider(scrapy.Spider):
             if request is not None:
                 new += 1
                 yield request
-        next_page = self.next_page(response, listing, page) if links else None
+        if not links or self.listing_is_stale(listing, links):
+            return
+        next_page = self.next_page(response, listing, page)
         if next_page is None:
             return
         # With --since, the next page waits until an article of this one is in the window.
