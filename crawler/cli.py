@@ -19,6 +19,7 @@ EXAMPLES = {
     "extract": "crawler extract qdnd page.html --url https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/abc-812345",
     "crawl": "crawler crawl qdnd --since 2025-01-01 --out output",
     "demo": "crawler demo",
+    "crawl-all": "crawler crawl-all --config crawl.toml",
     "fixture": "crawler fixture qdnd page.html --url https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/abc-812345\n"
     "         crawler fixture --refresh qdnd",
     "new-site": "crawler new-site vnexpress_qp --domain vnexpress.net --language vi",
@@ -122,6 +123,26 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if any(spider.reason == "blocked" for spider in result.spiders):
         return EXIT_BLOCKED
     return 0 if result.ok else EXIT_FAILED
+
+
+def cmd_crawl_all(args: argparse.Namespace) -> int:
+    from crawler.config import ConfigError, load_config
+    from crawler.runs import EXIT_LOCKED, LockHeld, crawl_all, run_lock, summary
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        raise CommandError(str(error)) from None
+    try:
+        with run_lock(config.runs_dir / "crawl-all.lock"):
+            manifest, status = crawl_all(config, log_level=args.log_level)
+    except LockHeld as error:
+        print(f"crawler crawl-all: {error}", file=sys.stderr)
+        return EXIT_LOCKED
+    except KeyError as error:
+        raise CommandError(f"{config.path}: {error.args[0]}") from None
+    print(summary(manifest))
+    return status
 
 
 def cmd_fixture(args: argparse.Namespace) -> int:
@@ -273,17 +294,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_crawl)
 
-    p = command("fixture", "Store a saved page as a fixture with its drafted record, or re-derive them all.")
+    p = command(
+        "crawl-all",
+        "Crawl every enabled site of the configuration file, under a lock; write a run manifest.\n\n"
+        "Exit status: 0 all sites well; 1 a site failed (errors, or stopped early); 2 bad "
+        "configuration; 3 a site is blocked (bot challenge); 4 layout alarm (a site fell below "
+        "its thresholds); 5 another run holds the lock. When several apply, the first in "
+        "this order: 1, 3, 4.",
+    )
+    p.add_argument("--config", default="crawl.toml", help="configuration file (default crawl.toml)")
+    p.add_argument("--log-level", default="INFO", help="Scrapy log level (default INFO)")
+    p.set_defaults(func=cmd_crawl_all)
+
+    p = command(
+        "fixture", "Store a saved page as a fixture with its drafted record, or re-derive them all."
+    )
     p.add_argument("spider", help="spider name")
     p.add_argument("file", nargs="?", help="saved HTML page")
     p.add_argument("--url", help="the URL the page was fetched from")
     p.add_argument("--name", help="case name (default: from the URL)")
-    p.add_argument("--refresh", action="store_true", help="re-derive every fixture of SPIDER, show diffs")
-    p.add_argument("--write", action="store_true", help="with --refresh: store the re-derived records")
+    p.add_argument(
+        "--refresh", action="store_true", help="re-derive every fixture of SPIDER, show diffs"
+    )
+    p.add_argument(
+        "--write", action="store_true", help="with --refresh: store the re-derived records"
+    )
     p.add_argument("--dir", default="tests/fixtures", help="fixtures root (default tests/fixtures)")
     p.set_defaults(func=cmd_fixture)
 
-    p = command("new-site", "Write a new site's spider module, replica skeleton and fixtures folder.")
+    p = command(
+        "new-site", "Write a new site's spider module, replica skeleton and fixtures folder."
+    )
     p.add_argument("name", help="spider name, e.g. vnexpress_qp")
     p.add_argument("--domain", required=True, help="the site's host, e.g. www.example.vn")
     p.add_argument("--language", default="vi", help="BCP 47 language of the site (default vi)")

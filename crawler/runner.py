@@ -54,16 +54,19 @@ def run_spiders(
     names: list[str],
     overrides: dict[str, Any] | None = None,
     spider_args: dict[str, Any] | None = None,
+    per_spider: dict[str, dict[str, Any]] | None = None,
 ) -> RunResult:
     """Crawl ``names`` together in one reactor; returns when all have closed.
 
+    ``per_spider`` adds settings for one spider only (its limits, say).
     Unknown spider names raise ``KeyError`` before anything starts.
     """
     settings = project_settings(overrides)
     if not settings.get("CRAWLER_RUN_ID"):
         # One id for every spider of this run, so its rows can be found together.
         settings.set("CRAWLER_RUN_ID", new_run_id(), priority="cmdline")
-    known = set(SpiderLoader.from_settings(settings).list())
+    loader = SpiderLoader.from_settings(settings)
+    known = set(loader.list())
     unknown = [name for name in names if name not in known]
     if unknown:
         raise KeyError(f"unknown spider {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -71,6 +74,7 @@ def run_spiders(
     crawlers: list[Crawler] = []
     for name in names:
         crawler = process.create_crawler(name)
+        crawler.settings.setdict((per_spider or {}).get(name, {}), priority="cmdline")
         crawlers.append(crawler)
         process.crawl(crawler, **(spider_args or {}))
     process.start()

@@ -1,0 +1,219 @@
+"""``crawler crawl-all``: every enabled site, one at a time per archive, with a manifest.
+
+A run holds a lock on the archive so that a second run started meanwhile exits
+at once; it writes ``<archive>/_runs/<run id>.json`` (what each site did, the
+layout alarm's verdict, the stats that matter) and says in its exit status
+whether all went well.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+
+from crawler.alarm import check, health_from
+from crawler.archive import read_table
+from crawler.config import Config
+from crawler.pipelines.archive import new_run_id
+from crawler.runner import SpiderResult, run_spiders
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # a site's crawl did not finish cleanly
+EXIT_BLOCKED = 3  # a site answered with a bot challenge
+EXIT_ALARM = 4  # a site's run fell below its layout-alarm thresholds
+EXIT_LOCKED = 5  # another run holds the lock
+
+# Stats copied into the manifest for each site.
+KEPT_STATS = (
+    "finish_reason",
+    "start_time",
+    "finish_time",
+    "elapsed_time_seconds",
+    "response_received_count",
+    "downloader/request_count",
+    "downloader/response_status_count/200",
+    "downloader/response_status_count/404",
+    "retry/count",
+    "retry/max_reached",
+    "httperror/response_ignored_count",
+    "item_scraped_count",
+    "item_dropped_count",
+    "log_count/ERROR",
+    "log_count/WARNING",
+    "robotstxt/forbidden",
+    "crawler/archive/rows_written",
+    "crawler/archive/files_written",
+    "crawler/incremental/skipped_known",
+    "crawler/incremental/known_in_archive",
+    "crawler/incremental/listings_stopped",
+    "crawler/blocked",
+)
+
+
+class LockHeld(RuntimeError):
+    """Another crawl-all run is going on in this archive."""
+
+
+@contextmanager
+def run_lock(path: Path) -> Iterator[None]:
+    """An exclusive, non-blocking lock; released when the process ends, however it ends."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise LockHeld(f"another crawl-all run holds {path} ({holder}); not starting") from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def earlier_manifests(runs_dir: Path) -> list[dict[str, Any]]:
+    """Manifests of earlier runs, oldest first (unreadable ones are skipped)."""
+    manifests = []
+    for path in sorted(runs_dir.glob("*.json")):
+        try:
+            manifests.append(json.loads(path.read_text("utf-8")))
+        except (OSError, ValueError):
+            continue
+    return manifests
+
+
+def write_manifest(runs_dir: Path, manifest: dict[str, Any]) -> Path:
+    """Write atomically: a reader never sees half a manifest."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    target = runs_dir / f"{manifest['run_id']}.json"
+    temporary = runs_dir / f".{target.name}.tmp"
+    temporary.write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n", "utf-8"
+    )
+    os.replace(temporary, target)
+    return target
+
+
+def site_entry(
+    result: SpiderResult, rows: list[dict[str, Any]], alarm_problems: list[str]
+) -> dict[str, Any]:
+    stats = result.stats
+    dropped = {
+        k.removeprefix("crawler/validate/dropped/"): v
+        for k, v in stats.items()
+        if k.startswith("crawler/validate/dropped/")
+    }
+    if stats.get("crawler/dedupe/duplicates"):
+        dropped["duplicate"] = stats["crawler/dedupe/duplicates"]
+    blocked = bool(stats.get("crawler/blocked"))
+    failed = not blocked and not result.ok
+    return {
+        "spider": result.spider,
+        "status": "blocked"
+        if blocked
+        else "failed"
+        if failed
+        else "alarm"
+        if alarm_problems
+        else "ok",
+        "pages_fetched": int(stats.get("response_received_count", 0)),
+        "articles_new": len(rows),
+        "skipped_known": int(stats.get("crawler/incremental/skipped_known", 0)),
+        "dropped": dropped,
+        "errors": int(stats.get("log_count/ERROR", 0)),
+        "blocked": blocked,
+        "alarm": alarm_problems,
+        "stats": {key: stats[key] for key in KEPT_STATS if key in stats},
+    }
+
+
+def crawl_all(config: Config, log_level: str = "INFO") -> tuple[dict[str, Any], int]:
+    """Run every enabled site of ``config``; returns the manifest and the exit status."""
+    run_id = new_run_id()
+    started = datetime.now(UTC)
+    sites = config.enabled
+    earlier = earlier_manifests(config.runs_dir)
+    result = run_spiders(
+        [site.spider for site in sites],
+        {
+            **config.settings,
+            "CRAWLER_ARCHIVE_DIR": str(config.archive),
+            "CRAWLER_RUN_ID": run_id,
+            "LOG_LEVEL": log_level,
+        },
+        per_spider={site.spider: site.scrapy_settings() for site in sites},
+    )
+    rows = read_table(config.archive, filter=pc.field("crawl_run") == run_id).to_pylist()
+    entries = {}
+    for site, spider in zip(sites, result.spiders, strict=True):
+        own = [row for row in rows if row["spider"] == spider.spider]
+        history = [
+            m["sites"][site.spider]["health"]["found"]
+            for m in earlier
+            if site.spider in m.get("sites", {})
+        ]
+        health = health_from(spider.stats, own)
+        problems = check(health, site.alarm, history) if spider.reason == "finished" else []
+        entries[site.spider] = {**site_entry(spider, own, problems), "health": health.as_dict()}
+    manifest: dict[str, Any] = {
+        "run_id": run_id,
+        "config": str(config.path),
+        "archive": str(config.archive),
+        "start": started.isoformat(),
+        "end": datetime.now(UTC).isoformat(),
+        "sites": entries,
+    }
+    statuses = [entry["status"] for entry in entries.values()]
+    status = EXIT_OK
+    for code, name in ((EXIT_FAILED, "failed"), (EXIT_BLOCKED, "blocked"), (EXIT_ALARM, "alarm")):
+        if name in statuses:
+            status = code
+            break
+    manifest["exit_status"] = status
+    write_manifest(config.runs_dir, manifest)
+    return manifest, status
+
+
+def summary(manifest: dict[str, Any]) -> str:
+    """One screen: a line per site, then the problems."""
+    lines = [
+        f"crawl-all run {manifest['run_id']} ({manifest['start'][:19]} to {manifest['end'][11:19]} UTC)"
+    ]
+    lines.append(
+        f"  {'site':<16} {'status':<8} {'pages':>6} {'new':>5} {'known':>6} {'dropped':>8} {'errors':>6}"
+    )
+    problems = []
+    for name, entry in manifest["sites"].items():
+        dropped = sum(entry["dropped"].values())
+        lines.append(
+            f"  {name:<16} {entry['status']:<8} {entry['pages_fetched']:>6} {entry['articles_new']:>5} "
+            f"{entry['skipped_known']:>6} {dropped:>8} {entry['errors']:>6}"
+        )
+        problems += [f"  {name}: layout alarm: {problem}" for problem in entry["alarm"]]
+        if entry["blocked"]:
+            problems.append(
+                f"  {name}: blocked by a bot challenge ({entry['stats'].get('crawler/blocked')})"
+            )
+        if entry["status"] == "failed":
+            reason = entry["stats"].get("finish_reason")
+            problems.append(
+                f"  {name}: failed (finish reason {reason}, {entry['errors']} errors in the log)"
+            )
+    lines += problems
+    lines.append(
+        f"  manifest: {Path(manifest['archive']) / '_runs' / (manifest['run_id'] + '.json')}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,133 @@
+"""crawl-all as an operator runs it: runs in a row, the lock, a layout change, a blocked site."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import DATA
+
+from crawler.mirror.server import SITES_ROOT, MirrorServer
+from crawler.runs import run_lock
+
+TESTS = Path(__file__).parent
+
+
+def config(
+    tmp_path: Path, server: MirrorServer, sites: str = "[sites.qdnd]\n", **settings: str
+) -> Path:
+    extra = "".join(f', {key} = "{value}"' for key, value in settings.items())
+    path = tmp_path / "crawl.toml"
+    path.write_text(
+        f'[run]\narchive = "archive"\n'
+        f'settings = {{ CRAWLER_MIRROR_URL = "{server.base_url}", DOWNLOAD_DELAY = 0, '
+        f"AUTOTHROTTLE_ENABLED = false{extra} }}\n"
+        f"[defaults.alarm]\nmin_found_ratio = 0.5\n{sites}"
+    )
+    return path
+
+
+def crawl_all(path: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]:
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "crawl-all", "--config", str(path), "--log-level", "WARNING"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    manifests = sorted(
+        (path.parent / "archive" / "_runs").glob("*.json"), key=lambda p: p.stat().st_mtime
+    )
+    return done, json.loads(manifests[-1].read_text()) if manifests else None
+
+
+@pytest.fixture(scope="module")
+def mirror() -> Iterator[MirrorServer]:
+    with MirrorServer() as server:
+        yield server
+
+
+def test_two_runs_in_a_row(mirror: MirrorServer, tmp_path: Path) -> None:
+    path = config(tmp_path, mirror)
+    first, manifest = crawl_all(path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert manifest is not None
+    qdnd = manifest["sites"]["qdnd"]
+    assert qdnd["status"] == "ok"
+    assert qdnd["articles_new"] == 35
+    assert qdnd["pages_fetched"] > 35
+    assert qdnd["errors"] == 0 and not qdnd["blocked"]
+    assert manifest["exit_status"] == 0
+    assert "qdnd" in first.stdout and "ok" in first.stdout
+
+    second, manifest = crawl_all(path)
+    assert second.returncode == 0, second.stdout
+    assert manifest is not None
+    qdnd = manifest["sites"]["qdnd"]
+    assert qdnd["articles_new"] == 0
+    assert qdnd["skipped_known"] == 35
+    assert qdnd["pages_fetched"] < 20
+    assert len(list((tmp_path / "archive" / "_runs").glob("*.json"))) == 2
+
+
+def test_a_second_run_while_one_holds_the_lock_exits_at_once(
+    mirror: MirrorServer, tmp_path: Path
+) -> None:
+    path = config(tmp_path, mirror)
+    with run_lock(tmp_path / "archive" / "_runs" / "crawl-all.lock"):
+        done, manifest = crawl_all(path)
+    assert done.returncode == 5
+    assert "another crawl-all run holds" in done.stderr
+    assert f"pid {os.getpid()}" in done.stderr
+    assert manifest is None
+
+
+def test_layout_change_raises_the_alarm(tmp_path: Path) -> None:
+    sites = tmp_path / "sites"
+    shutil.copytree(SITES_ROOT / "qdnd.vn", sites / "qdnd.vn")
+    for page in (sites / "qdnd.vn" / "pages").rglob("*.html"):
+        text = page.read_text("utf-8")
+        page.write_text(text.replace('class="post-title"', 'class="article-heading"'), "utf-8")
+    with MirrorServer(root=sites) as server:
+        done, manifest = crawl_all(config(tmp_path, server))
+    assert done.returncode == 4, done.stderr[-2000:]
+    assert manifest is not None
+    qdnd = manifest["sites"]["qdnd"]
+    assert qdnd["status"] == "alarm"
+    assert qdnd["articles_new"] == 0
+    assert qdnd["dropped"]["no_title"] == 35
+    assert any(problem.startswith("title: 0% (0 of 35)") for problem in qdnd["alarm"])
+    assert "qdnd: layout alarm: title: 0% (0 of 35)" in done.stdout
+    assert not (tmp_path / "archive" / "articles").exists()
+
+
+def test_blocked_site(tmp_path: Path) -> None:
+    sites = tmp_path / "sites"
+    (sites / "mod.gov.vn" / "pages" / "home").mkdir(parents=True)
+    (sites / "mod.gov.vn" / "site.json").write_text(json.dumps({"hosts": ["mod.gov.vn"]}))
+    challenge = DATA / "mod.gov.vn" / "robots-txt-cookie-challenge.html"
+    shutil.copy(challenge, sites / "mod.gov.vn" / "pages" / "robots.txt")
+    shutil.copy(challenge, sites / "mod.gov.vn" / "pages" / "home" / "news.html")
+    with MirrorServer(root=sites) as server:
+        path = config(
+            tmp_path, server, "[sites.modgov]\n", SPIDER_MODULES="crawler.sites,blocked_spider"
+        )
+        done, manifest = crawl_all(path)
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert manifest is not None
+    assert manifest["sites"]["modgov"]["status"] == "blocked"
+    assert "blocked by a bot challenge" in done.stdout
+
+
+def test_bad_configuration_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "crawl.toml"
+    path.write_text("[sites.qdnd]\nmax_pages = 'many'\n")
+    done, _ = crawl_all(path)
+    assert done.returncode == 2
+    assert "max_pages: expected int" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
