@@ -20,6 +20,7 @@ EXAMPLES = {
     "crawl": "crawler crawl qdnd --since 2025-01-01 --out output",
     "demo": "crawler demo",
     "crawl-all": "crawler crawl-all --config crawl.toml",
+    "schedule": "crawler schedule >> /tmp/cron && crontab /tmp/cron   # or: crawler schedule --systemd",
     "fixture": "crawler fixture qdnd page.html --url https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/abc-812345\n"
     "         crawler fixture --refresh qdnd",
     "new-site": "crawler new-site vnexpress_qp --domain vnexpress.net --language vi",
@@ -143,6 +144,30 @@ def cmd_crawl_all(args: argparse.Namespace) -> int:
         raise CommandError(f"{config.path}: {error.args[0]}") from None
     print(summary(manifest))
     return status
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from crawler.config import ConfigError, load_config
+    from crawler.schedule import crontab, systemd_units, write_units
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        raise CommandError(str(error)) from None
+    if args.write:
+        for path in write_units(config, Path(args.write), args.user):
+            print(f"wrote {path}")
+        print(
+            "then: systemctl daemon-reload && systemctl enable --now defence-news-crawl.timer",
+            file=sys.stderr,
+        )
+        return 0
+    if args.systemd:
+        for name, text in systemd_units(config, args.user).items():
+            sys.stdout.write(f"# {name}\n{text}\n")
+        return 0
+    sys.stdout.write(crontab(config))
+    return 0
 
 
 def cmd_fixture(args: argparse.Namespace) -> int:
@@ -305,6 +330,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default="crawl.toml", help="configuration file (default crawl.toml)")
     p.add_argument("--log-level", default="INFO", help="Scrapy log level (default INFO)")
     p.set_defaults(func=cmd_crawl_all)
+
+    p = command(
+        "schedule",
+        "Print crontab lines (or systemd units) that run crawl-all on the configured schedule.",
+    )
+    p.add_argument("--config", default="crawl.toml", help="configuration file (default crawl.toml)")
+    p.add_argument(
+        "--systemd", action="store_true", help="print a systemd service and timer instead"
+    )
+    p.add_argument(
+        "--write", metavar="DIR", help="write the systemd units into DIR, e.g. /etc/systemd/system"
+    )
+    p.add_argument("--user", help="the user the systemd service runs as")
+    p.set_defaults(func=cmd_schedule)
 
     p = command(
         "fixture", "Store a saved page as a fixture with its drafted record, or re-derive them all."
