@@ -72,7 +72,9 @@ def summary(out: Path, result: RunResult) -> str:
             f"dropped {stats.get('item_dropped_count', 0)}, errors {stats.get('log_count/ERROR', 0)}"
         )
     if not rows and result.stat("crawler/incremental/skipped_known"):
-        lines.append(f"  nothing new: the archive already holds every article (remove {out} to start over)")
+        lines.append(
+            f"  nothing new: the archive already holds every article (remove {out} to start over)"
+        )
     files = sorted((out / "articles").rglob("*.parquet"))
     lines.append(f"  files in the archive: {len(files)}")
     lines.append(

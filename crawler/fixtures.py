@@ -51,7 +51,11 @@ def case_name(url: str) -> str:
 
 
 def save_fixture(
-    spidercls: type[NewsSpider], page: Path, url: str, root: Path = FIXTURES_DIR, name: str | None = None
+    spidercls: type[NewsSpider],
+    page: Path,
+    url: str,
+    root: Path = FIXTURES_DIR,
+    name: str | None = None,
 ) -> Path:
     """Store ``page`` as a fixture of the spider with its drafted record; returns the JSON path."""
     record = expected_record(spidercls, page.read_bytes(), url)
@@ -76,7 +80,9 @@ class Refreshed:
     diff: str
 
 
-def refresh(spidercls: type[NewsSpider], root: Path = FIXTURES_DIR, write: bool = False) -> list[Refreshed]:
+def refresh(
+    spidercls: type[NewsSpider], root: Path = FIXTURES_DIR, write: bool = False
+) -> list[Refreshed]:
     """Re-derive every expected record of a spider from its stored pages, each by its own
     parser version; with ``write``, store the new records."""
     results = []

@@ -99,14 +99,15 @@ def scaffold(name: str, domain: str, language: str, root: Path = PROJECT_ROOT) -
             site_re=re.escape(site),
         ),
         root / "tests" / "fixtures" / name / "README.md": README.substitute(name=name, host=host),
-        replica / "site.json": json.dumps({"hosts": sorted({host, site, f"www.{site}"})}, indent=2) + "\n",
+        replica / "site.json": json.dumps({"hosts": sorted({host, site, f"www.{site}"})}, indent=2)
+        + "\n",
         replica / "manifest.json": json.dumps(
             {"site": site, "hosts": [host], "articles": [], "dead_urls": []}, indent=2
         )
         + "\n",
         replica / "PROVENANCE.md": PROVENANCE.substitute(site=site, host=host),
         replica / "pages" / "robots.txt": "User-agent: *\nDisallow:\n",
-        replica / "pages" / "index.html": f"<!doctype html>\n<html lang=\"{language}\"><head>"
+        replica / "pages" / "index.html": f'<!doctype html>\n<html lang="{language}"><head>'
         f'<meta charset="utf-8"><title>{site}</title></head>\n'
         "<body><!-- TODO: the home page, listings and article pages of the replica --></body></html>\n",
     }

@@ -16,7 +16,11 @@ class SeparateCaptions(Step):
         for block in article.blocks:
             if isinstance(block, Image):
                 article.images.append(block)
-            elif isinstance(previous, Image) and previous.caption is None and is_caption_paragraph(block):
+            elif (
+                isinstance(previous, Image)
+                and previous.caption is None
+                and is_caption_paragraph(block)
+            ):
                 previous.caption = block  # a caption printed as the paragraph under its image
                 self.count("caption_paragraphs")
             else:

@@ -91,7 +91,9 @@ class ArticleParser:
         host = self.spider.canonical_host
         if link:
             candidate = canonical_url(response.urljoin(link), host)
-            if self.spider.is_article_url(candidate) and site_of(candidate) == site_of(response.url):
+            if self.spider.is_article_url(candidate) and site_of(candidate) == site_of(
+                response.url
+            ):
                 return candidate
         return canonical_url(response.url, host)
 
@@ -110,7 +112,11 @@ class ArticleParser:
         return path[1] if len(path) > 2 and path[1] else None
 
     def tags(self, response: TextResponse) -> list[str]:
-        return [text_of(element) for element in select(response, self.tags_css)] if self.tags_css else []
+        return (
+            [text_of(element) for element in select(response, self.tags_css)]
+            if self.tags_css
+            else []
+        )
 
     def published_raw(self, response: TextResponse) -> str | None:
         return first(response, self.date_css) or None

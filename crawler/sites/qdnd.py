@@ -36,7 +36,9 @@ class QdndSpider(NewsSpider):
         f"{HOME}/rss/cate/quoc-phong-an-ninh-3424.rss",
         f"{HOME}/rss/cate/chinh-tri-3429.rss",
     )
-    article_url_pattern = r"^https?://(?:www\.)?qdnd\.vn/[a-z0-9-]+/(?:[a-z0-9-]+/)*[a-z0-9-]+-(?P<id>\d+)/?$"
+    article_url_pattern = (
+        r"^https?://(?:www\.)?qdnd\.vn/[a-z0-9-]+/(?:[a-z0-9-]+/)*[a-z0-9-]+-(?P<id>\d+)/?$"
+    )
     listing_link_css = "div.list-news-category article h3 a"
     next_page_format = "{listing}/p/{page}"
     pagination_css = "ul.pagination, div.pagination, nav.pagination"

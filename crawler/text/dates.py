@@ -108,7 +108,15 @@ def parse_english(text: str | None, tz: timezone) -> datetime | None:
         if match.group("ampm") and match.group("ampm").lower() == "pm" and hour < 12:
             hour += 12
         try:
-            local = datetime(year, month, day, hour, int(match.group("M") or 0), int(match.group("S") or 0), tzinfo=tz)
+            local = datetime(
+                year,
+                month,
+                day,
+                hour,
+                int(match.group("M") or 0),
+                int(match.group("S") or 0),
+                tzinfo=tz,
+            )
         except ValueError:
             return None
         return local.astimezone(UTC)
