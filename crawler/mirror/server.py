@@ -34,6 +34,7 @@ import logging
 import secrets
 import sys
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -215,6 +216,8 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {"Location": location, "Set-Cookie": site.gate.new_cookie()}
         elif (file := site.resolve(path, target.query)) is not None:
             status, body, suffix = HTTPStatus.OK, file.read_bytes(), file.suffix
+        if mirror.delay:
+            time.sleep(mirror.delay)
         # Counted before answering, so a client that has its answer sees the count.
         mirror._count(host, path, int(status))
         self.send_response(status)
@@ -245,8 +248,11 @@ class MirrorServer:
     process without touching its event loop.
     """
 
-    def __init__(self, root: Path | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, root: Path | None = None, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0
+    ) -> None:
         self.root = Path(root) if root is not None else SITES_ROOT
+        self.delay = delay  # seconds before each answer: a slow site, for crash tests
         self._sites = load_sites(self.root)
         self._address = (host, port)
         self._httpd: _HTTPServer | None = None
