@@ -126,8 +126,8 @@ class Site:
         """The file that serves ``url_path`` (percent-encoded), or None.
 
         A page that differs by query string (``/list?page=2``) is stored as
-        ``list@page=2.html`` (``index@page=2.html`` for ``/``); any other query
-        (tracking parameters) is ignored.
+        ``list@page=2.html`` (``index@page=2.html`` for ``/``, ``x@page=2.html``
+        for ``/x.html?page=2``); any other query (tracking parameters) is ignored.
         """
         segments = [s for s in unquote(url_path).split("/") if s]
         if any(s in {".", ".."} or "\\" in s or "\0" in s for s in segments):
@@ -142,6 +142,9 @@ class Site:
                 candidates.insert(0, pages / f"index@{query}.html")
         elif "." in segments[-1]:
             candidates = [pages.joinpath(*segments)]
+            if query:
+                file = candidates[0]
+                candidates.insert(0, file.with_name(f"{file.stem}@{query}{file.suffix}"))
         else:
             base = pages.joinpath(*segments)
             candidates = [base.with_name(base.name + ".html"), base / "index.html"]

@@ -68,6 +68,7 @@ class NewsSpider(scrapy.Spider):
         self._known: set[str] = set()
         self._stale_pages: dict[str, int] = {}  # listing -> consecutive pages with nothing new
         self._stale_limit = 1
+        self._listing_links: dict[str, set[str]] = {}  # listing -> article links seen on its pages
         # Next listing pages held back until an article of their page is in the window.
         self._pending_next: dict[tuple[str, int], scrapy.Request] = {}
         self._window_set = False
@@ -173,14 +174,17 @@ class NewsSpider(scrapy.Spider):
             return
         self.crawler.stats.inc_value("crawler/discovery/listing_pages")
         links = self.listing_links(response)
+        seen = self._listing_links.setdefault(listing, set())
+        unseen = set(links) - seen
+        seen.update(links)
         new = 0
         for url in links:
             request = self.article_request(url, listing=listing, page=page)
             if request is not None:
                 new += 1
                 yield request
-        if not links or self.listing_is_stale(listing, links):
-            return
+        if not unseen or self.listing_is_stale(listing, links):
+            return  # no links, or only links earlier pages of this listing had: its end
         next_page = self.next_page(response, listing, page)
         if next_page is None:
             return
@@ -191,20 +195,34 @@ class NewsSpider(scrapy.Spider):
             self._pending_next[(listing, page)] = next_page
 
     def next_page(self, response: TextResponse, listing: str, page: int) -> scrapy.Request | None:
-        """Page ``page + 1``: linked from the pagination block, or probed when there is none."""
-        if page >= self.max_listing_pages or not self.next_page_format:
+        """Page ``page + 1``: linked from the pagination block, or probed when there is none.
+
+        Without ``next_page_format``, the pagination block's link labelled
+        ``page + 1`` is followed, whatever the form of its URL.
+        """
+        if page >= self.max_listing_pages:
             return None
-        url = self.next_page_format.format(listing=listing.rstrip("/"), page=page + 1)
-        meta: dict[str, Any] = {}
         pagination = response.css(self.pagination_css) if self.pagination_css else None
-        if pagination:
+        if not self.next_page_format:
+            labelled = [
+                link.attrib["href"]
+                for link in (pagination.css("a[href]") if pagination else [])
+                if link.xpath("normalize-space()").get() == str(page + 1)
+            ]
+            if not labelled:
+                return None
+            url = response.urljoin(labelled[0])
+        else:
+            url = self.next_page_format.format(listing=listing.rstrip("/"), page=page + 1)
+        meta: dict[str, Any] = {}
+        if pagination and self.next_page_format:
             linked = {
                 canonical_url(response.urljoin(href), self.canonical_host)
                 for href in pagination.css("a::attr(href)").getall()
             }
             if canonical_url(url, self.canonical_host) not in linked:
                 return None
-        else:
+        elif not pagination:
             meta["handle_httpstatus_list"] = [404]  # the page after the last one
         return scrapy.Request(
             url,
