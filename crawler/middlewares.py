@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Self
 from urllib.parse import urljoin
 
 import scrapy.downloadermiddlewares.cookies
 from scrapy import Request
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.response import response_status_message
 from tldextract import TLDExtract
 
 logger = logging.getLogger(__name__)
@@ -112,3 +117,70 @@ class ChallengeMiddleware:
             )
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="blocked"))
         raise IgnoreRequest(f"bot challenge from {host}: {request.url}")
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retry, with a pause before each try: exponential backoff, or the server's
+    ``Retry-After`` (429, 503) when it sends one, capped. Scrapy itself retries at once
+    and ignores ``Retry-After``.
+
+    Settings: ``CRAWLER_RETRY_BACKOFF`` (seconds before the first retry, doubled each
+    time, at most ``CRAWLER_RETRY_BACKOFF_MAX``), ``CRAWLER_RETRY_AFTER_MAX`` (cap on
+    ``Retry-After``). Giving up is logged as an error and counted (``retry/max_reached``).
+    """
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> Self:
+        middleware: Self = super().from_crawler(crawler)
+        settings = crawler.settings
+        middleware.backoff = settings.getfloat("CRAWLER_RETRY_BACKOFF", 1.0)
+        middleware.backoff_max = settings.getfloat("CRAWLER_RETRY_BACKOFF_MAX", 60.0)
+        middleware.retry_after_max = settings.getfloat("CRAWLER_RETRY_AFTER_MAX", 300.0)
+        return middleware
+
+    def pause(self, request: Request, response: Response | None = None) -> float:
+        """Seconds to wait before retrying ``request``."""
+        if response is not None and response.status in (429, 503):
+            wait = retry_after(response.headers.get(b"Retry-After"))
+            if wait is not None:
+                return float(min(wait, self.retry_after_max))
+        tries = int(request.meta.get("retry_times", 0))
+        return float(min(self.backoff * 2**tries, self.backoff_max))
+
+    async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        wait = self.pause(request, response)
+        retry = self._retry(request, response_status_message(response.status))
+        if retry is None:
+            return response
+        self.crawler.stats.inc_value("crawler/retry/paused_seconds", round(wait, 3))
+        await asyncio.sleep(wait)
+        return retry
+
+    async def process_exception(self, request: Request, exception: Exception) -> Request | None:  # type: ignore[override]
+        if not isinstance(exception, self.exceptions_to_retry) or request.meta.get(
+            "dont_retry", False
+        ):
+            return None
+        wait = self.pause(request)
+        retry = self._retry(request, exception)
+        if retry is not None:
+            await asyncio.sleep(wait)
+        return retry
+
+
+def retry_after(value: bytes | None) -> float | None:
+    """``Retry-After`` in seconds: delta-seconds or an HTTP date; ``None`` if absent or unreadable."""
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

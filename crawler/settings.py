@@ -20,6 +20,8 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+REDIRECT_MAX_TIMES = 5  # a redirect loop ends here
 
 # Nothing listens for remote control; only HTTP(S) is fetched.
 TELNETCONSOLE_ENABLED = False
@@ -27,6 +29,8 @@ EXTENSIONS = {"scrapy.extensions.telnet.TelnetConsole": None}
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
 
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.CookieGateMiddleware": 650,
     "crawler.middlewares.ChallengeMiddleware": 640,
     "crawler.mirror.middleware.MirrorMiddleware": 950,
@@ -55,3 +59,6 @@ CRAWLER_SINCE = ""  # ISO date: skip articles published before
 CRAWLER_UNTIL = ""  # ISO date: skip articles published after
 CRAWLER_REFETCH = False  # fetch articles the archive already holds (normally skipped)
 CRAWLER_STALE_PAGES = 1  # stop paging a listing after this many pages with nothing new
+CRAWLER_RETRY_BACKOFF = 2.0  # seconds before the first retry, doubled for each next one
+CRAWLER_RETRY_BACKOFF_MAX = 60.0
+CRAWLER_RETRY_AFTER_MAX = 300.0  # a longer Retry-After is cut to this

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
+from scrapy.exceptions import DropItem
+
 from crawler.archive import ARTICLES_DIR, ArchiveWriter, check_path_component, sweep_temp_files
 from crawler.items import Article
 
@@ -72,7 +74,13 @@ class ParquetArchive:
         item.crawl_run = self.run_id
         if item.fetched_at is None:
             item.fetched_at = datetime.now(UTC)
-        self.writer.add(item.record())
+        try:
+            self.writer.add(item.record())
+        except (ValueError, TypeError) as error:
+            # One bad article must not take its batch down: drop it, count it, go on.
+            if self.stats is not None:
+                self.stats.inc_value(f"{STATS_PREFIX}/rejected")
+            raise DropItem(f"not archivable ({error}): {item.url}") from error
         self._update_stats()
         return item
 

@@ -1,4 +1,5 @@
-"""Step 5: an article without title or body is dropped, loudly, never archived half-empty."""
+"""Step 5: an article without title or body, or with garbled text, is dropped, loudly:
+never archived half-empty or as clean text that is not."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.items import Article
 from crawler.pipelines.base import Step
+from crawler.text.encoding import garbled
 
 
 class Validate(Step):
@@ -34,4 +36,6 @@ def problem(article: Article) -> str | None:
         return "no title"
     if not article.body:
         return "no body"
+    if garbled(article.title) or garbled(article.body):
+        return "garbled text"  # a wrong or missing character set
     return None

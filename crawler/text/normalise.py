@@ -35,9 +35,15 @@ _INLINE_SPACE_RUN = re.compile(r"[ ]{2,}")
 _NEEDS_WORK = re.compile(rf"[^\x20-\x7e]|&|\s\s|^\s|\s$|[{re.escape(_CONTROLS)}]")
 
 
+# Lone surrogates (from broken decoding) cannot be encoded as UTF-8: they would break a whole batch.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
 def _prepare(text: str) -> str:
     if "&" in text:
         text = html.unescape(text)
+    if not text.isascii() and _SURROGATES.search(text):
+        text = _SURROGATES.sub("", text)
     if _ODD.search(text):
         text = text.translate(_TRANSLATE)
     if not text.isascii():
