@@ -16,6 +16,8 @@ class NormaliseText(Step):
         article.section = normalise_optional(article.section)
         article.published_raw = normalise_optional(article.published_raw)
         article.tags = [tag for tag in map(normalise, article.tags) if tag]
+        article.byline = normalise_optional(article.byline)
+        article.authors = [name for name in map(normalise, article.authors) if name]
         if article.flat_text is not None:
             article.flat_text = normalise_lines(article.flat_text)
         blocks: list[Block] = []

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import urljoin
 
+from lxml import etree
 from lxml import html as lxml_html
 from lxml.etree import _Comment, _Element, _ProcessingInstruction
 from w3lib.url import safe_url_string
@@ -190,12 +191,27 @@ def image_table(table: _Element, base_url: str) -> list[Image]:
 
 
 def _figure(figure: _Element, base_url: str) -> list[Image]:
-    caption_el = next(figure.iter("figcaption"), None)
+    """A ``figure`` (or a CMS photo box): its images, the first with the caption."""
+    if _tag(figure) == "figure":
+        caption_el = next(figure.iter("figcaption"), None)
+    else:
+        caption_el = next(iter(_PHOTO_CAPTION(figure)), None)
     caption = text_of(caption_el) if caption_el is not None else None
     images = [Image(url=image_url(img, base_url)) for img in figure.iter("img")]
     if images:
         images[0].caption = caption or None
     return images
+
+
+# The VCCorp CMS (many Vietnamese news sites): <div class="VCSortableInPreviewMode" type="Photo">
+# holding the image and a .PhotoCMS_Caption.
+_PHOTO_CAPTION = etree.XPath('.//*[contains(@class, "PhotoCMS_Caption")]')
+
+
+def _is_photo_box(element: _Element) -> bool:
+    return "VCSortableInPreviewMode" in (element.get("class") or "") and (
+        (element.get("type") or "").lower() == "photo"
+    )
 
 
 def _has(element: _Element, tag: str) -> bool:
@@ -229,7 +245,7 @@ def _blocks(node: _Element, base_url: str) -> Iterator[Block]:
                 yield from image_table(child, base_url)
             else:
                 yield from _data_table(child)
-        elif tag == "figure":
+        elif tag == "figure" or _is_photo_box(child):
             yield from flush()
             yield from _figure(child, base_url) if _has(child, "img") else inline_lines(child)
         elif tag == "img":

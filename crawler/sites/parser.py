@@ -23,6 +23,7 @@ from crawler.items import Article, Block
 from crawler.sites.blocks import blocks_from_element, text_of
 from crawler.text.bylines import parse_byline, title_case
 from crawler.text.dates import parse_date
+from crawler.text.normalise import normalise
 from crawler.urls import canonical_url, site_of
 
 if TYPE_CHECKING:
@@ -125,7 +126,8 @@ class ArticleParser:
         return parse_date(raw, self.timezone)
 
     def byline(self, response: TextResponse) -> str | None:
-        return first(response, self.byline_css) or None
+        """The credit element's text, white space folded (its names are parsed from it)."""
+        return normalise(first(response, self.byline_css)) or None
 
     def authors(self, byline: str) -> list[str]:
         return parse_byline(byline) or [title_case(byline)]

@@ -76,6 +76,7 @@ AGENCIES = frozenset(
 # A byline is short; anything longer is article text.
 _MAX_LENGTH = 160
 _MAX_PREFIX_WORDS = 6
+_ABBREVIATION = re.compile(r"\b[^\W\d_]{1,6}\.")
 
 
 def _is_upper_word(word: str) -> bool:
@@ -150,23 +151,25 @@ def parse_byline(line: str) -> list[str] | None:
         return authors_from(bare) or None
     # A rank or titles, an upper-case name, then optionally ", position".
     words = bare.split()
-    flags = [_is_upper_word(w.strip(",")) and w.strip(",") not in _TITLES for w in words]
+    flags = [_is_upper_word(w.strip(",.")) and w.strip(",.").upper() not in _TITLES for w in words]
     if True not in flags:
         return None
     first = flags.index(True)
     last = first
     while last + 1 < len(words) and flags[last + 1] and not words[last].endswith(","):
         last += 1
-    prefix = " ".join(words[:first])
+    # Abbreviated titles (TS., Assoc. Prof.) may stand in the prefix; other punctuation may not.
+    prefix = _ABBREVIATION.sub("", " ".join(words[:first]))
     rest = " ".join(words[last + 1 :])
     name_words = [w.strip(",") for w in words[first : last + 1]]
     if (
         len(name_words) >= 2
         and first <= _MAX_PREFIX_WORDS
         and not re.search(r"[.:;!?]", prefix)
-        and (not rest or words[last].endswith(",") or rest.startswith("("))
+        and (not rest or words[last].endswith(",") or rest.startswith(("(", "-", "–")))
     ):
-        return [title_case(" ".join(name_words))]
+        # Every ranked name of the line ("Đại tá A B - Trung tá C D"), positions left out.
+        return [name for name in authors_from(bare) if len(name.split()) >= 2]
     return None
 
 
