@@ -10,13 +10,16 @@ from typing import Any, Self
 from urllib.parse import urljoin
 
 import scrapy.downloadermiddlewares.cookies
+import scrapy.downloadermiddlewares.robotstxt
 from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
-from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 from tldextract import TLDExtract
+from twisted.internet.defer import Deferred
 
 logger = logging.getLogger(__name__)
 
@@ -184,3 +187,27 @@ def retry_after(value: bytes | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class RobotsTxtMiddleware(scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, with every request that waits for robots.txt checked.
+
+    In Scrapy 2.19 the requests to a host that arrive while its robots.txt is
+    being fetched all wait on one Deferred; the first waiter's conversion to a
+    future consumes the result, so the later ones get ``None`` and go out
+    unchecked (tests/test_robots_concurrency.py shows it). Here each waiter gets
+    its own Deferred, fired with the parser and passing it on.
+    """
+
+    async def robot_parser(self, request: Request) -> Any:
+        pending = self._parsers.get(urlparse_cached(request).netloc)
+        if isinstance(pending, Deferred):
+            waiter: Deferred[Any] = Deferred()
+
+            def share(result: Any) -> Any:
+                waiter.callback(result)
+                return result
+
+            pending.addBoth(share)
+            return await maybe_deferred_to_future(waiter)
+        return await super().robot_parser(request)

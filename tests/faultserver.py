@@ -75,7 +75,8 @@ CASES = [
 
 
 class FaultServer:
-    def __init__(self) -> None:
+    def __init__(self, robots_delay: float = 0.0) -> None:
+        self.robots_delay = robots_delay  # a slow robots.txt: requests queue up behind it
         self.hits: dict[str, list[float]] = defaultdict(list)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
@@ -121,6 +122,7 @@ class FaultServer:
                 server.hits[path].append(time.monotonic())
                 tries = len(server.hits[path])
                 if path == "/robots.txt":
+                    time.sleep(server.robots_delay)
                     return self.send(200, b"User-agent: *\nDisallow: /a/private\n", "text/plain")
                 if path == "/list":
                     links = "".join(f'<li><a href="{server.url(c)}">{c}</a></li>' for c in CASES)

@@ -49,6 +49,7 @@ from crawler.archive.schema import (
     UNKNOWN,
     normalise_record,
 )
+from crawler.faults import crash_point
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +157,8 @@ class ArchiveWriter:
         an error the rows not yet written are still buffered.
         """
         written: list[Path] = []
+        if self._buffer and not self.files:
+            crash_point("before-first-file")
         for key in list(self._buffer):
             rows = self._buffer[key]
             path = self._write_partition(key, rows)
@@ -214,8 +217,10 @@ def write_atomic(table: pa.Table, final: Path, temp: Path) -> None:
     try:
         with open(temp, "xb") as handle:
             pq.write_table(table, handle, compression=COMPRESSION)
+            crash_point("mid-write")
             handle.flush()
             os.fsync(handle.fileno())
+        crash_point("before-rename")
         os.replace(temp, final)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -15,6 +15,7 @@ from typing import Any, Self
 from scrapy.exceptions import DropItem
 
 from crawler.archive import ARTICLES_DIR, ArchiveWriter, check_path_component, sweep_temp_files
+from crawler.faults import crash_point
 from crawler.items import Article
 
 logger = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ class ParquetArchive:
         return item
 
     def close_spider(self) -> None:
+        crash_point("shutdown")
         if self.writer is None:
             return
         files = self.writer.close()
