@@ -25,3 +25,15 @@ class FaultSpider(NewsSpider):
     def __init__(self, *args: Any, base: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.listing_urls = (f"{base}/list",)  # type: ignore[misc]  # the server's port is known late
+
+
+class TrapSpider(FaultSpider):
+    """The fault server's endless calendar (``/trap``)."""
+
+    name = "trap"
+    next_page_format = "{listing}?page={page}"
+    pagination_css = "div.pages"
+
+    def __init__(self, *args: Any, base: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, base=base, **kwargs)
+        self.listing_urls = (f"{base}/trap",)  # type: ignore[misc]

@@ -131,6 +131,15 @@ class FaultServer:
                     )
                     links += f'<li><a href="{server.base}/a/private-99">private</a></li>'
                     return self.send(200, f"<html><body><ul>{links}</ul></body></html>".encode())
+                if path == "/trap":  # a calendar: every page has new articles and a next page
+                    page = int(self.path.partition("page=")[2] or 1)
+                    links = "".join(
+                        f'<li><a href="/a/ok-{1000 * page + n}">{n}</a></li>' for n in range(3)
+                    )
+                    nav = f'<div class="pages"><a href="/trap?page={page + 1}">{page + 1}</a></div>'
+                    return self.send(
+                        200, f"<html><body><ul>{links}</ul>{nav}</body></html>".encode()
+                    )
                 case = path.removeprefix("/a/").rsplit("-", 1)[0]
                 good = article(f"Bài {case}", VIETNAMESE).encode()
                 if case == "ok":

@@ -101,8 +101,8 @@ def archive(tmp_path: Path) -> Path:
 
 
 def test_schema_follows_the_design_table() -> None:
-    assert SCHEMA_VERSION == 1
-    assert ARTICLE_SCHEMA.metadata[SCHEMA_VERSION_KEY] == b"1"
+    assert SCHEMA_VERSION == 2
+    assert ARTICLE_SCHEMA.metadata[SCHEMA_VERSION_KEY] == b"2"
     assert tuple(article(1).record()) == RECORD_COLUMNS
     assert ARTICLE_SCHEMA.field("images").type == pa.list_(
         pa.struct([("url", pa.string()), ("caption", pa.string()), ("credit", pa.string())])
@@ -118,6 +118,7 @@ def test_schema_follows_the_design_table() -> None:
         "byline",
         "published_at",
         "published_raw",
+        "raw_ref",
     }
 
 
@@ -125,7 +126,7 @@ def test_records_to_table_converts_to_utc() -> None:
     published = datetime(2024, 3, 1, 6, 30, tzinfo=ICT)
     table = records_to_table([record(1, published=published)])
     assert table.schema == ARTICLE_SCHEMA
-    assert table.schema.metadata[SCHEMA_VERSION_KEY] == b"1"
+    assert table.schema.metadata[SCHEMA_VERSION_KEY] == b"2"
     assert table.column("published_at")[0].as_py() == datetime(2024, 2, 29, 23, 30, tzinfo=UTC)
 
 
@@ -607,3 +608,24 @@ def test_pipeline_rejects_unsafe_run_id(tmp_path: Path, crawler_factory: Any) ->
     crawler = crawler_factory(CRAWLER_ARCHIVE_DIR=str(tmp_path), CRAWLER_RUN_ID="../up")
     with pytest.raises(ValueError, match="CRAWLER_RUN_ID"):
         ParquetArchive.from_crawler(crawler)
+
+
+def test_pipeline_drops_an_unarchivable_article_and_keeps_its_batch(
+    tmp_path: Path, crawler_factory: Any
+) -> None:
+    from scrapy.exceptions import DropItem
+
+    crawler = crawler_factory(CRAWLER_ARCHIVE_DIR=str(tmp_path), CRAWLER_ARCHIVE_FLUSH_ROWS=10)
+    pipeline = ParquetArchive.from_crawler(crawler)
+    pipeline.open_spider()
+    items = [article(n, published=datetime(2024, 2, 1, tzinfo=ICT)) for n in range(3)]
+    items[1].blocks = ["a lone surrogate \udcff cannot be stored"]
+    pipeline.process_item(items[0])
+    with pytest.raises(DropItem, match="not archivable"):
+        pipeline.process_item(items[1])
+    pipeline.process_item(items[2])
+    pipeline.close_spider()
+    assert crawler.stats.get_value("crawler/archive/rejected") == 1
+    assert sorted(read_table(tmp_path).column("url").to_pylist()) == sorted(
+        [items[0].url, items[2].url]
+    )

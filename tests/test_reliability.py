@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 import pytest_twisted
-from fault_spider import FaultSpider
+from fault_spider import FaultSpider, TrapSpider
 from faultserver import FaultServer
 from scrapy.crawler import Crawler, CrawlerRunner
 from twisted.internet import defer
@@ -164,3 +164,43 @@ def test_every_visible_file_reads(run: Any) -> None:
     _, _, out = run
     for path in (out / "articles").rglob("*.parquet"):
         pq.read_table(path)
+
+
+@pytest_twisted.ensureDeferred
+async def test_endless_pagination_is_bounded(faults: FaultServer, tmp_path: Path) -> None:
+    runner = CrawlerRunner(
+        project_settings(
+            {**SETTINGS, "CRAWLER_ARCHIVE_DIR": str(tmp_path), "CRAWLER_MAX_LISTING_PAGES": 5}
+        )
+    )
+    crawler = runner.create_crawler(TrapSpider)
+    await runner.crawl(crawler, base=faults.base)
+    assert len(faults.hits["/trap"]) == 5
+    assert crawler.stats.get_value("crawler/discovery/listing_page_limit") == 1
+    assert read_table(tmp_path).num_rows == 15
+
+
+def test_run_wide_page_limit_is_set() -> None:
+    settings = project_settings()
+    assert 0 < settings.getint("CLOSESPIDER_PAGECOUNT") <= 1_000_000
+    assert settings.getint("CRAWLER_MAX_LISTING_PAGES") == 500
+
+
+def test_politeness_and_security_settings() -> None:
+    settings = project_settings()
+    assert settings.getbool("ROBOTSTXT_OBEY")
+    assert not settings.getbool("TELNETCONSOLE_ENABLED")
+    assert settings.getdict("EXTENSIONS").get("scrapy.extensions.telnet.TelnetConsole", 0) is None
+    handlers = settings.getdict("DOWNLOAD_HANDLERS")
+    assert all(handlers.get(scheme, "") is None for scheme in ("file", "data", "ftp", "s3"))
+    assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") <= 4
+    assert settings.getfloat("DOWNLOAD_DELAY") >= 0.5 and settings.getbool("AUTOTHROTTLE_ENABLED")
+    assert settings.getint("DOWNLOAD_MAXSIZE") <= 64 * 1024 * 1024
+    assert "defence-news-crawler" in settings.get("USER_AGENT")
+
+
+def test_no_spider_sets_dont_filter() -> None:
+    """dont_filter bypasses the offsite filter: only the cookie gate (same URL) may set it."""
+    sources = Path(__file__).parent.parent / "crawler" / "sites"
+    offenders = [p.name for p in sources.glob("*.py") if "dont_filter" in p.read_text("utf-8")]
+    assert offenders == []

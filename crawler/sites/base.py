@@ -44,7 +44,6 @@ class NewsSpider(scrapy.Spider):
     listing_link_css: ClassVar[str] = "a"
     next_page_format: ClassVar[str] = ""  # e.g. "{listing}/p/{page}"
     pagination_css: ClassVar[str] = ""  # when the page has it, only its links are followed
-    max_listing_pages: ClassVar[int] = 500
 
     # Extraction: the current layout's parser, and the older ones (for their fixtures).
     parser: ClassVar[type[ArticleParser]] = ArticleParser
@@ -68,6 +67,7 @@ class NewsSpider(scrapy.Spider):
         self._known: set[str] = set()
         self._stale_pages: dict[str, int] = {}  # listing -> consecutive pages with nothing new
         self._stale_limit = 1
+        self._max_pages = 500  # per listing (CRAWLER_MAX_LISTING_PAGES): endless pagination ends
         self._listing_links: dict[str, set[str]] = {}  # listing -> article links seen on its pages
         # Next listing pages held back until an article of their page is in the window.
         self._pending_next: dict[tuple[str, int], scrapy.Request] = {}
@@ -120,6 +120,8 @@ class NewsSpider(scrapy.Spider):
 
     def _load_known(self) -> None:
         settings = getattr(self, "settings", None)
+        if settings is not None:
+            self._max_pages = settings.getint("CRAWLER_MAX_LISTING_PAGES", self._max_pages)
         if settings is None or settings.getbool("CRAWLER_REFETCH"):
             return
         self._stale_limit = max(1, settings.getint("CRAWLER_STALE_PAGES", 1))
@@ -200,7 +202,8 @@ class NewsSpider(scrapy.Spider):
         Without ``next_page_format``, the pagination block's link labelled
         ``page + 1`` is followed, whatever the form of its URL.
         """
-        if page >= self.max_listing_pages:
+        if page >= self._max_pages:
+            self.crawler.stats.inc_value("crawler/discovery/listing_page_limit")
             return None
         pagination = response.css(self.pagination_css) if self.pagination_css else None
         if not self.next_page_format:
