@@ -139,7 +139,7 @@ class ArticleParser:
                 body = found[0]
                 for skip in (*self.exclude_css, *((self.byline_css,) if self.byline_css else ())):
                     for element in _compiled(_css(skip))(body):
-                        _drop(element)
+                        drop_element(element)
                 return blocks_from_element(body, response.url)
         return []
 
@@ -177,7 +177,7 @@ def first(response: TextResponse, selector: str) -> str:
     return text_of(found[0])
 
 
-def _drop(element: Any) -> None:
+def drop_element(element: Any) -> None:
     """Remove ``element`` but keep its tail text in the document."""
     parent = element.getparent()
     if parent is None:

@@ -13,13 +13,19 @@ from collections.abc import Sequence
 
 # "Tin, ảnh:", "Bài và ảnh:", "Bài:", "Ảnh:", "Bài, ảnh, video:" …
 _LABEL = re.compile(
-    r"^(?P<label>(?:Tin|Bài|Bài viết|Tin bài|Ảnh|Video|Clip|Đồ họa)"
-    r"(?:\s*(?:,|và|-|–|\+|&)\s*(?:tin|bài|ảnh|video|clip|đồ họa))*\s*[:：])\s*(?P<names>\S.*)$",
+    r"^(?P<label>(?:Tin|Bài|Bài viết|Tin bài|Ảnh|Video|Clip|Đồ họa|Story|Article|Text|Photos?)"
+    r"(?:\s*(?:,|và|and|-|–|\+|&)\s*(?:tin|bài|ảnh|video|clip|đồ họa|text|photos?))*\s*[:：])"
+    r"\s*(?P<names>\S.*)$",
     re.IGNORECASE,
 )
 # English credits: "By HONG PHUC", "Translated by Minh Anh".
 _ENGLISH = re.compile(
     r"^(?P<label>(?:(?:Translated|Written|Reported|Compiled|Edited|Photos?|Story)\s+)?[Bb]y)\s+(?P<names>\S.*)$"
+)
+# "By HONG PHUC - Translated by MINH ANH": a dash before another credit label starts another credit.
+_NEXT_CREDIT = re.compile(
+    r"\s+[-–—|]\s+(?=(?:(?:Translated|Written|Reported|Compiled|Edited|Photos?|Story)\s+)?[Bb]y\s"
+    r"|(?:Tin|Bài|Ảnh|Story|Article|Text|Photos?)\b[^:]{0,20}:)"
 )
 _ROLE = r"\((?:thực hiện|tổng hợp|lược dịch|biên dịch|dịch|giới thiệu|theo [^)]{1,40})\)"
 _SEPARATORS = re.compile(r"\s+[-–—]\s+|(?<=\w)[-–—](?=\w)|\s*[–—]\s*|\s*[,;/&]\s*|\s+(?:và|and)\s+")
@@ -125,9 +131,19 @@ def authors_from(names: str) -> list[str]:
 
 
 def parse_byline(line: str) -> list[str] | None:
-    """The authors if ``line`` is a credit line, else ``None``."""
+    """The authors if ``line`` is a credit line (or several joined by dashes), else ``None``."""
     if not line or len(line) > _MAX_LENGTH:
         return None
+    parts = _NEXT_CREDIT.split(line)
+    if len(parts) > 1:
+        found = [_parse_one(part) for part in parts]
+        if any(names is None for names in found):
+            return None
+        return list(dict.fromkeys(name for names in found for name in names or ()))
+    return _parse_one(line)
+
+
+def _parse_one(line: str) -> list[str] | None:
     english = _ENGLISH.match(line)
     if english and not _names_only(english.group("names")):
         return None

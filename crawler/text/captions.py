@@ -21,11 +21,20 @@ _TRAILING = re.compile(
 )
 
 
+# Chinese: the photographer before 摄 ("took"): 演练现场。张三摄 / （解放军报记者 姜 涛摄）.
+_CN_NAME = r"(?:[\u4e00-\u9fff][ \u3000][\u4e00-\u9fff]|[\u4e00-\u9fff·]{2,4})"
+_CN_ROLE = r"(?:(?:本报|解放军报|中国军网|新华社)?(?:特约)?(?:记者|通讯员)|实习生)"
+_CHINESE = re.compile(
+    rf"(?:^|(?<=[。！？”\s]))[（(]?\s*(?P<credit>(?:{_CN_ROLE}\s*)?{_CN_NAME}"
+    rf"(?:\s*[、，]\s*{_CN_NAME}|\s+{_CN_NAME})*)\s*摄\s*[）)]?$"
+)
+
+
 def split_credit(caption: str | None) -> tuple[str | None, str | None]:
     """Split a caption into (caption, credit); either may be ``None``."""
     if not caption:
         return None, None
-    for pattern in (_BRACKETED, _TRAILING):
+    for pattern in (_BRACKETED, _TRAILING, _CHINESE):
         match = pattern.search(caption)
         if match:
             credit = match.group("credit").strip() or None

@@ -15,6 +15,7 @@ DATELINE_TAGS: tuple[str, ...] = (
     "VOV",
     "BP",
     "BBP",
+    "PANO",
 )
 
 _DASH = r"\s*[-–—]\s*"

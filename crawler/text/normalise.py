@@ -29,8 +29,13 @@ _ODD = re.compile("[" + re.escape("".join(map(chr, _TRANSLATE))) + "]")
 _LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x85]")
 
 _CJK = r"\u2e80-\u2fff\u3001-\u303f\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
-# A line break between two CJK characters is not a space (CSS segment-break rule).
-_CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[ ]*\n\s*(?=[{_CJK}])")
+# Punctuation Chinese uses outside the CJK blocks: · —― ‘’“” …
+_CJK_PUNCT = "\u00b7\u2014\u2015\u2018-\u201f\u2026"
+# A line break between two CJK characters is not a space (CSS segment-break rule); nor
+# between CJK text and the quote, dash or ellipsis that sits against it (“政绩工程”\n“形象工程”).
+_CJK_BREAK = re.compile(
+    rf"(?:(?<=[{_CJK}])|(?<=[{_CJK}][{_CJK_PUNCT}]))[ ]*\n\s*(?=[{_CJK_PUNCT}]*[{_CJK}])"
+)
 _INLINE_SPACE_RUN = re.compile(r"[ ]{2,}")
 _NEEDS_WORK = re.compile(rf"[^\x20-\x7e]|&|\s\s|^\s|\s$|[{re.escape(_CONTROLS)}]")
 
