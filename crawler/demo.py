@@ -56,8 +56,11 @@ def summary(out: Path, result: RunResult) -> str:
     table = read_table(out, filter=pc.field("crawl_run") == result.run_id)
     rows = table.select(["site", "section", "images"]).to_pylist()
     lines = [f"Demo run {result.run_id}: {len(rows)} articles archived under {out / 'articles'}"]
-    for (site, section), count in sorted(Counter((r["site"], r["section"]) for r in rows).items()):
-        lines.append(f"  {site:<14} {section or '-':<24} {count:>4} articles")
+    counts = sorted(Counter((r["site"], r["section"] or "-") for r in rows).items())
+    site_width = max((len(site) for (site, _), _ in counts), default=0)
+    section_width = max((len(section) for (_, section), _ in counts), default=0)
+    for (site, section), count in counts:
+        lines.append(f"  {site:<{site_width}}  {section:<{section_width}}  {count:>4} articles")
     images = [image for r in rows for image in r["images"]]
     captions = sum(1 for image in images if image["caption"])
     credits = sum(1 for image in images if image["credit"])
