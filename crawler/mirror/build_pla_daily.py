@@ -24,13 +24,10 @@ what the pages hold.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import re
 import shutil
-import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -38,11 +35,13 @@ from typing import Any
 
 import lxml.html
 
-from crawler.mirror.build_qdnd import attr, compare_trees, esc, fold, write
+from crawler.mirror.build import attr, esc, fold, run, write
+from crawler.mirror.build import check as build_check
 
 HERE = Path(__file__).resolve().parent
-SOURCES = HERE / "sources" / "81.cn"
-OUT = HERE / "sites" / "81.cn"
+SITE = "81.cn"
+SOURCES = HERE / "sources" / SITE
+OUT = HERE / "sites" / SITE
 
 ORIGIN = "https://www.81.cn"
 PRINTED_ORIGIN = "http://www.81.cn"  # the pages link over http, as the real one does
@@ -587,30 +586,11 @@ pages by hand. `manifest.json` lists every article with what its page holds.
 
 def check(sources: Path, out: Path) -> list[str]:
     """Differences between the committed replica and a fresh build."""
-    with tempfile.TemporaryDirectory() as tmp:
-        fresh = Path(tmp) / "site"
-        build(sources, fresh)
-        return compare_trees(fresh, out)
+    return build_check(build, sources, out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build the 81.cn replica from its sources.")
-    parser.add_argument("--sources", type=Path, default=SOURCES, help="sources folder")
-    parser.add_argument("--out", type=Path, default=OUT, help="replica folder to write")
-    parser.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
-    args = parser.parse_args(argv)
-    if args.check:
-        diffs = check(args.sources, args.out)
-        for line in diffs:
-            print(line, file=sys.stderr)
-        return 1 if diffs else 0
-    manifest = build(args.sources, args.out)
-    print(
-        f"built {args.out}: {manifest['article_count']} articles, "
-        f"{len(manifest['listings'])} listing pages",
-        file=sys.stderr,
-    )
-    return 0
+    return run(build, SITE, SOURCES, OUT, argv)
 
 
 if __name__ == "__main__":

@@ -22,16 +22,10 @@ the pages really hold.
 
 from __future__ import annotations
 
-import argparse
-import filecmp
 import hashlib
-import html
 import json
 import re
 import shutil
-import sys
-import tempfile
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -41,9 +35,13 @@ from typing import Any
 
 import lxml.html
 
+from crawler.mirror.build import attr, esc, fold, run, slugify, write
+from crawler.mirror.build import check as build_check
+
 HERE = Path(__file__).resolve().parent
-SOURCES = HERE / "sources" / "qdnd.vn"
-OUT = HERE / "sites" / "qdnd.vn"
+SITE = "qdnd.vn"
+SOURCES = HERE / "sources" / SITE
+OUT = HERE / "sites" / SITE
 
 ORIGIN = "https://www.qdnd.vn"
 SITE_NAME = "Báo Quân đội nhân dân"
@@ -94,27 +92,6 @@ TOOLBAR_ROWS: dict[str, str] = {
 
 # ----------------------------------------------------------------------------
 # Text helpers
-
-
-def fold(text: str) -> str:
-    """NFC, no-break spaces as spaces, runs of white space folded, stripped."""
-    return " ".join(unicodedata.normalize("NFC", text).replace("\xa0", " ").split())
-
-
-def slugify(title: str) -> str:
-    """URL slug of a Vietnamese title: no diacritics, lower case, hyphens."""
-    text = title.replace("đ", "d").replace("Đ", "D")
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def esc(text: str) -> str:
-    """Escape text for HTML, no-break spaces written as ``&nbsp;`` as a CMS does."""
-    return html.escape(text, quote=False).replace("\xa0", "&nbsp;")
-
-
-def attr(text: str) -> str:
-    return html.escape(text, quote=True)
 
 
 def printed_date(moment: datetime) -> str:
@@ -740,11 +717,6 @@ def page_file(pages: Path, url_path: str) -> Path:
     return pages.joinpath(*parts[:-1], parts[-1] + ".html")
 
 
-def write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8", newline="\n")
-
-
 def build(sources: Path, out: Path) -> dict[str, Any]:
     """Write the replica into ``out``; return the manifest."""
     site = load_site(sources)
@@ -915,47 +887,11 @@ holds.
 
 def check(sources: Path, out: Path) -> list[str]:
     """Differences between the committed replica and a fresh build."""
-    with tempfile.TemporaryDirectory() as tmp:
-        fresh = Path(tmp) / "site"
-        build(sources, fresh)
-        return compare_trees(fresh, out)
-
-
-def compare_trees(fresh: Path, committed: Path) -> list[str]:
-    def files(root: Path) -> set[str]:
-        return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
-
-    new, old = files(fresh), files(committed)
-    diffs = [f"missing: {p}" for p in sorted(new - old)]
-    diffs += [f"not built by the script: {p}" for p in sorted(old - new)]
-    diffs += [
-        f"differs: {p}"
-        for p in sorted(new & old)
-        if not filecmp.cmp(fresh / p, committed / p, shallow=False)
-    ]
-    return diffs
+    return build_check(build, sources, out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build the qdnd.vn replica from its sources.")
-    parser.add_argument("--sources", type=Path, default=SOURCES, help="sources folder")
-    parser.add_argument("--out", type=Path, default=OUT, help="replica folder to write")
-    parser.add_argument(
-        "--check", action="store_true", help="only compare with --out; exit 1 if stale"
-    )
-    args = parser.parse_args(argv)
-    if args.check:
-        diffs = check(args.sources, args.out)
-        for line in diffs:
-            print(line, file=sys.stderr)
-        return 1 if diffs else 0
-    manifest = build(args.sources, args.out)
-    print(
-        f"built {args.out}: {manifest['article_count']} articles, "
-        f"{len(manifest['listings'])} listing pages, {len(manifest['feeds'])} feeds",
-        file=sys.stderr,
-    )
-    return 0
+    return run(build, SITE, SOURCES, OUT, argv)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,8 @@ pages hold.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
-import sys
-import tempfile
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,25 +30,22 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.mirror.build import attr, esc, fold, run, slugify, write
+from crawler.mirror.build import check as build_check
 from crawler.mirror.build_qdnd import (
     GATE_COOKIE,
     ROBOTS_DISALLOW,
     BodyFacts,
     analyse_body,
-    attr,
-    compare_trees,
-    esc,
-    fold,
     listing_url,
     page_file,
     robots,
-    slugify,
-    write,
 )
 
 HERE = Path(__file__).resolve().parent
-SOURCES = HERE / "sources" / "en.qdnd.vn"
-OUT = HERE / "sites" / "en.qdnd.vn"
+SITE = "en.qdnd.vn"
+SOURCES = HERE / "sources" / SITE
+OUT = HERE / "sites" / SITE
 
 ORIGIN = "https://en.qdnd.vn"
 SITE_NAME = "People's Army Newspaper"
@@ -606,30 +600,12 @@ hand. `manifest.json` lists every article with what its page holds.
 
 
 def check(sources: Path, out: Path) -> list[str]:
-    with tempfile.TemporaryDirectory() as tmp:
-        fresh = Path(tmp) / "site"
-        build(sources, fresh)
-        return compare_trees(fresh, out)
+    """Differences between the committed replica and a fresh build."""
+    return build_check(build, sources, out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build the en.qdnd.vn replica from its sources.")
-    parser.add_argument("--sources", type=Path, default=SOURCES, help="sources folder")
-    parser.add_argument("--out", type=Path, default=OUT, help="replica folder to write")
-    parser.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
-    args = parser.parse_args(argv)
-    if args.check:
-        diffs = check(args.sources, args.out)
-        for line in diffs:
-            print(line, file=sys.stderr)
-        return 1 if diffs else 0
-    manifest = build(args.sources, args.out)
-    print(
-        f"built {args.out}: {manifest['article_count']} articles, "
-        f"{len(manifest['listings'])} listing pages, {len(manifest['feeds'])} feeds",
-        file=sys.stderr,
-    )
-    return 0
+    return run(build, SITE, SOURCES, OUT, argv)
 
 
 if __name__ == "__main__":

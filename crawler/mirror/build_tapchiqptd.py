@@ -21,20 +21,19 @@ parent, right after the text. The manifest is derived from the sources.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.mirror.build_qdnd import attr, compare_trees, esc, fold, slugify, write
+from crawler.mirror.build import attr, esc, fold, run, slugify, write
+from crawler.mirror.build import check as build_check
 
 HERE = Path(__file__).resolve().parent
-SOURCES = HERE / "sources" / "tapchiqptd.vn"
-OUT = HERE / "sites" / "tapchiqptd.vn"
+SITE = "tapchiqptd.vn"
+SOURCES = HERE / "sources" / SITE
+OUT = HERE / "sites" / SITE
 
 ORIGIN = "https://tapchiqptd.vn"
 HOSTS = ["tapchiqptd.vn", "www.tapchiqptd.vn"]
@@ -537,32 +536,12 @@ hand. `manifest.json` lists every article with what its page holds.
 
 
 def check(sources: Path, out: Path) -> list[str]:
-    with tempfile.TemporaryDirectory() as tmp:
-        fresh = Path(tmp) / "site"
-        build(sources, fresh)
-        return compare_trees(fresh, out)
+    """Differences between the committed replica and a fresh build."""
+    return build_check(build, sources, out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Build the tapchiqptd.vn replica from its sources."
-    )
-    parser.add_argument("--sources", type=Path, default=SOURCES, help="sources folder")
-    parser.add_argument("--out", type=Path, default=OUT, help="replica folder to write")
-    parser.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
-    args = parser.parse_args(argv)
-    if args.check:
-        diffs = check(args.sources, args.out)
-        for line in diffs:
-            print(line, file=sys.stderr)
-        return 1 if diffs else 0
-    manifest = build(args.sources, args.out)
-    print(
-        f"built {args.out}: {manifest['article_count']} articles, "
-        f"{len(manifest['listings'])} listing pages",
-        file=sys.stderr,
-    )
-    return 0
+    return run(build, SITE, SOURCES, OUT, argv)
 
 
 if __name__ == "__main__":
