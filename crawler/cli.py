@@ -24,6 +24,15 @@ EXAMPLES = {
     "fixture": "crawler fixture qdnd page.html --url https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/abc-812345\n"
     "         crawler fixture --refresh qdnd",
     "new-site": "crawler new-site vnexpress_qp --domain vnexpress.net --language vi",
+    "inspect": "crawler inspect --archive output   # add --json for the numbers as JSON",
+    "show": "crawler show https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/abc-812345",
+    "sample": "crawler sample --site qdnd.vn -n 5 --seed 1",
+    "sql": 'crawler sql "SELECT site, count(*) AS n FROM latest GROUP BY site ORDER BY n DESC" --csv',
+    "export": "crawler export --format csv --site qdnd.vn --since 2025-01-01 -o qdnd-2025.csv",
+    "validate": "crawler validate --archive output || echo 'the archive has problems'",
+    "compact": "crawler compact --archive output   # --dry-run to see what it would do",
+    "report": "crawler report --html report.html && xdg-open report.html",
+    "reextract": "crawler reextract --site qdnd.vn --spider-version 1 && crawler compact",
 }
 
 
@@ -105,6 +114,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"CRAWLER_ARCHIVE_DIR": str(args.out), **_settings(args.set)}
     if args.refetch:
         overrides["CRAWLER_REFETCH"] = True
+    if args.redis:
+        overrides["CRAWLER_REDIS_URL"] = args.redis
     if args.log_level:
         overrides["LOG_LEVEL"] = args.log_level
     spider_args = {"since": args.since, "until": args.until}
@@ -308,6 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fetch articles the archive already holds (by default they are skipped)",
     )
+    p.add_argument(
+        "--redis",
+        metavar="URL",
+        help="join a distributed crawl: shared queue and duplicate filter in redis, "
+        "e.g. redis://10.0.0.5:6379/0 (see README, Distributed crawling)",
+    )
     p.add_argument("--log-level", default=None, help="Scrapy log level (default INFO)")
     p.add_argument(
         "-s",
@@ -370,6 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", help="project checkout to write into (default: this one)")
     p.set_defaults(func=cmd_new_site)
 
+    from crawler.archive_cli import register as register_archive_commands
+
+    register_archive_commands(sub, command)  # inspect, show, sample, sql, export, … reextract
+
     p = command("demo", "Serve the bundled replica sites on 127.0.0.1, crawl them, summarise.")
     p.add_argument("--out", default="output", help="archive root (default output/)")
     p.add_argument("--log-level", default="WARNING", help="Scrapy log level (default WARNING)")
@@ -390,4 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m crawler.cli`: run the importable module's main, whose CommandError is
+    # the one the command modules (crawler.inspect, …) import and raise.
+    from crawler.cli import main as _main
+
+    sys.exit(_main())

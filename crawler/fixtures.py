@@ -22,7 +22,7 @@ from crawler.pipelines import clean
 from crawler.sites.base import NewsSpider
 
 FIXTURES_DIR = Path("tests/fixtures")
-PER_RUN = ("fetched_at", "crawl_run")
+PER_RUN = ("fetched_at", "crawl_run", "raw_ref")
 
 
 def expected_record(

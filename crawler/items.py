@@ -57,6 +57,8 @@ class Article:
     images: list[Image] = field(default_factory=list)
     byline: str | None = None
     authors: list[str] = field(default_factory=list)
+    # Where the fetched page is kept (crawler.raw); set as the page is stored.
+    raw_ref: str | None = None
     # Site-declared extra layout tokens and boilerplate patterns (regex sources).
     extra_tokens: tuple[str, ...] = ()
     extra_boilerplate: tuple[str, ...] = ()
@@ -79,7 +81,7 @@ class Article:
         return sha256_hex(self.body)
 
     def record(self) -> dict[str, Any]:
-        """The archive row (Parquet schema v1), in column order."""
+        """The archive row (Parquet schema v2), in column order."""
         return {
             "url": self.url,
             "url_key": self.url_key,
@@ -101,6 +103,7 @@ class Article:
             "crawl_run": self.crawl_run,
             "content_hash": self.content_hash,
             "parser_version": self.parser_version,
+            "raw_ref": self.raw_ref,
         }
 
 

@@ -38,6 +38,11 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.mirror.middleware.MirrorMiddleware": 950,
 }
 
+# Keeps the page of every article a spider yields as WARC under <archive>/raw/ (crawler/raw.py).
+SPIDER_MIDDLEWARES = {
+    "crawler.raw.RawPagesMiddleware": 950,
+}
+
 ITEM_PIPELINES = {
     "crawler.pipelines.normalise.NormaliseText": 100,
     "crawler.pipelines.layout.DropLayoutTokens": 200,
@@ -63,6 +68,19 @@ CRAWLER_REFETCH = False  # fetch articles the archive already holds (normally sk
 CRAWLER_MAX_LISTING_PAGES = 500  # pages of one listing at most (endless pagination, calendar traps)
 CLOSESPIDER_PAGECOUNT = 100_000  # pages of one run at most (crawl-all sets its own per site)
 CRAWLER_STALE_PAGES = 1  # stop paging a listing after this many pages with nothing new
+CRAWLER_RAW_PAGES = True  # keep every fetched article page as WARC under <archive>/raw/
+CRAWLER_RAW_FSYNC_SECONDS = 1.0  # fsync the WARC files this often (0: after every page)
 CRAWLER_RETRY_BACKOFF = 2.0  # seconds before the first retry, doubled for each next one
 CRAWLER_RETRY_BACKOFF_MAX = 60.0
 CRAWLER_RETRY_AFTER_MAX = 300.0  # a longer Retry-After is cut to this
+
+# Distributed crawling (crawler/distributed.py, `crawler crawl --redis URL`); empty: alone.
+ADDONS = {"crawler.distributed.Distributed": 100}  # does nothing without CRAWLER_REDIS_URL
+CRAWLER_REDIS_URL = ""  # redis://HOST:PORT/DB: share the queue and duplicate filter
+CRAWLER_REDIS_IDLE_SECONDS = 10.0  # a worker stops once the shared crawl was idle this long
+CRAWLER_REDIS_HEARTBEAT = 1.0  # seconds between a worker's heartbeats
+CRAWLER_REDIS_WORKER_TIMEOUT = 30.0  # a worker silent this long is dead; its requests go back
+
+# Scrapy starts CONCURRENT_ITEMS asyncio tasks for every callback's output (100 by default,
+# about 15% of a crawl's time, see bench/RESULTS.md); the pipelines are synchronous.
+CONCURRENT_ITEMS = 8

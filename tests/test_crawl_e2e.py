@@ -129,7 +129,7 @@ def test_archive_files_are_partitioned_and_versioned(full_crawl: tuple[Crawler, 
         assert site == "site=qdnd.vn"
         assert year.startswith("year=") and month.startswith("month=")
         years.add(year)
-        assert pq.read_schema(path).metadata[SCHEMA_VERSION_KEY] == b"1"
+        assert pq.read_schema(path).metadata[SCHEMA_VERSION_KEY] == b"2"
     assert {"year=2022", "year=2025"} <= years
     assert not list((out / "articles").rglob(".*"))  # no temporary file left visible
 

@@ -1,4 +1,4 @@
-"""The Parquet archive: schema (contract v1), atomic partitioned writer, reader."""
+"""The Parquet archive: schema (contract v2), atomic partitioned writer, reader."""
 
 from crawler.archive.reader import ArchiveReadError, dataset, known_url_keys, read_table
 from crawler.archive.schema import (

@@ -20,6 +20,7 @@ from crawler.archive.schema import DATASET_SCHEMA, PARTITION_SCHEMA, RECORD_COLU
 from crawler.archive.writer import ARTICLES_DIR
 
 _EMPTY = ds.dataset([], schema=DATASET_SCHEMA, format="parquet")
+_TRIES = 10  # reads racing a compaction: each new listing is whole again
 
 
 class ArchiveReadError(RuntimeError):
@@ -29,7 +30,7 @@ class ArchiveReadError(RuntimeError):
 def dataset(root: Path | str) -> ds.Dataset:
     """The archive under ``<root>/articles`` as a pyarrow dataset.
 
-    Columns: the record (schema v1, ``site`` from the ``site=`` directory), then
+    Columns: the record (schema v2, ``site`` from the ``site=`` directory), then
     the ``year`` / ``month`` partition keys as strings, for filters. The
     explicit schema means files of any version read alike: a column missing
     from a file reads as null. An absent archive is an empty dataset.
@@ -55,15 +56,22 @@ def read_table(
     ``filter`` is a pyarrow expression, e.g. ``pc.field("site") == "qdnd.vn"``;
     it may use the ``year`` / ``month`` partition keys.
     """
-    dset = dataset(root)
     wanted = list(RECORD_COLUMNS if columns is None else columns)
     # A bad column or filter fails here, on no files, with pyarrow's own message;
     # so whatever fails below is a file.
     _EMPTY.to_table(columns=wanted, filter=filter)
-    try:
-        return dset.to_table(columns=wanted, filter=filter)
-    except (pa.ArrowException, OSError) as error:
-        raise _explain(dset, wanted, filter, error) from error
+    for attempt in range(_TRIES):
+        dset = dataset(root)
+        try:
+            return dset.to_table(columns=wanted, filter=filter)
+        except FileNotFoundError as error:
+            # Listed a moment ago, gone now: `crawler compact` swapped its partition.
+            # The new listing is whole again, so read again.
+            if attempt == _TRIES - 1:
+                raise _explain(dset, wanted, filter, error) from error
+        except (pa.ArrowException, OSError) as error:
+            raise _explain(dset, wanted, filter, error) from error
+    raise AssertionError("unreachable")
 
 
 def known_url_keys(root: Path | str, site: str | None = None) -> set[str]:

@@ -1,4 +1,4 @@
-"""The Parquet schema of the article record (contract, version 1).
+"""The Parquet schema of the article record (contract, version 2).
 
 The table in ``DESIGN.md`` ("Article record") is the source of truth; this
 module spells it in Arrow types and checks rows against it *before* they are
@@ -14,8 +14,12 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
-"""Bumped only when columns are added (nullable); columns are never retyped."""
+SCHEMA_VERSION = 2
+"""Bumped only when columns are added (nullable); columns are never retyped.
+
+History: 1, the design's record; 2, ``raw_ref`` added (where the fetched page is
+kept, see :mod:`crawler.raw`). Files of an older version read with the newer
+columns null: :mod:`crawler.archive.reader` reads with this schema."""
 
 SCHEMA_VERSION_KEY = b"crawler.schema_version"
 """Key of the schema version in each file's key-value metadata."""
@@ -72,6 +76,8 @@ ARTICLE_SCHEMA: pa.Schema = pa.schema(
         _required("crawl_run", pa.string()),
         _required("content_hash", pa.string()),
         _required("parser_version", pa.string()),
+        # v2: the stored page, ``raw/<file>.warc.gz:<offset>:<length>`` (crawler.raw).
+        _optional("raw_ref", pa.string()),
     ],
     metadata=_METADATA,
 )

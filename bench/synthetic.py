@@ -1,0 +1,200 @@
+"""Synthetic archives of any size, written by the real ArchiveWriter.
+
+The replicas hold a few hundred articles; measuring the archive commands at
+100,000 rows (and testing them at a few thousand) needs rows that look like a
+real archive: six sites, three years of publish dates, Vietnamese and English
+bodies of realistic length, images with and without captions, a pool of
+authors and tags, and files written the way crawls write them (runs of
+consecutive dates, a file per partition per flush).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from crawler.archive import ArchiveWriter
+from crawler.items import sha256_hex
+
+SITES = (
+    ("qdnd.vn", "qdnd", "vi", "https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/bai-{n}"),
+    ("en.qdnd.vn", "qdnd_en", "en", "https://en.qdnd.vn/military/news/article-{n}"),
+    ("bienphong.com.vn", "bienphong", "vi", "https://www.bienphong.com.vn/bai-{n}.html"),
+    ("baohaiquanvietnam.vn", "haiquan", "vi", "https://baohaiquanvietnam.vn/tin-tuc/bai-{n}"),
+    ("tapchiqptd.vn", "tapchiqptd", "vi", "http://tapchiqptd.vn/vi/bai-{n}.html"),
+    ("eng.chinamil.com.cn", "pla_daily", "en", "http://eng.chinamil.com.cn/art-{n}.html"),
+)
+WORDS_VI = tuple(
+    [
+        "quân",
+        "đội",
+        "nhân",
+        "dân",
+        "bộ",
+        "quốc",
+        "phòng",
+        "huấn",
+        "luyện",
+        "sẵn",
+        "sàng",
+        "chiến",
+        "đấu",
+        "biên",
+        "giới",
+        "biển",
+        "đảo",
+        "đơn",
+        "vị",
+        "cán",
+        "bộ",
+        "chiến",
+        "sĩ",
+        "nhiệm",
+        "vụ",
+        "hội",
+        "nghị",
+        "tổng",
+        "kết",
+        "năm",
+        "kế",
+        "hoạch",
+        "tăng",
+        "cường",
+        "xây",
+        "dựng",
+        "lực",
+        "lượng",
+        "vững",
+        "mạnh",
+        "toàn",
+        "diện",
+        "chính",
+        "trị",
+        "tư",
+        "tưởng",
+        "phối",
+        "hợp",
+        "bảo",
+        "vệ",
+        "chủ",
+        "quyền",
+        "an",
+        "ninh",
+    ]
+)
+WORDS_EN = tuple(
+    [
+        "army",
+        "defence",
+        "ministry",
+        "training",
+        "readiness",
+        "border",
+        "sea",
+        "island",
+        "unit",
+        "officers",
+        "soldiers",
+        "mission",
+        "conference",
+        "review",
+        "year",
+        "plan",
+        "strengthen",
+        "build",
+        "forces",
+        "comprehensive",
+        "political",
+        "cooperation",
+        "protect",
+        "sovereignty",
+        "security",
+        "navy",
+        "exercise",
+        "delegation",
+        "visit",
+    ]
+)
+AUTHORS = [
+    f"{first} {last}"
+    for first in ("Sơn", "Minh", "Hùng", "Lan", "Tuấn", "Hoa", "Quang", "Thu", "Việt", "Long")
+    for last in ("Bình", "Anh", "Dũng", "Hải", "Nam", "Phương", "Trung", "Hà", "Khoa", "Linh")
+]
+TAGS = [f"chủ đề {n}" for n in range(60)]
+START = datetime(2023, 1, 1, tzinfo=UTC)
+DAYS = 3 * 365
+
+
+def _text(rng: random.Random, words: tuple[str, ...], n_words: int) -> str:
+    chosen = rng.choices(words, k=n_words)
+    paragraphs = [" ".join(chosen[i : i + 60]).capitalize() + "." for i in range(0, n_words, 60)]
+    return "\n\n".join(paragraphs)
+
+
+def synthetic_row(
+    rng: random.Random, n: int, published: datetime | None, run: str
+) -> dict[str, Any]:
+    """One archive record, as a crawl would write it."""
+    site, spider, language, pattern = SITES[n % len(SITES)]
+    words = WORDS_EN if language == "en" else WORDS_VI
+    url = pattern.format(n=n)
+    body = _text(rng, words, rng.randint(150, 1400))
+    n_images = rng.choice((0, 0, 1, 1, 1, 2, 2, 3, 5))
+    images = [
+        {
+            "url": f"{url}/img{i}.jpg",
+            "caption": _text(rng, words, 12) if rng.random() < 0.8 else None,
+            "credit": "Ảnh: QĐND" if rng.random() < 0.5 else None,
+        }
+        for i in range(n_images)
+    ]
+    authors = rng.sample(AUTHORS, rng.choice((0, 1, 1, 1, 2)))
+    return {
+        "url": url,
+        "url_key": sha256_hex(url),
+        "site": site,
+        "spider": spider,
+        "article_id": str(n),
+        "language": language,
+        "section": rng.choice(("quoc-phong", "bien-dao", "quoc-te", None)),
+        "title": _text(rng, words, 12).rstrip("."),
+        "summary": _text(rng, words, 30),
+        "body": body,
+        "images": images,
+        "byline": ", ".join(a.upper() for a in authors) or None,
+        "authors": authors,
+        "tags": rng.sample(TAGS, rng.randint(0, 4)),
+        "published_at": published,
+        "published_raw": published.strftime("%d/%m/%Y %H:%M") if published else None,
+        "fetched_at": (published or START) + timedelta(hours=rng.randint(1, 48)),
+        "crawl_run": run,
+        "content_hash": sha256_hex(body),
+        "parser_version": "1",
+    }
+
+
+def build_archive(
+    root: Path,
+    rows: int,
+    runs: int = 20,
+    seed: int = 1,
+    flush_rows: int = 2000,
+    days: int = DAYS,
+) -> Path:
+    """Write ``rows`` synthetic articles into ``root`` in ``runs`` crawls, in date order,
+    published over ``days`` days from 2023-01-01 (fewer days, fewer partitions)."""
+    rng = random.Random(seed)
+    dates: list[datetime | None] = sorted(
+        START + timedelta(days=rng.random() * days) for _ in range(rows)
+    )
+    for n in range(0, rows, 37):  # a few undated articles
+        dates[n] = None
+    per_run = -(-rows // runs)
+    for r in range(runs):
+        run = f"2026010{r // 10}T{r % 10:02d}0000Z-bench{r:02d}"
+        with ArchiveWriter(root, run, flush_rows=flush_rows) as writer:
+            for n in range(r * per_run, min(rows, (r + 1) * per_run)):
+                writer.add(synthetic_row(rng, n, dates[n], run))
+    return root

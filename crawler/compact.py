@@ -1,0 +1,452 @@
+"""``crawler compact``: each partition's small files merged, one row per article.
+
+Crawls write a file per partition per flush, and re-fetches and re-extractions
+add newer rows of articles the archive already has. Compaction rewrites a
+partition (``site=/year=/month=``) into as few files as ``--max-rows`` allows,
+keeping of every ``url_key`` only the newest row (:data:`crawler.duck.NEWEST_FIRST`,
+decided over the whole archive, so an article whose publish date moved to
+another month keeps one row in all). Files of schema v1 come out as v2.
+
+Atomicity: the new partition is built beside the archive, in
+``<root>/_compact/<token>/``, then swapped with the live partition directory in
+one ``renameat2(RENAME_EXCHANGE)`` call: a reader that lists the partition sees
+either all the old files or all the new ones, never a mix. (Where the file
+system cannot exchange, two renames are used and the partition is absent for
+the moment between them.) A reader that listed the old files just before the
+swap and opens one after it gets "file not found", never wrong rows; the
+crawler's own readers then list again and repeat the read.
+
+Concurrent writers: compaction holds the ``crawl-all`` lock (so no scheduled
+run writes meanwhile), skips a partition where a live process is writing a
+file, and moves back any file that appeared in a partition during its swap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import errno
+import itertools
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crawler.cli import CommandError, print_json
+from crawler.duck import NEWEST_FIRST, ArchiveMissing, one_line, parquet_files
+from crawler.inspect import add_archive_option
+from crawler.progress import Progress
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+logger = logging.getLogger(__name__)
+
+STAGING_DIR = "_compact"
+DEFAULT_MAX_ROWS = 100_000
+SWAP_BATCH = 64  # partitions built in staging before they are swapped in, one after another
+EXIT_LOCKED = 5
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_SEQUENCE = itertools.count()
+
+
+@dataclass
+class PartitionResult:
+    """What compaction did (or would do) to one partition."""
+
+    partition: str
+    files_before: int
+    rows_before: int
+    files_after: int = 0
+    rows_after: int = 0
+    skipped: str | None = None
+
+
+@dataclass
+class CompactResult:
+    partitions: list[PartitionResult] = field(default_factory=list)
+    untouched: int = 0
+    dry_run: bool = False
+
+    @property
+    def rewritten(self) -> list[PartitionResult]:
+        return [p for p in self.partitions if p.skipped is None]
+
+    def as_dict(self) -> dict[str, Any]:
+        done = self.rewritten
+        return {
+            "dry_run": self.dry_run,
+            "partitions_rewritten": len(done),
+            "partitions_untouched": self.untouched,
+            "files_before": sum(p.files_before for p in done),
+            "files_after": sum(p.files_after for p in done),
+            "rows_before": sum(p.rows_before for p in done),
+            "rows_after": sum(p.rows_after for p in done),
+            "partitions": [asdict(p) for p in self.partitions],
+        }
+
+
+# -- the swap ------------------------------------------------------------------------
+
+
+def exchange(a: Path, b: Path) -> None:
+    """Swap two directories atomically (Linux ``renameat2``); OSError where unsupported."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        raise OSError(errno.ENOSYS, "renameat2 is not available")
+    result = renameat2(
+        _AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), ctypes.c_uint(_RENAME_EXCHANGE)
+    )
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), str(a))
+
+
+def swap_in(new: Path, live: Path) -> None:
+    """Put ``new`` where ``live`` is and ``live`` where ``new`` was, atomically if possible."""
+    try:
+        exchange(new, live)
+    except OSError as error:
+        if error.errno not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EXDEV):
+            raise
+        logger.debug("compact: no atomic exchange here (%s); two renames", error)
+        aside = new.with_name(new.name + ".old")
+        os.rename(live, aside)
+        os.rename(new, live)
+        os.rename(aside, new)
+    _fsync_dir(live.parent)
+    _fsync_dir(new.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# -- reading and writing -------------------------------------------------------------
+
+
+def conform(table: pa.Table) -> pa.Table:
+    """A file's table in the current file schema: missing (newer) columns null."""
+    import pyarrow as pa
+
+    from crawler.archive.schema import FILE_SCHEMA
+
+    columns = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in FILE_SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=FILE_SCHEMA)
+
+
+def newest_rows(files: list[Path]) -> dict[str, set[int]]:
+    """For each file, the row numbers that are the newest row of their ``url_key``."""
+    import duckdb
+
+    listing = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            f"SELECT filename, file_row_number FROM read_parquet({listing}, filename = true, "
+            "file_row_number = true, union_by_name = true, hive_partitioning = false) "
+            f"QUALIFY row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}, "
+            "filename DESC, file_row_number DESC) = 1"
+        ).fetchall()
+    finally:
+        con.close()
+    keep: dict[str, set[int]] = {str(f): set() for f in files}
+    for name, number in rows:
+        keep.setdefault(name, set()).add(int(number))
+    return keep
+
+
+def _check_files(files: list[Path]) -> dict[str, int]:
+    """Row count of each file; a one-line error for a file that cannot be compacted."""
+    import pyarrow.parquet as pq
+
+    from crawler.archive.schema import SCHEMA_VERSION, SCHEMA_VERSION_KEY
+
+    counts = {}
+    for path in files:
+        try:
+            meta = pq.read_metadata(path)
+        except (OSError, ValueError) as error:
+            raise CommandError(
+                f"unreadable Parquet file {path}: {error}; move it out of the archive "
+                "(`crawler validate` lists every problem) and compact again"
+            ) from None
+        version = (meta.metadata or {}).get(SCHEMA_VERSION_KEY, b"0")
+        if int(version or 0) > SCHEMA_VERSION:
+            raise CommandError(
+                f"{path} has schema v{version.decode()}, newer than this crawler's "
+                f"v{SCHEMA_VERSION}: compact with the newer crawler"
+            )
+        counts[str(path)] = meta.num_rows
+    return counts
+
+
+def _active_writer(directory: Path) -> bool:
+    """True if a live process of this host is writing a file into ``directory``."""
+    from crawler.archive.writer import TEMP_FILE_RE, _pid_alive
+
+    for entry in os.scandir(directory):
+        match = TEMP_FILE_RE.match(entry.name)
+        if match and _pid_alive(int(match["pid"])):
+            return True
+    return False
+
+
+def _write(table: pa.Table, directory: Path, site: str, stamp: str, max_rows: int) -> list[Path]:
+    """Write ``table`` into ``directory`` in files of at most ``max_rows`` rows."""
+    from crawler.archive.schema import SCHEMA_VERSION, SCHEMA_VERSION_KEY, SITE_KEY
+    from crawler.archive.writer import write_atomic
+
+    directory.mkdir(parents=True, exist_ok=True)
+    meta = {SCHEMA_VERSION_KEY: str(SCHEMA_VERSION).encode(), SITE_KEY: site.encode()}
+    written = []
+    for start in range(0, max(table.num_rows, 1), max_rows):
+        if table.num_rows == 0:
+            break
+        chunk = table.slice(start, max_rows).replace_schema_metadata(meta)
+        name = f"part-compact-{stamp}-{os.getpid()}-{next(_SEQUENCE):05d}.parquet"
+        write_atomic(chunk, directory / name, directory / f".{name}.tmp")
+        written.append(directory / name)
+    return written
+
+
+def _partitions(files: list[Path], articles: Path) -> dict[Path, list[Path]]:
+    """Files grouped by partition directory; files outside the layout are left alone."""
+    groups: dict[Path, list[Path]] = {}
+    for path in files:
+        parts = path.relative_to(articles).parts
+        if (
+            len(parts) == 4
+            and parts[0].startswith("site=")
+            and parts[1].startswith("year=")
+            and parts[2].startswith("month=")
+        ):
+            groups.setdefault(path.parent, []).append(path)
+    return groups
+
+
+def _build(
+    live: Path,
+    inputs: list[Path],
+    keep: dict[str, set[int]],
+    staging: Path,
+    stamp: str,
+    max_rows: int,
+) -> tuple[Path, int, int]:
+    """Write the partition's new files under ``staging``; return (directory, files, rows)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from crawler.archive.schema import FILE_SCHEMA
+
+    tables = []
+    for path in inputs:
+        rows = sorted(keep.get(str(path), ()))
+        if rows:
+            tables.append(conform(pq.read_table(path)).take(pa.array(rows, pa.int64())))
+    merged = pa.concat_tables(tables) if tables else FILE_SCHEMA.empty_table()
+    if merged.num_rows:
+        order = pc.sort_indices(  # nulls (undated) last: the default
+            merged, sort_keys=[("published_at", "ascending"), ("url_key", "ascending")]
+        )
+        merged = merged.take(order)
+    site = live.parent.parent.name.removeprefix("site=")
+    new = staging / live.relative_to(live.parents[2])
+    written = _write(merged, new, site, stamp, max_rows)
+    new.mkdir(parents=True, exist_ok=True)
+    return new, len(written), merged.num_rows
+
+
+def _swap(live: Path, new: Path, inputs: list[Path]) -> None:
+    """Swap the built partition in; ``new`` then holds the old files (removed later)."""
+    swap_in(new, live)
+    # A file that is not an input appeared during the swap (a writer finished one):
+    # it goes back, whole, into the live partition.
+    names = {p.name for p in inputs}
+    for entry in os.scandir(new):
+        if (
+            entry.name.endswith(".parquet")
+            and not entry.name.startswith(".")
+            and entry.name not in names
+        ):
+            os.rename(entry.path, live / entry.name)
+            logger.info("compact: %s appeared during the swap; kept", live / entry.name)
+    if not any(live.iterdir()):
+        with contextlib.suppress(OSError):
+            live.rmdir()  # no row left here: its articles' newest rows are in other months
+
+
+def compact(
+    root: Path | str,
+    sites: list[str] | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    dry_run: bool = False,
+) -> CompactResult:
+    """Compact the archive's partitions (of ``sites``, or all). See the module's notes."""
+    from crawler.archive.writer import ARTICLES_DIR
+
+    root = Path(root)
+    files = parquet_files(root)
+    articles = root / ARTICLES_DIR
+    counts = _check_files(files)
+    _clean_staging(root)
+    keep = newest_rows(files)
+    result = CompactResult(dry_run=dry_run)
+    todo: list[tuple[Path, list[Path]]] = []
+    for live, inputs in sorted(_partitions(files, articles).items()):
+        site = live.parent.parent.name.removeprefix("site=")
+        if sites and site not in sites:
+            continue
+        losers = any(len(keep.get(str(p), ())) < counts[str(p)] for p in inputs)
+        if len(inputs) > 1 or losers:
+            todo.append((live, inputs))
+        else:
+            result.untouched += 1
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    staging = root / STAGING_DIR / f"{stamp}-{os.getpid()}"
+    try:
+        with Progress("compact", len(todo), "partitions") as progress:
+            for start in range(0, len(todo), SWAP_BATCH):
+                batch = todo[start : start + SWAP_BATCH]
+                built = []
+                for live, inputs in batch:
+                    entry = PartitionResult(
+                        partition=live.relative_to(articles).as_posix(),
+                        files_before=len(inputs),
+                        rows_before=sum(counts[str(p)] for p in inputs),
+                    )
+                    result.partitions.append(entry)
+                    if dry_run:
+                        entry.rows_after = sum(len(keep.get(str(p), ())) for p in inputs)
+                        entry.files_after = -(-entry.rows_after // max_rows)
+                    else:
+                        new, entry.files_after, entry.rows_after = _build(
+                            live, inputs, keep, staging, stamp, max_rows
+                        )
+                        built.append((entry, live, new, inputs))
+                    progress.advance()
+                # The slow part is done: swap the batch in, one partition right after another.
+                for entry, live, new, inputs in built:
+                    if _active_writer(live):
+                        entry.skipped = "a crawl is writing into it; compact it later"
+                        entry.files_after, entry.rows_after = entry.files_before, entry.rows_before
+                        continue
+                    _swap(live, new, inputs)
+                shutil.rmtree(
+                    staging, ignore_errors=True
+                )  # the old files, out of every reader's view
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            (root / STAGING_DIR).rmdir()
+    return result
+
+
+def _clean_staging(root: Path) -> None:
+    """Remove what a killed compaction left (the caller holds the lock)."""
+    staging = root / STAGING_DIR
+    if staging.is_dir():
+        for leftover in staging.iterdir():
+            logger.info("compact: removing %s, left by an interrupted compaction", leftover)
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def render(result: CompactResult) -> str:
+    data = result.as_dict()
+    verb = "would rewrite" if result.dry_run else "rewrote"
+    lines = [
+        f"compact: {verb} {data['partitions_rewritten']:,} partitions "
+        f"({data['files_before']:,} files, {data['rows_before']:,} rows -> "
+        f"{data['files_after']:,} files, {data['rows_after']:,} rows); "
+        f"{data['partitions_untouched']:,} already compact"
+    ]
+    for p in result.partitions:
+        if p.skipped:
+            lines.append(f"  skipped {p.partition}: {p.skipped}")
+        elif p.rows_before != p.rows_after:
+            lines.append(
+                f"  {p.partition}: {p.files_before} files -> {p.files_after}, "
+                f"{p.rows_before - p.rows_after:,} older rows dropped"
+            )
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    from crawler.runs import LockHeld, run_lock
+
+    try:
+        with run_lock(root / "_runs" / "crawl-all.lock"):
+            yield
+    except LockHeld as error:
+        raise _Locked(str(error).replace("; not starting", "")) from None
+
+
+class _Locked(Exception):
+    pass
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    import duckdb
+
+    if args.max_rows < 1:
+        raise CommandError(f"--max-rows must be at least 1, got {args.max_rows}")
+    try:
+        parquet_files(args.archive)
+        with _locked(Path(args.archive)):
+            result = compact(args.archive, args.site, args.max_rows, args.dry_run)
+    except _Locked as error:
+        print(f"crawler compact: {error}; compact when it has finished", file=sys.stderr)
+        return EXIT_LOCKED
+    except ArchiveMissing as error:
+        raise CommandError(str(error)) from None
+    except duckdb.Error as error:
+        raise CommandError(one_line(error)) from None
+    except OSError as error:
+        raise CommandError(f"compaction stopped: {error}") from None
+    if args.json:
+        print_json(result.as_dict())
+    else:
+        print(render(result))
+    return 0
+
+
+def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Add ``compact`` to the ``crawler`` command."""
+    p = command(
+        "compact",
+        "Merge each partition's files into large ones, keeping one row per url_key (the "
+        "newest), swapped in atomically: a reader never sees a partition half done.\n\n"
+        "Exit status: 0 done; 2 bad arguments or an unreadable file; 5 a crawl-all run "
+        "holds the archive's lock.",
+    )
+    add_archive_option(p)
+    p.add_argument("--site", action="append", help="only this site's partitions (repeatable)")
+    p.add_argument(
+        "--max-rows",
+        type=int,
+        default=DEFAULT_MAX_ROWS,
+        help=f"rows per file at most (default {DEFAULT_MAX_ROWS:,})",
+    )
+    p.add_argument("--dry-run", action="store_true", help="say what would be done, do nothing")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_compact)

@@ -1,0 +1,347 @@
+"""Raw pages: every fetched article page kept as a compressed WARC record.
+
+Parsers improve; pages change or vanish. Keeping the page each row was made
+from lets ``crawler reextract`` re-parse the archive with today's code and no
+network. Layout, beside ``articles/``::
+
+    <root>/raw/site=<site>/<run id>-<pid>-<n>.warc.gz
+
+one file per site, run and process (so concurrent crawls never share one), each
+starting with a ``warcinfo`` record, then one gzip member per ``response``
+record (warcio's format, which any WARC tool reads). A row points to its page
+through the ``raw_ref`` column: ``raw/site=…/<file>.warc.gz:<offset>:<length>``,
+the byte range of the record's gzip member, read without scanning the file.
+
+Safety: a record is written and flushed before the article that points to it
+goes on to the pipelines, so a row never references a page that a killed
+process did not hand to the operating system. A process killed mid-write leaves
+a truncated last member in its own file only; no row points to it, and readers
+by offset never reach it. Against power loss, files are fsynced at most every
+``CRAWLER_RAW_FSYNC_SECONDS`` (1 s; 0: after every record, about 1 ms each) and
+when the spider closes.
+
+The body is stored as Scrapy saw it (decompressed); ``Content-Encoding``,
+``Transfer-Encoding`` and ``Content-Length`` are rewritten to match, so the
+record replays as the same response.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import logging
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self
+
+logger = logging.getLogger(__name__)
+
+RAW_DIR = "raw"
+REPLAY_META = "crawler_raw"
+"""Request meta of a page replayed from the store (crawler.reextract): ``{"ref", "fetched_at"}``."""
+STATS_PREFIX = "crawler/raw"
+_DROPPED_HEADERS = frozenset({b"content-encoding", b"transfer-encoding", b"content-length"})
+_SEQUENCE = itertools.count()
+_SEQUENCE_LOCK = threading.Lock()
+
+
+class RawPageError(Exception):
+    """A ``raw_ref`` that does not lead to a stored page; the message says why."""
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    """One stored response, ready to be replayed."""
+
+    url: str
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    date: str
+
+
+def format_ref(relative: str, offset: int, length: int) -> str:
+    return f"{relative}:{offset}:{length}"
+
+
+def parse_ref(ref: str) -> tuple[str, int, int]:
+    """``(path relative to the archive root, offset, length)``; RawPageError if malformed."""
+    try:
+        relative, offset, length = ref.rsplit(":", 2)
+        start, size = int(offset), int(length)
+    except (ValueError, AttributeError):
+        raise RawPageError(f"not a raw page reference (path:offset:length): {ref!r}") from None
+    parts = Path(relative).parts
+    if (
+        not relative.startswith(RAW_DIR + "/")
+        or ".." in parts
+        or Path(relative).is_absolute()
+        or start < 0
+        or size <= 0
+    ):
+        raise RawPageError(f"not a raw page reference inside {RAW_DIR}/: {ref!r}")
+    return relative, start, size
+
+
+def read_page(root: Path | str, ref: str) -> StoredPage:
+    """The page a row's ``raw_ref`` points to (one seek, one read, one gzip member)."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    relative, offset, length = parse_ref(ref)
+    path = Path(root) / relative
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read(length)
+    except OSError as error:
+        raise RawPageError(f"cannot read {path}: {error.strerror or error}") from None
+    if len(data) < length:
+        raise RawPageError(f"{path} ends before {ref} does ({len(data)} of {length} bytes)")
+    try:
+        for record in ArchiveIterator(io.BytesIO(data)):
+            if record.rec_type != "response" or record.http_headers is None:
+                break
+            return StoredPage(
+                url=record.rec_headers.get_header("WARC-Target-URI"),
+                status=int(record.http_headers.get_statuscode()),
+                headers=list(record.http_headers.headers),
+                body=record.content_stream().read(),
+                date=record.rec_headers.get_header("WARC-Date") or "",
+            )
+    except (ArchiveLoadFailed, OSError, ValueError, EOFError) as error:
+        raise RawPageError(f"no WARC record at {ref}: {error}") from None
+    raise RawPageError(f"no response record at {ref}")
+
+
+class RawFile:
+    """One WARC file being appended to by this process."""
+
+    def __init__(self, root: Path, site: str, run_id: str, fsync_seconds: float = 1.0) -> None:
+        from warcio.warcwriter import WARCWriter
+
+        from crawler.archive.writer import check_path_component
+
+        check_path_component(site, "site")
+        check_path_component(run_id, "run_id")
+        directory = root / RAW_DIR / f"site={site}"
+        directory.mkdir(parents=True, exist_ok=True)
+        self.root = root
+        self.fsync_seconds = fsync_seconds
+        self._synced = 0.0
+        while True:
+            with _SEQUENCE_LOCK:
+                seq = next(_SEQUENCE)
+            self.path = directory / f"{run_id}-{os.getpid()}-{seq:05d}.warc.gz"
+            try:
+                self._handle = open(self.path, "xb")  # noqa: SIM115 - kept open while crawling
+                break
+            except FileExistsError:
+                continue
+        self.relative = self.path.relative_to(root).as_posix()
+        self._writer = WARCWriter(self._handle, gzip=True, warc_version="1.1")
+        info = self._writer.create_warcinfo_record(
+            self.path.name,
+            {"software": "defence-news-crawler", "format": "WARC File Format 1.1", "run": run_id},
+        )
+        self._writer.write_record(info)
+        self._sync(force=True)
+        self.records = 0
+
+    def add(
+        self, url: str, status: int, headers: list[tuple[str, str]], body: bytes, when: datetime
+    ) -> str:
+        """Append one response record; return its reference once it is on disk."""
+        from warcio.statusandheaders import StatusAndHeaders
+
+        http = StatusAndHeaders(f"{status} {_reason(status)}", headers, protocol="HTTP/1.1")
+        record = self._writer.create_warc_record(
+            url,
+            "response",
+            payload=io.BytesIO(body),
+            length=len(body),
+            http_headers=http,
+            warc_headers_dict={"WARC-Date": _warc_date(when)},
+        )
+        offset = self._handle.tell()
+        self._writer.write_record(record)
+        self._sync()
+        self.records += 1
+        return format_ref(self.relative, offset, self._handle.tell() - offset)
+
+    def _sync(self, force: bool = False) -> None:
+        """Flush always (a killed process loses nothing referenced); fsync now and then."""
+        self._handle.flush()
+        now = time.monotonic()
+        if force or now - self._synced >= self.fsync_seconds:
+            os.fsync(self._handle.fileno())
+            self._synced = now
+
+    def close(self) -> None:
+        if not self._handle.closed:
+            self._sync(force=True)
+            self._handle.close()
+
+
+class RawStore:
+    """The WARC files of one run in one process: one per site, opened on first use."""
+
+    def __init__(self, root: Path | str, run_id: str, fsync_seconds: float = 1.0) -> None:
+        self.root = Path(root)
+        self.run_id = run_id
+        self.fsync_seconds = fsync_seconds
+        self._files: dict[str, RawFile] = {}
+        self.bytes = 0
+
+    def store(
+        self,
+        site: str,
+        url: str,
+        status: int,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        when: datetime | None = None,
+    ) -> str:
+        raw = self._files.get(site)
+        if raw is None:
+            raw = self._files[site] = RawFile(self.root, site, self.run_id, self.fsync_seconds)
+        ref = raw.add(url, status, headers, body, when or datetime.now(UTC))
+        self.bytes += parse_ref(ref)[2]
+        return ref
+
+    @property
+    def files(self) -> list[Path]:
+        return [raw.path for raw in self._files.values()]
+
+    def close(self) -> None:
+        for raw in self._files.values():
+            raw.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def response_headers(response: Any) -> list[tuple[str, str]]:
+    """A Scrapy response's headers as stored: the body is decoded, so its length is new."""
+    headers: list[tuple[str, str]] = []
+    for name, values in response.headers.items():
+        if name.lower() in _DROPPED_HEADERS:
+            continue
+        for value in values:
+            headers.append((name.decode("latin-1"), value.decode("latin-1")))
+    headers.append(("Content-Length", str(len(response.body))))
+    return headers
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def _warc_date(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# -- capture during a crawl ------------------------------------------------------------
+
+
+class RawPagesMiddleware:
+    """Spider middleware: store the page of every article a spider yields.
+
+    It sits next to the spider, so it sees each :class:`~crawler.items.Article`
+    with the response it was parsed from, before any pipeline; the stored
+    record's reference goes into ``article.raw_ref``. A page replayed from the
+    store (``crawler reextract``) is not stored again: the article keeps the
+    reference and the fetch time of the original.
+
+    Settings: ``CRAWLER_RAW_PAGES`` (default on), ``CRAWLER_ARCHIVE_DIR``,
+    ``CRAWLER_RAW_FSYNC_SECONDS`` (default 1). The run id is the archive pipeline's,
+    so a run's WARC and Parquet files carry the same one.
+    """
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        settings = crawler.settings
+        self.root = Path(settings.get("CRAWLER_ARCHIVE_DIR") or "output")
+        self.fsync_seconds = settings.getfloat("CRAWLER_RAW_FSYNC_SECONDS", 1.0)
+        self.store: RawStore | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> Self:
+        from scrapy import signals
+        from scrapy.exceptions import NotConfigured
+
+        if not crawler.settings.getbool("CRAWLER_RAW_PAGES", True):
+            raise NotConfigured("CRAWLER_RAW_PAGES is off")
+        middleware = cls(crawler)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def _run_id(self) -> str:
+        from crawler.pipelines.archive import RUN_ID_STAT, new_run_id
+
+        stats = self.crawler.stats
+        run_id = stats.get_value(RUN_ID_STAT) if stats else None
+        return str(run_id or self.crawler.settings.get("CRAWLER_RUN_ID") or new_run_id())
+
+    def keep(self, item: Any, response: Any) -> Any:
+        from crawler.items import Article
+
+        if not isinstance(item, Article) or response is None:
+            return item
+        request = getattr(response, "request", None)
+        replay = request.meta.get(REPLAY_META) if request is not None else None
+        if replay:
+            item.raw_ref = replay["ref"]
+            if replay.get("fetched_at") is not None:
+                item.fetched_at = replay["fetched_at"]
+            return item
+        if self.store is None:
+            self.store = RawStore(self.root, self._run_id(), self.fsync_seconds)
+        before = self.store.bytes
+        item.raw_ref = self.store.store(
+            item.site,
+            response.url,
+            response.status,
+            response_headers(response),
+            response.body,
+            item.fetched_at,
+        )
+        stats = self.crawler.stats
+        if stats is not None:
+            stats.inc_value(f"{STATS_PREFIX}/pages_stored")
+            stats.inc_value(f"{STATS_PREFIX}/bytes", self.store.bytes - before)
+        return item
+
+    def process_spider_output(
+        self, response: Any, result: Iterable[Any], spider: Any = None
+    ) -> Iterator[Any]:
+        for item in result:
+            yield self.keep(item, response)
+
+    async def process_spider_output_async(
+        self, response: Any, result: AsyncIterator[Any], spider: Any = None
+    ) -> AsyncIterator[Any]:
+        async for item in result:
+            yield self.keep(item, response)
+
+    def spider_closed(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            logger.info(
+                "raw: stored %s pages in %s",
+                self.crawler.stats.get_value(f"{STATS_PREFIX}/pages_stored", 0),
+                ", ".join(str(p) for p in self.store.files),
+            )

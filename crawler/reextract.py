@@ -1,0 +1,295 @@
+"""``crawler reextract``: re-parse the stored pages with today's spiders and pipelines.
+
+When a parser improves, the archive's rows can be made again from the pages
+kept in ``raw/`` (:mod:`crawler.raw`) without fetching anything. The re-parse
+is a real Scrapy run of the site spiders, so every current component takes part
+exactly as in a crawl (the spider's ``parse_article``, every item pipeline in
+the settings, the archive writer), with two substitutions:
+
+* :class:`ReplayStart` (spider middleware) replaces the spider's start requests
+  by one request per stored page, to ``parse_article``;
+* :class:`ReplayMiddleware` (downloader middleware, first in line) answers each
+  of them from its WARC record, and refuses every other request: a
+  re-extraction never touches the network.
+
+Which rows: the newest row of each article (``latest``) that has a stored page,
+optionally of some sites, some parser versions, or only those whose parser
+version is not the spider's current one. The new rows keep the original
+``fetched_at`` and ``raw_ref`` and get a new ``crawl_run`` and the current
+``parser_version``; ``crawler compact`` then keeps them and drops the old ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+from crawler.cli import CommandError
+from crawler.duck import ArchiveMissing, one_line, retrying
+from crawler.inspect import add_archive_option
+from crawler.progress import Progress
+from crawler.raw import REPLAY_META, RawPageError, read_page
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from crawler.runner import RunResult
+
+logger = logging.getLogger(__name__)
+
+STATS_PREFIX = "crawler/reextract"
+
+
+@dataclass
+class Plan:
+    """What one reextract run does: stored pages per spider, and the progress shown."""
+
+    root: Path
+    pages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    progress: Progress | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(len(p) for p in self.pages.values())
+
+
+# The plan of the run going on in this process. Scrapy deep-copies settings for
+# each crawler, so the page lists and the progress bar are shared through here.
+_PLAN: Plan | None = None
+
+
+def select_rows(
+    root: Path | str, sites: list[str] | None = None, versions: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """The newest row of each article (of ``sites``, made by parser ``versions``)."""
+    where, params = [], []
+    if sites:
+        where.append("site IN (" + ", ".join("?" for _ in sites) + ")")
+        params += sites
+    if versions:
+        where.append("parser_version IN (" + ", ".join("?" for _ in versions) + ")")
+        params += versions
+    sql = (
+        "SELECT url, url_key, site, spider, parser_version, fetched_at, raw_ref FROM latest"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY spider, url_key"
+    )
+
+    def work(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+        cursor = con.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    return retrying(root, work)
+
+
+def make_plan(
+    root: Path | str,
+    sites: list[str] | None = None,
+    versions: list[str] | None = None,
+    outdated: bool = False,
+) -> Plan:
+    """Group the rows to re-parse by spider; count the ones that cannot be."""
+    from scrapy.spiderloader import SpiderLoader
+
+    from crawler.runner import project_settings
+
+    loader = SpiderLoader.from_settings(project_settings())
+    known = set(loader.list())
+    plan = Plan(Path(root))
+    current: dict[str, str] = {}
+    for row in select_rows(root, sites, versions):
+        spider = row["spider"]
+        if spider not in known:
+            plan.skipped["unknown spider"] = plan.skipped.get("unknown spider", 0) + 1
+            continue
+        if not row["raw_ref"]:
+            plan.skipped["no stored page"] = plan.skipped.get("no stored page", 0) + 1
+            continue
+        if outdated:
+            if spider not in current:
+                current[spider] = loader.load(spider).parser.version
+            if row["parser_version"] == current[spider]:
+                continue
+        plan.pages.setdefault(spider, []).append(row)
+    return plan
+
+
+class ReplayStart:
+    """Spider middleware: the stored pages of the plan instead of the spider's start."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> Self:
+        return cls(crawler)
+
+    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        import scrapy
+
+        spider = self.crawler.spider
+        rows = _PLAN.pages.get(spider.name, []) if _PLAN is not None else []
+        for row in rows:
+            yield scrapy.Request(
+                row["url"],
+                callback=spider.parse_article,
+                meta={REPLAY_META: {"ref": row["raw_ref"], "fetched_at": row["fetched_at"]}},
+                dont_filter=True,
+            )
+
+
+class ReplayMiddleware:
+    """Downloader middleware: answer from the WARC store; never fetch."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.root = Path(crawler.settings.get("CRAWLER_ARCHIVE_DIR") or "output")
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> Self:
+        return cls(crawler)
+
+    def process_request(self, request: Any) -> Any:
+        from scrapy.exceptions import IgnoreRequest
+        from scrapy.http import Headers
+        from scrapy.responsetypes import responsetypes
+
+        stats = self.crawler.stats
+        replay = request.meta.get(REPLAY_META)
+        if not replay:
+            stats.inc_value(f"{STATS_PREFIX}/refused")
+            raise IgnoreRequest(f"reextract fetches nothing: {request.url}")
+        try:
+            page = read_page(self.root, replay["ref"])
+        except RawPageError as error:
+            stats.inc_value(f"{STATS_PREFIX}/missing")
+            logger.warning("reextract: %s: %s", request.url, error)
+            self._advance()
+            raise IgnoreRequest(str(error)) from None
+        headers = Headers(page.headers)
+        cls = responsetypes.from_args(headers=headers, url=page.url, body=page.body)
+        stats.inc_value(f"{STATS_PREFIX}/pages")
+        self._advance()
+        return cls(
+            url=page.url,
+            status=page.status,
+            headers=headers,
+            body=page.body,
+            request=request,
+            flags=["raw"],
+        )
+
+    @staticmethod
+    def _advance() -> None:
+        if _PLAN is not None and _PLAN.progress is not None:
+            _PLAN.progress.advance()
+
+
+def run_plan(plan: Plan, log_level: str = "WARNING") -> RunResult:
+    """Run the plan's spiders over their stored pages; rows go into the archive."""
+    global _PLAN
+    from crawler.runner import project_settings, run_spiders
+
+    base = project_settings()
+    overrides: dict[str, Any] = {
+        "CRAWLER_ARCHIVE_DIR": str(plan.root),
+        "LOG_LEVEL": log_level,
+        "ROBOTSTXT_OBEY": False,  # robots.txt would be a fetch
+        "CRAWLER_REFETCH": True,  # no need to load the archive's keys: nothing is discovered
+        "DOWNLOAD_DELAY": 0,
+        "AUTOTHROTTLE_ENABLED": False,
+        "CONCURRENT_REQUESTS": 32,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": 32,
+        "DOWNLOADER_MIDDLEWARES": {
+            **base.getdict("DOWNLOADER_MIDDLEWARES"),
+            "crawler.mirror.middleware.MirrorMiddleware": None,  # nothing is fetched, not even there
+            "crawler.reextract.ReplayMiddleware": 1,
+        },
+        "SPIDER_MIDDLEWARES": {
+            **base.getdict("SPIDER_MIDDLEWARES"),
+            "crawler.reextract.ReplayStart": 990,
+        },
+    }
+    _PLAN = plan
+    try:
+        with Progress("reextract", plan.total, "pages") as progress:
+            plan.progress = progress
+            return run_spiders(sorted(plan.pages), overrides)
+    finally:
+        plan.progress = None
+        _PLAN = None
+
+
+def report(plan: Plan, result: RunResult) -> str:
+    """What the run did, for standard error."""
+    lines = [
+        f"reextract run {result.run_id}: {result.stat(STATS_PREFIX + '/pages'):,} stored pages "
+        f"re-parsed, {result.stat('crawler/archive/rows_written'):,} rows written"
+    ]
+    for spider in result.spiders:
+        stats = spider.stats
+        lines.append(
+            f"  {spider.spider}: {len(plan.pages.get(spider.spider, [])):,} pages, "
+            f"{stats.get('crawler/archive/rows_written', 0):,} rows, "
+            f"{stats.get('item_dropped_count', 0):,} dropped, "
+            f"{stats.get(STATS_PREFIX + '/missing', 0):,} pages missing, "
+            f"{stats.get('log_count/ERROR', 0):,} errors"
+        )
+    for reason, count in sorted(plan.skipped.items()):
+        lines.append(f"  skipped {count:,} articles: {reason}")
+    if result.stat("crawler/archive/rows_written"):
+        lines.append("  next: `crawler compact` keeps the newest row of each article")
+    return "\n".join(lines)
+
+
+def cmd_reextract(args: argparse.Namespace) -> int:
+    import duckdb
+
+    try:
+        plan = make_plan(args.archive, args.site, args.spider_version, args.outdated)
+    except ArchiveMissing as error:
+        raise CommandError(str(error)) from None
+    except duckdb.Error as error:
+        raise CommandError(one_line(error)) from None
+    if not plan.pages:
+        skipped = ", ".join(f"{n:,} {reason}" for reason, n in sorted(plan.skipped.items()))
+        print(
+            "reextract: nothing to re-parse" + (f" ({skipped})" if skipped else ""), file=sys.stderr
+        )
+        return 0
+    result = run_plan(plan, args.log_level)
+    print(report(plan, result), file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Add ``reextract`` to the ``crawler`` command."""
+    p = command(
+        "reextract",
+        "Re-parse the stored pages (raw/) with the current spiders and pipelines, without "
+        "the network; write new rows with the current parser_version. Then run `crawler "
+        "compact` to keep only the newest row of each article.\n\n"
+        "Exit status: 0 done; 1 a spider logged errors; 2 bad arguments.",
+    )
+    add_archive_option(p)
+    p.add_argument("--site", action="append", help="only this site, e.g. qdnd.vn (repeatable)")
+    p.add_argument(
+        "--spider-version",
+        action="append",
+        metavar="VERSION",
+        help="only rows made by this parser version, e.g. 1 (repeatable)",
+    )
+    p.add_argument(
+        "--outdated",
+        action="store_true",
+        help="only rows whose parser version is not their spider's current one",
+    )
+    p.add_argument("--log-level", default="WARNING", help="Scrapy log level (default WARNING)")
+    p.set_defaults(func=cmd_reextract)

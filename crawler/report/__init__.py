@@ -1,0 +1,247 @@
+"""``crawler report --html FILE``: one self-contained HTML page about the archive.
+
+The numbers are computed here with DuckDB over the newest row of each article
+and the run manifests (``<archive>/_runs/*.json``); the page carries them as
+JSON and draws its charts as plain SVG with its own small script
+(``report.js``), so it opens anywhere, offline, with nothing to fetch. The
+script marks the page ``data-ready="1"`` once every chart is drawn and counts
+script errors in ``data-errors``: what the headless-browser test reads back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crawler.cli import CommandError
+from crawler.duck import ArchiveMissing, one_line, parquet_files, retrying
+from crawler.inspect import add_archive_option
+
+if TYPE_CHECKING:
+    import duckdb
+
+HERE = Path(__file__).parent
+TOP = 15
+MAX_IMAGES_BIN = 10  # "10+" images
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+    cursor = con.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _nice_step(span: float, bins: int) -> int:
+    """A round bin width (1, 2 or 5 times a power of ten) giving about ``bins`` bins."""
+    raw = max(span / bins, 1.0)
+    power = 10 ** int(len(str(int(raw))) - 1)
+    for factor in (1, 2, 5, 10):
+        if factor * power >= raw:
+            return int(factor * power)
+    return int(10 * power)
+
+
+def histogram(values: list[int], bins: int = 30) -> dict[str, Any]:
+    """Counts per bin of a round width up to the 99th percentile, the rest in one last bin."""
+    if not values:
+        return {"step": 0, "bins": []}
+    ordered = sorted(values)
+    top = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    step = _nice_step(top, bins)
+    counts = Counter(min(v // step, int(top // step) + 1) for v in ordered)
+    last = max(counts)
+    out = []
+    for index in range(last + 1):
+        start = index * step
+        label = (
+            f"{start:,}+" if index == last and ordered[-1] >= (index + 1) * step else f"{start:,}"
+        )
+        out.append(
+            {"from": start, "to": start + step, "label": label, "count": counts.get(index, 0)}
+        )
+    return {"step": step, "bins": out}
+
+
+def manifests(root: Path) -> list[dict[str, Any]]:
+    """The layout-alarm history: one entry per crawl-all run, oldest first."""
+    runs = []
+    for path in sorted((root / "_runs").glob("*.json")):
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("sites"), dict):
+            continue
+        sites = {}
+        for name, entry in data["sites"].items():
+            if not isinstance(entry, dict):
+                continue
+            sites[name] = {
+                "status": entry.get("status", "?"),
+                "alarm": [str(a) for a in entry.get("alarm") or []],
+                "new": entry.get("articles_new", 0),
+                "found": (entry.get("health") or {}).get("found"),
+            }
+        runs.append(
+            {"run_id": data.get("run_id", path.stem), "start": data.get("start"), "sites": sites}
+        )
+    runs.sort(key=lambda r: str(r["start"] or r["run_id"]))
+    return runs
+
+
+def report_data(root: Path | str) -> dict[str, Any]:
+    """Everything the page shows, JSON-ready."""
+    root = Path(root)
+    files = parquet_files(root)
+
+    def work(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        con.execute(
+            "CREATE TEMP TABLE a AS SELECT * EXCLUDE (body), length(body) AS body_chars FROM latest"
+        )
+        totals = _rows(
+            con,
+            "SELECT count(*) AS articles, count(DISTINCT site) AS sites, "
+            "min(published_at)::DATE AS first, max(published_at)::DATE AS last, "
+            "avg(CAST(len(images) > 0 AS INTEGER)) AS with_images, "
+            "avg(CAST(len(list_filter(images, lambda i: i.caption IS NOT NULL)) > 0 AS INTEGER)) "
+            "AS with_captions, median(body_chars) AS median_body, "
+            "count(*) FILTER (WHERE published_at IS NULL) AS undated FROM a",
+        )[0]
+        rows_all = _rows(con, "SELECT count(*) AS n FROM articles")[0]["n"]
+        per_day = _rows(
+            con,
+            "SELECT site, published_at::DATE AS day, count(*) AS n FROM a "
+            "WHERE published_at IS NOT NULL GROUP BY ALL ORDER BY day, site",
+        )
+        sites = _rows(
+            con,
+            "SELECT site, count(*) AS articles, min(published_at)::DATE AS first, "
+            "max(published_at)::DATE AS last, "
+            "avg(CAST(len(images) > 0 AS INTEGER)) AS with_images, "
+            "avg(CAST(len(list_filter(images, lambda i: i.caption IS NOT NULL)) > 0 AS INTEGER)) "
+            "AS with_captions, median(body_chars) AS median_body FROM a GROUP BY site ORDER BY site",
+        )
+        lengths = [r[0] for r in con.execute("SELECT body_chars FROM a").fetchall()]
+        images = _rows(
+            con,
+            f"SELECT least(len(images), {MAX_IMAGES_BIN}) AS k, count(*) AS articles FROM a "
+            "GROUP BY ALL ORDER BY k",
+        )
+        captions = _rows(
+            con,
+            f"SELECT least(len(list_filter(images, lambda i: i.caption IS NOT NULL)), "
+            f"{MAX_IMAGES_BIN}) AS k, count(*) AS articles FROM a GROUP BY ALL ORDER BY k",
+        )
+        authors = _rows(
+            con,
+            f"SELECT author AS name, count(*) AS n FROM (SELECT unnest(authors) AS author FROM a) "
+            f"GROUP BY ALL ORDER BY n DESC, name LIMIT {TOP}",
+        )
+        tags = _rows(
+            con,
+            f"SELECT tag AS name, count(*) AS n FROM (SELECT unnest(tags) AS tag FROM a) "
+            f"GROUP BY ALL ORDER BY n DESC, name LIMIT {TOP}",
+        )
+        return {
+            "totals": {**totals, "rows": rows_all},
+            "per_day": per_day,
+            "sites": sites,
+            "body_lengths": histogram(lengths),
+            "images_per_article": images,
+            "captions_per_article": captions,
+            "authors": authors,
+            "tags": tags,
+        }
+
+    data = retrying(root, work)
+    data["archive"] = {
+        "path": str(root.resolve()),
+        "files": len(files),
+        "bytes": sum(f.stat().st_size for f in files),
+    }
+    data["runs"] = manifests(root)
+    data["generated"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    data["max_images_bin"] = MAX_IMAGES_BIN
+    return data
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "__float__"):
+        return float(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def render_html(data: dict[str, Any]) -> str:
+    """The page: template, style, script and data in one file."""
+    payload = json.dumps(data, ensure_ascii=False, default=_default)
+    # Inside <script>, "</" would end the element early: escape it (JSON allows \/).
+    payload = payload.replace("</", "<\\/").replace("<!--", "<\\!--")
+    template = (HERE / "template.html").read_text("utf-8")
+    return (
+        template.replace("/*STYLE*/", (HERE / "report.css").read_text("utf-8"))
+        .replace("/*SCRIPT*/", (HERE / "report.js").read_text("utf-8"))
+        .replace("/*DATA*/", payload)
+    )
+
+
+def write_report(root: Path | str, target: Path) -> dict[str, Any]:
+    """Write the page to ``target`` (whole or not at all); return its data."""
+    data = report_data(root)
+    html = render_html(data)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(html, "utf-8")
+        os.replace(temporary, target)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+    return data
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import duckdb
+
+    target = Path(args.html)
+    if target.is_dir():
+        raise CommandError(f"cannot write {target}: it is a directory")
+    if not target.parent.is_dir():
+        raise CommandError(f"cannot write {target}: no such directory {target.parent}")
+    try:
+        data = write_report(args.archive, target)
+    except ArchiveMissing as error:
+        raise CommandError(str(error)) from None
+    except duckdb.Error as error:
+        raise CommandError(one_line(error)) from None
+    except OSError as error:
+        raise CommandError(f"cannot write {target}: {error.strerror or error}") from None
+    totals = data["totals"]
+    print(
+        f"report: {target} ({totals['articles']:,} articles, {totals['sites']} sites, "
+        f"{len(data['runs'])} runs); open it in a browser, no network needed",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Add ``report`` to the ``crawler`` command."""
+    p = command(
+        "report",
+        "Write one self-contained HTML page (no network needed to open it) with charts: "
+        "articles per day per site, body lengths, images and captions per article, top "
+        "authors and tags, and the layout-alarm history of the crawl-all runs.",
+    )
+    add_archive_option(p)
+    p.add_argument(
+        "--html", required=True, metavar="FILE", help="the page to write, e.g. report.html"
+    )
+    p.set_defaults(func=cmd_report)

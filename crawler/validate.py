@@ -1,0 +1,421 @@
+"""``crawler validate``: check every file and row of the archive; list what is wrong.
+
+The archive outlives the code that wrote it and is copied by hand, so damage
+happens: a truncated copy, a file dropped in the wrong directory, rows planted
+twice, a parser that let a layout token through. Each file is checked alone
+(readable to its last page, its schema, its place in the layout), then the
+rows of all readable files together (one row per ``url_key``, ``url_key`` the
+hash of ``url``, no layout token in any text column, no empty body or title,
+each row in the partition of its publish date, each ``raw_ref`` inside a stored
+WARC file). The exit status is 1 when anything is wrong, with the list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crawler.cli import CommandError, print_json
+from crawler.duck import ArchiveMissing, check_archive
+from crawler.inspect import add_archive_option
+from crawler.progress import Progress
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+EXIT_PROBLEMS = 1
+SHOWN_PER_KIND = 20
+
+# What RE2 (pyarrow) can search for: a superset of the layout tokens, confirmed
+# with the project's own pattern (which needs look-behind) afterwards.
+_TOKEN_PREFILTER = r"(?i)left\s*center\s*right\s*del"
+_STRING_COLUMNS = ("title", "summary", "body", "byline", "section", "published_raw", "article_id")
+_LIST_COLUMNS = ("authors", "tags")
+_YEAR = re.compile(r"^\d{4}$")
+_MONTH = re.compile(r"^(0[1-9]|1[0-2])$")
+
+KIND_TITLES = {
+    "unreadable": "unreadable files",
+    "schema": "files whose schema is not the archive's",
+    "misplaced": "files outside the archive layout",
+    "duplicate": "url_keys with more than one row (`crawler compact` keeps the newest)",
+    "url_key": "rows whose url_key is not the hash of their url",
+    "layout_token": "layout tokens left in text",
+    "empty_body": "rows with an empty body",
+    "empty_title": "rows with an empty title",
+    "wrong_partition": "rows in a partition other than their publish month's",
+    "raw_ref": "rows whose raw_ref leads to no stored page",
+}
+
+
+@dataclass
+class Problem:
+    kind: str
+    file: str
+    detail: str
+    row: int | None = None
+    url: str | None = None
+    places: list[str] | None = None  # every file and row, for a duplicate
+
+
+@dataclass
+class Report:
+    root: str
+    files: int = 0
+    rows: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(
+        self,
+        kind: str,
+        file: str,
+        detail: str,
+        row: int | None = None,
+        url: str | None = None,
+        places: list[str] | None = None,
+    ) -> None:
+        self.problems.append(Problem(kind, file, detail, row, url, places))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "archive": self.root,
+            "ok": not self.problems,
+            "files": self.files,
+            "rows": self.rows,
+            "problems": [asdict(p) for p in self.problems],
+            "counts": dict(Counter(p.kind for p in self.problems)),
+            "warnings": self.warnings,
+        }
+
+
+def archive_files(root: Path) -> Iterator[Path]:
+    """Every Parquet file a reader of ``articles/`` would read, wherever it is."""
+    from crawler.duck import iter_parquet_files
+
+    yield from iter_parquet_files(root)
+
+
+def _check_place(report: Report, root: Path, path: Path) -> tuple[str, str, str] | None:
+    """The partition (site, year, month) a file is in, or None with a problem noted."""
+    from crawler.archive.writer import ARTICLES_DIR
+
+    relative = path.relative_to(root / ARTICLES_DIR)
+    parts = relative.parts
+    values = [part.partition("=")[2] for part in parts[:-1]]
+    keys = [part.partition("=")[0] for part in parts[:-1]]
+    if len(parts) != 4 or keys != ["site", "year", "month"] or not all(values):
+        report.add("misplaced", _name(root, path), "not under site=<site>/year=<YYYY>/month=<MM>/")
+        return None
+    site, year, month = values
+    unknown = year == month == "unknown"
+    if not unknown and not (_YEAR.match(year) and _MONTH.match(month)):
+        report.add(
+            "misplaced", _name(root, path), f"year={year}/month={month} is not a publish month"
+        )
+        return None
+    return site, year, month
+
+
+def _name(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _check_schema(report: Report, name: str, schema: pa.Schema, site: str) -> bool:
+    """Compare a file's schema with the archive's; False if its rows cannot be checked."""
+    from crawler.archive.schema import FILE_SCHEMA, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SITE_KEY
+
+    meta = schema.metadata or {}
+    raw_version = meta.get(SCHEMA_VERSION_KEY)
+    ok = True
+    version = SCHEMA_VERSION
+    if raw_version is None:
+        report.add("schema", name, "no crawler.schema_version in the file's metadata")
+    else:
+        try:
+            version = int(raw_version)
+        except ValueError:
+            report.add("schema", name, f"schema version {raw_version!r} is not a number")
+        else:
+            if version > SCHEMA_VERSION:
+                report.add(
+                    "schema",
+                    name,
+                    f"schema v{version} is newer than this crawler's v{SCHEMA_VERSION}",
+                )
+                return False
+    file_site = meta.get(SITE_KEY)
+    if file_site is not None and file_site.decode("utf-8", "replace") != site:
+        report.add(
+            "schema",
+            name,
+            f"metadata says site {file_site.decode('utf-8', 'replace')!r}, directory {site!r}",
+        )
+    for column in schema.names:
+        if column not in FILE_SCHEMA.names:
+            report.add("schema", name, f"unexpected column {column!r}")
+            ok = False
+    for expected in FILE_SCHEMA:
+        if expected.name not in schema.names:
+            if expected.name == "raw_ref" and version < 2:
+                continue  # added in v2: null in older files
+            report.add("schema", name, f"missing column {expected.name!r}")
+            ok = False
+            continue
+        got = schema.field(expected.name).type
+        if got != expected.type and not _same_type(got, expected.type):
+            report.add(
+                "schema", name, f"column {expected.name!r} is {got}, expected {expected.type}"
+            )
+            ok = False
+    return ok
+
+
+def _same_type(got: pa.DataType, expected: pa.DataType) -> bool:
+    """Types equal but for field names and nullability (list item names vary by writer)."""
+    import pyarrow as pa
+
+    if pa.types.is_list(got) and pa.types.is_list(expected):
+        return _same_type(got.value_type, expected.value_type)
+    if pa.types.is_struct(got) and pa.types.is_struct(expected):
+        return [f.name for f in got] == [f.name for f in expected] and all(
+            _same_type(a.type, b.type) for a, b in zip(got, expected, strict=True)
+        )
+    return bool(got == expected)
+
+
+class _Rows:
+    """The rows of every file seen so far, for the checks across files."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, list[tuple[str, int, str]]] = {}
+
+    def add(self, name: str, keys: list[str | None], urls: list[str | None]) -> None:
+        for row, (key, url) in enumerate(zip(keys, urls, strict=True)):
+            if key is not None:
+                self.keys.setdefault(key, []).append((name, row, url or ""))
+
+
+def _check_rows(
+    report: Report,
+    root: Path,
+    name: str,
+    table: pa.Table,
+    partition: tuple[str, str, str],
+    rows: _Rows,
+    raw_sizes: dict[str, int | None],
+) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from crawler.raw import RawPageError, parse_ref
+    from crawler.text.layout import DEFAULT_RULES
+
+    urls = table.column("url").to_pylist()
+    keys = table.column("url_key").to_pylist()
+    rows.add(name, keys, urls)
+    for row, (url, key) in enumerate(zip(urls, keys, strict=True)):
+        if url is not None and key != hashlib.sha256(url.encode("utf-8")).hexdigest():
+            report.add("url_key", name, f"url_key {key} is not sha256(url)", row, url)
+
+    def token_rows(values: pa.Array, parents: pa.Array | None, column: str) -> None:
+        hits = pc.match_substring_regex(values, _TOKEN_PREFILTER)
+        for index in pc.indices_nonzero(pc.fill_null(hits, False)).to_pylist():
+            text = values[index].as_py()
+            match = DEFAULT_RULES.token.search(text)
+            if match:
+                row = index if parents is None else parents[index].as_py()
+                report.add(
+                    "layout_token",
+                    name,
+                    f"{column}: …{text[max(0, match.start() - 30) : match.end() + 30]}…",
+                    row,
+                    urls[row],
+                )
+
+    for column in _STRING_COLUMNS:
+        if column in table.column_names:
+            token_rows(table.column(column).combine_chunks(), None, column)
+    for column in _LIST_COLUMNS:
+        if column in table.column_names:
+            values = table.column(column).combine_chunks()
+            token_rows(pc.list_flatten(values), pc.list_parent_indices(values), column)
+    images = table.column("images").combine_chunks()
+    flat, parents = pc.list_flatten(images), pc.list_parent_indices(images)
+    for key in ("caption", "credit"):
+        token_rows(pc.struct_field(flat, key), parents, f"images.{key}")
+
+    for column, kind in (("body", "empty_body"), ("title", "empty_title")):
+        stripped = pc.utf8_trim_whitespace(table.column(column))
+        empty = pc.or_kleene(pc.is_null(stripped), pc.equal(stripped, ""))
+        for row in pc.indices_nonzero(pc.fill_null(empty, True)).to_pylist():
+            report.add(kind, name, f"{column} is empty", row, urls[row])
+
+    _site, year, month = partition
+    published = table.column("published_at")
+    if year == "unknown":
+        for row in pc.indices_nonzero(pc.is_valid(published)).to_pylist():
+            report.add("wrong_partition", name, "dated row in year=unknown", row, urls[row])
+    else:
+        stamp = published.cast(pa.timestamp("us", tz="UTC"))
+        wrong = pc.or_kleene(
+            pc.not_equal(pc.year(stamp), int(year)), pc.not_equal(pc.month(stamp), int(month))
+        )
+        for row in pc.indices_nonzero(pc.fill_null(wrong, True)).to_pylist():
+            when = published[row].as_py()
+            detail = f"published {when:%Y-%m}" if when else "undated"
+            report.add(
+                "wrong_partition", name, f"{detail}, in year={year}/month={month}", row, urls[row]
+            )
+
+    if "raw_ref" in table.column_names:
+        for row, ref in enumerate(table.column("raw_ref").to_pylist()):
+            if ref is None:
+                continue
+            try:
+                relative, offset, length = parse_ref(ref)
+            except RawPageError as error:
+                report.add("raw_ref", name, str(error), row, urls[row])
+                continue
+            if relative not in raw_sizes:
+                path = root / relative
+                raw_sizes[relative] = path.stat().st_size if path.is_file() else None
+            size = raw_sizes[relative]
+            if size is None:
+                report.add("raw_ref", name, f"{relative} does not exist", row, urls[row])
+            elif offset + length > size:
+                report.add(
+                    "raw_ref",
+                    name,
+                    f"{ref} runs past the end of the file ({size} bytes)",
+                    row,
+                    urls[row],
+                )
+
+
+def validate(root: Path | str) -> Report:
+    """Check the archive at ``root``; the report lists every problem found."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from crawler.archive.writer import ARTICLES_DIR, TEMP_FILE_RE, _pid_alive
+
+    root = check_archive(root)
+    report = Report(str(root))
+    files = list(archive_files(root))
+    report.files = len(files)
+    for directory, _dirs, names in os.walk(root / ARTICLES_DIR):
+        for temp in names:
+            match = TEMP_FILE_RE.match(temp)
+            if match and not _pid_alive(int(match["pid"])):
+                report.warnings.append(
+                    f"{_name(root, Path(directory) / temp)}: left by a killed writer (the next crawl removes it)"
+                )
+    rows = _Rows()
+    raw_sizes: dict[str, int | None] = {}
+    with Progress("validate", len(files), "files") as progress:
+        for path in files:
+            progress.advance()
+            name = _name(root, path)
+            partition = _check_place(report, root, path)
+            try:
+                parquet = pq.ParquetFile(path)
+                schema = parquet.schema_arrow
+            except (OSError, ValueError, pa.ArrowException) as error:
+                report.add("unreadable", name, _short(error))
+                continue
+            if partition is None or not _check_schema(report, name, schema, partition[0]):
+                continue
+            try:
+                table = parquet.read()
+            except (OSError, ValueError, pa.ArrowException) as error:
+                report.add("unreadable", name, _short(error))
+                continue
+            report.rows += table.num_rows
+            _check_rows(report, root, name, table, partition, rows, raw_sizes)
+    for key, places in rows.keys.items():
+        if len(places) > 1:
+            report.add(
+                "duplicate",
+                places[0][0],
+                f"url_key {key}: {len(places)} rows",
+                url=places[0][2],
+                places=[f"{file} row {row}" for file, row, _url in places],
+            )
+    return report
+
+
+def _short(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def render(report: Report, show_all: bool = False) -> str:
+    """The report for a terminal: problems grouped by kind, a summary line last."""
+    lines: list[str] = []
+    by_kind: dict[str, list[Problem]] = {}
+    for problem in report.problems:
+        by_kind.setdefault(problem.kind, []).append(problem)
+    for kind, problems in by_kind.items():
+        lines.append(f"{KIND_TITLES.get(kind, kind)} ({len(problems):,}):")
+        shown = problems if show_all else problems[:SHOWN_PER_KIND]
+        for p in shown:
+            if p.places:
+                lines.append(f"  {p.url} ({p.detail}):")
+                lines += [f"      {place}" for place in p.places]
+                continue
+            where = p.file + (f" row {p.row}" if p.row is not None else "")
+            url = f" {p.url}" if p.url else ""
+            lines.append(f"  {where}:{url} {p.detail}")
+        if len(problems) > len(shown):
+            lines.append(f"  … and {len(problems) - len(shown):,} more (--all lists every one)")
+        lines.append("")
+    for warning in report.warnings:
+        lines.append(f"warning: {warning}")
+    verdict = f"{len(report.problems):,} problems" if report.problems else "no problems"
+    lines.append(
+        f"validate {report.root}: {verdict} in {report.files:,} files, {report.rows:,} rows"
+    )
+    return "\n".join(lines)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        report = validate(args.archive)
+    except ArchiveMissing as error:
+        raise CommandError(str(error)) from None
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        sys.stdout.write(render(report, args.all) + "\n")
+    return EXIT_PROBLEMS if report.problems else 0
+
+
+def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Add ``validate`` to the ``crawler`` command."""
+    p = command(
+        "validate",
+        "Check the archive: every file readable and of the archive's schema and layout; "
+        "one row per url_key; no layout tokens in any text column; no empty bodies or "
+        "titles; rows in their publish month's partition; raw_ref pointing into a stored "
+        "WARC file.\n\nExit status: 0 no problem; 1 problems (listed); 2 no archive.",
+    )
+    add_archive_option(p)
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help=f"list every problem (default: {SHOWN_PER_KIND} of each kind)",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_validate)
