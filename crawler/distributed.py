@@ -466,7 +466,11 @@ class Worker:
                 continue
             if known is None:
                 site = getattr(spider, "site", None) or None
-                known = known_url_keys(self.archive_root, site)
+                try:
+                    known = known_url_keys(self.archive_root, site)
+                except Exception:  # an unreadable archive must not stop the recovery
+                    logger.exception("distributed: cannot read the archive; requeueing all")
+                    known = set()
             if sha256_hex(canonical_url(request.url, host)) in known:
                 archived.append(entry)
         return archived
@@ -714,6 +718,8 @@ class WorkerHeartbeat:
                 slot.nextcall.schedule()
         except redis.RedisError:
             logger.exception("distributed: redis unreachable; retrying at the next heartbeat")
+        except Exception:  # the heartbeat must go on, or other workers take this one for dead
+            logger.exception("distributed: heartbeat failed; retrying at the next one")
 
     def idle(self) -> None:
         since = self.worker.idle_since
