@@ -34,6 +34,8 @@ def split_credit(caption: str | None) -> tuple[str | None, str | None]:
     """Split a caption into (caption, credit); either may be ``None``."""
     if not caption:
         return None, None
+    if ":" not in caption and "：" not in caption and "摄" not in caption:
+        return caption, None  # every credit form has one of these
     for pattern in (_BRACKETED, _TRAILING, _CHINESE):
         match = pattern.search(caption)
         if match:

@@ -42,6 +42,11 @@ class LayoutRules:
 
     token: re.Pattern[str]
     boilerplate: re.Pattern[str]
+    # Lower-case text every token contains, when known: a cheap test before the regex.
+    token_hint: str | None = None
+
+    def may_hold_token(self, text: str) -> bool:
+        return self.token_hint is None or self.token_hint in text.lower()
 
     @classmethod
     def build(cls, tokens: Iterable[str] = (), boilerplate: Iterable[str] = ()) -> LayoutRules:
@@ -60,6 +65,7 @@ def _build(tokens: tuple[str, ...], boilerplate: tuple[str, ...]) -> LayoutRules
         rules = LayoutRules(
             token=re.compile(token, re.IGNORECASE),
             boilerplate=re.compile(rf"^(?:{lines})$", re.IGNORECASE | re.DOTALL),
+            token_hint=None if tokens else "left",  # both shared tokens start with it
         )
         _CACHE[key] = rules
     return rules
@@ -92,14 +98,20 @@ def drop_layout_tokens(
     items: list[Block | None] = []
     for block in blocks:
         if isinstance(block, Image):
-            if block.caption and rules.token.search(block.caption):
+            if (
+                block.caption
+                and rules.may_hold_token(block.caption)
+                and rules.token.search(block.caption)
+            ):
                 caption, n = rules.token.subn(" ", block.caption)
                 count += n
                 block.caption = " ".join(caption.split()) or None
             items.append(block)
         else:
             items.append(block)
-    if not any(isinstance(b, str) and rules.token.search(b) for b in items):
+    if not any(
+        isinstance(b, str) and rules.may_hold_token(b) and rules.token.search(b) for b in items
+    ):
         return [b for b in items if b is not None and b != _BLANK], count
     resolved, n = _resolve_tokens(items, rules, blank_ends_caption=False)
     return resolved, count + n
@@ -144,6 +156,8 @@ def is_boilerplate(paragraph: str, rules: LayoutRules = DEFAULT_RULES) -> bool:
 
 def strip_end_marker(paragraph: str) -> str:
     """Remove a trailing ``./.``; it doubles as the sentence's full stop."""
+    if "./." not in paragraph:
+        return paragraph
     match = _END_MARKER.search(paragraph)
     if match is None:
         return paragraph

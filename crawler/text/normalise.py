@@ -20,11 +20,19 @@ _INVISIBLE += "".join(chr(c) for c in range(0x202A, 0x202F)) + "".join(
 _CONTROLS = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r") + "".join(
     chr(c) for c in range(0x7F, 0xA0)
 )
-_DELETE_TABLE = dict.fromkeys(map(ord, _INVISIBLE + _CONTROLS))
+# Lone surrogates (from broken decoding) cannot be encoded as UTF-8: they would break a batch.
+_SURROGATES = "".join(chr(c) for c in range(0xD800, 0xE000))
+_DELETE_TABLE = dict.fromkeys(map(ord, _INVISIBLE + _CONTROLS + _SURROGATES))
 # Spaces that render as a plain space.
 _SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\t\f\v"
-_TRANSLATE = {**_DELETE_TABLE, **dict.fromkeys(map(ord, _SPACES), " ")}
-# Any character the table above changes: most text has none, and a search is cheaper.
+# Line breaks other than \n; inside one paragraph a break is white space like any other.
+_BREAKS = "\r\u2028\u2029\x85"
+_TRANSLATE = {
+    **_DELETE_TABLE,
+    **dict.fromkeys(map(ord, _SPACES), " "),
+    **dict.fromkeys(map(ord, _BREAKS), "\n"),
+}
+# Any character the table above changes: most text has none, and one search is cheaper.
 _ODD = re.compile("[" + re.escape("".join(map(chr, _TRANSLATE))) + "]")
 _LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x85]")
 
@@ -40,15 +48,9 @@ _INLINE_SPACE_RUN = re.compile(r"[ ]{2,}")
 _NEEDS_WORK = re.compile(rf"[^\x20-\x7e]|&|\s\s|^\s|\s$|[{re.escape(_CONTROLS)}]")
 
 
-# Lone surrogates (from broken decoding) cannot be encoded as UTF-8: they would break a whole batch.
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
 def _prepare(text: str) -> str:
     if "&" in text:
         text = html.unescape(text)
-    if not text.isascii() and _SURROGATES.search(text):
-        text = _SURROGATES.sub("", text)
     if _ODD.search(text):
         text = text.translate(_TRANSLATE)
     if not text.isascii():
@@ -62,7 +64,7 @@ def normalise(text: str | None) -> str:
         return ""
     if not _NEEDS_WORK.search(text):
         return text
-    text = _LINE_BREAKS.sub("\n", _prepare(text))
+    text = _prepare(text)
     # Only spaces and line feeds are left: fold them only when there is something to fold.
     if "\n" in text:
         text = _CJK_BREAK.sub("", text)
@@ -75,7 +77,7 @@ def normalise_lines(text: str | None) -> str:
     """Flattened text: normalise each line, keep the line structure (blank lines too)."""
     if not text:
         return ""
-    text = _LINE_BREAKS.sub("\n", _prepare(text))
+    text = _prepare(_LINE_BREAKS.sub("\n", text))
     return "\n".join(_INLINE_SPACE_RUN.sub(" ", line).strip() for line in text.split("\n"))
 
 
