@@ -7,11 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import DATA
 
 from crawler.mirror.server import SITES_ROOT, MirrorServer
@@ -44,12 +42,6 @@ def crawl_all(path: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, A
         (path.parent / "archive" / "_runs").glob("*.json"), key=lambda p: p.stat().st_mtime
     )
     return done, json.loads(manifests[-1].read_text()) if manifests else None
-
-
-@pytest.fixture(scope="module")
-def mirror() -> Iterator[MirrorServer]:
-    with MirrorServer() as server:
-        yield server
 
 
 def test_two_runs_in_a_row(mirror: MirrorServer, tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ replica's manifest."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,6 @@ from crawler.mirror.server import MirrorServer
 from crawler.sites.qdnd import QdndSpider
 
 HOST = "www.qdnd.vn"
-
-
-@pytest.fixture(scope="module")
-def mirror() -> Iterator[MirrorServer]:
-    with MirrorServer() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -485,7 +485,9 @@ def test_pages_that_differ_by_query_string(tmp_path: Path) -> None:
     with MirrorServer(root=tmp_path) as server:
 
         def get(path: str) -> bytes:
-            request = urllib.request.Request(server.base_url + path, headers={"X-Mirror-Host": "x.vn"})
+            request = urllib.request.Request(
+                server.base_url + path, headers={"X-Mirror-Host": "x.vn"}
+            )
             with urllib.request.urlopen(request) as response:
                 body: bytes = response.read()
                 return body

@@ -26,7 +26,14 @@ class Burst(scrapy.Spider):
         self.base = base
 
     async def start(self) -> AsyncIterator[Any]:
-        for path in ("/a/ok-1", "/a/retry503-2", "/a/private-1", "/a/private-2", "/a/private-3", "/a/gone-4"):
+        for path in (
+            "/a/ok-1",
+            "/a/retry503-2",
+            "/a/private-1",
+            "/a/private-2",
+            "/a/private-3",
+            "/a/gone-4",
+        ):
             yield scrapy.Request(self.base + path, callback=self.parse, dont_filter=True)
 
     def parse(self, response: Any) -> None:
@@ -41,6 +48,8 @@ async def test_requests_waiting_for_robots_txt_are_all_checked() -> None:
         crawler = runner.create_crawler(Burst)
         await runner.crawl(crawler, base=server.base)
     fetched = set(server.hits)
-    assert not {p for p in fetched if p.startswith("/a/private")}, f"disallowed pages fetched: {sorted(fetched)}"
+    assert not {p for p in fetched if p.startswith("/a/private")}, (
+        f"disallowed pages fetched: {sorted(fetched)}"
+    )
     assert crawler.stats.get_value("robotstxt/forbidden") == 3
     assert "/a/ok-1" in fetched

@@ -246,12 +246,6 @@ def test_replica_is_built_from_its_sources() -> None:
 
 
 @pytest.fixture(scope="module")
-def mirror() -> Any:
-    with MirrorServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def crawl(mirror: MirrorServer, tmp_path_factory: pytest.TempPathFactory) -> tuple[Crawler, Path]:
     out = tmp_path_factory.mktemp("haiquan")
     crawler: Crawler = pytest_twisted.blockon(

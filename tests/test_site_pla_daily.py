@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -258,12 +257,6 @@ def test_the_replica_is_what_its_sources_build() -> None:
 
 
 # -- a crawl of the replica ------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def mirror() -> Iterator[MirrorServer]:
-    with MirrorServer() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -183,12 +182,6 @@ def test_replica_follows_the_site() -> None:
     for path in ("/preview/", "/services/", "/api/", "/search/", "/tim-kiem/"):
         assert f"Disallow: {path}\n" in robots
     assert build_qdnd_en.check(build_qdnd_en.SOURCES, build_qdnd_en.OUT) == []
-
-
-@pytest.fixture(scope="module")
-def mirror() -> Iterator[MirrorServer]:
-    with MirrorServer() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,9 @@ def replica_manifest(spider: str) -> dict[str, Any]:
 
 
 def fixture_pages() -> list[tuple[str, Path]]:
-    return [(spider, page) for spider in SPIDERS for page in sorted((FIXTURES / spider).glob("*.html"))]
+    return [
+        (spider, page) for spider in SPIDERS for page in sorted((FIXTURES / spider).glob("*.html"))
+    ]
 
 
 @pytest.mark.parametrize("spider", SPIDERS)
@@ -59,7 +61,9 @@ def test_fixture_matches(spider: str, page: Path) -> None:
     expected = json.loads(page.with_suffix(".json").read_text("utf-8"))
     version = expected["record"]["parser_version"]
     got = expected_record(LOADER.load(spider), page.read_bytes(), expected["url"], version)
-    assert got == expected["record"], f"run: crawler fixture --refresh {spider}  to see the difference"
+    assert got == expected["record"], (
+        f"run: crawler fixture --refresh {spider}  to see the difference"
+    )
 
 
 @pytest.mark.parametrize("spider", SPIDERS)
