@@ -48,6 +48,7 @@ def test_crawl_finishes_cleanly(full_crawl: tuple[Crawler, Path], mirror: Mirror
     assert stats["finish_reason"] == "finished"
     assert not stats.get("log_count/ERROR")
     assert stats["crawler/cookie_gate/answered"] >= 1
+    assert stats["crawler/gc/frozen_objects"] > 1000  # crawler/gctuning.py ran at spider open
     assert mirror.requests_for(HOST, "/robots.txt", status=200) >= 1
     assert mirror.requests_for(HOST, "/quoc-phong-an-ninh/p/6", status=200) == 1  # paged to the end
 
