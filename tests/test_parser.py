@@ -1,0 +1,66 @@
+"""The parser's own element tree: same text as parsel's for every encoding, parsed once."""
+
+from __future__ import annotations
+
+import pytest
+from scrapy.http import HtmlResponse
+
+from crawler.sites.parser import document, first, parse_html, select
+
+PAGE = "<html><head><title>t</title></head><body><h1>Quân đội nhân dân</h1><p>Hải quân 海军</p></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "title"),
+    [
+        ("utf-8", "Quân đội nhân dân"),
+        ("gb18030", "Quân đội nhân dân"),
+        ("utf-16", "Quân đội nhân dân"),
+        ("windows-1252", "Défense nationale"),
+    ],
+)
+def test_text_matches_parsel_in_every_encoding(encoding: str, title: str) -> None:
+    text = PAGE.replace("Quân đội nhân dân", title)
+    if encoding == "windows-1252":
+        text = text.replace("Hải quân 海军", "Marine")
+    response = HtmlResponse(
+        url="https://example.vn/a", body=text.encode(encoding), encoding=encoding
+    )
+    ours = parse_html(response)
+    theirs = response.selector.root
+    for tag in ("h1", "p"):
+        assert [e.xpath("string()") for e in ours.iter(tag)] == [
+            e.xpath("string()") for e in theirs.iter(tag)
+        ]
+    assert first(response, "h1") == title
+
+
+def test_encoding_from_the_header_wins_over_a_wrong_meta() -> None:
+    body = '<meta charset="windows-1252"><h1>Quân đội</h1>'.encode()
+    response = HtmlResponse(
+        url="https://example.vn/a",
+        body=body,
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
+    assert first(response, "h1") == "Quân đội"
+
+
+def test_nul_bytes_dropped_and_bad_bytes_replaced_like_parsel() -> None:
+    body = b"<h1>Qu\x00\xc3\xa2n</h1><p>a\xff b</p><p>after</p>"
+    response = HtmlResponse(url="https://example.vn/a", body=body, encoding="utf-8")
+    assert first(response, "h1") == "Quân"
+    assert [e.xpath("string()") for e in select(response, "p")] == ["a\ufffd b", "after"]
+
+
+@pytest.mark.parametrize("body", [b"", b"   \n", b"\x00"])
+def test_empty_page_is_an_empty_document(body: bytes) -> None:
+    response = HtmlResponse(url="https://example.vn/a", body=body, encoding="utf-8")
+    assert parse_html(response).tag == "html"
+    assert first(response, "h1") == ""
+
+
+def test_parsed_once_per_response() -> None:
+    response = HtmlResponse(url="https://example.vn/a", body=PAGE.encode(), encoding="utf-8")
+    assert document(response) is document(response)
+    other = HtmlResponse(url="https://example.vn/a", body=PAGE.encode(), encoding="utf-8")
+    assert document(other) is not document(response)
