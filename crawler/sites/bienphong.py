@@ -53,4 +53,3 @@ class BienphongSpider(NewsSpider):
     )
     listing_link_css = "div.bp-list-news h3 a"
     pagination_css = "div.bp-pagination"  # no next_page_format: follow its link to page + 1
-
