@@ -87,6 +87,10 @@ CRAWLER_REDIS_WORKER_TIMEOUT = 30.0  # a worker silent this long is dead; its re
 # Scrapy starts CONCURRENT_ITEMS asyncio tasks for every callback's output (100 by default,
 # about 15% of a crawl's time, see bench/RESULTS.md); the pipelines are synchronous.
 CONCURRENT_ITEMS = 8
+# Scrapy re-reads and re-parses a generator callback's source for every response to warn about
+# `return value` (its cache is keyed by the bound method, a new object per request): ~2.5% of a
+# crawl. tests/test_sites.py checks every spider's callbacks once instead.
+WARN_ON_GENERATOR_RETURN_VALUE = False
 
 # Freeze the start-up heap and collect the young generation less often (crawler/gctuning.py):
 # the collector walked ~130,000 long-lived objects again and again, ~14% of a crawl's time.

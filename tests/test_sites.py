@@ -56,6 +56,18 @@ def test_spider_has_fixtures(spider: str) -> None:
         assert page.with_suffix(".json").is_file(), f"{page.name} has no expected {page.stem}.json"
 
 
+@pytest.mark.parametrize("spider", SPIDERS)
+def test_callbacks_return_no_value(spider: str) -> None:
+    """Scrapy's per-response check is off (WARN_ON_GENERATOR_RETURN_VALUE, see settings.py):
+    a generator callback that returns a value would lose it silently, so check here once."""
+    from scrapy.utils.misc import is_generator_with_return_value
+
+    cls = LOADER.load(spider)
+    callbacks = [getattr(cls, name) for name in dir(cls) if name.startswith(("parse", "start"))]
+    offending = [f.__name__ for f in callbacks if callable(f) and is_generator_with_return_value(f)]
+    assert not offending, f"spider {spider!r}: generator callbacks that return a value: {offending}"
+
+
 @pytest.mark.parametrize(("spider", "page"), fixture_pages(), ids=lambda v: getattr(v, "name", v))
 def test_fixture_matches(spider: str, page: Path) -> None:
     expected = json.loads(page.with_suffix(".json").read_text("utf-8"))

@@ -15,7 +15,6 @@ import codecs
 from datetime import UTC, datetime, timezone
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
-from weakref import WeakKeyDictionary
 
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
@@ -166,14 +165,20 @@ def select(response: TextResponse, css: str) -> list[Any]:
     return found
 
 
-_DOCUMENTS: WeakKeyDictionary[TextResponse, Any] = WeakKeyDictionary()
+_last: tuple[Any, Any] = (None, None)  # the last response parsed and its tree, set at once
 
 
 def document(response: TextResponse) -> Any:
-    """The page's element tree, parsed once per response for every selector of the parser."""
-    root = _DOCUMENTS.get(response)
-    if root is None:
-        root = _DOCUMENTS[response] = parse_html(response)
+    """The page's element tree, parsed once per response for every selector of the parser.
+
+    One page is parsed at a time, so the last one is all the cache keeps (a
+    weak-keyed dictionary cost more than the selectors it served).
+    """
+    global _last
+    last, root = _last
+    if last is not response:
+        root = parse_html(response)
+        _last = (response, root)
     return root
 
 
