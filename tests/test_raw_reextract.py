@@ -80,8 +80,12 @@ def test_every_row_points_to_its_stored_page(crawled: Path) -> None:
         assert row["title"].split()[0] in html
         assert not any(name.lower() == "content-encoding" for name, _ in page.headers)
     for path in crawled.glob("raw/site=*/*.warc.gz"):
+        types = []
         with path.open("rb") as handle:
-            types = [record.rec_type for record in ArchiveIterator(handle)]
+            for record in ArchiveIterator(handle, check_digests=True):
+                record.content_stream().read()
+                types.append(record.rec_type)
+                assert record.digest_checker.passed, record.digest_checker.problems
         assert types[0] == "warcinfo" and set(types[1:]) == {"response"}
     for path in crawled.rglob("*.parquet"):
         assert pq.read_schema(path).metadata[SCHEMA_VERSION_KEY] == b"2"

@@ -113,7 +113,8 @@ def _kind(field: pa.Field) -> str:
 _COLUMN_KINDS: dict[str, tuple[str, bool]] = {
     field.name: (_kind(field), field.nullable) for field in ARTICLE_SCHEMA
 }
-_IMAGE_KEYS = frozenset(IMAGE_TYPE.names)
+_IMAGE_NAMES = tuple(IMAGE_TYPE.names)
+_IMAGE_KEYS = frozenset(_IMAGE_NAMES)
 
 
 def normalise_record(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -159,19 +160,21 @@ def _check_str(name: str, value: Any) -> str:
 
 
 def _check_list(name: str, value: Any) -> list[Any]:
+    if type(value) is list:  # the common case; the ABC checks below cost more than the rest
+        return value
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         raise TypeError(f"record column {name!r}: expected a list, got {type(value).__name__}")
     return list(value)
 
 
 def _check_image(name: str, value: Any) -> dict[str, str | None]:
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise TypeError(f"record column {name!r}: expected image dicts, got {type(value).__name__}")
-    unknown = set(value) - _IMAGE_KEYS
-    if unknown:
+    if not value.keys() <= _IMAGE_KEYS:
+        unknown = set(value) - _IMAGE_KEYS
         raise ValueError(f"record column {name!r}: unknown image keys {sorted(unknown)}")
     image: dict[str, str | None] = {}
-    for key in IMAGE_TYPE.names:
+    for key in _IMAGE_NAMES:
         item = value.get(key)
         image[key] = None if item is None else _check_str(f"{name}.{key}", item)
     return image

@@ -15,6 +15,7 @@ import codecs
 from datetime import UTC, datetime, timezone
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urljoin
 
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
@@ -89,10 +90,11 @@ class ArticleParser:
 
     def url(self, response: TextResponse) -> str:
         """The canonical URL: the page's canonical link when it is an article of this site."""
-        link = first(response, 'link[rel="canonical"]@href')
+        found = _CANONICAL_IN_HEAD(document(response)) or _CANONICAL(document(response))
+        link = str(found[0]).strip() if found else ""
         host = self.spider.canonical_host
         if link:
-            candidate = canonical_url(response.urljoin(link), host)
+            candidate = canonical_url(urljoin(base_url(response), link), host)
             if self.spider.is_article_url(candidate) and site_of(candidate) == site_of(
                 response.url
             ):
@@ -141,7 +143,7 @@ class ArticleParser:
                 for skip in (*self.exclude_css, *((self.byline_css,) if self.byline_css else ())):
                     for element in _compiled(_css(skip))(body):
                         drop_element(element)
-                return blocks_from_element(body, response.url)
+                return blocks_from_element(body, base_url(response))
         return []
 
 
@@ -157,6 +159,18 @@ def _css(selector: str) -> str:
 @cache
 def _compiled(css: str) -> etree.XPath:
     return etree.XPath(_TRANSLATOR.css_to_xpath(css))
+
+
+# The canonical link sits in the head; the whole page is searched only when it does not.
+_CANONICAL_IN_HEAD = etree.XPath("/html/head/link[@rel='canonical'][1]/@href")
+_CANONICAL = etree.XPath("//link[@rel='canonical'][1]/@href")
+
+
+def base_url(response: TextResponse) -> str:
+    """What relative links of the page resolve against: its ``<base href>``, else its URL."""
+    base = document(response).base
+    url: str = response.url
+    return urljoin(url, base) if base and base != url else url
 
 
 def select(response: TextResponse, css: str) -> list[Any]:
