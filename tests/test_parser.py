@@ -64,3 +64,15 @@ def test_parsed_once_per_response() -> None:
     assert document(response) is document(response)
     other = HtmlResponse(url="https://example.vn/a", body=PAGE.encode(), encoding="utf-8")
     assert document(other) is not document(response)
+
+
+def test_base_href_resolves_relative_links() -> None:
+    from crawler.sites.parser import base_url
+
+    page = b'<html><head><base href="/media/"></head><body><p>x</p></body></html>'
+    response = HtmlResponse(url="https://example.vn/a/b", body=page, encoding="utf-8")
+    assert base_url(response) == "https://example.vn/media/"
+    plain = HtmlResponse(url="https://example.vn/a/b", body=b"<p>x</p>", encoding="utf-8")
+    assert base_url(plain) == "https://example.vn/a/b"
+    assert base_url(plain) == plain.urljoin("")  # Scrapy's own resolution agrees
+    assert base_url(response) == response.urljoin("")
