@@ -174,6 +174,11 @@ FINDINGS = [
     "in a writer thread. zlib releases the GIL, but the crawl thread is CPU-bound, so the "
     "writer waited up to the 5 ms switch interval for the GIL after each C call while each "
     "article waited for its record: no gain, and slower crawls in two runs of three.",
+    "- **Tried and dropped: extraction in worker processes** (a `ProcessPoolExecutor` "
+    "prototype, one worker): the same pages/s on 3,000 articles (median 277 against 276) for "
+    "more CPU in all; pickling pages and articles and the executor's result thread, which needs "
+    "the GIL of a busy crawl thread, ate what the crawl thread saved, and the second core "
+    "already serves the replica.",
     "- **Smaller ones**: the canonical link is looked up in the head first (a whole-page scan "
     "less, `url()` 90 to 29 µs); relative links resolve against the tree's base instead of "
     "Scrapy's `get_base_url`, which decoded the page a second time; the parser keeps its last "
