@@ -8,7 +8,7 @@ network. Layout, beside ``articles/``::
 
 one file per site, run and process (so concurrent crawls never share one), each
 starting with a ``warcinfo`` record, then one gzip member per ``response``
-record (plain WARC 1.1 with digests, which any WARC tool reads). A row points to its page
+record (WARC 1.1 with SHA-1 digests, which any WARC tool reads). A row points to its page
 through the ``raw_ref`` column: ``raw/site=…/<file>.warc.gz:<offset>:<length>``,
 the byte range of the record's gzip member, read without scanning the file.
 
@@ -143,8 +143,9 @@ def warc_record(
 ) -> bytes:
     """One WARC/1.1 record, digests included, serialised by hand.
 
-    Building records through warcio's writer cost about as much as compressing
-    them; reading stays with warcio (``read_page``), which checks this format.
+    Building records through warcio's writer cost more than compressing them
+    (bench/RESULTS.md); reading stays with warcio (``read_page``), and the tests
+    check these records' digests with it.
     """
     head = [("WARC-Type", warc_type), ("WARC-Record-ID", f"<urn:uuid:{uuid.uuid4()}>"), *fields]
     if payload is not None:
