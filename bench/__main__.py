@@ -271,7 +271,7 @@ PROFILE_PARTS = {
     "  of which block walk (_blocks)": ("_blocks", "crawler/sites/blocks.py"),
     "cleaning steps (pipelines 100-600)": ("process_item", "crawler/pipelines/base.py"),
     "archive pipeline": ("process_item", "crawler/pipelines/archive.py"),
-    "raw pages (WARC), crawl thread's part": ("store", "crawler/raw.py"),
+    "raw pages (WARC)": ("keep", "crawler/raw.py"),
     "mirror middleware (both sides pay it)": ("process_request", "crawler/mirror/middleware.py"),
     "lxml parse of article pages": ("parse_html", "crawler/sites/parser.py"),
     "selector look-ups": ("select", "crawler/sites/parser.py"),

@@ -115,9 +115,6 @@ def inline_lines(element: _Element) -> list[str]:
 
     A ``<br>`` inside a paragraph is a space: the paragraph stays one paragraph.
     """
-    if not len(element):  # most paragraphs: text only
-        text = element.text
-        return [text] if text and not text.isspace() else []
     lines: list[str] = []
     current: list[str] = []
 
