@@ -19,6 +19,13 @@ crawler's own readers then list again and repeat the read.
 Concurrent writers: compaction holds the ``crawl-all`` lock (so no scheduled
 run writes meanwhile), skips a partition where a live process is writing a
 file, and moves back any file that appeared in a partition during its swap.
+
+Self-check: which rows to keep is decided twice, by DuckDB and again by pyarrow
+(:func:`expected_rows`, another engine, no file globbing); compaction stops
+before writing anything unless both agree, file by file, and every distinct
+``url_key`` keeps exactly one row. Each partition's new files are read back
+before it is swapped in: their rows must be the partition's expected count, one
+per ``url_key``. A failed check changes nothing (:class:`CheckFailed`).
 """
 
 from __future__ import annotations
@@ -39,7 +46,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crawler.cli import CommandError, print_json
-from crawler.duck import NEWEST_FIRST, ArchiveMissing, one_line, parquet_files
+from crawler.duck import (
+    NEWEST_FIRST,
+    ArchiveError,
+    BadArchiveFile,
+    absolute,
+    check_files,
+    given,
+    one_line,
+    parquet_files,
+    sql_list,
+)
 from crawler.inspect import add_archive_option
 from crawler.progress import Progress
 
@@ -154,48 +171,152 @@ def conform(table: pa.Table) -> pa.Table:
 
 
 def newest_rows(files: list[Path]) -> dict[str, set[int]]:
-    """For each file, the row numbers that are the newest row of their ``url_key``."""
+    """For each file (by absolute path), the row numbers that are the newest row of their
+    ``url_key``."""
     import duckdb
 
-    listing = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+    keep: dict[str, set[int]] = {absolute(f): set() for f in files}
     con = duckdb.connect()
     try:
         rows = con.execute(
-            f"SELECT filename, file_row_number FROM read_parquet({listing}, filename = true, "
-            "file_row_number = true, union_by_name = true, hive_partitioning = false) "
+            f"SELECT filename, file_row_number FROM read_parquet({sql_list(files)}, "
+            "filename = true, file_row_number = true, union_by_name = true, "
+            "hive_partitioning = false) "
             f"QUALIFY row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}, "
             "filename DESC, file_row_number DESC) = 1"
         ).fetchall()
     finally:
         con.close()
-    keep: dict[str, set[int]] = {str(f): set() for f in files}
     for name, number in rows:
-        keep.setdefault(name, set()).add(int(number))
+        keep[given(keep, name)].add(int(number))
     return keep
 
 
-def _check_files(files: list[Path]) -> dict[str, int]:
+class CheckFailed(Exception):
+    """Compaction's own result does not add up: it stops, and nothing is changed."""
+
+
+def expected_rows(files: list[Path]) -> tuple[dict[str, set[int]], int]:
+    """The choice :func:`newest_rows` makes, made again by pyarrow from each file's
+    ``url_key``, ``fetched_at`` and ``crawl_run`` (ties: the later file name, then the later
+    row, as there); and the number of distinct ``url_key``s read."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    names = [absolute(f) for f in files]
+    rank = {name: n for n, name in enumerate(sorted(names))}  # UTF-8 order = DuckDB's
+    parts = []
+    for path, name in zip(files, names, strict=True):
+        table = pq.read_table(path, columns=["url_key", "fetched_at", "crawl_run"])
+        rows = table.num_rows
+        parts.append(
+            pa.table(
+                {
+                    "url_key": table.column("url_key").cast(pa.string()),
+                    "fetched_at": table.column("fetched_at").cast(pa.timestamp("us", "UTC")),
+                    "crawl_run": table.column("crawl_run").cast(pa.string()),
+                    "file": pa.repeat(pa.scalar(rank[name], pa.int64()), rows),
+                    "row": pa.array(range(rows), pa.int64()),
+                }
+            )
+        )
+    if not parts:
+        return {}, 0
+    table = pa.concat_tables(parts)
+    missing = table.column("url_key").null_count
+    if missing:
+        raise CheckFailed(
+            f"{missing:,} rows have no url_key (`crawler validate` lists them); nothing was changed"
+        )
+    order = pc.sort_indices(
+        table,
+        sort_keys=[
+            ("url_key", "ascending"),
+            ("fetched_at", "descending"),
+            ("crawl_run", "descending"),
+            ("file", "descending"),
+            ("row", "descending"),
+        ],
+    )
+    table = table.take(order)
+    keys = table.column("url_key").combine_chunks()
+    first = pc.not_equal(keys.slice(1), keys.slice(0, len(keys) - 1))
+    winners = table.filter(pa.concat_arrays([pa.array([True]), first]))
+    by_rank = {n: name for name, n in rank.items()}
+    keep: dict[str, set[int]] = {name: set() for name in names}
+    for file, row in zip(
+        winners.column("file").to_pylist(), winners.column("row").to_pylist(), strict=True
+    ):
+        keep[by_rank[file]].add(row)
+    return keep, winners.num_rows
+
+
+def _check_plan(
+    keep: dict[str, set[int]],
+    expected: dict[str, set[int]],
+    distinct: int,
+    groups: dict[Path, list[Path]],
+    articles: Path,
+) -> None:
+    """Both engines chose the same rows, and each distinct url_key keeps exactly one."""
+    for live, inputs in sorted(groups.items()):
+        chosen = [keep.get(absolute(p), set()) for p in inputs]
+        wanted = [expected.get(absolute(p), set()) for p in inputs]
+        if chosen != wanted:
+            raise CheckFailed(
+                f"the rows to keep in {live.relative_to(articles).as_posix()} do not add up "
+                f"({sum(map(len, chosen)):,} chosen, {sum(map(len, wanted)):,} expected); "
+                "nothing was changed"
+            )
+    kept = sum(len(rows) for rows in keep.values())
+    if kept != distinct or sum(len(rows) for rows in expected.values()) != distinct:
+        raise CheckFailed(
+            f"{kept:,} rows would be kept for {distinct:,} distinct url_keys; nothing was changed"
+        )
+
+
+def _check_built(entry: PartitionResult, new: Path, expected: int) -> None:
+    """The partition's new files hold its expected rows, one per url_key."""
+    import pyarrow.parquet as pq
+
+    keys: set[str] = set()
+    rows = 0
+    for path in sorted(new.glob("*.parquet")):
+        column = pq.read_table(path, columns=["url_key"]).column("url_key").to_pylist()
+        rows += len(column)
+        keys.update(column)
+    if rows != expected or len(keys) != rows or entry.rows_after != rows:
+        raise CheckFailed(
+            f"the new files of {entry.partition} hold {rows:,} rows of {len(keys):,} url_keys, "
+            f"expected {expected:,}; that partition and the ones after it were left as they were"
+        )
+
+
+def _check_files(root: Path, files: list[Path]) -> dict[str, int]:
     """Row count of each file; a one-line error for a file that cannot be compacted."""
     import pyarrow.parquet as pq
 
     from crawler.archive.schema import SCHEMA_VERSION, SCHEMA_VERSION_KEY
 
+    check_files(root, files)  # damaged, or not of the archive's schema: the shared message
     counts = {}
     for path in files:
         try:
             meta = pq.read_metadata(path)
         except (OSError, ValueError) as error:
-            raise CommandError(
-                f"unreadable Parquet file {path}: {error}; move it out of the archive "
-                "(`crawler validate` lists every problem) and compact again"
-            ) from None
+            raise BadArchiveFile(root, path, f"unreadable ({error})") from None
         version = (meta.metadata or {}).get(SCHEMA_VERSION_KEY, b"0")
-        if int(version or 0) > SCHEMA_VERSION:
+        try:
+            number = int(version or 0)
+        except ValueError:
+            number = 0
+        if number > SCHEMA_VERSION:
             raise CommandError(
-                f"{path} has schema v{version.decode()}, newer than this crawler's "
+                f"{path} has schema v{number}, newer than this crawler's "
                 f"v{SCHEMA_VERSION}: compact with the newer crawler"
             )
-        counts[str(path)] = meta.num_rows
+        counts[absolute(path)] = meta.num_rows
     return counts
 
 
@@ -260,7 +381,7 @@ def _build(
 
     tables = []
     for path in inputs:
-        rows = sorted(keep.get(str(path), ()))
+        rows = sorted(keep.get(absolute(path), ()))
         if rows:
             tables.append(conform(pq.read_table(path)).take(pa.array(rows, pa.int64())))
     merged = pa.concat_tables(tables) if tables else FILE_SCHEMA.empty_table()
@@ -307,16 +428,19 @@ def compact(
     root = Path(root)
     files = parquet_files(root)
     articles = root / ARTICLES_DIR
-    counts = _check_files(files)
+    counts = _check_files(root, files)
     _clean_staging(root)
     keep = newest_rows(files)
+    expected, distinct = expected_rows(files)
+    groups = _partitions(files, articles)
+    _check_plan(keep, expected, distinct, groups, articles)
     result = CompactResult(dry_run=dry_run)
     todo: list[tuple[Path, list[Path]]] = []
-    for live, inputs in sorted(_partitions(files, articles).items()):
+    for live, inputs in sorted(groups.items()):
         site = live.parent.parent.name.removeprefix("site=")
         if sites and site not in sites:
             continue
-        losers = any(len(keep.get(str(p), ())) < counts[str(p)] for p in inputs)
+        losers = any(len(keep[absolute(p)]) < counts[absolute(p)] for p in inputs)
         if len(inputs) > 1 or losers:
             todo.append((live, inputs))
         else:
@@ -332,19 +456,22 @@ def compact(
                     entry = PartitionResult(
                         partition=live.relative_to(articles).as_posix(),
                         files_before=len(inputs),
-                        rows_before=sum(counts[str(p)] for p in inputs),
+                        rows_before=sum(counts[absolute(p)] for p in inputs),
                     )
                     result.partitions.append(entry)
+                    wanted = sum(len(expected[absolute(p)]) for p in inputs)
                     if dry_run:
-                        entry.rows_after = sum(len(keep.get(str(p), ())) for p in inputs)
+                        entry.rows_after = wanted
                         entry.files_after = -(-entry.rows_after // max_rows)
                     else:
                         new, entry.files_after, entry.rows_after = _build(
                             live, inputs, keep, staging, stamp, max_rows
                         )
                         built.append((entry, live, new, inputs))
+                        _check_built(entry, new, wanted)
                     progress.advance()
-                # The slow part is done: swap the batch in, one partition right after another.
+                # The slow part is done (and checked): swap the batch in, one partition
+                # right after another.
                 for entry, live, new, inputs in built:
                     if _active_writer(live):
                         entry.skipped = "a crawl is writing into it; compact it later"
@@ -417,8 +544,10 @@ def cmd_compact(args: argparse.Namespace) -> int:
     except _Locked as error:
         print(f"crawler compact: {error}; compact when it has finished", file=sys.stderr)
         return EXIT_LOCKED
-    except ArchiveMissing as error:
+    except ArchiveError as error:
         raise CommandError(str(error)) from None
+    except CheckFailed as error:
+        raise CommandError(f"compaction stopped: {error}") from None
     except duckdb.Error as error:
         raise CommandError(one_line(error)) from None
     except OSError as error:

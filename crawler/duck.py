@@ -8,15 +8,21 @@ newest: see :data:`NEWEST_FIRST`.
 
 The file list is taken once, by this module (the same rule as pyarrow: names
 starting with ``.`` or ``_`` are not archive files), so a writer's temporary
-file is never read. If ``crawler compact`` swaps a partition between that list
-and the read, the read fails on a vanished file; :func:`retrying` lists again
-and repeats it.
+file is never read. DuckDB reads each name of a list as a glob pattern, so
+every name is escaped (:func:`glob_escape`): an archive at ``arc[1]`` is read,
+never its neighbour ``arc1``. Each file's schema is checked before anything is
+read (:func:`check_files`): a damaged file, or one whose columns are not the
+archive's, stops the command with one line that names it and says what to do.
+If ``crawler compact`` swaps a partition between that list and the read, the
+read fails on a vanished file; :func:`retrying` lists again and repeats it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+import re
+import shlex
+from collections.abc import Callable, Container, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -32,6 +38,14 @@ crawler (``20261126T071500Z-3fa2c1``) sort by start time."""
 
 PARTITION_COLUMNS = ("year", "month")
 ARTICLES_DIR = "articles"  # crawler.archive.writer.ARTICLES_DIR
+RAW_DIR = "raw"  # crawler.raw.RAW_DIR
+QUARANTINE_DIR = "_quarantine"  # where `crawler validate --quarantine` moves bad files
+# Directories only the archive writer and compaction write into; no output goes there.
+PROTECTED_DIRS = (ARTICLES_DIR, RAW_DIR, "_compact", QUARANTINE_DIR)
+
+# crawler.archive.schema.SCHEMA_VERSION / SCHEMA_VERSION_KEY (a test keeps them equal).
+SCHEMA_VERSION = 2
+SCHEMA_VERSION_KEY = "crawler.schema_version"
 
 # crawler.archive.schema.RECORD_COLUMNS (a test keeps them equal), spelled out so
 # that the read commands start without importing pyarrow.dataset (and pandas).
@@ -59,9 +73,103 @@ RECORD_COLUMNS = (
     "raw_ref",
 )
 
+_TEXT = "VARCHAR"
+_STAMP = "TIMESTAMP WITH TIME ZONE"
+# Each file column as DuckDB reads it from a file of crawler.archive.schema.FILE_SCHEMA
+# (a test writes one and compares). ``site`` is not in the files: it is the directory.
+FILE_COLUMN_TYPES = {
+    "url": _TEXT,
+    "url_key": _TEXT,
+    "spider": _TEXT,
+    "article_id": _TEXT,
+    "language": _TEXT,
+    "section": _TEXT,
+    "title": _TEXT,
+    "summary": _TEXT,
+    "body": _TEXT,
+    "images": "STRUCT(url VARCHAR, caption VARCHAR, credit VARCHAR)[]",
+    "byline": _TEXT,
+    "authors": "VARCHAR[]",
+    "tags": "VARCHAR[]",
+    "published_at": _STAMP,
+    "published_raw": _TEXT,
+    "fetched_at": _STAMP,
+    "crawl_run": _TEXT,
+    "content_hash": _TEXT,
+    "parser_version": _TEXT,
+    "raw_ref": _TEXT,
+}
+_ADDED_IN = {"raw_ref": 2}  # columns a file of an older version may lack
 
-class ArchiveMissing(Exception):
+
+class ArchiveError(Exception):
+    """A problem with the archive given, told in one line (a command prints it, exit 2)."""
+
+
+class ArchiveMissing(ArchiveError):
     """There is no archive at the path given; the message says what is there instead."""
+
+
+class ArchiveReadError(ArchiveError, RuntimeError):
+    """A file of the archive cannot be read; the message names it."""
+
+
+class BadArchiveFile(ArchiveReadError):
+    """A file the archive cannot read as its rows: damaged, or not of the archive's schema.
+
+    Nothing is read while it is there (skipping it would drop its articles
+    silently, and make a crawl fetch them again); the message names it and
+    says how to move it aside.
+    """
+
+    def __init__(self, root: Path | str, path: Path | str, problem: str, others: int = 0) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(bad_file_message(root, path, problem, others))
+
+
+def printable(text: str) -> str:
+    """``text`` on one line: control characters (a newline in a file name) escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def bad_file_message(root: Path | str, path: Path | str, problem: str, others: int = 0) -> str:
+    """The one line every command prints for a file it will not read."""
+    more = f" (and {others} more file{'s' if others != 1 else ''} like it)" if others else ""
+    command = f"crawler validate --quarantine --archive {shlex.quote(str(root))}"
+    return printable(
+        f"{path}: {problem}{more}; the archive is not read while it is there: move it "
+        f"aside with `{command}` (it keeps it under {QUARANTINE_DIR}/), then run again"
+    )
+
+
+def schema_problem(columns: dict[str, str], version: str | None) -> str | None:
+    """Why a file with these columns (name -> DuckDB type) cannot be read as the archive's
+    rows, or None. ``version`` is the file's ``crawler.schema_version``.
+
+    The rule every command applies, and the one ``crawler validate --quarantine``
+    moves files by: each record column present (a column added in a later
+    version may be missing from an older file) with its type, and no other
+    column, except in a file of a newer version (columns are only ever added).
+    """
+    try:
+        number = int(version) if version is not None else SCHEMA_VERSION
+    except ValueError:
+        number = SCHEMA_VERSION
+    for name, expected in FILE_COLUMN_TYPES.items():
+        got = columns.get(name)
+        if got is None:
+            if number < _ADDED_IN.get(name, 0):
+                continue
+            return f"not an archive file: it has no column {name!r}"
+        if got != expected:
+            return f"not an archive file: its column {name!r} is {got}, not {expected}"
+    for name in columns:
+        if name not in FILE_COLUMN_TYPES and (
+            number <= SCHEMA_VERSION or name in ("site", *PARTITION_COLUMNS)
+        ):
+            return f"not an archive file: it has a column {name!r} the archive does not"
+    return None
 
 
 def check_archive(root: Path | str) -> Path:
@@ -100,33 +208,216 @@ def parquet_files(root: Path | str) -> list[Path]:
     return files
 
 
-def _sql_list(files: list[Path]) -> str:
-    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+def protected_dir(target: Path | str) -> Path | None:
+    """The archive directory (``articles/``, ``raw/`` …) that writing ``target`` would
+    write into, or None. Any archive counts, not only the one a command reads: a
+    directory of one of those names beside an ``articles/`` directory. Symbolic links
+    in the directories are followed (the file itself is replaced, not followed)."""
+    path = Path(target)
+    full = Path(os.path.realpath(path.parent)) / path.name
+    for place in (full, *full.parents):
+        if place.name in PROTECTED_DIRS and (place.parent / ARTICLES_DIR).is_dir():
+            return place
+    return None
 
 
-def connect(root: Path | str, files: list[Path] | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the ``articles`` and ``latest`` views."""
+# -- DuckDB file lists -----------------------------------------------------------------
+
+_GLOB_CHARS = re.compile(r"([\[*?])")
+
+
+def glob_escape(path: Path | str) -> str:
+    """``path`` as a DuckDB glob that matches only itself: ``[``, ``*``, ``?`` bracketed."""
+    return _GLOB_CHARS.sub(r"[\1]", str(path))
+
+
+def absolute(path: Path | str) -> str:
+    """The absolute path, as DuckDB reports it back (``filename``) and checks access."""
+    return os.path.abspath(path)
+
+
+def sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_list(files: list[Path]) -> str:
+    """A DuckDB list literal of exactly these files, whatever characters their paths hold."""
+    return "[" + ", ".join(sql_string(glob_escape(absolute(f))) for f in files) + "]"
+
+
+def _schemas(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, str]:
+    """Each file's schema as one string: every node, in order, with the type DuckDB reads."""
+    schemas = {absolute(f): "" for f in files}
+    for name, schema in con.execute(
+        "SELECT file_name, string_agg(concat_ws(' ', name, duckdb_type, num_children, "
+        "repetition_type), ' | ' ORDER BY column_id) "
+        f"FROM parquet_schema({sql_list(files)}) GROUP BY file_name"
+    ).fetchall():
+        schemas[given(schemas, name)] = schema
+    return schemas
+
+
+def _versions(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, str | None]:
+    """Each file's ``crawler.schema_version`` (None where it has none)."""
+    versions: dict[str, str | None] = {absolute(f): None for f in files}
+    for name, value in con.execute(
+        f"SELECT file_name, value FROM parquet_kv_metadata({sql_list(files)}) "
+        f"WHERE key = {sql_string(SCHEMA_VERSION_KEY)}::BLOB"
+    ).fetchall():
+        versions[given(versions, name)] = bytes(value).decode("utf-8", "replace")
+    return versions
+
+
+def given(files: Container[str], name: str) -> str:
+    """``name``, one of ``files``: a file DuckDB read that it was not given is an error."""
+    if name not in files:
+        raise ArchiveReadError(
+            printable(f"DuckDB read {name}, which is not one of the files given: nothing was done")
+        )
+    return name
+
+
+def _unreadable(con: duckdb.DuckDBPyConnection, files: list[Path]) -> list[tuple[Path, str]]:
+    """The files whose footer DuckDB cannot read, one by one (only after a failure)."""
+    import duckdb
+
+    bad = []
+    for path in files:
+        try:
+            con.execute(f"SELECT count(*) FROM parquet_schema({sql_list([path])})").fetchall()
+        except duckdb.Error as error:
+            if not path.exists():
+                raise  # gone since it was listed (compaction): the caller lists again
+            bad.append((path, _unreadable_because(path, error)))
+    return bad
+
+
+def bad_files(
+    files: list[Path], con: duckdb.DuckDBPyConnection | None = None
+) -> list[tuple[Path, str]]:
+    """Every file of ``files`` the archive cannot read as its rows, with the reason.
+
+    One footer read per file; one ``DESCRIBE`` per distinct schema (an archive
+    has one or two). The schema version is read only for a schema that is not
+    the current one (a v1 file lacks ``raw_ref``; a newer file may add columns).
+    """
+    import duckdb
+
+    if not files:
+        return []
+    own = con is None
+    con = duckdb.connect() if con is None else con
+    try:
+        bad: list[tuple[Path, str]] = []
+        readable = files
+        try:
+            schemas = _schemas(con, files)
+        except duckdb.IOException:
+            raise  # a vanished file: the caller lists again
+        except duckdb.Error:
+            bad = _unreadable(con, files)
+            if not bad:
+                raise
+            damaged = {path for path, _ in bad}
+            readable = [path for path in files if path not in damaged]
+            schemas = _schemas(con, readable) if readable else {}
+        groups: dict[str, list[Path]] = {}
+        for path in readable:
+            groups.setdefault(schemas[absolute(path)], []).append(path)
+        for group in groups.values():
+            columns = _columns(con, group[0])
+            if isinstance(columns, str):
+                bad += [(path, columns) for path in group]
+            elif schema_problem(columns, None) is not None:
+                versions = _versions(con, group)
+                for path in group:
+                    problem = schema_problem(columns, versions[absolute(path)])
+                    if problem is not None:
+                        bad.append((path, problem))
+        order = {path: n for n, path in enumerate(files)}
+        return sorted(bad, key=lambda item: order[item[0]])
+    finally:
+        if own:
+            con.close()
+
+
+def _columns(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str] | str:
+    """The columns of ``path`` (name -> DuckDB type), or why it cannot be read."""
+    import duckdb
+
+    try:
+        described = con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({sql_list([path])}, hive_partitioning = false)"
+        ).fetchall()
+    except duckdb.IOException:
+        raise
+    except duckdb.Error as error:
+        return _unreadable_because(path, error)
+    return {str(row[0]): str(row[1]) for row in described}
+
+
+def _unreadable_because(path: Path, error: BaseException) -> str:
+    """DuckDB's reason, without the file name the message already starts with."""
+    reason = one_line(error)
+    for quote in ("'", '"'):
+        reason = reason.replace(f" {quote}{absolute(path)}{quote}", "")
+    return f"unreadable ({reason})"
+
+
+def check_files(
+    root: Path | str, files: list[Path], con: duckdb.DuckDBPyConnection | None = None
+) -> None:
+    """:class:`BadArchiveFile` for the first file the archive cannot read as its rows."""
+    bad = bad_files(files, con)
+    if bad:
+        path, problem = bad[0]
+        raise BadArchiveFile(root, path, problem, others=len(bad) - 1)
+
+
+def connect(
+    root: Path | str, files: list[Path] | None = None, sandbox: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the ``articles`` and ``latest`` views.
+
+    With ``sandbox``, for SQL a user types: the connection may then read the
+    archive's files and nothing else (no other file, no extension, no network),
+    and its configuration is locked so that no statement can undo that.
+    """
     import duckdb
 
     files = parquet_files(root) if files is None else files
     con = duckdb.connect()
-    con.execute("SET parquet_metadata_cache = true")  # footers are read once, at DESCRIBE
-    con.execute("SET TimeZone = 'UTC'")  # days and hours in UTC, whatever the machine's zone
-    source = (
-        f"read_parquet({_sql_list(files)}, hive_partitioning = true, union_by_name = true, "
-        "hive_types = {'site': VARCHAR, 'year': VARCHAR, 'month': VARCHAR}, "
-        "hive_types_autocast = false)"
-    )
-    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-    columns = [
-        name if name in present else f"CAST(NULL AS VARCHAR) AS {name}"
-        for name in (*RECORD_COLUMNS, *PARTITION_COLUMNS)
-    ]
-    con.execute(f"CREATE VIEW articles AS SELECT {', '.join(columns)} FROM {source}")
-    con.execute(
-        "CREATE VIEW latest AS SELECT * FROM articles "
-        f"QUALIFY row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}) = 1"
-    )
+    try:
+        con.execute("SET parquet_metadata_cache = true")  # footers are read once, at DESCRIBE
+        con.execute("SET TimeZone = 'UTC'")  # days and hours in UTC, whatever the machine's zone
+        check_files(root, files, con)
+        source = (
+            f"read_parquet({sql_list(files)}, hive_partitioning = true, union_by_name = true, "
+            "hive_types = {'site': VARCHAR, 'year': VARCHAR, 'month': VARCHAR}, "
+            "hive_types_autocast = false)"
+        )
+        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        columns = [
+            name if name in present else f"CAST(NULL AS VARCHAR) AS {name}"
+            for name in (*RECORD_COLUMNS, *PARTITION_COLUMNS)
+        ]
+        con.execute(f"CREATE VIEW articles AS SELECT {', '.join(columns)} FROM {source}")
+        con.execute(
+            "CREATE VIEW latest AS SELECT * FROM articles "
+            f"QUALIFY row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}) = 1"
+        )
+        if sandbox:
+            # DuckDB checks a path as the statement spells it (the escaped glob) and
+            # then as the file it found: both forms are allowed, nothing else.
+            allowed = sorted({p for f in files for p in (absolute(f), glob_escape(absolute(f)))})
+            con.execute("SET allowed_paths = ?", [allowed])
+            con.execute("SET enable_external_access = false")
+            con.execute("SET autoinstall_known_extensions = false")
+            con.execute("SET autoload_known_extensions = false")
+            con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
@@ -137,14 +428,17 @@ def vanished_file(error: BaseException) -> bool:
 
 
 def retrying(
-    root: Path | str, work: Callable[[duckdb.DuckDBPyConnection], T], tries: int = 10
+    root: Path | str,
+    work: Callable[[duckdb.DuckDBPyConnection], T],
+    tries: int = 10,
+    sandbox: bool = False,
 ) -> T:
     """Run ``work`` on a fresh connection; list the files again if one vanished meanwhile."""
     import duckdb
 
     for attempt in range(tries):
         try:
-            con = connect(root)
+            con = connect(root, sandbox=sandbox)
             try:
                 return work(con)
             finally:

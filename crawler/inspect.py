@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crawler.cli import CommandError, print_json
-from crawler.duck import ArchiveMissing, check_archive, one_line, parquet_files, retrying
+from crawler.duck import (
+    SCHEMA_VERSION_KEY,
+    ArchiveError,
+    check_archive,
+    one_line,
+    parquet_files,
+    retrying,
+    sql_list,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -81,11 +89,13 @@ def archive_summary(root: Path | str, sites: list[str] | None = None) -> dict[st
     where, params = _site_filter(sites)
 
     def work(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple[Any, ...]], ...]:
-        listing = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
-        versions = con.execute(
-            f"SELECT decode(value), count(*) FROM parquet_kv_metadata({listing}) "
-            "WHERE decode(key) = 'crawler.schema_version' GROUP BY 1 ORDER BY 1"
-        ).fetchall()
+        versions = [
+            (bytes(value).decode("utf-8", "replace"), count)
+            for value, count in con.execute(
+                f"SELECT value, count(*) FROM parquet_kv_metadata({sql_list(files)}) "
+                f"WHERE key = '{SCHEMA_VERSION_KEY}'::BLOB GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        ]
         groups = con.execute(_PARTITION_SQL.format(where=where), params).fetchall()
         authors = con.execute(_AUTHORS_SQL.format(where=where, top=TOP_AUTHORS), params).fetchall()
         distinct = con.execute(_DISTINCT_SQL.format(where=where), params).fetchall()
@@ -351,7 +361,7 @@ def _guard(work: Callable[[], int]) -> int:
 
     try:
         return work()
-    except ArchiveMissing as error:
+    except ArchiveError as error:
         raise CommandError(str(error)) from None
     except duckdb.Error as error:
         raise CommandError(one_line(error)) from None

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from crawler.cli import CommandError
-from crawler.duck import ArchiveMissing, one_line, retrying
+from crawler.duck import ArchiveError, one_line, retrying
 from crawler.inspect import add_archive_option
 from crawler.progress import Progress
 from crawler.raw import REPLAY_META, RawPageError, read_page
@@ -254,7 +254,7 @@ def cmd_reextract(args: argparse.Namespace) -> int:
 
     try:
         plan = make_plan(args.archive, args.site, args.spider_version, args.outdated)
-    except ArchiveMissing as error:
+    except ArchiveError as error:
         raise CommandError(str(error)) from None
     except duckdb.Error as error:
         raise CommandError(one_line(error)) from None
