@@ -166,6 +166,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     except ConfigError as error:
         raise CommandError(str(error)) from None
     if args.write:
+        from crawler.query import check_output
+
+        check_output(Path(args.write))
         for path in write_units(config, Path(args.write), args.user):
             print(f"wrote {path}")
         print(
@@ -183,9 +186,11 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 def cmd_fixture(args: argparse.Namespace) -> int:
     from crawler.fixtures import refresh, save_fixture
+    from crawler.query import check_output
 
     spidercls = _spider_class(args.spider)
     root = Path(args.dir)
+    check_output(root)
     if args.refresh:
         if args.file:
             raise CommandError("--refresh takes no page: it re-derives every stored fixture")
@@ -213,7 +218,9 @@ def cmd_fixture(args: argparse.Namespace) -> int:
 
 def cmd_new_site(args: argparse.Namespace) -> int:
     from crawler.newsite import PROJECT_ROOT, scaffold
+    from crawler.query import check_output
 
+    check_output(Path(args.root or PROJECT_ROOT))
     try:
         files = scaffold(args.name, args.domain, args.language, Path(args.root or PROJECT_ROOT))
     except (ValueError, FileExistsError) as error:

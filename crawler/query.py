@@ -1,8 +1,15 @@
 """``crawler sql`` and ``crawler export``: the archive through DuckDB, and out of it.
 
-``sql`` runs any DuckDB statement with the views ``articles`` (every row) and
-``latest`` (the newest row of each article) ready; ``export`` writes the newest
-row of each article as JSON lines or CSV, for people who do not read Parquet.
+``sql`` runs one query with the views ``articles`` (every row) and ``latest``
+(the newest row of each article) ready; ``export`` writes the newest row of
+each article as JSON lines or CSV, for people who do not read Parquet.
+
+``sql`` reads and never writes. A statement is run only if DuckDB parses it as
+one query (:func:`check_query`), and on a connection that may read the
+archive's own files and nothing else (:func:`crawler.duck.connect`,
+``sandbox``): ``COPY``, ``ATTACH``, ``INSTALL``, ``SET``, ``CREATE`` … are
+refused before they run, and ``read_text('/etc/passwd')`` inside a query is
+refused by DuckDB itself.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
@@ -19,7 +27,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from crawler.cli import CommandError, _date, print_json
-from crawler.duck import ArchiveMissing, one_line, retrying
+from crawler.duck import ArchiveError, one_line, printable, protected_dir, retrying
 from crawler.inspect import add_archive_option
 from crawler.progress import Progress
 
@@ -33,14 +41,48 @@ BATCH_ROWS = 2048
 # -- sql ---------------------------------------------------------------------------
 
 
+QUERY_KINDS = "SELECT, WITH, VALUES, FROM, DESCRIBE, SUMMARIZE, SHOW, or EXPLAIN of one of them"
+_EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?:ANALYZE\s+)?", re.IGNORECASE)
+
+
+def check_query(con: duckdb.DuckDBPyConnection, text: str) -> duckdb.Statement:
+    """The one query ``text`` holds, or a one-line :class:`CommandError` saying why not.
+
+    A query is what DuckDB parses as a ``SELECT`` statement (that includes
+    ``WITH``, ``VALUES``, ``FROM`` first, ``DESCRIBE``, ``SUMMARIZE`` and
+    ``SHOW``), or ``EXPLAIN [ANALYZE]`` of one. Everything else is refused,
+    ``PRAGMA`` and ``CALL`` too (some of them change settings or write files).
+    """
+    import duckdb
+
+    statements = con.extract_statements(text)
+    if len(statements) != 1:
+        raise CommandError(
+            f"give one statement, not {len(statements)}: only a query is run ({QUERY_KINDS})"
+        )
+    statement = statements[0]
+    kind = statement.type
+    if kind == duckdb.StatementType.EXPLAIN:
+        inner = _EXPLAIN.sub("", statement.query, count=1)
+        explained = con.extract_statements(inner) if inner != statement.query else []
+        if len(explained) == 1 and explained[0].type == duckdb.StatementType.SELECT:
+            return statement
+        raise CommandError(f"refused: only a query can be explained ({QUERY_KINDS})")
+    if kind != duckdb.StatementType.SELECT:
+        raise CommandError(
+            f"refused: {kind.name} statements are not run; crawler sql only reads ({QUERY_KINDS})"
+        )
+    return statement
+
+
 def run_sql(
     root: Path | str, statement: str, limit: int | None = None
 ) -> tuple[list[str], list[tuple[Any, ...]], bool]:
     """Column names, rows (at most ``limit``) and whether more rows were left out."""
 
     def work(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple[Any, ...]], bool]:
-        cursor = con.execute(statement)
-        if cursor.description is None:  # a statement without a result (SET, CREATE …)
+        cursor = con.execute(check_query(con, statement))
+        if cursor.description is None:
             return [], [], False
         names = [d[0] for d in cursor.description]
         if limit is None:
@@ -48,7 +90,7 @@ def run_sql(
         rows = cursor.fetchmany(limit + 1)
         return names, rows[:limit], len(rows) > limit
 
-    return retrying(root, work)
+    return retrying(root, work, sandbox=True)
 
 
 def _plain(value: Any) -> Any:
@@ -121,8 +163,12 @@ def cmd_sql(args: argparse.Namespace) -> int:
     limit = None if args.csv or args.json or args.max_rows == 0 else args.max_rows
     try:
         names, rows, more = run_sql(args.archive, statement, limit)
-    except ArchiveMissing as error:
+    except ArchiveError as error:
         raise CommandError(str(error)) from None
+    except duckdb.PermissionException as error:
+        raise CommandError(
+            f"refused: {one_line(error)} (crawler sql reads the archive's own files only)"
+        ) from None
     except duckdb.Error as error:
         raise CommandError(one_line(error)) from None
     if args.json:
@@ -253,7 +299,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             )
         else:
             n = _export_to_file(args, target)
-    except ArchiveMissing as error:
+    except ArchiveError as error:
         raise CommandError(str(error)) from None
     except duckdb.Error as error:
         raise CommandError(one_line(error)) from None
@@ -262,8 +308,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_output(target: Path) -> None:
+    """Refuse to write into an archive's own directories (``articles/``, ``raw/`` …)."""
+    inside = protected_dir(target)
+    if inside is not None:
+        raise CommandError(
+            printable(
+                f"refused to write {target}: it is inside {inside}, one of the archive's own "
+                "directories (only crawls, compaction and `crawler validate --quarantine` "
+                "write there); give a path outside it"
+            )
+        )
+
+
 def _export_to_file(args: argparse.Namespace, target: Path) -> int:
     """Write beside the target, then rename: a reader never sees half an export."""
+    check_output(target)
     if target.is_dir():
         raise CommandError(f"cannot write {target}: it is a directory")
     if not target.parent.is_dir():
@@ -293,10 +353,13 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
     """Add ``sql`` and ``export`` to the ``crawler`` command."""
     p = command(
         "sql",
-        "Run a DuckDB SQL statement over the archive and print the result.\n\n"
+        "Run a DuckDB query over the archive and print the result.\n\n"
         "Views: articles (every row: the record's columns, then year and month) and latest "
         "(the newest row of each url_key). Results print as a table (long cells cut), or as "
-        "CSV or JSON with a flag.",
+        "CSV or JSON with a flag.\n\n"
+        f"Only one query is run ({QUERY_KINDS}); it reads the archive's own files and "
+        "nothing else. COPY, ATTACH, INSTALL, SET, CREATE, PRAGMA, several statements, or "
+        "reading another file are refused (exit 2).",
     )
     p.add_argument(
         "statement", metavar="SQL", help="the statement, or - to read it from standard input"

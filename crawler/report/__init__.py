@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crawler.cli import CommandError
-from crawler.duck import ArchiveMissing, one_line, parquet_files, retrying
+from crawler.duck import ArchiveError, one_line, parquet_files, retrying
 from crawler.inspect import add_archive_option
+from crawler.query import check_output
 
 if TYPE_CHECKING:
     import duckdb
@@ -211,13 +212,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     import duckdb
 
     target = Path(args.html)
+    check_output(target)
     if target.is_dir():
         raise CommandError(f"cannot write {target}: it is a directory")
     if not target.parent.is_dir():
         raise CommandError(f"cannot write {target}: no such directory {target.parent}")
     try:
         data = write_report(args.archive, target)
-    except ArchiveMissing as error:
+    except ArchiveError as error:
         raise CommandError(str(error)) from None
     except duckdb.Error as error:
         raise CommandError(one_line(error)) from None
