@@ -8,23 +8,41 @@ rows of all readable files together (one row per ``url_key``, ``url_key`` the
 hash of ``url``, no layout token in any text column, no empty body or title,
 each row in the partition of its publish date, each ``raw_ref`` inside a stored
 WARC file). The exit status is 1 when anything is wrong, with the list.
+
+``--quarantine`` moves the files the other commands refuse to read (damaged,
+or not of the archive's schema: :func:`crawler.duck.bad_files`, the rule they
+apply) out of ``articles/`` to ``<archive>/_quarantine/<same path>``, each with
+a ``.why`` note beside it; nothing is deleted, and an earlier quarantined file
+of the same name is never overwritten.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
+import itertools
 import os
 import re
+import shlex
+import shutil
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crawler.cli import CommandError, print_json
-from crawler.duck import ArchiveMissing, check_archive
+from crawler.duck import (
+    QUARANTINE_DIR,
+    ArchiveError,
+    bad_files,
+    check_archive,
+    one_line,
+    printable,
+)
 from crawler.inspect import add_archive_option
 from crawler.progress import Progress
 
@@ -67,12 +85,24 @@ class Problem:
 
 
 @dataclass
+class Moved:
+    """A file ``--quarantine`` moved aside (paths relative to the archive root)."""
+
+    file: str
+    to: str
+    why: str
+
+
+@dataclass
 class Report:
     root: str
     files: int = 0
     rows: int = 0
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Files the other commands refuse to read, with why: what --quarantine moves.
+    refused: dict[str, str] = field(default_factory=dict)
+    moved: list[Moved] = field(default_factory=list)
 
     def add(
         self,
@@ -94,6 +124,8 @@ class Report:
             "problems": [asdict(p) for p in self.problems],
             "counts": dict(Counter(p.kind for p in self.problems)),
             "warnings": self.warnings,
+            "refused": self.refused,
+            "quarantined": [asdict(m) for m in self.moved],
         }
 
 
@@ -322,6 +354,8 @@ def validate(root: Path | str) -> Report:
                 report.warnings.append(
                     f"{_name(root, Path(directory) / temp)}: left by a killed writer (the next crawl removes it)"
                 )
+    # The rule every other command reads by (DuckDB): the files it refuses.
+    report.refused = {_name(root, path): why for path, why in bad_files(files)}
     rows = _Rows()
     raw_sizes: dict[str, int | None] = {}
     with Progress("validate", len(files), "files") as progress:
@@ -333,17 +367,22 @@ def validate(root: Path | str) -> Report:
                 parquet = pq.ParquetFile(path)
                 schema = parquet.schema_arrow
             except (OSError, ValueError, pa.ArrowException) as error:
-                report.add("unreadable", name, _short(error))
+                _unreadable(report, name, error)
                 continue
             if partition is None or not _check_schema(report, name, schema, partition[0]):
                 continue
             try:
                 table = parquet.read()
             except (OSError, ValueError, pa.ArrowException) as error:
-                report.add("unreadable", name, _short(error))
+                _unreadable(report, name, error)
                 continue
             report.rows += table.num_rows
             _check_rows(report, root, name, table, partition, rows, raw_sizes)
+    noted = {p.file for p in report.problems if p.kind in ("unreadable", "schema")}
+    for name, why in report.refused.items():
+        if name not in noted:  # what pyarrow reads, DuckDB may not: the other commands' view
+            kind = "unreadable" if why.startswith("unreadable") else "schema"
+            report.add(kind, name, why)
     for key, places in rows.keys.items():
         if len(places) > 1:
             report.add(
@@ -354,6 +393,60 @@ def validate(root: Path | str) -> Report:
                 places=[f"{file} row {row}" for file, row, _url in places],
             )
     return report
+
+
+def _unreadable(report: Report, name: str, error: BaseException) -> None:
+    """A file pyarrow cannot read: a problem, and one for ``--quarantine`` to move."""
+    report.add("unreadable", name, _short(error))
+    report.refused.setdefault(name, f"unreadable ({_short(error)})")
+
+
+def quarantine(report: Report) -> list[Moved]:
+    """Move every refused file to ``<root>/_quarantine/<its path>``, with a ``.why`` note.
+
+    Never deletes, never overwrites: a name already taken there (by an earlier
+    quarantine) gets a number (``part-x.1.parquet``). The file is linked into
+    place first and only then unlinked from the archive, so it is never lost.
+    """
+    root = Path(report.root)
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    for name, why in sorted(report.refused.items()):
+        source = root / name
+        if not source.is_file():
+            continue  # moved meanwhile (another quarantine)
+        target = _move_aside(source, root / QUARANTINE_DIR / name)
+        note = f"{name}\nmoved here by `crawler validate --quarantine` on {when}\nwhy: {why}\n"
+        with open(target.with_name(target.name + ".why"), "x", encoding="utf-8") as handle:
+            handle.write(note)
+        report.moved.append(Moved(name, _name(root, target), why))
+    return report.moved
+
+
+def _move_aside(source: Path, target: Path) -> Path:
+    """Move ``source`` to ``target`` (or a numbered name beside it if taken); the new path."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stem, dot, suffix = target.name.rpartition(".")
+    for n in itertools.count():
+        candidate = target if n == 0 else target.with_name(f"{stem}.{n}{dot}{suffix}")
+        if candidate.with_name(candidate.name + ".why").exists():
+            continue
+        try:
+            os.link(source, candidate)  # fails rather than overwrite
+        except FileExistsError:
+            continue
+        except OSError as error:
+            if error.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK):
+                raise
+            try:
+                with open(source, "rb") as src, open(candidate, "xb") as dst:
+                    shutil.copyfileobj(src, dst)
+                    dst.flush()
+                    os.fsync(dst.fileno())
+            except FileExistsError:
+                continue
+        os.unlink(source)
+        return candidate
+    raise AssertionError("unreachable")
 
 
 def _short(error: BaseException) -> str:
@@ -383,6 +476,19 @@ def render(report: Report, show_all: bool = False) -> str:
         lines.append("")
     for warning in report.warnings:
         lines.append(f"warning: {warning}")
+    for moved in report.moved:
+        lines.append(f"quarantined {moved.file} -> {moved.to} ({moved.why})")
+    if report.moved:
+        lines.append(
+            f"{len(report.moved):,} files moved to {Path(report.root) / QUARANTINE_DIR}/, "
+            "each with a .why note; nothing was deleted"
+        )
+    elif report.refused:
+        lines.append(
+            f"{len(report.refused):,} files stop the other commands (damaged, or not of the "
+            f"archive's schema): `crawler validate --quarantine --archive "
+            f"{shlex.quote(report.root)}` moves them to {Path(report.root) / QUARANTINE_DIR}/"
+        )
     verdict = f"{len(report.problems):,} problems" if report.problems else "no problems"
     lines.append(
         f"validate {report.root}: {verdict} in {report.files:,} files, {report.rows:,} rows"
@@ -391,10 +497,18 @@ def render(report: Report, show_all: bool = False) -> str:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    import duckdb
+
     try:
         report = validate(args.archive)
-    except ArchiveMissing as error:
+        if args.quarantine:
+            quarantine(report)
+    except ArchiveError as error:
         raise CommandError(str(error)) from None
+    except duckdb.Error as error:
+        raise CommandError(one_line(error)) from None
+    except OSError as error:
+        raise CommandError(printable(f"quarantine stopped: {error}")) from None
     if args.json:
         print_json(report.as_dict())
     else:
@@ -409,7 +523,11 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         "Check the archive: every file readable and of the archive's schema and layout; "
         "one row per url_key; no layout tokens in any text column; no empty bodies or "
         "titles; rows in their publish month's partition; raw_ref pointing into a stored "
-        "WARC file.\n\nExit status: 0 no problem; 1 problems (listed); 2 no archive.",
+        "WARC file.\n\nA damaged file, or one not of the archive's schema, stops the other "
+        "commands (and a crawl of its site) until it is moved out of articles/: "
+        "--quarantine does that.\n\n"
+        "Exit status: 0 no problem; 1 problems (listed, and moved with --quarantine); "
+        "2 no archive.",
     )
     add_archive_option(p)
     p.add_argument(
@@ -418,4 +536,11 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         help=f"list every problem (default: {SHOWN_PER_KIND} of each kind)",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--quarantine",
+        action="store_true",
+        help=f"move the files the other commands refuse to read (damaged, or not of the "
+        f"archive's schema) to <archive>/{QUARANTINE_DIR}/<their path>, each with a .why "
+        "note; nothing is deleted or overwritten",
+    )
     p.set_defaults(func=cmd_validate)

@@ -3,13 +3,19 @@
 Unreadable files raise :class:`ArchiveReadError` naming the file; they are not
 skipped. A writer only ever makes whole files visible, so a bad file means
 damage (disk, a hand copy) that a user wants to hear about, and skipping it
-would silently drop articles, and make deduplication re-fetch them. Move the
-named file out of ``articles/`` to read the rest.
+would silently drop articles, and make deduplication re-fetch them. The
+message says how to move it aside (``crawler validate --quarantine``).
+
+The files read are the ones the DuckDB commands read (:func:`crawler.duck.
+iter_parquet_files`: ``*.parquet``, nothing hidden), and :func:`known_url_keys`
+(the incremental start of a crawl) first checks them as those commands do
+(:func:`crawler.duck.check_files`), so that a file one command refuses, every
+command refuses, with the same message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,17 +24,24 @@ import pyarrow.dataset as ds
 
 from crawler.archive.schema import DATASET_SCHEMA, PARTITION_SCHEMA, RECORD_COLUMNS
 from crawler.archive.writer import ARTICLES_DIR
+from crawler.duck import (
+    ArchiveReadError,
+    BadArchiveFile,
+    check_files,
+    iter_parquet_files,
+    one_line,
+    vanished_file,
+)
 
 _EMPTY = ds.dataset([], schema=DATASET_SCHEMA, format="parquet")
 _TRIES = 10  # reads racing a compaction: each new listing is whole again
 
 
-class ArchiveReadError(RuntimeError):
-    """A file of the archive cannot be read; the message names it."""
+__all__ = ["ArchiveReadError", "dataset", "known_url_keys", "read_table"]
 
 
-def dataset(root: Path | str) -> ds.Dataset:
-    """The archive under ``<root>/articles`` as a pyarrow dataset.
+def dataset(root: Path | str, files: Sequence[Path] | None = None) -> ds.Dataset:
+    """The archive under ``<root>/articles`` (or ``files`` of it) as a pyarrow dataset.
 
     Columns: the record (schema v2, ``site`` from the ``site=`` directory), then
     the ``year`` / ``month`` partition keys as strings, for filters. The
@@ -36,13 +49,16 @@ def dataset(root: Path | str) -> ds.Dataset:
     from a file reads as null. An absent archive is an empty dataset.
     """
     articles = Path(root) / ARTICLES_DIR
-    if not articles.is_dir():
-        return _EMPTY
+    if files is None:
+        if not articles.is_dir():
+            return _EMPTY
+        files = list(iter_parquet_files(root))
     return ds.dataset(
-        articles,
+        [str(path) for path in files],
         schema=DATASET_SCHEMA,
         format="parquet",
         partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
+        partition_base_dir=str(articles),
     )
 
 
@@ -57,31 +73,69 @@ def read_table(
     it may use the ``year`` / ``month`` partition keys.
     """
     wanted = list(RECORD_COLUMNS if columns is None else columns)
+    return _read(root, lambda: dataset(root), wanted, filter)
+
+
+def _read(
+    root: Path | str,
+    listing: Callable[[], ds.Dataset],
+    wanted: list[str],
+    filter: pc.Expression | None,
+) -> pa.Table:
     # A bad column or filter fails here, on no files, with pyarrow's own message;
     # so whatever fails below is a file.
     _EMPTY.to_table(columns=wanted, filter=filter)
     for attempt in range(_TRIES):
-        dset = dataset(root)
+        try:
+            dset = listing()
+        except FileNotFoundError:  # listed, then gone before pyarrow looked at it
+            if attempt == _TRIES - 1:
+                raise
+            continue
         try:
             return dset.to_table(columns=wanted, filter=filter)
         except FileNotFoundError as error:
             # Listed a moment ago, gone now: `crawler compact` swapped its partition.
             # The new listing is whole again, so read again.
             if attempt == _TRIES - 1:
-                raise _explain(dset, wanted, filter, error) from error
+                raise _explain(root, dset, wanted, filter, error) from error
         except (pa.ArrowException, OSError) as error:
-            raise _explain(dset, wanted, filter, error) from error
+            raise _explain(root, dset, wanted, filter, error) from error
     raise AssertionError("unreachable")
 
 
 def known_url_keys(root: Path | str, site: str | None = None) -> set[str]:
-    """Every ``url_key`` in the archive, or in one site's partition (only that column is read)."""
+    """Every ``url_key`` in the archive, or in one site's partition (only that column is read).
+
+    Each file is checked first (:func:`crawler.duck.check_files`): a damaged file,
+    or one not of the archive's schema, raises :class:`ArchiveReadError` naming it.
+    """
+    import duckdb
+
+    for attempt in range(_TRIES):
+        try:
+            check_files(root, _files(root, site))
+            break
+        except duckdb.IOException as error:  # listed, then swapped away by a compaction
+            if attempt == _TRIES - 1 or not vanished_file(error):
+                raise ArchiveReadError(f"cannot read the archive: {one_line(error)}") from None
     where = pc.field("site") == site if site else None
-    table = read_table(root, columns=["url_key"], filter=where)
+    table = _read(root, lambda: dataset(root, _files(root, site)), ["url_key"], where)
     return {key for key in table.column("url_key").to_pylist() if key is not None}
 
 
+def _files(root: Path | str, site: str | None) -> list[Path]:
+    """The archive's files, or those of one site's partition."""
+    articles = Path(root) / ARTICLES_DIR
+    return [
+        path
+        for path in iter_parquet_files(root)
+        if site is None or path.relative_to(articles).parts[0] == f"site={site}"
+    ]
+
+
 def _explain(
+    root: Path | str,
     dset: ds.Dataset,
     columns: list[str],
     filter: pc.Expression | None,
@@ -92,8 +146,6 @@ def _explain(
         try:
             fragment.to_table(schema=dset.schema, columns=columns, filter=filter)
         except (pa.ArrowException, OSError) as bad:
-            return ArchiveReadError(
-                f"unreadable Parquet file in the archive: {fragment.path}: {bad} "
-                "(move it out of the archive to read the rest)"
-            )
+            reason = " ".join(str(bad).replace(f"'{fragment.path}'", "").split())
+            return BadArchiveFile(root, fragment.path, f"unreadable ({reason})")
     return ArchiveReadError(f"cannot read the archive: {error}")

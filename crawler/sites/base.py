@@ -17,14 +17,17 @@ from typing import Any, ClassVar
 
 import scrapy
 from parsel import Selector
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.utils.sitemap import Sitemap
 
-from crawler.archive import known_url_keys
+from crawler.archive import ArchiveReadError, known_url_keys
 from crawler.items import Article, sha256_hex
 from crawler.sites.parser import ArticleParser
 from crawler.text.dates import VIETNAM, parse_iso
 from crawler.urls import canonical_url
+
+ARCHIVE_UNREADABLE = "archive_unreadable"  # close reason: a file of the archive cannot be read
 
 
 class NewsSpider(scrapy.Spider):
@@ -126,7 +129,13 @@ class NewsSpider(scrapy.Spider):
             return
         self._stale_limit = max(1, settings.getint("CRAWLER_STALE_PAGES", 1))
         root = settings.get("CRAWLER_ARCHIVE_DIR") or "output"
-        self._known = known_url_keys(root, self.site or None)
+        try:
+            self._known = known_url_keys(root, self.site or None)
+        except ArchiveReadError as error:
+            # Crawling without knowing what the archive holds would fetch (and archive)
+            # again what the bad file holds: stop, and say which file and what to do.
+            self.logger.error("cannot start: %s", error)
+            raise CloseSpider(ARCHIVE_UNREADABLE) from None
         self.crawler.stats.set_value("crawler/incremental/known_in_archive", len(self._known))
 
     def is_known(self, url: str) -> bool:
