@@ -564,9 +564,12 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
     p = command(
         "compact",
         "Merge each partition's files into large ones, keeping one row per url_key (the "
-        "newest), swapped in atomically: a reader never sees a partition half done.\n\n"
-        "Exit status: 0 done; 2 bad arguments or an unreadable file; 5 a crawl-all run "
-        "holds the archive's lock.",
+        "newest), swapped in atomically: a reader never sees a partition half done. It "
+        "checks itself first (the rows to keep chosen twice, each new file read back) and "
+        "changes nothing if the result does not add up.\n\n"
+        "Exit status: 0 done; 2 bad arguments, a file it cannot read (see crawler validate "
+        "--quarantine), or a failed self-check (nothing changed); 5 a crawl-all run holds "
+        "the archive's lock.",
     )
     add_archive_option(p)
     p.add_argument("--site", action="append", help="only this site's partitions (repeatable)")

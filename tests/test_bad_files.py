@@ -233,3 +233,47 @@ def test_a_crawl_stops_its_site_with_one_line_and_a_failing_status(
     assert tree(root) == before  # nothing fetched again, nothing archived
     listing = urlsplit(QdndSpider.listing_urls[0])
     assert server.requests_for(listing.netloc, listing.path) == 0  # the site was not crawled
+
+
+def test_the_rule_knows_the_types_duckdb_reads_from_the_writers_files(clean: Path) -> None:
+    import duckdb
+
+    from crawler import duck
+    from crawler.archive.schema import FILE_SCHEMA, SCHEMA_VERSION, SCHEMA_VERSION_KEY
+
+    assert duck.SCHEMA_VERSION == SCHEMA_VERSION
+    assert duck.SCHEMA_VERSION_KEY.encode() == SCHEMA_VERSION_KEY
+    described = duckdb.sql(
+        f"DESCRIBE SELECT * FROM read_parquet({duck.sql_list([first_file(clean)])}, "
+        "hive_partitioning = false)"
+    ).fetchall()
+    assert {row[0]: row[1] for row in described} == duck.FILE_COLUMN_TYPES
+    assert list(duck.FILE_COLUMN_TYPES) == FILE_SCHEMA.names
+
+
+def test_other_spellings_of_the_same_types_are_read_not_refused(
+    clean: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Other writers (Polars, Spark) spell strings, lists and timestamps differently;
+    every command reads such a file, and --quarantine leaves it."""
+    root = shutil.copytree(clean, tmp_path / "archive")
+    table = pq.read_table(first_file(root))
+    url = "https://example.vn/other-writer"
+    row = table.slice(0, 1)
+    row = row.set_column(0, "url", pa.array([url], pa.large_string()))
+    row = row.set_column(1, "url_key", pa.array([hashlib.sha256(url.encode()).hexdigest()]))
+    for name, kind in (
+        ("authors", pa.large_list(pa.large_string())),
+        ("published_at", pa.timestamp("ms", "UTC")),
+        ("fetched_at", pa.timestamp("us", "+00:00")),
+    ):
+        index = row.schema.get_field_index(name)
+        row = row.set_column(index, name, row.column(name).cast(kind, safe=False))
+    pq.write_table(row, first_file(root).with_name("part-polars-1-00000.parquet"))
+    status = main(["sql", "SELECT count(*) AS n FROM latest", "--archive", str(root), "--json"])
+    assert status == 0 and json.loads(capsys.readouterr().out) == [{"n": ROWS + 1}]
+    assert url in {r["url"] for r in read_table(root, columns=["url"]).to_pylist()}
+    assert len(known_url_keys(root, "qdnd.vn")) == 1 + len(known_url_keys(clean, "qdnd.vn"))
+    main(["validate", "--archive", str(root), "--quarantine"])
+    assert "quarantined" not in capsys.readouterr().out
+    assert first_file(root).with_name("part-polars-1-00000.parquet").is_file()
