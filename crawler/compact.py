@@ -55,6 +55,7 @@ from crawler.duck import (
     given,
     one_line,
     parquet_files,
+    read_error,
     sql_list,
 )
 from crawler.inspect import add_archive_option
@@ -383,7 +384,11 @@ def _build(
     for path in inputs:
         rows = sorted(keep.get(absolute(path), ()))
         if rows:
-            tables.append(conform(pq.read_table(path)).take(pa.array(rows, pa.int64())))
+            try:
+                table = pq.read_table(path)
+            except (OSError, pa.ArrowException) as error:  # a page damaged behind its footer
+                raise BadArchiveFile(live.parents[3], path, f"unreadable ({error})") from None
+            tables.append(conform(table).take(pa.array(rows, pa.int64())))
     merged = pa.concat_tables(tables) if tables else FILE_SCHEMA.empty_table()
     if merged.num_rows:
         order = pc.sort_indices(  # nulls (undated) last: the default
@@ -423,6 +428,8 @@ def compact(
     dry_run: bool = False,
 ) -> CompactResult:
     """Compact the archive's partitions (of ``sites``, or all). See the module's notes."""
+    import duckdb
+
     from crawler.archive.writer import ARTICLES_DIR
 
     root = Path(root)
@@ -430,7 +437,10 @@ def compact(
     articles = root / ARTICLES_DIR
     counts = _check_files(root, files)
     _clean_staging(root)
-    keep = newest_rows(files)
+    try:
+        keep = newest_rows(files)
+    except duckdb.Error as error:
+        raise read_error(root, error) from None
     expected, distinct = expected_rows(files)
     groups = _partitions(files, articles)
     _check_plan(keep, expected, distinct, groups, articles)

@@ -445,8 +445,23 @@ def retrying(
                 con.close()
         except duckdb.IOException as error:
             if attempt == tries - 1 or not vanished_file(error):
-                raise
+                raise read_error(root, error) from None
+        except duckdb.Error as error:
+            raise read_error(root, error) from None
     raise AssertionError("unreachable")
+
+
+def read_error(root: Path | str, error: Exception) -> Exception:
+    """DuckDB's error, or, when it is about one of the archive's files (a page damaged
+    behind an intact footer), the one line every command gives for a bad file."""
+    text = str(error)
+    for path in iter_parquet_files(root):
+        for quote in ("'", '"'):
+            named = f"{quote}{absolute(path)}{quote}"
+            rest = text.replace(named, "")
+            if named in text and ("Failed to read file" in rest or "Parquet file" in rest):
+                return BadArchiveFile(root, path, _unreadable_because(path, error))
+    return error
 
 
 def one_line(error: BaseException) -> str:

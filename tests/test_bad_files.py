@@ -55,6 +55,13 @@ def plant(root: Path, kind: str, site: str = "qdnd.vn") -> Path:
         pq.write_table(table.set_column(index, "url_key", numbers), bad)
     elif kind == "foreign":  # some other program's table
         pq.write_table(pa.table({"id": [1, 2], "name": ["a", "b"]}), bad)
+    elif kind == "damaged":  # a bad sector in the bodies; the footer is intact
+        pq.write_table(table, bad)
+        chunk = pq.read_metadata(bad).row_group(0).column(table.schema.get_field_index("body"))
+        data = bytearray(bad.read_bytes())
+        middle = chunk.data_page_offset + chunk.total_compressed_size // 2
+        data[middle : middle + 64] = bytes(64)
+        bad.write_bytes(bytes(data))
     else:
         raise ValueError(kind)
     return bad
@@ -103,6 +110,36 @@ def test_every_command_names_the_file_and_what_to_do(
     assert expected in lines[0]
     assert tree(root) == before
     assert not (tmp_path / "report.html").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["inspect"],
+        ["export"],
+        ["sql", "SELECT * FROM articles"],
+        ["report", "--html", "{tmp}/r.html"],
+        ["compact"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_a_page_damaged_behind_an_intact_footer_is_named_when_read(
+    argv: list[str], clean: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The footers are checked before every read; a damaged page is found by reading
+    it, and then named the same way."""
+    root = shutil.copytree(clean, tmp_path / "archive")
+    bad = plant(root, "damaged")
+    before = tree(root)
+    status = main([a.format(tmp=tmp_path) for a in argv] + ["--archive", str(root)])
+    out, err = capsys.readouterr()
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1
+    assert err.startswith(f"crawler {argv[0]}: error: {bad}: unreadable (")
+    assert f"crawler validate --quarantine --archive {root}" in err
+    assert tree(root) == before
+    assert main(["validate", "--archive", str(root), "--quarantine"]) == 1
+    assert f"quarantined {bad.relative_to(root)}" in capsys.readouterr().out
 
 
 def test_validate_lists_them_and_says_how_to_move_them(
