@@ -36,7 +36,7 @@ EXAMPLES = {
 }
 
 
-EXIT_FAILED = 1  # a spider did not finish cleanly (errors logged, or closed early)
+EXIT_FAILED = 1  # a spider did not finish cleanly (errors counted, or closed early)
 EXIT_USAGE = 2  # bad command line or input
 EXIT_BLOCKED = 3  # a site answered with a bot challenge
 
@@ -109,7 +109,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from crawler.runner import run_spiders
+    from crawler.archive.writer import ArchiveNotWritable
+    from crawler.runner import SettingError, run_spiders
 
     overrides: dict[str, Any] = {"CRAWLER_ARCHIVE_DIR": str(args.out), **_settings(args.set)}
     if args.refetch:
@@ -123,27 +124,25 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         result = run_spiders(args.spiders, overrides, spider_args)
     except KeyError as error:
         raise CommandError(str(error.args[0])) from None
+    except (ArchiveNotWritable, SettingError) as error:
+        raise CommandError(str(error)) from None
     for spider in result.spiders:
-        stats = spider.stats
-        print(
-            f"{spider.spider}: {spider.reason or 'not closed'}; "
-            f"{stats.get('crawler/archive/rows_written', 0)} articles archived, "
-            f"{stats.get('item_dropped_count', 0)} dropped, "
-            f"{stats.get('log_count/ERROR', 0)} errors",
-            file=sys.stderr,
-        )
+        print(f"{spider.spider}: {spider.summary()}", file=sys.stderr)
     if any(spider.reason == "blocked" for spider in result.spiders):
         return EXIT_BLOCKED
     return 0 if result.ok else EXIT_FAILED
 
 
 def cmd_crawl_all(args: argparse.Namespace) -> int:
+    from crawler.archive.writer import ArchiveNotWritable, check_writable
     from crawler.config import ConfigError, load_config
+    from crawler.runner import SettingError
     from crawler.runs import EXIT_LOCKED, LockHeld, crawl_all, run_lock, summary
 
     try:
         config = load_config(args.config)
-    except ConfigError as error:
+        check_writable(config.archive)  # the lock and the manifests live there too
+    except (ConfigError, ArchiveNotWritable) as error:
         raise CommandError(str(error)) from None
     try:
         with run_lock(config.runs_dir / "crawl-all.lock"):
@@ -153,6 +152,10 @@ def cmd_crawl_all(args: argparse.Namespace) -> int:
         return EXIT_LOCKED
     except KeyError as error:
         raise CommandError(f"{config.path}: {error.args[0]}") from None
+    except SettingError as error:
+        raise CommandError(f"{config.path}: {error}") from None
+    except ArchiveNotWritable as error:
+        raise CommandError(str(error)) from None
     print(summary(manifest))
     return status
 
@@ -236,9 +239,13 @@ def cmd_new_site(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from crawler.archive.writer import ArchiveNotWritable
     from crawler.demo import run_demo
 
-    return run_demo(Path(args.out), log_level=args.log_level)
+    try:
+        return run_demo(Path(args.out), log_level=args.log_level)
+    except ArchiveNotWritable as error:
+        raise CommandError(str(error)) from None
 
 
 # -- plumbing ----------------------------------------------------------------------
@@ -314,7 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "crawl",
         "Crawl sites into the Parquet archive.\n\nExit status: 0 all spiders finished cleanly; "
-        "1 a spider logged errors or stopped early; 2 bad arguments; 3 a site is blocked "
+        "1 a spider had errors (requests failed for good, articles not written, exceptions, "
+        "private addresses refused; counted whatever --log-level shows) or stopped early; "
+        "2 bad arguments, or an archive that cannot be written; 3 a site is blocked "
         "(it answered with a bot challenge).",
     )
     p.add_argument("spiders", nargs="+", metavar="SPIDER", help="spider names, e.g. qdnd")
@@ -347,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
         "crawl-all",
         "Crawl every enabled site of the configuration file, under a lock; write a run manifest.\n\n"
         "Exit status: 0 all sites well; 1 a site failed (errors, or stopped early); 2 bad "
-        "configuration; 3 a site is blocked (bot challenge); 4 layout alarm (a site fell below "
+        "configuration, or an archive that cannot be written; 3 a site is blocked (bot challenge); 4 layout alarm (a site fell below "
         "its thresholds); 5 another run holds the lock. When several apply, the first in "
         "this order: 1, 3, 4.",
     )

@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow.compute as pc
 
 from crawler.archive import read_table
+from crawler.archive.writer import check_writable
 from crawler.mirror.server import MirrorServer
 from crawler.runner import RunResult, run_spiders
 
@@ -72,7 +73,7 @@ def summary(out: Path, result: RunResult) -> str:
         lines.append(
             f"  spider {spider.spider}: {spider.reason}; pages {stats.get('response_received_count', 0)}, "
             f"already archived {stats.get('crawler/incremental/skipped_known', 0)}, "
-            f"dropped {stats.get('item_dropped_count', 0)}, errors {stats.get('log_count/ERROR', 0)}"
+            f"dropped {stats.get('item_dropped_count', 0)}, errors {spider.errors}"
         )
     if not rows and result.stat("crawler/incremental/skipped_known"):
         lines.append(
@@ -87,6 +88,7 @@ def summary(out: Path, result: RunResult) -> str:
 
 
 def run_demo(out: Path, log_level: str = "WARNING") -> int:
+    check_writable(out)  # before the replica server starts: ArchiveNotWritable
     result = crawl_replicas(out, log_level)
     print(summary(out, result))
     if not result.ok:

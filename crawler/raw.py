@@ -237,8 +237,10 @@ class RawFile:
 
     def close(self) -> None:
         if not self._handle.closed:
-            self._sync(force=True)
-            self._handle.close()
+            try:
+                self._sync(force=True)
+            finally:
+                self._handle.close()
 
 
 class RawStore:
@@ -272,8 +274,15 @@ class RawStore:
         return [raw.path for raw in self._files.values()]
 
     def close(self) -> None:
+        """Close every file, even after one failed; then raise the first error."""
+        errors: list[OSError] = []
         for raw in self._files.values():
-            raw.close()
+            try:
+                raw.close()
+            except OSError as error:
+                errors.append(error)
+        if errors:
+            raise errors[0]
 
     def __enter__(self) -> Self:
         return self
@@ -394,7 +403,13 @@ class RawPagesMiddleware:
 
     def spider_closed(self) -> None:
         if self.pages is not None:
-            self.pages.close()
+            try:
+                self.pages.close()
+            except OSError as error:
+                # A run error (crawler.failures): the pages may not survive a power loss.
+                self.crawler.stats.inc_value(f"{STATS_PREFIX}/write_errors")
+                logger.error("raw: cannot make the stored pages durable: %s", error)
+                return
             logger.info(
                 "raw: stored %s pages in %s",
                 self.crawler.stats.get_value(f"{STATS_PREFIX}/pages_stored", 0),

@@ -11,10 +11,10 @@ from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.project import get_project_settings
 
+from crawler.archive.writer import check_writable
+from crawler.failures import error_count
+from crawler.netguard import AddressGuard
 from crawler.pipelines.archive import new_run_id
-
-# Stats that say a spider went wrong, whatever its close reason.
-_FAILURE_STATS = ("log_count/ERROR", "log_count/CRITICAL")
 
 
 def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
@@ -26,6 +26,10 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
     return settings
 
 
+class SettingError(ValueError):
+    """A setting the crawl cannot use; the message is one line."""
+
+
 @dataclass
 class SpiderResult:
     spider: str
@@ -33,8 +37,24 @@ class SpiderResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def errors(self) -> int:
+        """Failures counted as they happened (crawler.failures), whatever LOG_LEVEL hid."""
+        return error_count(self.stats)
+
+    @property
     def ok(self) -> bool:
-        return self.reason == "finished" and not any(self.stats.get(k) for k in _FAILURE_STATS)
+        return self.reason == "finished" and self.errors == 0
+
+    def summary(self) -> str:
+        """One line: how the spider ended, what it archived, what went wrong."""
+        stats = self.stats
+        lost = int(stats.get("crawler/archive/rows_lost", 0) or 0)
+        return (
+            f"{self.reason or 'not closed'}; "
+            f"{stats.get('crawler/archive/rows_written', 0)} articles archived, "
+            + (f"{lost} not written (write errors), " if lost else "")
+            + f"{stats.get('item_dropped_count', 0)} dropped, {self.errors} errors"
+        )
 
 
 @dataclass
@@ -59,7 +79,8 @@ def run_spiders(
     """Crawl ``names`` together in one reactor; returns when all have closed.
 
     ``per_spider`` adds settings for one spider only (its limits, say).
-    Unknown spider names raise ``KeyError`` before anything starts.
+    Unknown spider names raise ``KeyError``, an archive that cannot be written
+    ``ArchiveNotWritable``, a bad setting ``SettingError``, before any request is sent.
     """
     settings = project_settings(overrides)
     if not settings.get("CRAWLER_RUN_ID"):
@@ -70,12 +91,22 @@ def run_spiders(
     unknown = [name for name in names if name not in known]
     if unknown:
         raise KeyError(f"unknown spider {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    try:
+        AddressGuard.from_settings(settings)
+    except ValueError as error:
+        raise SettingError(str(error)) from None
+    root = settings.get("CRAWLER_ARCHIVE_DIR") or "output"
+    check_writable(root)  # before Scrapy starts logging
     process = CrawlerProcess(settings)
     crawlers: list[Crawler] = []
     for name in names:
         crawler = process.create_crawler(name)
         crawler.settings.setdict((per_spider or {}).get(name, {}), priority="cmdline")
         crawlers.append(crawler)
+    for other in sorted({c.settings.get("CRAWLER_ARCHIVE_DIR") or "output" for c in crawlers}):
+        if other != root:
+            check_writable(other)  # a spider with an archive of its own
+    for crawler in crawlers:
         process.crawl(crawler, **(spider_args or {}))
     process.start()
     results = []

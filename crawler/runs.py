@@ -51,6 +51,13 @@ KEPT_STATS = (
     "robotstxt/forbidden",
     "crawler/archive/rows_written",
     "crawler/archive/files_written",
+    "crawler/archive/rows_lost",
+    "crawler/archive/write_errors",
+    "crawler/archive/rejected",
+    "crawler/errors/download",
+    "crawler/errors/item",
+    "spider_exceptions/count",
+    "crawler/private_address/refused",
     "crawler/incremental/skipped_known",
     "crawler/incremental/known_in_archive",
     "crawler/incremental/listings_stopped",
@@ -100,10 +107,14 @@ def write_manifest(runs_dir: Path, manifest: dict[str, Any]) -> Path:
     runs_dir.mkdir(parents=True, exist_ok=True)
     target = runs_dir / f"{manifest['run_id']}.json"
     temporary = runs_dir / f".{target.name}.tmp"
-    temporary.write_text(
-        json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n", "utf-8"
-    )
-    os.replace(temporary, target)
+    try:
+        temporary.write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n", "utf-8"
+        )
+        os.replace(temporary, target)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
     return target
 
 
@@ -133,7 +144,8 @@ def site_entry(
         "articles_new": len(rows),
         "skipped_known": int(stats.get("crawler/incremental/skipped_known", 0)),
         "dropped": dropped,
-        "errors": int(stats.get("log_count/ERROR", 0)),
+        "not_written": int(stats.get("crawler/archive/rows_lost", 0) or 0),
+        "errors": result.errors,
         "blocked": blocked,
         "alarm": alarm_problems,
         "stats": {key: stats[key] for key in KEPT_STATS if key in stats},
@@ -183,7 +195,12 @@ def crawl_all(config: Config, log_level: str = "INFO") -> tuple[dict[str, Any], 
             status = code
             break
     manifest["exit_status"] = status
-    write_manifest(config.runs_dir, manifest)
+    try:
+        write_manifest(config.runs_dir, manifest)
+    except OSError as error:  # the disk filled up during the run, say
+        manifest["manifest_error"] = f"{error.strerror or error}"
+        if status == EXIT_OK:
+            status = manifest["exit_status"] = EXIT_FAILED
     return manifest, status
 
 
@@ -209,11 +226,16 @@ def summary(manifest: dict[str, Any]) -> str:
             )
         if entry["status"] == "failed":
             reason = entry["stats"].get("finish_reason")
+            lost = entry.get("not_written", 0)
             problems.append(
-                f"  {name}: failed (finish reason {reason}, {entry['errors']} errors in the log)"
+                f"  {name}: failed (finish reason {reason}, {entry['errors']} errors"
+                + (f", {lost} articles not written" if lost else "")
+                + ")"
             )
     lines += problems
-    lines.append(
-        f"  manifest: {Path(manifest['archive']) / '_runs' / (manifest['run_id'] + '.json')}"
-    )
+    path = Path(manifest["archive"]) / "_runs" / (manifest["run_id"] + ".json")
+    if "manifest_error" in manifest:
+        lines.append(f"  manifest: not written to {path}: {manifest['manifest_error']}")
+    else:
+        lines.append(f"  manifest: {path}")
     return "\n".join(lines)

@@ -30,8 +30,13 @@ EXTENSIONS = {
     "crawler.gctuning.GcTuning": 0,
 }
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
+# Only public addresses are connected to, checked after resolution (crawler/netguard.py).
+TWISTED_DNS_RESOLVER = "crawler.netguard.PublicOnlyResolver"
+CRAWLER_ALLOW_PRIVATE_NETWORKS = ""  # CIDR networks allowed anyway, e.g. "10.0.0.0/8,fd00::/8"
 
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.failures.CountFailures": 10,  # outermost: sees what failed for good
+    "crawler.netguard.PrivateAddressMiddleware": 90,  # after the offsite filter, before robots.txt
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,

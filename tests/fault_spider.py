@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from crawler.sites.base import NewsSpider
@@ -21,10 +22,19 @@ class FaultSpider(NewsSpider):
     parser = FaultParser
     article_url_pattern = r"/a/[a-z0-9]+-(?P<id>\d+)$"
     listing_link_css = "li a"
+    listing_path = "/list"
 
     def __init__(self, *args: Any, base: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.listing_urls = (f"{base}/list",)  # type: ignore[misc]  # the server's port is known late
+        self.base = base
+
+    async def start(self) -> AsyncIterator[Any]:
+        # The server's port is known late: a spider argument in-process, the FAULT_BASE
+        # setting from the command line (`crawler crawl disk -s FAULT_BASE=http://…`).
+        base = self.base or self.settings.get("FAULT_BASE", "")
+        self.listing_urls = (f"{base}{self.listing_path}",)  # type: ignore[misc]
+        async for request in super().start():
+            yield request
 
 
 class TrapSpider(FaultSpider):
@@ -33,7 +43,27 @@ class TrapSpider(FaultSpider):
     name = "trap"
     next_page_format = "{listing}?page={page}"
     pagination_css = "div.pages"
+    listing_path = "/trap"
 
-    def __init__(self, *args: Any, base: str = "", **kwargs: Any) -> None:
-        super().__init__(*args, base=base, **kwargs)
-        self.listing_urls = (f"{base}/trap",)  # type: ignore[misc]
+
+class DiskSpider(FaultSpider):
+    """Small and big articles (``/disk``), to fill a size-limited disk."""
+
+    name = "disk"
+    listing_path = "/disk"
+
+
+class NamedSpider(FaultSpider):
+    """The fault server under a name (``www.news.test``, given by a fake resolver)."""
+
+    name = "named"
+    site = "news.test"
+    allowed_domains = ["news.test"]
+    listing_path = "/dns"
+
+
+class BrokenSpider(FaultSpider):
+    """A site whose listing never answers (the connection is reset every time)."""
+
+    name = "broken"
+    listing_path = "/a/reset-6"

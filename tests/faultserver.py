@@ -1,12 +1,17 @@
 """A small HTTP server on 127.0.0.1 that misbehaves on purpose, one way per article path.
 
 Each article path is ``/a/<case>-<n>``; ``/list`` links to all of them. The
-server counts requests per path so tests can check retries and their timing.
+server counts requests per path so tests can check retries and their timing,
+and per ``Host`` header so tests can tell which name a request was sent to.
+``/disk`` lists 20 small articles and 10 big ones (``/a/big-<n>``, about 200 kB
+of text that does not compress well); ``/dns`` lists, with relative links, two
+articles and one (``/a/intranet-<n>``) that redirects to ``intranet.news.test``.
 """
 
 from __future__ import annotations
 
 import gzip
+import random
 import socket
 import threading
 import time
@@ -50,6 +55,12 @@ def cp1258(text: str) -> bytes:
     return bytes(out)
 
 
+def big_body(seed: int) -> str:
+    """About 200 kB of words that compress poorly: a Parquet file of it is ~100 kB."""
+    rng = random.Random(seed)
+    return " ".join(f"{rng.getrandbits(64):016x}" for _ in range(12_000))
+
+
 CASES = [
     "ok",
     "retry503",
@@ -78,6 +89,7 @@ class FaultServer:
     def __init__(self, robots_delay: float = 0.0) -> None:
         self.robots_delay = robots_delay  # a slow robots.txt: requests queue up behind it
         self.hits: dict[str, list[float]] = defaultdict(list)
+        self.hosts: dict[str, int] = defaultdict(int)  # Host header (without port) -> requests
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
@@ -120,6 +132,7 @@ class FaultServer:
             def do_GET(self) -> None:
                 path = self.path.split("?")[0]
                 server.hits[path].append(time.monotonic())
+                server.hosts[(self.headers.get("Host") or "").rsplit(":", 1)[0].lower()] += 1
                 tries = len(server.hits[path])
                 if path == "/robots.txt":
                     time.sleep(server.robots_delay)
@@ -130,6 +143,18 @@ class FaultServer:
                         f'<li><a href="{server.url("ok")}?utm_source=x&fbclid=y">ok again</a></li>'
                     )
                     links += f'<li><a href="{server.base}/a/private-99">private</a></li>'
+                    return self.send(200, f"<html><body><ul>{links}</ul></body></html>".encode())
+                if path == "/disk":
+                    links = "".join(
+                        f'<li><a href="/a/ok-{2000 + n}">{n}</a></li>' for n in range(20)
+                    )
+                    links += "".join(
+                        f'<li><a href="/a/big-{3000 + n}">{n}</a></li>' for n in range(10)
+                    )
+                    return self.send(200, f"<html><body><ul>{links}</ul></body></html>".encode())
+                if path == "/dns":
+                    links = '<li><a href="/a/ok-4001">1</a></li><li><a href="/a/ok-4002">2</a></li>'
+                    links += '<li><a href="/a/intranet-4003">3</a></li>'
                     return self.send(200, f"<html><body><ul>{links}</ul></body></html>".encode())
                 if path == "/trap":  # a calendar: every page has new articles and a next page
                     page = int(self.path.partition("page=")[2] or 1)
@@ -144,6 +169,12 @@ class FaultServer:
                 good = article(f"Bài {case}", VIETNAMESE).encode()
                 if case == "ok":
                     return self.send(200, good)
+                if case == "big":
+                    seed = int(path.rsplit("-", 1)[1])
+                    return self.send(200, article(f"Bài big {seed}", big_body(seed)).encode())
+                if case == "intranet":  # a name under the site's domain, resolving to loopback
+                    target = f"http://intranet.news.test:{server.port}/a/ok-4004"
+                    return self.send(302, b"", Location=target)
                 if case == "retry503":
                     return self.send(503, b"busy") if tries <= 2 else self.send(200, good)
                 if case == "retry429":

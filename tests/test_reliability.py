@@ -30,6 +30,8 @@ SETTINGS: dict[str, Any] = {
     "DOWNLOAD_MAXSIZE": 4 * 1024 * 1024,
     "DOWNLOAD_WARNSIZE": 2 * 1024 * 1024,
     "LOG_LEVEL": "WARNING",
+    # The fault server listens on loopback, which the crawler otherwise refuses (netguard).
+    "CRAWLER_ALLOW_PRIVATE_NETWORKS": "127.0.0.1/32",
 }
 
 
@@ -92,6 +94,8 @@ def test_resets_give_up_and_are_counted_as_errors(run: Any, faults: FaultServer)
     assert len(faults.hits["/a/reset-6"]) == 3  # one try and two retries
     assert crawler.stats.get_value("retry/max_reached") >= 1
     assert crawler.stats.get_value("log_count/ERROR") >= 1
+    # Counted where it happens too (crawler.failures), whatever LOG_LEVEL: reset, huge.
+    assert crawler.stats.get_value("crawler/errors/download") == 2
     assert not any(case_of(url) == "reset" for url in rows)
 
 

@@ -43,7 +43,14 @@ class Burst(scrapy.Spider):
 @pytest_twisted.ensureDeferred
 async def test_requests_waiting_for_robots_txt_are_all_checked() -> None:
     with FaultServer(robots_delay=1.0) as server:
-        settings = project_settings({"LOG_LEVEL": "WARNING", "DOWNLOAD_DELAY": 0, "RETRY_TIMES": 0})
+        settings = project_settings(
+            {
+                "LOG_LEVEL": "WARNING",
+                "DOWNLOAD_DELAY": 0,
+                "RETRY_TIMES": 0,
+                "CRAWLER_ALLOW_PRIVATE_NETWORKS": "127.0.0.1/32",  # the fault server (netguard)
+            }
+        )
         runner = CrawlerRunner(settings)
         crawler = runner.create_crawler(Burst)
         await runner.crawl(crawler, base=server.base)

@@ -31,6 +31,7 @@ import itertools
 import logging
 import os
 import re
+import secrets
 import threading
 from collections.abc import Mapping
 from datetime import datetime
@@ -57,6 +58,9 @@ ARTICLES_DIR = "articles"
 COMPRESSION = "zstd"
 TEMP_FILE_RE = re.compile(r"^\.part-(?P<run>.+)-(?P<pid>\d+)-(?P<seq>\d{5,})\.parquet\.tmp$")
 """Our temporary files, and only those: what :func:`sweep_temp_files` may remove."""
+
+WRITTEN_DIRS = (ARTICLES_DIR, "raw", "_runs")
+"""Directories under the root that a crawl writes into (rows, WARC pages, run manifests)."""
 
 _FORBIDDEN_CHARS = frozenset("/\\:=%")
 # One counter per process, shared by every writer in it: two writers of one run
@@ -85,6 +89,56 @@ def check_path_component(value: str, what: str) -> str:
     if value.startswith((".", "_")) or os.path.isabs(value):
         raise ValueError(f"{what} {value!r} must not start with '.' or '_' or be absolute")
     return value
+
+
+class ArchiveNotWritable(Exception):
+    """The archive cannot take new files; the message is one line that says where and why."""
+
+
+def check_writable(root: Path | str) -> Path:
+    """Create the root if needed and prove that files can be written there, or raise.
+
+    A crawl into an archive it cannot write fetches every page and then loses
+    every article, so this runs before the first request. Permission bits are
+    not asked (root ignores them, ACLs and read-only mounts escape them): a
+    small file is written, fsynced and removed in the root and in each
+    directory of :data:`WRITTEN_DIRS` that exists.
+    """
+    root = Path(root)
+    if os.path.lexists(root) and not root.is_dir():
+        raise ArchiveNotWritable(f"archive {root} is not a directory")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ArchiveNotWritable(f"cannot create archive {root}: {_reason(error)}") from None
+    for directory in (root, *(root / name for name in WRITTEN_DIRS)):
+        if directory == root or os.path.lexists(directory):
+            if not directory.is_dir():
+                raise ArchiveNotWritable(f"archive {root}: {directory} is not a directory")
+            _probe(root, directory)
+    return root
+
+
+def _probe(root: Path, directory: Path) -> None:
+    probe = directory / f".write-probe-{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as error:
+        raise ArchiveNotWritable(f"cannot write to archive {root}: {_reason(error)}") from None
+    try:
+        os.write(fd, b"probe\n")
+        os.fsync(fd)  # a full disk may only say so when the data is allocated
+    except OSError as error:
+        raise ArchiveNotWritable(f"cannot write to archive {root}: {_reason(error)}") from None
+    finally:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            probe.unlink()
+
+
+def _reason(error: OSError) -> str:
+    where = f" ({error.filename})" if error.filename else ""
+    return f"{error.strerror or error}{where}"
 
 
 def partition_of(row: Mapping[str, Any]) -> PartitionKey:

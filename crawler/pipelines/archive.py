@@ -15,6 +15,7 @@ from typing import Any, Self
 from scrapy.exceptions import DropItem
 
 from crawler.archive import ARTICLES_DIR, ArchiveWriter, check_path_component, sweep_temp_files
+from crawler.archive.writer import check_writable
 from crawler.faults import crash_point
 from crawler.items import Article
 
@@ -36,6 +37,12 @@ class ParquetArchive:
     Settings: ``CRAWLER_ARCHIVE_DIR`` (archive root), ``CRAWLER_ARCHIVE_FLUSH_ROWS``,
     ``CRAWLER_RUN_ID`` (empty: a fresh id). The run id is published as the
     ``crawler/run_id`` stat so other components and the run summary can use it.
+
+    A file that cannot be written (disk full, I/O error) does not stop the
+    crawl: its rows stay buffered and are tried again with the next flush. What
+    is still not written when the spider closes is counted in
+    ``crawler/archive/rows_lost`` (a run error, crawler.failures) and logged;
+    each failed write in ``crawler/archive/write_errors``.
     """
 
     def __init__(
@@ -46,6 +53,8 @@ class ParquetArchive:
         self.flush_rows = flush_rows
         self.stats = stats
         self.writer: ArchiveWriter | None = None
+        self.accepted = 0  # rows handed to the writer: each one is written or counted lost
+        self._last_error = ""
         if stats is not None:
             stats.set_value(RUN_ID_STAT, self.run_id)
 
@@ -60,6 +69,7 @@ class ParquetArchive:
         return cls(root, run_id, flush_rows, crawler.stats)
 
     def open_spider(self) -> None:
+        check_writable(self.root)
         swept = sweep_temp_files(self.root)
         if swept:
             logger.info("archive: removed %d stale temporary files under %s", swept, self.root)
@@ -75,6 +85,7 @@ class ParquetArchive:
         item.crawl_run = self.run_id
         if item.fetched_at is None:
             item.fetched_at = datetime.now(UTC)
+        held = self.writer.rows_written + self.writer.buffered  # a flush only moves rows
         try:
             self.writer.add(item.record())
         except (ValueError, TypeError) as error:
@@ -82,6 +93,14 @@ class ParquetArchive:
             if self.stats is not None:
                 self.stats.inc_value(f"{STATS_PREFIX}/rejected")
             raise DropItem(f"not archivable ({error}): {item.url}") from error
+        except OSError as error:
+            self.accepted += 1
+            self._write_failed(error)
+            if self.writer.rows_written + self.writer.buffered == held:  # not even buffered
+                self._update_stats()
+                raise DropItem(f"not written ({self._last_error}): {item.url}") from None
+        else:
+            self.accepted += 1
         self._update_stats()
         return item
 
@@ -89,8 +108,20 @@ class ParquetArchive:
         crash_point("shutdown")
         if self.writer is None:
             return
-        files = self.writer.close()
-        self._update_stats()
+        try:
+            files = self.writer.close()
+        except OSError as error:
+            self._write_failed(error)
+            files = self.writer.files
+        lost = self._update_stats(closing=True)
+        if lost:
+            logger.error(
+                "archive: run %s: %d articles were not written under %s (last error: %s)",
+                self.run_id,
+                lost,
+                self.root / ARTICLES_DIR,
+                self._last_error,
+            )
         if files:
             logger.info(
                 "archive: run %s wrote %d rows in %d files under %s",
@@ -102,8 +133,29 @@ class ParquetArchive:
         else:
             logger.info("archive: run %s: no articles: nothing written", self.run_id)
 
-    def _update_stats(self) -> None:
-        if self.stats is None or self.writer is None:
-            return
-        self.stats.set_value(f"{STATS_PREFIX}/rows_written", self.writer.rows_written)
-        self.stats.set_value(f"{STATS_PREFIX}/files_written", self.writer.files_written)
+    def _write_failed(self, error: OSError) -> None:
+        """Count a failed write; log it when it differs from the last one (a full disk
+        would otherwise log the same line for every article)."""
+        if self.stats is not None:
+            self.stats.inc_value(f"{STATS_PREFIX}/write_errors")
+        message = error.strerror or str(error)
+        if message != self._last_error:
+            logger.error(
+                "archive: cannot write under %s (%s); %d rows kept in memory, tried again later",
+                self.root / ARTICLES_DIR,
+                message,
+                self.writer.buffered if self.writer else 0,
+            )
+        self._last_error = message
+
+    def _update_stats(self, closing: bool = False) -> int:
+        """Publish the counts; return the rows lost (once closing, the buffered ones too)."""
+        if self.writer is None:
+            return 0
+        lost = self.accepted - self.writer.rows_written - (0 if closing else self.writer.buffered)
+        if self.stats is not None:
+            self.stats.set_value(f"{STATS_PREFIX}/rows_written", self.writer.rows_written)
+            self.stats.set_value(f"{STATS_PREFIX}/files_written", self.writer.files_written)
+            if lost or self.stats.get_value(f"{STATS_PREFIX}/rows_lost"):
+                self.stats.set_value(f"{STATS_PREFIX}/rows_lost", lost)
+        return lost
