@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import pytest_twisted
 from fault_spider import FaultSpider
-from faultserver import VIETNAMESE, article
+from faultserver import VIETNAMESE, article, cp1258
 from scrapy.crawler import Crawler, CrawlerRunner
 from twisted.internet import defer
 
@@ -45,7 +45,7 @@ SETTINGS: dict[str, Any] = {
     "CRAWLER_FEED_MAX_ITEMS": MAX_ITEMS,
 }
 
-FEEDS = ("big.rss", "broken.rss", "mixed.rss", "atom.xml", "laughs.rss", "xxe.rss")
+FEEDS = ("big.rss", "broken.rss", "mixed.rss", "atom.xml", "laughs.rss", "xxe.rss", "cp1258.rss")
 SITEMAPS = (
     "chain/0.xml",
     "wide.xml",
@@ -185,6 +185,12 @@ class DiscoveryServer:
                 "<published>2025-01-06T10:00:00+07:00</published></entry></feed>"
             )
             return 200, body.encode(), xml
+        if path == "/cp1258.rss":  # the charset only in the header, Vietnamese titles
+            body = rss([a("cp-1"), a("cp-2")]).replace(
+                "<title>t</title>", f"<title>{VIETNAMESE}</title>"
+            )
+            body = body.replace('<?xml version="1.0"?>', "")
+            return 200, cp1258(body), {"Content-Type": "application/rss+xml; charset=windows-1258"}
         if path == "/laughs.rss":
             body = rss(
                 [a("laughs-1") + "&lol9;", a("laughs-2")],
@@ -329,6 +335,10 @@ def test_feed_links_go_through_the_article_url_check(run: Any, server: Discovery
     assert stats["crawler/discovery/feed_links_not_article"] == 3
     assert server.articles("atom") == {"/a/atom-1"}  # Atom: the alternate link, made absolute
     assert not server.articles("enclosure")
+
+
+def test_feed_charset_from_the_header_is_honoured(run: Any, server: DiscoveryServer) -> None:
+    assert server.articles("cp") == {"/a/cp-1", "/a/cp-2"}
 
 
 def test_feed_entities_are_never_expanded_nor_fetched(run: Any, server: DiscoveryServer) -> None:

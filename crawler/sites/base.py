@@ -266,7 +266,12 @@ class NewsSpider(scrapy.Spider):
         """
         stats = self.crawler.stats
         stats.inc_value("crawler/discovery/feeds")
-        records = XmlRecords(response.body, FEED_RECORDS)
+        # Decoded as every page is (header, BOM, declaration, then a guess; never fails), so
+        # a feed whose charset is only in its header, or that lies about it, still reads.
+        if isinstance(response, TextResponse):
+            records = XmlRecords(response.text.encode(), FEED_RECORDS, encoding="utf-8")
+        else:
+            records = XmlRecords(response.body, FEED_RECORDS)
         for read, item in enumerate(records):
             if read >= self._feed_max_items:
                 stats.inc_value("crawler/discovery/feeds_capped")

@@ -39,14 +39,20 @@ class XmlRecords:
     for. Afterwards ``root`` is the local name of the root element (``""`` if
     none was read) and ``error`` the parser's message if the XML broke. With
     ``roots``, a document whose root is not one of them yields nothing.
+    ``encoding`` overrides the document's own (its declaration, or UTF-8).
     """
 
     def __init__(
-        self, body: bytes, names: frozenset[str], roots: frozenset[str] | None = None
+        self,
+        body: bytes,
+        names: frozenset[str],
+        roots: frozenset[str] | None = None,
+        encoding: str | None = None,
     ) -> None:
         self._body = body
         self._names = names
         self._roots = roots
+        self._encoding = encoding
         self.root = ""
         self.error: str | None = None
 
@@ -61,6 +67,7 @@ class XmlRecords:
             huge_tree=False,
             remove_comments=True,
             remove_pis=True,
+            encoding=self._encoding,
         )
         depth = 0  # inside a record: its descendants stay until the record ends
         try:
@@ -81,7 +88,7 @@ class XmlRecords:
                     yield element
                 _drop(element)
         except etree.XMLSyntaxError as error:
-            self.error = str(error)
+            self.error = " ".join(str(error).split())  # one line for the log
 
 
 def _drop(element: etree._Element) -> None:
