@@ -16,13 +16,21 @@ from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 import scrapy
-from parsel import Selector
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
-from scrapy.utils.sitemap import Sitemap
 
 from crawler.archive import ArchiveReadError, known_url_keys
 from crawler.items import Article, sha256_hex
+from crawler.sites.discovery import (
+    FEED_RECORDS,
+    SITEMAP_RECORDS,
+    SITEMAP_ROOTS,
+    XmlRecords,
+    child_text,
+    feed_date,
+    feed_link,
+    sitemap_body,
+)
 from crawler.sites.parser import ArticleParser
 from crawler.text.dates import VIETNAM, parse_iso
 from crawler.urls import canonical_url
@@ -75,6 +83,11 @@ class NewsSpider(scrapy.Spider):
         # Next listing pages held back until an article of their page is in the window.
         self._pending_next: dict[tuple[str, int], scrapy.Request] = {}
         self._window_set = False
+        # Discovery limits (read from the settings when the crawl starts, see _load_limits).
+        self._feed_max_items = 1_000
+        self._sitemap_max_entries = 50_000
+        self._sitemap_max_depth = 3
+        self._warned: set[str] = set()  # kinds of discovery trouble already logged
 
     # -- date window -------------------------------------------------------------
 
@@ -108,6 +121,7 @@ class NewsSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         self._set_window()
+        self._load_limits()
         self._load_known()
         for url in self.feed_urls:
             yield scrapy.Request(url, callback=self.parse_feed)
@@ -120,6 +134,16 @@ class NewsSpider(scrapy.Spider):
 
     def is_article_url(self, url: str) -> bool:
         return self._article_re.search(url.split("?")[0].split("#")[0]) is not None
+
+    def _load_limits(self) -> None:
+        settings = self.settings
+        self._feed_max_items = settings.getint("CRAWLER_FEED_MAX_ITEMS", self._feed_max_items)
+        self._sitemap_max_entries = settings.getint(
+            "CRAWLER_SITEMAP_MAX_ENTRIES", self._sitemap_max_entries
+        )
+        self._sitemap_max_depth = settings.getint(
+            "CRAWLER_SITEMAP_MAX_DEPTH", self._sitemap_max_depth
+        )
 
     def _load_known(self) -> None:
         settings = getattr(self, "settings", None)
@@ -244,45 +268,129 @@ class NewsSpider(scrapy.Spider):
         )
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
-        if not isinstance(response, TextResponse):
-            return
-        self.crawler.stats.inc_value("crawler/discovery/feeds")
-        selector = Selector(text=response.text, type="xml")
-        selector.remove_namespaces()
-        for item in selector.xpath("//item | //entry"):
-            link = item.xpath("link/text()").get() or item.xpath("link/@href").get()
+        """An RSS or Atom feed, streamed: its first ``CRAWLER_FEED_MAX_ITEMS`` items.
+
+        A link goes through the same article URL check as listing and sitemap
+        links. XML that breaks after some items keeps the items before the break.
+        """
+        stats = self.crawler.stats
+        stats.inc_value("crawler/discovery/feeds")
+        # Decoded as every page is (header, BOM, declaration, then a guess; never fails), so
+        # a feed whose charset is only in its header, or that lies about it, still reads.
+        if isinstance(response, TextResponse):
+            records = XmlRecords(response.text.encode(), FEED_RECORDS, encoding="utf-8")
+        else:
+            records = XmlRecords(response.body, FEED_RECORDS)
+        for read, item in enumerate(records):
+            if read >= self._feed_max_items:
+                stats.inc_value("crawler/discovery/feeds_capped")
+                self._warn_once(
+                    "feeds_capped",
+                    "feed %s: stopped after %d items (CRAWLER_FEED_MAX_ITEMS)",
+                    response.url,
+                    read,
+                )
+                return
+            link = feed_link(item)
             if not link:
                 continue
-            published = _rfc822(item.xpath("pubDate/text() | published/text()").get())
-            if not self.in_window(published):
-                self.crawler.stats.inc_value("crawler/window/feed_items_skipped")
+            url = response.urljoin(link)
+            if not self.is_article_url(url):
+                stats.inc_value("crawler/discovery/feed_links_not_article")
                 continue
-            request = self.article_request(response.urljoin(link.strip()))
+            text = feed_date(item)
+            published = _rfc822(text) or parse_iso(text, self.timezone)
+            if not self.in_window(published):
+                stats.inc_value("crawler/window/feed_items_skipped")
+                continue
+            request = self.article_request(url)
             if request is not None:
                 yield request
+        if records.error is not None:
+            stats.inc_value("crawler/discovery/feed_broken")
+            self._warn_once(
+                "feed_broken",
+                "feed %s: broken XML, only the items before the break were read: %s",
+                response.url,
+                records.error,
+            )
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
-        """A sitemap or sitemap index: articles by ``lastmod`` window, nested sitemaps followed."""
-        body = response.body
-        if not body.lstrip().startswith(b"<"):
+        """A sitemap or sitemap index (gzipped or not): articles by ``lastmod`` window.
+
+        Nested sitemaps are followed down to ``CRAWLER_SITEMAP_MAX_DEPTH``
+        levels below the first; each sitemap yields at most
+        ``CRAWLER_SITEMAP_MAX_ENTRIES`` entries.
+        """
+        stats = self.crawler.stats
+        stats.inc_value("crawler/discovery/sitemaps")
+        depth = response.meta.get("sitemap_depth", 0)
+        max_size = response.meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE"))
+        try:
+            body = sitemap_body(response.body, max_size)
+        except ValueError as error:
+            self._invalid_sitemap(response, str(error))
             return
-        self.crawler.stats.inc_value("crawler/discovery/sitemaps")
-        sitemap = Sitemap(body)
-        for entry in sitemap:
-            loc = entry.get("loc", "").strip()
+        records = XmlRecords(body, SITEMAP_RECORDS, roots=SITEMAP_ROOTS)
+        for read, entry in enumerate(records):
+            if read >= self._sitemap_max_entries:
+                stats.inc_value("crawler/discovery/sitemaps_capped")
+                self._warn_once(
+                    "sitemaps_capped",
+                    "sitemap %s: stopped after %d entries (CRAWLER_SITEMAP_MAX_ENTRIES)",
+                    response.url,
+                    read,
+                )
+                return
+            loc = child_text(entry, "loc")
             if not loc:
                 continue
-            if sitemap.type == "sitemapindex":
-                yield scrapy.Request(response.urljoin(loc), callback=self.parse_sitemap)
+            url = response.urljoin(loc)
+            if records.root == "sitemapindex":
+                if depth >= self._sitemap_max_depth:
+                    stats.inc_value("crawler/discovery/sitemap_depth_capped")
+                    self._warn_once(
+                        "sitemap_depth_capped",
+                        "sitemap index %s is %d levels deep: its sitemaps are not followed"
+                        " (CRAWLER_SITEMAP_MAX_DEPTH)",
+                        response.url,
+                        depth,
+                    )
+                    continue
+                meta = {"sitemap_depth": depth + 1}
+                yield scrapy.Request(url, callback=self.parse_sitemap, meta=meta)
                 continue
-            if not self.is_article_url(response.urljoin(loc)):
+            if not self.is_article_url(url):
+                stats.inc_value("crawler/discovery/sitemap_links_not_article")
                 continue
-            if not self.in_window(parse_iso(entry.get("lastmod"), self.timezone)):
-                self.crawler.stats.inc_value("crawler/window/sitemap_items_skipped")
+            if not self.in_window(parse_iso(child_text(entry, "lastmod"), self.timezone)):
+                stats.inc_value("crawler/window/sitemap_items_skipped")
                 continue
-            request = self.article_request(response.urljoin(loc))
+            request = self.article_request(url)
             if request is not None:
                 yield request
+        if records.root not in SITEMAP_ROOTS:
+            reason = f"its root is <{records.root}>" if records.root else records.error
+            self._invalid_sitemap(response, reason or "no XML")
+        elif records.error is not None:
+            stats.inc_value("crawler/discovery/sitemap_broken")
+            self._warn_once(
+                "sitemap_broken",
+                "sitemap %s: broken XML, only the entries before the break were read: %s",
+                response.url,
+                records.error,
+            )
+
+    def _invalid_sitemap(self, response: Response, reason: str) -> None:
+        self.crawler.stats.inc_value("crawler/discovery/sitemap_invalid")
+        self._warn_once("sitemap_invalid", "sitemap %s is not a sitemap: %s", response.url, reason)
+
+    def _warn_once(self, kind: str, message: str, *args: Any) -> None:
+        """One warning per kind of discovery trouble in a run; its stat counts them all."""
+        if kind in self._warned:
+            return
+        self._warned.add(kind)
+        self.logger.warning(message + " (further ones: stat crawler/discovery/%s)", *args, kind)
 
     # -- articles ----------------------------------------------------------------
 
