@@ -97,7 +97,7 @@ def csv_cell(value: Any, raw: bool = False) -> str:
 
 def csv_writer(out: IO[str], names: Sequence[str], raw: bool = False) -> _csv.Writer:
     """A CSV writer that has written the header: every field quoted, so that a bare
-    ``\r`` in a cell cannot split its row."""
+    carriage return in a cell cannot split its row."""
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow([csv_cell(n, raw) for n in names])  # a PIVOT names columns by data
     return writer
