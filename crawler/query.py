@@ -32,6 +32,8 @@ from crawler.inspect import add_archive_option
 from crawler.progress import Progress
 
 if TYPE_CHECKING:
+    import _csv
+
     import duckdb
 
 MAX_CELL = 40
@@ -118,6 +120,31 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK …):
+# OWASP's six, and their full-width forms, which some spreadsheets read the same way.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(value: Any, raw: bool = False) -> str:
+    """A cell as CSV text; text a spreadsheet would run as a formula gets a leading ``'``.
+
+    Numbers are left alone: ``-5`` is a number, not a formula. ``raw`` keeps every
+    cell as it is.
+    """
+    text = _text(value)
+    if raw or isinstance(value, int | float | Decimal) or not text.startswith(FORMULA_STARTS):
+        return text
+    return "'" + text
+
+
+def csv_writer(out: IO[str], names: Sequence[str], raw: bool = False) -> _csv.Writer:
+    """A CSV writer that has written the header: every field quoted, so that a bare
+    carriage return in a cell cannot split its row."""
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    writer.writerow([csv_cell(n, raw) for n in names])  # a PIVOT names columns by data
+    return writer
+
+
 def render_table(
     names: Sequence[str], rows: Sequence[Sequence[Any]], max_cell: int = MAX_CELL
 ) -> str:
@@ -174,9 +201,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
     if args.json:
         print_json([{n: _plain(v) for n, v in zip(names, row, strict=True)} for row in rows])
     elif args.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(names)
-        writer.writerows([_text(v) for v in row] for row in rows)
+        writer = csv_writer(sys.stdout, names, args.raw_cells)
+        writer.writerows([csv_cell(v, args.raw_cells) for v in row] for row in rows)
     elif names:
         sys.stdout.write(render_table(names, rows) + "\n")
         note = f"{len(rows):,} row{'s' if len(rows) != 1 else ''}"
@@ -237,15 +263,14 @@ def write_rows(
     names: Sequence[str],
     batches: Iterator[list[dict[str, Any]]],
     progress: Progress,
+    raw_cells: bool = False,
 ) -> int:
     """Write batches of rows as JSON lines or CSV; return how many rows were written."""
     written = 0
-    writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
-    if writer is not None:
-        writer.writerow(names)
+    writer = csv_writer(out, names, raw_cells) if fmt == "csv" else None
     for batch in batches:
         if writer is not None:
-            writer.writerows([_text(row[n]) for n in names] for row in batch)
+            writer.writerows([csv_cell(row[n], raw_cells) for n in names] for row in batch)
         else:
             out.write(
                 "".join(
@@ -266,6 +291,7 @@ def export(
     since: date | None = None,
     until: date | None = None,
     all_versions: bool = False,
+    raw_cells: bool = False,
 ) -> int:
     """Export the archive to ``out``; return the number of rows."""
     from crawler.duck import RECORD_COLUMNS
@@ -275,7 +301,7 @@ def export(
     def work(con: duckdb.DuckDBPyConnection) -> int:
         count, batches = _batches(con, sql, count_sql, params)
         with Progress("export", count, "rows") as progress:
-            return write_rows(out, fmt, RECORD_COLUMNS, batches, progress)
+            return write_rows(out, fmt, RECORD_COLUMNS, batches, progress, raw_cells)
 
     return retrying(root, work, tries=1)
 
@@ -296,6 +322,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 args.since,
                 args.until,
                 args.all_versions,
+                args.raw_cells,
             )
         else:
             n = _export_to_file(args, target)
@@ -339,6 +366,7 @@ def _export_to_file(args: argparse.Namespace, target: Path) -> int:
                 args.since,
                 args.until,
                 args.all_versions,
+                args.raw_cells,
             )
         os.replace(temporary, target)
     except OSError as error:
@@ -347,6 +375,16 @@ def _export_to_file(args: argparse.Namespace, target: Path) -> int:
         if temporary.exists():
             temporary.unlink()
     return n
+
+
+def add_raw_cells_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--raw-cells",
+        action="store_true",
+        help="in CSV, leave cells as they are: by default a text cell that starts with "
+        "= + - @ (or their full-width forms), a tab or a carriage return gets a leading ' "
+        "so that a spreadsheet does not run it as a formula (JSON is always raw)",
+    )
 
 
 def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:
@@ -373,6 +411,7 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
     p.add_argument(
         "--max-rows", type=int, default=100, help="rows shown in a table (default 100; 0 for all)"
     )
+    add_raw_cells_option(p)
     p.set_defaults(func=cmd_sql)
 
     p = command(
@@ -389,4 +428,5 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         "--all-versions", action="store_true", help="every row, not only the newest of each article"
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
+    add_raw_cells_option(p)
     p.set_defaults(func=cmd_export)

@@ -9,17 +9,22 @@ counts script errors in ``data-errors``. The screenshot is kept in
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import re
 import shutil
 import subprocess
+from datetime import UTC, datetime
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from bench.synthetic import build_archive
+from bench.synthetic import build_archive, synthetic_row
+from crawler.archive import ArchiveWriter
 from crawler.cli import main
-from crawler.report import histogram, render_html, report_data
+from crawler.report import histogram, render_html, report_data, script_json
 from crawler.runs import write_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,3 +180,166 @@ def test_without_manifests_the_history_says_so(tmp_path: Path) -> None:
     attrs = root_attributes(dom)
     assert attrs.get("data-ready") == "1" and attrs.get("data-errors") == "0"
     assert "No crawl-all run manifests" in dom
+
+
+# -- hostile strings: the data stays data ---------------------------------------------
+
+# What a crawled page or a hand-edited manifest may hold. Each must reach the page
+# as text, exactly: no element, no script run, no dialog, and every chart drawn.
+HOSTILE = (
+    "</script><script>document.documentElement.setAttribute('data-pwned','1')</script>",
+    "<!--",
+    "<!-- <script> a comment that never ends",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=\"document.documentElement.setAttribute('data-pwned','2');alert(2)\">",
+    "\"double\" and 'single' quotes, a \\ backslash",
+    "line\u2028separator\u2029paragraph",
+    "&amp; &lt;b&gt; &#60; &",
+    "</SCRIPT ><p>",
+)
+# A site becomes a directory name: no "/", "=", "%" there (the writer refuses them).
+HOSTILE_SITE = "<!--<script>\"'&amp;\u2028\u2029>"
+# Names that are also properties of every JavaScript object.
+OBJECT_KEY_SITE = "constructor"
+# Counts calls to alert/confirm/prompt: only the test's copy of the page has it.
+DIALOG_HOOK = (
+    '<script>["alert", "confirm", "prompt", "print"].forEach(function (name) {'
+    " window[name] = function () { var r = document.documentElement;"
+    ' r.setAttribute("data-dialogs", String(Number(r.getAttribute("data-dialogs") || 0) + 1));'
+    " }; });</script>"
+)
+
+
+class Dom(HTMLParser):
+    """Elements and text nodes of a dumped DOM, text unescaped (script and style left out)."""
+
+    def __init__(self, dom: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+        self.texts: list[str] = []
+        self._raw = False
+        self.feed(dom)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, dict(attrs)))
+        self._raw = tag in ("script", "style")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._raw = False
+
+    def handle_data(self, data: str) -> None:
+        if not self._raw:
+            self.texts.append(data)
+
+
+def hostile_archive(root: Path) -> Path:
+    """An archive written by the project's writer, every text field hostile, and its runs."""
+    rng = random.Random(5)
+    sites = (HOSTILE_SITE, OBJECT_KEY_SITE, "qdnd.vn")
+    run = "20260101T000000Z-hostile"
+    with ArchiveWriter(root, run) as writer:
+        for n in range(27):
+            text = HOSTILE[n % len(HOSTILE)]
+            row = synthetic_row(rng, n, datetime(2025, 1 + n % 3, 1 + n, 8, tzinfo=UTC), run)
+            row.update(
+                site=sites[n % len(sites)],
+                title=text,
+                summary=text,
+                section=text,
+                tags=list(HOSTILE),
+                authors=list(HOSTILE),
+                byline=text,
+                body=f"{text}\n\n{row['body']}",
+            )
+            writer.add(row)
+    runs = root / "_runs"
+    runs.mkdir()
+    for n, run_id in enumerate(HOSTILE):
+        sites_of_run: dict[str, object] = {
+            text: {"status": "alarm", "articles_new": 3, "alarm": [text, f"title: {text}"]}
+            for text in HOSTILE
+        }
+        sites_of_run["qdnd.vn"] = {"status": "ok", "articles_new": 2, "alarm": []}
+        if n == 0:  # only in the first run: the others must not find Object's "constructor"
+            sites_of_run[OBJECT_KEY_SITE] = {"status": "ok", "articles_new": 1, "alarm": []}
+        manifest = {"run_id": run_id, "start": f"2026-02-0{n + 1}T04:00:00+00:00"}
+        (runs / f"run{n}.json").write_text(json.dumps({**manifest, "sites": sites_of_run}))
+    # A hand-edited manifest, each field of the wrong type: shown as far as it makes sense.
+    odd = {"status": ["?"], "articles_new": "many", "alarm": 5, "health": "x"}
+    (runs / "odd.json").write_text(json.dumps({"run_id": 7, "start": 1, "sites": {"odd": odd}}))
+    return root
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # The archive's own path is on the page too (the subtitle).
+    parent = tmp_path_factory.mktemp("hostile") / "<!--<script>\"' &amp;\u2028"
+    return hostile_archive(parent / "archive")
+
+
+def embedded_json(html: str) -> str:
+    """The data element's text, ended where an HTML parser ends it: at the first ``</script``."""
+    start = html.index('<script type="application/json" id="report-data">')
+    start = html.index(">", start) + 1
+    return html[start : html.lower().index("</script", start)]
+
+
+def test_embedded_data_is_inert_whatever_the_strings(hostile: Path, tmp_path: Path) -> None:
+    for text in (*HOSTILE, HOSTILE_SITE):
+        payload = script_json({"s": text, "list": [text]})
+        assert not set(payload) & set("<>&\u2028\u2029"), payload
+        assert payload.isascii() and json.loads(payload) == {"s": text, "list": [text]}
+    page = tmp_path / "report.html"
+    assert main(["report", "--archive", str(hostile), "--html", str(page)]) == 0
+    html = page.read_text("utf-8")
+    data = json.loads(embedded_json(html))
+    assert sorted(t["name"] for t in data["tags"]) == sorted(HOSTILE)
+    assert sorted(a["name"] for a in data["authors"]) == sorted(HOSTILE)
+    assert {s["site"] for s in data["sites"]} == {HOSTILE_SITE, OBJECT_KEY_SITE, "qdnd.vn"}
+    assert [r["run_id"] for r in data["runs"][: len(HOSTILE)]] == list(HOSTILE)
+    assert data["archive"]["path"] == str(hostile.resolve())
+    # A file name that is not UTF-8 (a lone surrogate in Python) still gives a page.
+    assert json.loads(script_json({"path": "a\udcff"})) == {"path": "a\udcff"}
+
+
+def test_hostile_strings_are_shown_as_text_in_headless_chromium(
+    hostile: Path, tmp_path: Path
+) -> None:
+    need_chromium()
+    page = tmp_path / "report.html"
+    assert main(["report", "--archive", str(hostile), "--html", str(page)]) == 0
+    html = page.read_text("utf-8")
+    page.write_text(html.replace("<head>", "<head>\n" + DIALOG_HOOK, 1), "utf-8")
+    dom = dom_of(page, tmp_path / "profile")
+    attrs = root_attributes(dom)
+    # The data parsed and every chart drew.
+    assert attrs.get("data-errors") == "0" and attrs.get("data-ready") == "1", attrs
+    assert attrs.get("data-charts") == "6", attrs
+    # Nothing from the data ran.
+    assert "data-pwned" not in attrs and "data-dialogs" not in attrs, attrs
+    parsed = Dom(dom)
+    names = [tag for tag, _ in parsed.elements]
+    assert names.count("script") == 4  # the hook, the error counter, the data, the charts
+    assert "img" not in names and "iframe" not in names
+    assert all(a.get("class") in ("sub", "note") for tag, a in parsed.elements if tag == "p")
+    assert not [a for _, attributes in parsed.elements for a in attributes if a.startswith("on")]
+    # Bars for each author and tag, and each name whole in its tooltip.
+    for chart in ("chart-authors", "chart-tags"):
+        part = dom[dom.index(f'id="{chart}"') :]
+        part = part[: part.index("</svg>")]
+        assert part.count("data-value=") == len(HOSTILE), chart
+    for n, text in enumerate(HOSTILE):
+        assert f"{text}: 27 articles" in parsed.texts, text  # authors and tags
+        assert text in parsed.texts  # the alarm list: the message, exactly
+        assert f"Run {text} (2026-02-0{n + 1} 04:00)" in parsed.texts  # its run
+    texts = set(parsed.texts)
+    assert {HOSTILE_SITE, OBJECT_KEY_SITE, "qdnd.vn"} <= texts  # the sites table
+    # One article a day: each bar of "constructor" counts 1, not Object's constructor.
+    assert "\n".join(parsed.texts).count(f"\n{OBJECT_KEY_SITE}: 1\n") == 9
+    assert any(t.startswith(f"{hostile.resolve()} · generated ") for t in texts)
+    alarms = dom[dom.index('id="chart-alarms"') :]
+    assert alarms.count('data-status="alarm"') == len(HOSTILE) ** 2
+    # 10 runs x 12 sites: "constructor" is "ok" in run 1 only, not in the runs after it.
+    assert alarms.count('data-status="ok"') == len(HOSTILE) + 1
+    assert alarms.count('data-status="none"') == 11 + (len(HOSTILE) - 1) + len(HOSTILE)

@@ -84,14 +84,21 @@ def manifests(root: Path) -> list[dict[str, Any]]:
         for name, entry in data["sites"].items():
             if not isinstance(entry, dict):
                 continue
+            # A hand-edited manifest may hold anything: take each field only in its own type.
+            alarm, new, health = entry.get("alarm"), entry.get("articles_new"), entry.get("health")
             sites[name] = {
-                "status": entry.get("status", "?"),
-                "alarm": [str(a) for a in entry.get("alarm") or []],
-                "new": entry.get("articles_new", 0),
-                "found": (entry.get("health") or {}).get("found"),
+                "status": str(entry.get("status", "?")),
+                "alarm": [str(a) for a in alarm] if isinstance(alarm, list) else [],
+                "new": new if isinstance(new, int) else 0,
+                "found": health.get("found") if isinstance(health, dict) else None,
             }
+        start = data.get("start")
         runs.append(
-            {"run_id": data.get("run_id", path.stem), "start": data.get("start"), "sites": sites}
+            {
+                "run_id": str(data.get("run_id", path.stem)),
+                "start": start if isinstance(start, str) else None,
+                "sites": sites,
+            }
         )
     runs.sort(key=lambda r: str(r["start"] or r["run_id"]))
     return runs
@@ -181,11 +188,25 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+# Inside <script>, "</script" ends the element and "<!--" changes how the rest is
+# read; "&" and ">" matter to HTML too. Outside strings JSON has none of these, so
+# escaping every one as \uXXXX leaves no markup in the payload, whatever it holds.
+_SCRIPT_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def script_json(data: Any) -> str:
+    """JSON that stays data inside ``<script type="application/json">``, any string included.
+
+    ``ensure_ascii`` writes U+2028, U+2029, every other non-ASCII character and a
+    lone surrogate (an undecodable file name) as ``\\uXXXX`` too: the payload is
+    plain ASCII, so no encoding can break it.
+    """
+    return json.dumps(data, ensure_ascii=True, default=_default).translate(_SCRIPT_ESCAPES)
+
+
 def render_html(data: dict[str, Any]) -> str:
     """The page: template, style, script and data in one file."""
-    payload = json.dumps(data, ensure_ascii=False, default=_default)
-    # Inside <script>, "</" would end the element early: escape it (JSON allows \/).
-    payload = payload.replace("</", "<\\/").replace("<!--", "<\\!--")
+    payload = script_json(data)
     template = (HERE / "template.html").read_text("utf-8")
     return (
         template.replace("/*STYLE*/", (HERE / "report.css").read_text("utf-8"))

@@ -31,6 +31,9 @@
     return node;
   }
 
+  // Site names are keys: "constructor" or "__proto__" must not find Object's own.
+  function own(object, key) { return Object.prototype.hasOwnProperty.call(object, key); }
+
   function fmt(n) { return Number(n || 0).toLocaleString("en-US"); }
   function pct(x) { return Math.round((x || 0) * 100) + "%"; }
   function tip(node, text) { el("title", {}, node, text); return node; }
@@ -110,10 +113,10 @@
       if (unit === "month") { return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1); }
       return t + (unit === "week" ? 7 : 1) * DAY;
     }
-    var buckets = {};
+    var buckets = Object.create(null);
     rows.forEach(function (r) {
       var key = bucket(r.day);
-      var b = buckets[key] || (buckets[key] = {t: key, total: 0, by: {}});
+      var b = buckets[key] || (buckets[key] = {t: key, total: 0, by: Object.create(null)});
       b.by[r.site] = (b.by[r.site] || 0) + r.n;
       b.total += r.n;
     });
@@ -251,9 +254,9 @@
       var y = 8 + i * 26;
       el("text", {x: labelW - 10, y: y + 16, "text-anchor": "end", "class": "value-label"}, svg, site);
       runs.forEach(function (run, j) {
-        var entry = run.sites[site];
-        var status = entry ? entry.status : "none";
-        var colour = STATUS[status] || "var(--none)";
+        var entry = own(run.sites, site) ? run.sites[site] : null;
+        var status = entry ? String(entry.status) : "none";
+        var colour = own(STATUS, status) ? STATUS[status] : "var(--none)";
         var text = run.run_id + " · " + site + ": " + (entry ? status : "not in this run");
         if (entry) {
           text += " · " + fmt(entry["new"]) + " new";
