@@ -62,6 +62,7 @@ def _utf8(text: str) -> bool:
 @example("&l\u200bt;")  # an invisible character hid an entity
 @example("&&#x212a;opf;")  # a decoded KELVIN SIGN becomes K under NFC: &Kopf;
 @example("left&#8203;centerrightdel")
+@example("&#" + "0" * 5000 + "65;")  # html.unescape raised: int() refuses 4300+ digits
 def test_normalise_is_idempotent_and_leaves_only_clean_text(text: str) -> None:
     once = normalise(text)
     assert normalise(once) == once
@@ -168,6 +169,7 @@ def test_text_without_tokens_is_not_changed_by_the_layout_step(text: str) -> Non
 
 @given(hard_text(max_pieces=6))
 @example("LEFT. CENTER RIGHT DEL")
+@example("A ;QĐND - Sáng 22-7, tại Hà Nội")  # a byline of no author: the paragraph left the body
 def test_byline_rules_never_raise(text: str) -> None:
     for line in (text, normalise(text)):
         authors = parse_byline(line)
