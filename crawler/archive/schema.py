@@ -8,6 +8,7 @@ instead of failing a whole flush later.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -114,6 +115,7 @@ _COLUMN_KINDS: dict[str, tuple[str, bool]] = {
     field.name: (_kind(field), field.nullable) for field in ARTICLE_SCHEMA
 }
 _IMAGE_NAMES = tuple(IMAGE_TYPE.names)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _IMAGE_KEYS = frozenset(_IMAGE_NAMES)
 
 
@@ -156,6 +158,14 @@ def records_to_table(records: Iterable[Mapping[str, Any]]) -> pa.Table:
 def _check_str(name: str, value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError(f"record column {name!r}: expected str, got {type(value).__name__}")
+    if not value.isascii():
+        # Checked now: found only when the batch is written, it would fail the batch.
+        surrogate = _SURROGATE.search(value)
+        if surrogate:
+            raise ValueError(
+                f"record column {name!r}: lone surrogate U+{ord(surrogate.group()):04X} "
+                "cannot be stored as UTF-8"
+            )
     return value
 
 
@@ -187,4 +197,9 @@ def _to_utc(name: str, value: Any) -> datetime:
         raise ValueError(
             f"record column {name!r}: naive datetime {value.isoformat()}; give a timezone"
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01 00:00+07:00 is before year 1 in UTC
+        raise ValueError(
+            f"record column {name!r}: {value.isoformat()} is out of range in UTC"
+        ) from None

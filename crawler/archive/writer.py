@@ -63,6 +63,9 @@ WRITTEN_DIRS = (ARTICLES_DIR, "raw", "_runs")
 """Directories under the root that a crawl writes into (rows, WARC pages, run manifests)."""
 
 _FORBIDDEN_CHARS = frozenset("/\\:=%")
+MAX_PATH_COMPONENT = 200
+"""Bytes a site or run id may have: ``site=<site>`` and ``.part-<run>-<pid>-<seq>.parquet.tmp``
+must stay within the 255 bytes of a file name."""
 # One counter per process, shared by every writer in it: two writers of one run
 # in one process never pick the same file name.
 _SEQUENCE = itertools.count()
@@ -76,8 +79,9 @@ def check_path_component(value: str, what: str) -> str:
 
     ``site`` and ``run_id`` end up in paths: nothing may climb out of the root
     (``/``, ``\\``, ``..``, NUL, absolute or drive paths), hide itself from the
-    readers (leading ``.`` or ``_``), or be decoded differently by hive readers
-    (``=`` and ``%``).
+    readers (leading ``.`` or ``_``), be decoded differently by hive readers
+    (``=`` and ``%``), or be too long for a file name (checked before a row is
+    buffered: found at the write, it would fail the whole batch).
     """
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} must be a non-empty string, got {value!r}")
@@ -88,6 +92,9 @@ def check_path_component(value: str, what: str) -> str:
         raise ValueError(f"{what} {value!r} must not contain NUL or control characters")
     if value.startswith((".", "_")) or os.path.isabs(value):
         raise ValueError(f"{what} {value!r} must not start with '.' or '_' or be absolute")
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_PATH_COMPONENT:
+        # A file or directory name holds at most 255 bytes; the rest of the name needs some.
+        raise ValueError(f"{what} {value[:40]!r}… is longer than {MAX_PATH_COMPONENT} bytes")
     return value
 
 

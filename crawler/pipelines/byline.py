@@ -6,6 +6,7 @@ from crawler.items import Article
 from crawler.pipelines.base import Step
 from crawler.text.bylines import split_byline
 from crawler.text.datelines import strip_dateline
+from crawler.text.layout import LayoutRules, remove_tokens
 
 
 class ExtractByline(Step):
@@ -29,5 +30,9 @@ class ExtractByline(Step):
         if article.byline is None:
             article.byline = byline
         if not article.authors:
-            article.authors = authors
+            # Names are rebuilt from words (``LEFT CENTER (tổng hợp) RIGHT DEL``): they
+            # may spell a layout token that the line itself did not hold.
+            rules = LayoutRules.build(article.extra_tokens, article.extra_boilerplate)
+            names = (remove_tokens(name, rules)[0] for name in authors)
+            article.authors = [name for name in names if name]
         self.count("found")

@@ -1,4 +1,5 @@
-"""Step 2: layout tokens become image boundaries; boilerplate paragraphs go."""
+"""Step 2: layout tokens become image boundaries (and leave every other field); boilerplate
+paragraphs go."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from crawler.text.layout import (
     blocks_from_flat_text,
     drop_boilerplate,
     drop_layout_tokens,
+    remove_tokens,
 )
 
 
@@ -25,11 +27,22 @@ class DropLayoutTokens(Step):
         blocks, more = drop_layout_tokens(article.blocks, rules)
         blocks, boilerplate = drop_boilerplate(blocks, rules)
         article.blocks = blocks
-        for field in ("title", "summary"):
+        # Every other text column too: `crawler validate` finds a token in any of them.
+        article.title, n = remove_tokens(article.title, rules)
+        more += n
+        for field in ("summary", "section", "byline", "published_raw"):
             value = getattr(article, field)
-            if value and rules.token.search(value):
-                cleaned = " ".join(rules.token.sub(" ", value).split())
-                setattr(article, field, cleaned or None if field == "summary" else cleaned)
-                more += 1
+            if value:
+                cleaned, n = remove_tokens(value, rules)
+                setattr(article, field, cleaned or None)
+                more += n
+        for field in ("tags", "authors"):
+            values = []
+            for value in getattr(article, field):
+                cleaned, n = remove_tokens(value, rules)
+                more += n
+                if cleaned:
+                    values.append(cleaned)
+            setattr(article, field, values)
         self.count("tokens_dropped", tokens + more)
         self.count("boilerplate_dropped", boilerplate)

@@ -94,7 +94,10 @@ class ArticleParser:
         link = str(found[0]).strip() if found else ""
         host = self.spider.canonical_host
         if link:
-            candidate = canonical_url(urljoin(base_url(response), link), host)
+            try:
+                candidate = canonical_url(urljoin(base_url(response), link), host)
+            except ValueError:  # "http://[": a broken link must not cost the article
+                candidate = ""
             if self.spider.is_article_url(candidate) and site_of(candidate) == site_of(
                 response.url
             ):

@@ -184,8 +184,9 @@ def _parse_one(line: str) -> list[str] | None:
         and not re.search(r"[.:;!?]", prefix)
         and (not rest or words[last].endswith(",") or rest.startswith(("(", "-", "–")))
     ):
-        # Every ranked name of the line ("Đại tá A B - Trung tá C D"), positions left out.
-        return [name for name in authors_from(bare) if len(name.split()) >= 2]
+        # Every ranked name of the line ("Đại tá A B - Trung tá C D"), positions left out;
+        # none (``A ;QĐND - Sáng …``): not a credit, the line stays in the body.
+        return [name for name in authors_from(bare) if len(name.split()) >= 2] or None
     return None
 
 

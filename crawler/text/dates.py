@@ -32,7 +32,7 @@ def parse_dmy(text: str | None, tz: timezone = VIETNAM) -> datetime | None:
         if lead and _DMY.match(lead.group("rest")):
             hour, minute, second = lead.group("H"), lead.group("M"), lead.group("S")
     try:
-        local = datetime(
+        return datetime(
             int(match.group("y")),
             int(match.group("m")),
             int(match.group("d")),
@@ -40,10 +40,9 @@ def parse_dmy(text: str | None, tz: timezone = VIETNAM) -> datetime | None:
             int(minute or 0),
             int(second or 0),
             tzinfo=tz,
-        )
-    except ValueError:
+        ).astimezone(UTC)
+    except (ValueError, OverflowError):  # no such day; or before year 1 / after 9999 in UTC
         return None
-    return local.astimezone(UTC)
 
 
 def parse_iso(text: str | None, tz: timezone = VIETNAM) -> datetime | None:
@@ -52,11 +51,11 @@ def parse_iso(text: str | None, tz: timezone = VIETNAM) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=tz)
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=tz)
-    return value.astimezone(UTC)
 
 
 _MONTHS = {
@@ -108,7 +107,7 @@ def parse_english(text: str | None, tz: timezone) -> datetime | None:
         if match.group("ampm") and match.group("ampm").lower() == "pm" and hour < 12:
             hour += 12
         try:
-            local = datetime(
+            return datetime(
                 year,
                 month,
                 day,
@@ -116,10 +115,9 @@ def parse_english(text: str | None, tz: timezone) -> datetime | None:
                 int(match.group("M") or 0),
                 int(match.group("S") or 0),
                 tzinfo=tz,
-            )
-        except ValueError:
+            ).astimezone(UTC)
+        except (ValueError, OverflowError):
             return None
-        return local.astimezone(UTC)
     return None
 
 
@@ -129,17 +127,16 @@ def parse_chinese(text: str | None, tz: timezone) -> datetime | None:
     if match is None:
         return None
     try:
-        local = datetime(
+        return datetime(
             int(match.group("y")),
             int(match.group("m")),
             int(match.group("d")),
             int(match.group("H") or 0),
             int(match.group("M") or 0),
             tzinfo=tz,
-        )
-    except ValueError:
+        ).astimezone(UTC)
+    except (ValueError, OverflowError):  # no such day; or before year 1 / after 9999 in UTC
         return None
-    return local.astimezone(UTC)
 
 
 def parse_date(text: str | None, tz: timezone = VIETNAM) -> datetime | None:

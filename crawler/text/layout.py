@@ -77,6 +77,33 @@ DEFAULT_RULES = LayoutRules.build()
 _BLANK = ""
 
 
+def split_tokens(text: str, rules: LayoutRules = DEFAULT_RULES) -> list[str]:
+    """``text`` cut at every layout token, like ``rules.token.split``, but until no
+    piece holds one: cutting ``leftcenterrightdelleft center right del`` once leaves
+    ``left center right del``, a token once its neighbour is gone."""
+    if not rules.may_hold_token(text):
+        return [text]
+    parts = rules.token.split(text)
+    if len(parts) == 1:
+        return parts
+    return [piece for part in parts for piece in split_tokens(part, rules)]
+
+
+def remove_tokens(text: str, rules: LayoutRules = DEFAULT_RULES) -> tuple[str, int]:
+    """``text`` without layout tokens (white space folded where one was); how many went.
+
+    The pieces around a token are joined by a space, which may make a token of them
+    (``left center`` + ``right del``): removed again, until none is left.
+    """
+    count = 0
+    while True:
+        parts = split_tokens(text, rules)
+        if len(parts) == 1:
+            return text, count
+        count += len(parts) - 1
+        text = " ".join(" ".join(parts).split())
+
+
 def blocks_from_flat_text(text: str, rules: LayoutRules = DEFAULT_RULES) -> tuple[list[Block], int]:
     """Flattened article text to blocks: each line a paragraph, each token an image.
 
@@ -92,20 +119,19 @@ def drop_layout_tokens(
     """Resolve tokens left in structured blocks (paragraphs and image captions).
 
     A token inside a paragraph splits it like a line of flattened text; a token
-    inside a caption is simply removed.
+    inside a caption or a credit is simply removed.
     """
     count = 0
     items: list[Block | None] = []
     for block in blocks:
         if isinstance(block, Image):
-            if (
-                block.caption
-                and rules.may_hold_token(block.caption)
-                and rules.token.search(block.caption)
-            ):
-                caption, n = rules.token.subn(" ", block.caption)
-                count += n
-                block.caption = " ".join(caption.split()) or None
+            for field in ("caption", "credit"):
+                text = getattr(block, field)
+                if text:
+                    text, n = remove_tokens(text, rules)
+                    if n:
+                        count += n
+                        setattr(block, field, text or None)
             items.append(block)
         else:
             items.append(block)
@@ -130,7 +156,7 @@ def _resolve_tokens(
             pending = None
             blocks.append(line)
             continue
-        parts = rules.token.split(line)
+        parts = split_tokens(line, rules)
         before = parts[0].strip()
         if pending is not None:
             if len(parts) == 1 and before:

@@ -48,13 +48,105 @@ _INLINE_SPACE_RUN = re.compile(r"[ ]{2,}")
 _NEEDS_WORK = re.compile(rf"[^\x20-\x7e]|&|\s\s|^\s|\s$|[{re.escape(_CONTROLS)}]")
 
 
-def _prepare(text: str) -> str:
-    if "&" in text:
-        text = html.unescape(text)
+# An entity as html.unescape finds one; named ones are at most 32 characters long.
+_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
+_NAMED_WINDOW = 40
+
+
+def _clean_chars(text: str) -> str:
+    """Invisibles and controls out, odd spaces and breaks plain, NFC."""
     if _ODD.search(text):
         text = text.translate(_TRANSLATE)
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
+    return text
+
+
+def _unescape(text: str) -> str:
+    """Entities decoded until none is left, so that a second normalise changes nothing.
+
+    Decoding once is not enough: ``&amp;lt;`` leaves ``&lt;``, ``&&#108;t;`` leaves
+    ``&lt;``, ``&l&#8203;t;`` leaves ``&lt;`` once the zero-width space goes. The text
+    is read from its end: each ``&`` is decoded against the already final text after
+    it (what comes before an ``&`` never changes what it starts), and a decoded
+    ``&`` is tried again. Each decoding shortens the text, so this is linear, where
+    calling html.unescape until nothing changes is quadratic on ``&amp;amp;amp;…``.
+    """
+    pieces = text.split("&")
+    # The final text after the current "&": (chunk, start) pairs, first chunk last.
+    done: list[tuple[str, int]] = [(pieces[-1], 0)] if pieces[-1] else []
+    for piece in reversed(pieces[:-1]):
+        while True:
+            decoded = _decode_head(done)
+            if decoded is None:
+                done.append(("&", 0))
+                break
+            if not decoded.startswith("&"):
+                if decoded:  # empty chunks would make _head slow
+                    done.append((decoded, 0))
+                break
+            if len(decoded) > 1:  # &amp;amp; -> &amp; : try the new "&" again
+                done.append((decoded, 1))
+        if piece:
+            done.append((piece, 0))
+    return "".join(chunk[start:] for chunk, start in reversed(done))
+
+
+def _decode_head(done: list[tuple[str, int]]) -> str | None:
+    """Decode the entity that an ``&`` put before ``done`` starts, and take it off
+    ``done``; ``None`` if there is none."""
+    first = _head(done, 1)
+    if not first or first in "\t\n\f <&;":  # the common cases, cheaply
+        return None
+    size = _NAMED_WINDOW
+    while True:  # a numeric entity may be longer than the window: widen it
+        head = _head(done, size)
+        match = _CHARREF.match("&" + head)
+        if match is None or match.end() <= len(head) or len(head) < size:
+            break
+        size *= 2
+    if match is None:
+        return None
+    entity = match.group()
+    if entity[1] == "#" and entity[2] not in "xX":
+        # int() refuses more than 4300 digits: html.unescape would raise.
+        digits = entity[2:].rstrip(";").lstrip("0") or "0"
+        entity = f"&#{digits if len(digits) < 8 else 0x110000};"
+    decoded = html.unescape(entity)
+    if decoded == entity:
+        return None
+    _drop_head(done, match.end() - 1)
+    return _clean_chars(decoded)
+
+
+def _head(done: list[tuple[str, int]], size: int) -> str:
+    """The first ``size`` characters of the text held in ``done``."""
+    head: list[str] = []
+    length = 0
+    for chunk, start in reversed(done):
+        head.append(chunk[start : start + size - length])
+        length += len(head[-1])
+        if length >= size:
+            break
+    return "".join(head)
+
+
+def _drop_head(done: list[tuple[str, int]], size: int) -> None:
+    while size:
+        chunk, start = done.pop()
+        if len(chunk) - start > size:
+            done.append((chunk, start + size))
+            return
+        size -= len(chunk) - start
+
+
+def _prepare(text: str) -> str:
+    text = _clean_chars(text)
+    if "&" in text:
+        decoded = _unescape(text)
+        if decoded != text and not decoded.isascii():
+            decoded = unicodedata.normalize("NFC", decoded)  # e&#x301; is é
+        text = decoded
     return text
 
 
