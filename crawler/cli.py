@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 EXAMPLES = {
     "clean": "crawler clean ../shared/seed/000_e17f4e3068c7ab98.txt",
@@ -93,6 +94,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise CommandError(f"no such file: {path}")
+    try:
+        parts = urlsplit(args.url)
+    except ValueError as error:
+        raise CommandError(f"--url {args.url!r} is not a URL: {error}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CommandError(f"--url {args.url!r} is not an http(s) URL")
     response = HtmlResponse(url=args.url, body=path.read_bytes(), encoding=args.encoding)
     spider = spidercls()
     if not spider.is_article_url(args.url):

@@ -7,7 +7,6 @@ import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Self
-from urllib.parse import urljoin
 
 import scrapy.downloadermiddlewares.cookies
 import scrapy.downloadermiddlewares.robotstxt
@@ -20,6 +19,8 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 from tldextract import TLDExtract
 from twisted.internet.defer import Deferred
+
+from crawler.urls import join_url
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +57,8 @@ class CookieGateMiddleware:
         location = response.headers.get(b"Location")
         if location is None:
             return response
-        target = urljoin(request.url, location.decode("latin-1"))
-        if target.split("#")[0] != request.url.split("#")[0]:
+        target = join_url(request.url, location.decode("latin-1"))
+        if target is None or target.split("#")[0] != request.url.split("#")[0]:
             return response
         tries = int(request.meta.get("cookie_gate_tries", 0))
         if tries >= self.max_tries:

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from crawler.alarm import check, health_from
 from crawler.archive import read_table
 from crawler.config import Config
+from crawler.duck import ArchiveError, one_line
 from crawler.pipelines.archive import new_run_id
 from crawler.runner import SpiderResult, run_spiders
 
@@ -168,7 +169,13 @@ def crawl_all(config: Config, log_level: str = "INFO") -> tuple[dict[str, Any], 
         },
         per_spider={site.spider: site.scrapy_settings() for site in sites},
     )
-    rows = read_table(config.archive, filter=pc.field("crawl_run") == run_id).to_pylist()
+    read_error = None
+    try:  # this run's own files: a damaged file of an earlier run is not this run's news
+        rows = read_table(
+            config.archive, filter=pc.field("crawl_run") == run_id, name_prefix=f"part-{run_id}-"
+        ).to_pylist()
+    except ArchiveError as error:
+        rows, read_error = [], one_line(error)
     entries = {}
     for site, spider in zip(sites, result.spiders, strict=True):
         own = [row for row in rows if row["spider"] == spider.spider]
@@ -188,12 +195,16 @@ def crawl_all(config: Config, log_level: str = "INFO") -> tuple[dict[str, Any], 
         "end": datetime.now(UTC).isoformat(),
         "sites": entries,
     }
+    if read_error:
+        manifest["read_error"] = read_error
     statuses = [entry["status"] for entry in entries.values()]
     status = EXIT_OK
     for code, name in ((EXIT_FAILED, "failed"), (EXIT_BLOCKED, "blocked"), (EXIT_ALARM, "alarm")):
         if name in statuses:
             status = code
             break
+    if read_error and status == EXIT_OK:
+        status = EXIT_FAILED
     manifest["exit_status"] = status
     try:
         write_manifest(config.runs_dir, manifest)
@@ -232,6 +243,8 @@ def summary(manifest: dict[str, Any]) -> str:
                 + (f", {lost} articles not written" if lost else "")
                 + ")"
             )
+    if "read_error" in manifest:
+        problems.append(f"  this run's rows could not be read back: {manifest['read_error']}")
     lines += problems
     path = Path(manifest["archive"]) / "_runs" / (manifest["run_id"] + ".json")
     if "manifest_error" in manifest:

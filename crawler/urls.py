@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 _TRACKING = re.compile(
     r"^(?:utm_\w+|fbclid|gclid|dclid|msclkid|yclid|igshid|mc_cid|mc_eid|zarsrc|gidzl|_ga|ref|ref_src|"
@@ -17,6 +17,15 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 _PATH_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}|[^!$&\'()*+,\-./0-9:;=@A-Z\[\\\]^_a-z|~]")
 _HOST_NAME = re.compile(r"^[a-z0-9.-]*$")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def join_url(base: str, link: str) -> str | None:
+    """``link`` made absolute against ``base``; None when urllib cannot split it
+    (``http://[x``), so that one bad link on a page costs that link, not the page."""
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        return None
 
 
 def canonical_url(url: str, host: str | None = None) -> str:

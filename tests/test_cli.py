@@ -69,6 +69,8 @@ def test_extract_on_a_page_without_article_is_a_one_line_error(tmp_path: Path) -
     [
         (("extract", "nosuch", "x.html", "--url", "https://x"), "unknown spider 'nosuch'"),
         (("extract", "qdnd", "missing.html", "--url", "https://x"), "no such file"),
+        (("extract", "qdnd", __file__, "--url", "http://[x"), "is not a URL: Invalid IPv6 URL"),
+        (("extract", "qdnd", __file__, "--url", "www.qdnd.vn/a-1"), "is not an http(s) URL"),
         (("crawl", "nosuch"), "unknown spider nosuch"),
         (("crawl", "qdnd", "--set", "BROKEN"), "--set takes NAME=VALUE"),
     ],

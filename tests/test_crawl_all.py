@@ -123,3 +123,28 @@ def test_bad_configuration_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "max_pages: expected int" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_damaged_file_of_one_site_fails_that_site_and_the_run_still_reports(
+    mirror: MirrorServer, tmp_path: Path
+) -> None:
+    """Before, the run's own rows were read back from the whole archive: one damaged file
+    of any site ended crawl-all in a traceback, with no manifest and no summary."""
+    path = config(tmp_path, mirror, sites="[sites.qdnd]\n[sites.bienphong]\n")
+    first, _ = crawl_all(path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    site_dir = tmp_path / "archive" / "articles" / "site=qdnd.vn"
+    good = sorted(site_dir.rglob("*.parquet"))[0]
+    bad = good.with_name("part-earlier-1-00000.parquet")
+    bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])  # no footer
+
+    done, manifest = crawl_all(path)
+    assert done.returncode == 1, done.stdout + done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert manifest is not None and manifest["exit_status"] == 1
+    qdnd, bienphong = manifest["sites"]["qdnd"], manifest["sites"]["bienphong"]
+    assert qdnd["status"] == "failed"
+    assert qdnd["stats"]["finish_reason"] == "archive_unreadable"
+    assert bienphong["status"] == "ok" and bienphong["skipped_known"] > 0
+    assert "read_error" not in manifest
+    assert f"{bad}" in done.stderr and "crawler validate --quarantine" in done.stderr

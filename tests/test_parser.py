@@ -76,3 +76,41 @@ def test_base_href_resolves_relative_links() -> None:
     assert base_url(plain) == "https://example.vn/a/b"
     assert base_url(plain) == plain.urljoin("")  # Scrapy's own resolution agrees
     assert base_url(response) == response.urljoin("")
+
+
+BAD_LINKS = ("http://[x", "//[::1", "http://a]b/")
+
+
+def test_a_link_urllib_cannot_split_costs_that_link_not_the_page() -> None:
+    """``urljoin`` raises on ``http://[x``: before, one such href on a listing page lost
+    every link of the page, and one in an image or a ``<base>`` lost the article."""
+    from crawler.mirror.server import SITES_ROOT
+    from crawler.sites.qdnd import QdndSpider
+
+    pages = SITES_ROOT / "qdnd.vn" / "pages" / "quoc-phong-an-ninh" / "xay-dung-quan-doi"
+    spider = QdndSpider()
+    listing_url = "https://www.qdnd.vn/quoc-phong-an-ninh/xay-dung-quan-doi"
+    listing = (pages / "index.html").read_text("utf-8")
+    good = spider.listing_links(HtmlResponse(listing_url, body=listing.encode(), encoding="utf-8"))
+    assert good
+    hostile = listing.replace(' href="', ' href="http://[x" data-was="', 1)
+    hostile = hostile.replace(
+        "</body>", "".join(f'<a href="{b}">b</a>' for b in BAD_LINKS) + "</body>"
+    )
+    found = spider.listing_links(HtmlResponse(listing_url, body=hostile.encode(), encoding="utf-8"))
+    assert set(found) <= set(good) and len(found) >= len(good) - 1
+
+    page = pages / "tet-som-nha-gian-812342.html"
+    url = listing_url + "/tet-som-nha-gian-812342"
+    clean = spider.extract(HtmlResponse(url, body=page.read_bytes(), encoding="utf-8"))
+    text = page.read_text("utf-8")
+    text = text.replace(
+        "<head>", '<head><base href="http://[x"><link rel="canonical" href="//[::1">', 1
+    )
+    text = text.replace("<img ", '<img src="//[bad" data-x="', 1).replace(
+        "</p>", '</p><img src="http://a]b/">', 1
+    )
+    article = spider.extract(HtmlResponse(url, body=text.encode(), encoding="utf-8"))
+    assert article.url == clean.url
+    assert article.title == clean.title and article.body == clean.body
+    assert len(article.images) >= len(clean.images) - 1

@@ -66,14 +66,25 @@ def read_table(
     root: Path | str,
     columns: Sequence[str] | None = None,
     filter: pc.Expression | None = None,
+    name_prefix: str = "",
 ) -> pa.Table:
     """Read record columns (all of them by default) where ``filter`` holds.
 
     ``filter`` is a pyarrow expression, e.g. ``pc.field("site") == "qdnd.vn"``;
-    it may use the ``year`` / ``month`` partition keys.
+    it may use the ``year`` / ``month`` partition keys. ``name_prefix`` reads only
+    the files whose names start with it (``part-<run>-``: one run's own files), so
+    that a damaged file of another run does not stop the read.
     """
     wanted = list(RECORD_COLUMNS if columns is None else columns)
-    return _read(root, lambda: dataset(root), wanted, filter)
+
+    def listing() -> ds.Dataset:
+        if not name_prefix:
+            return dataset(root)
+        return dataset(
+            root, [p for p in iter_parquet_files(root) if p.name.startswith(name_prefix)]
+        )
+
+    return _read(root, listing, wanted, filter)
 
 
 def _read(

@@ -31,9 +31,9 @@ from crawler.sites.discovery import (
     feed_link,
     sitemap_body,
 )
-from crawler.sites.parser import ArticleParser
+from crawler.sites.parser import ArticleParser, base_url
 from crawler.text.dates import VIETNAM, parse_iso
-from crawler.urls import canonical_url
+from crawler.urls import canonical_url, join_url
 
 ARCHIVE_UNREADABLE = "archive_unreadable"  # close reason: a file of the archive cannot be read
 
@@ -198,8 +198,8 @@ class NewsSpider(scrapy.Spider):
 
     def listing_links(self, response: TextResponse) -> list[str]:
         links = response.css(self.listing_link_css).xpath("@href").getall()
-        urls = [response.urljoin(link) for link in links]
-        return [url for url in urls if self.is_article_url(url)]
+        urls = [join_url(base_url(response), link) for link in links]
+        return [url for url in urls if url and self.is_article_url(url)]
 
     def parse_listing(self, response: Response, listing: str, page: int) -> Iterator[Any]:
         if response.status == 404 and page > 1:
@@ -245,16 +245,20 @@ class NewsSpider(scrapy.Spider):
                 for link in (pagination.css("a[href]") if pagination else [])
                 if link.xpath("normalize-space()").get() == str(page + 1)
             ]
-            if not labelled:
+            next_url = join_url(base_url(response), labelled[0]) if labelled else None
+            if not next_url:
                 return None
-            url = response.urljoin(labelled[0])
+            url = next_url
         else:
             url = self.next_page_format.format(listing=listing.rstrip("/"), page=page + 1)
         meta: dict[str, Any] = {}
         if pagination and self.next_page_format:
+            base = base_url(response)
+            hrefs = pagination.css("a::attr(href)").getall()
             linked = {
-                canonical_url(response.urljoin(href), self.canonical_host)
-                for href in pagination.css("a::attr(href)").getall()
+                canonical_url(link, self.canonical_host)
+                for link in (join_url(base, href) for href in hrefs)
+                if link
             }
             if canonical_url(url, self.canonical_host) not in linked:
                 return None
@@ -294,7 +298,7 @@ class NewsSpider(scrapy.Spider):
             link = feed_link(item)
             if not link:
                 continue
-            url = response.urljoin(link)
+            url = join_url(response.url, link) or ""
             if not self.is_article_url(url):
                 stats.inc_value("crawler/discovery/feed_links_not_article")
                 continue
@@ -345,7 +349,9 @@ class NewsSpider(scrapy.Spider):
             loc = child_text(entry, "loc")
             if not loc:
                 continue
-            url = response.urljoin(loc)
+            url = join_url(response.url, loc)
+            if not url:
+                continue
             if records.root == "sitemapindex":
                 if depth >= self._sitemap_max_depth:
                     stats.inc_value("crawler/discovery/sitemap_depth_capped")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from urllib.parse import urljoin
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -20,6 +19,7 @@ from w3lib.url import safe_url_string
 
 from crawler.items import Block, Image
 from crawler.text.layout import DEFAULT_RULES
+from crawler.urls import join_url
 
 SKIP_TAGS = frozenset(
     [
@@ -105,7 +105,9 @@ def image_url(img: _Element, base_url: str) -> str | None:
     for attr in _IMAGE_ATTRS:
         value = (img.get(attr) or "").strip()
         if value and not value.startswith("data:"):
-            url = value if value.startswith(("https://", "http://")) else urljoin(base_url, value)
+            url = value if value.startswith(("https://", "http://")) else join_url(base_url, value)
+            if url is None:
+                return None
             return url if _PLAIN_URL.fullmatch(url) else str(safe_url_string(url))
     return None
 

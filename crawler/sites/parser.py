@@ -15,7 +15,6 @@ import codecs
 from datetime import UTC, datetime, timezone
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urljoin
 
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
@@ -26,7 +25,7 @@ from crawler.sites.blocks import blocks_from_element, text_of
 from crawler.text.bylines import parse_byline, title_case
 from crawler.text.dates import parse_date
 from crawler.text.normalise import normalise
-from crawler.urls import canonical_url, site_of
+from crawler.urls import canonical_url, join_url, site_of
 
 if TYPE_CHECKING:
     from crawler.sites.base import NewsSpider
@@ -94,10 +93,8 @@ class ArticleParser:
         link = str(found[0]).strip() if found else ""
         host = self.spider.canonical_host
         if link:
-            try:
-                candidate = canonical_url(urljoin(base_url(response), link), host)
-            except ValueError:  # "http://[": a broken link must not cost the article
-                candidate = ""
+            joined = join_url(base_url(response), link)
+            candidate = canonical_url(joined, host) if joined else ""
             if self.spider.is_article_url(candidate) and site_of(candidate) == site_of(
                 response.url
             ):
@@ -173,7 +170,7 @@ def base_url(response: TextResponse) -> str:
     """What relative links of the page resolve against: its ``<base href>``, else its URL."""
     base = document(response).base
     url: str = response.url
-    return urljoin(url, base) if base and base != url else url
+    return (join_url(url, base) or url) if base and base != url else url
 
 
 def select(response: TextResponse, css: str) -> list[Any]:
