@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote
 
-from crawler.mirror import build_qdnd as qdnd
+from replicas import qdnd
 from crawler.mirror.server import CookieGate, MirrorServer, Site
 
 PAGE_SIZE = 20  # listing items per page, as on the real site

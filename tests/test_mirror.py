@@ -25,7 +25,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
-from crawler.mirror import build_qdnd
+from replicas import qdnd as build_qdnd
 from crawler.mirror.middleware import ORIGINAL_URL_META, MirrorMiddleware
 from crawler.mirror.server import SITES_ROOT, MirrorServer
 

@@ -15,7 +15,7 @@ from twisted.internet import defer
 
 from crawler.archive import read_table
 from crawler.items import Article
-from crawler.mirror import build_bienphong
+from replicas import bienphong as build_bienphong
 from crawler.mirror.replica import article_pages
 from crawler.mirror.replica import manifest as replica_manifest
 from crawler.mirror.server import MirrorServer

@@ -15,7 +15,7 @@ from twisted.internet import defer
 
 from crawler.archive import read_table
 from crawler.items import Article
-from crawler.mirror import build_haiquan
+from replicas import haiquan as build_haiquan
 from crawler.mirror.replica import article_pages
 from crawler.mirror.replica import manifest as replica_manifest
 from crawler.mirror.server import MirrorServer

@@ -17,7 +17,7 @@ from twisted.internet import defer
 
 from crawler.archive import read_table
 from crawler.items import Article
-from crawler.mirror import build_pla_daily
+from replicas import pla_daily as build_pla_daily
 from crawler.mirror.replica import manifest as replica_manifest
 from crawler.mirror.server import MirrorServer
 from crawler.pipelines import clean

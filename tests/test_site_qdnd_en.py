@@ -16,7 +16,7 @@ from twisted.internet import defer
 
 from crawler.archive import read_table
 from crawler.items import Article
-from crawler.mirror import build_qdnd_en
+from replicas import qdnd_en as build_qdnd_en
 from crawler.mirror.replica import manifest as replica_manifest
 from crawler.mirror.server import MirrorServer
 from crawler.pipelines import clean
