@@ -1,47 +1,30 @@
-"""Build the tapchiqptd.vn replica (``crawler/mirror/sites/tapchiqptd.vn``) from its sources.
+"""tapchiqptd.vn: articles written for the replica in Vietnamese and English
+(``articles.json``: also the categories and the time the site clock shows).
 
-Run ``python -m replicas tapchiqptd`` after changing a source or this
-script; ``--check`` only reports whether the committed replica is what the
-sources build.
-
-The source is ``replicas/sources/tapchiqptd.vn/articles.json``: articles
-written for the replica in Vietnamese and English, the categories and the time
-the site clock shows. Pages follow the structure recorded in SITES.md: article
-``/<vi|en>/<category>/<slug>/<id>.html``, listings ``/<vi|en>/<category>-<id>.html``
-paged with ``?pageindex=N`` (stored as ``<category>-<id>@pageindex=N.html``, the
-replica server's convention for pages that differ by query string).
-
-Built into every article page, as the real site has them: the site clock and a
-breadcrumb above the article (the clock is the first date on the page, and it is
-not the publish date); the headline in ``div.newsdt-page-ct-tit``; image tables in
-the text; the author as the last ``p`` in ``strong > em`` behind a rank; and the
-boilerplate blocks (reader comments, focus, related news) inside the article's
-parent, right after the text. The manifest is derived from the sources.
+Pages follow SITES.md: article ``/<vi|en>/<category>/<slug>/<id>.html``, listings
+``/<vi|en>/<category>-<id>.html`` paged with ``?pageindex=N`` (stored as
+``<category>-<id>@pageindex=N.html``). Every article page has, as the real site's: the
+site clock above the article (the first date on the page, not the publish date), the
+headline in ``div.newsdt-page-ct-tit``, image tables in the text, the author as the last
+``p`` in ``strong > em`` behind a rank, and boilerplate blocks (reader comments, focus,
+related news) inside the article's parent, right after the text.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from replicas.skeleton import attr, esc, fold, run, slugify, write
-from replicas.skeleton import check as build_check
+from replicas import skeleton as sk
+from replicas.skeleton import VI_WEEKDAYS, attr, esc, fold
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 SITE = "tapchiqptd.vn"
-SOURCES = HERE / "sources" / SITE
-OUT = REPO / "crawler" / "mirror" / "sites" / SITE
-
 ORIGIN = "https://tapchiqptd.vn"
 HOSTS = ["tapchiqptd.vn", "www.tapchiqptd.vn"]
 SLUG_LIMIT = 90  # the site cuts long slugs
-VI_DAYS = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
-ROBOTS = "User-agent: *\nDisallow: /Admin/\nDisallow: /DesktopModules/\nDisallow: /Keywords/\n"
-
 TEXT: dict[str, dict[str, str]] = {
     "vi": {
         "home": "Trang chủ",
@@ -73,49 +56,41 @@ FOOTER = (
 )
 
 
-@dataclass
-class Article:
+def printed_date(lang: str, day: datetime) -> str:
+    if lang == "vi":
+        return f"{VI_WEEKDAYS[day.weekday()]}, {day:%d/%m/%Y, %H:%M} (GMT+7)"
+    return f"{day:%A, %B} {day.day}, {day:%Y, %H:%M} (GMT+7)"
+
+
+@dataclass(kw_only=True)
+class Article(sk.Article):
     lang: str
-    category: str
-    cat_id: int
-    cat_name: str
-    id: int
-    published: datetime
-    title: str
+    category: dict[str, Any]  # slug, id, name
     blocks: list[dict[str, Any]]
     byline: dict[str, str] | None
     chrome: str
 
     @property
-    def slug(self) -> str:
-        return slugify(self.title)[:SLUG_LIMIT].strip("-")
-
-    @property
     def path(self) -> str:
-        return f"/{self.lang}/{self.category}/{self.slug}/{self.id}.html"
-
-    @property
-    def url(self) -> str:
-        return ORIGIN + self.path
-
-    @property
-    def listing(self) -> str:
-        return f"/{self.lang}/{self.category}-{self.cat_id}.html"
+        slug = sk.slugify(self.title)[:SLUG_LIMIT].strip("-")
+        return f"/{self.lang}/{self.category['slug']}/{slug}/{self.id}.html"
 
     def image_url(self, name: str) -> str:
         day = self.published
         return f"/Uploads/Images/{day.year}/{day.month}/{day.day}/{name}"
 
-    def printed_date(self) -> str:
-        day = self.published
-        if self.lang == "vi":
-            return f"{VI_DAYS[day.weekday()]}, {day:%d/%m/%Y, %H:%M} (GMT+7)"
-        return f"{day:%A, %B} {day.day}, {day:%Y, %H:%M} (GMT+7)"
-
     def printed_byline(self) -> str | None:
-        if self.byline is None:
-            return None
-        return fold(self.byline["em"] + self.byline.get("after", ""))
+        return (
+            None if self.byline is None else fold(self.byline["em"] + self.byline.get("after", ""))
+        )
+
+
+def listing(lang: str, cat: dict[str, Any]) -> str:
+    return f"/{lang}/{cat['slug']}-{cat['id']}.html"
+
+
+def listing_url(lang: str, cat: dict[str, Any], number: int) -> str:
+    return listing(lang, cat) + (f"?pageindex={number}" if number > 1 else "")
 
 
 @dataclass
@@ -127,38 +102,35 @@ class Site:
     dead: Article
 
     def in_listing(self, lang: str, category: str) -> list[Article]:
-        items = [a for a in [*self.articles, self.dead] if (a.lang, a.category) == (lang, category)]
-        return sorted(items, key=lambda a: a.published, reverse=True)
+        items = [*self.articles, self.dead]
+        return sk.newest_first(a for a in items if (a.lang, a.category["slug"]) == (lang, category))
 
     def latest(self, lang: str, exclude: Article | None = None, count: int = 5) -> list[Article]:
         return [a for a in self.articles if a.lang == lang and a is not exclude][:count]
 
 
 def load_site(sources: Path) -> Site:
-    data = json.loads((sources / "articles.json").read_text("utf-8"))
+    data = sk.load(sources / "articles.json")
     cats = {(lang, c["slug"]): c for lang, items in data["categories"].items() for c in items}
 
     def article(raw: dict[str, Any]) -> Article:
-        cat = cats[(raw["lang"], raw["category"])]
         return Article(
-            lang=raw["lang"],
-            category=raw["category"],
-            cat_id=cat["id"],
-            cat_name=cat["name"],
+            origin=ORIGIN,
             id=raw["id"],
-            published=datetime.fromisoformat(raw["published"]),
             title=raw["title"],
+            published=datetime.fromisoformat(raw["published"]),
+            lang=raw["lang"],
+            category=cats[(raw["lang"], raw["category"])],
             blocks=raw.get("blocks", []),
             byline=raw.get("byline"),
             chrome=raw.get("chrome", "comments-in-ct"),
         )
 
-    articles = sorted(map(article, data["articles"]), key=lambda a: a.published, reverse=True)
     return Site(
         clock=datetime.fromisoformat(data["clock"]),
         page_size=data["page_size"],
         categories=data["categories"],
-        articles=articles,
+        articles=sk.newest_first(map(article, data["articles"])),
         dead=article(data["dead"]),
     )
 
@@ -167,41 +139,24 @@ def load_site(sources: Path) -> Site:
 # Pages
 
 
-def clock(site: Site, lang: str) -> str:
-    probe = Article(lang, "", 0, "", 0, site.clock, "", [], None, "")
-    return probe.printed_date()
-
-
-def menu(site: Site, lang: str) -> str:
-    items = [f'<li><a href="/{lang}">{TEXT[lang]["home"]}</a></li>']
-    items += [
-        f'<li><a href="/{lang}/{c["slug"]}-{c["id"]}.html">{esc(c["name"])}</a></li>'
-        for c in site.categories[lang]
-    ]
-    return '<ul class="menu-top">\n' + "\n".join(items) + "\n</ul>"
-
-
 def page(site: Site, lang: str, *, title: str, head: str, main: str, right: str) -> str:
     """The chrome of every page: header with the site clock, menu, two columns, footer."""
     other, other_name = SWITCH[lang]
-    return f"""<!DOCTYPE html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(title)}</title>
-{head}
-<link rel="stylesheet" href="/Portals/_default/Skins/TapChi/skin.css">
-</head>
-<body>
-<form method="post" action="" id="Form">
+    menu = [f'<li><a href="/{lang}">{TEXT[lang]["home"]}</a></li>']
+    menu += [
+        f'<li><a href="{listing(lang, c)}">{esc(c["name"])}</a></li>' for c in site.categories[lang]
+    ]
+    name = TEXT[lang]["name"]
+    body = f"""<form method="post" action="" id="Form">
 <div id="header_menu">
-<span id="subTopMenu-time"><p>{clock(site, lang)}</p></span>
+<span id="subTopMenu-time"><p>{printed_date(lang, site.clock)}</p></span>
 <span class="header-lang"><a href="/{other}">{other_name}</a></span>
 </div>
-<div class="header-logo"><a href="/{lang}"><img src="/Portals/0/logo-{lang}.png" alt="{TEXT[lang]["name"]}"></a></div>
+<div class="header-logo"><a href="/{lang}"><img src="/Portals/0/logo-{lang}.png" alt="{name}"></a></div>
 <div class="header-menu">
-{menu(site, lang)}
+<ul class="menu-top">
+{chr(10).join(menu)}
+</ul>
 </div>
 <div class="page-main">
 {main}
@@ -210,13 +165,12 @@ def page(site: Site, lang: str, *, title: str, head: str, main: str, right: str)
 </div>
 </div>
 <div class="footer">
-<p><strong>{TEXT[lang]["name"]}</strong> - Cơ quan lý luận của Quân ủy Trung ương và Bộ Quốc phòng</p>
+<p><strong>{name}</strong> - Cơ quan lý luận của Quân ủy Trung ương và Bộ Quốc phòng</p>
 <p>{esc(FOOTER)}</p>
 </div>
-</form>
-</body>
-</html>
-"""
+</form>"""
+    style = '<link rel="stylesheet" href="/Portals/_default/Skins/TapChi/skin.css">'
+    return sk.document(lang, title, f"{head}\n{style}", body)
 
 
 def link_list(articles: list[Article], css: str, with_date: bool = False) -> str:
@@ -233,19 +187,16 @@ def box(title: str, css: str, content: str) -> str:
     return f'<div class="{css}">\n<div class="box-title">{title}</div>\n{content}\n</div>'
 
 
+def focus_box(site: Site, lang: str, article: Article | None) -> str:
+    return box(
+        TEXT[lang]["focus"], "box-focus", link_list(site.latest(lang, article, 3), "list-focus")
+    )
+
+
 def right_column(site: Site, lang: str, article: Article | None, focus: bool) -> str:
-    boxes = []
-    if focus:
-        boxes.append(
-            box(
-                TEXT[lang]["focus"],
-                "box-focus",
-                link_list(site.latest(lang, article, 3), "list-focus"),
-            )
-        )
     most = list(reversed(site.latest(lang, article, 5)))
-    boxes.append(box(TEXT[lang]["most"], "box-most-view", link_list(most, "list-most-view")))
-    return "\n".join(boxes)
+    most_box = box(TEXT[lang]["most"], "box-most-view", link_list(most, "list-most-view"))
+    return f"{focus_box(site, lang, article)}\n{most_box}" if focus else most_box
 
 
 def body_html(article: Article) -> str:
@@ -281,11 +232,6 @@ def body_html(article: Article) -> str:
 def article_page(site: Site, a: Article) -> str:
     t = TEXT[a.lang]
     focus_in_text = a.chrome == "focus-after-text"
-    focus = (
-        box(t["focus"], "box-focus", link_list(site.latest(a.lang, a, 3), "list-focus"))
-        if focus_in_text
-        else ""
-    )
     comments = box(
         t["comments"],
         "newsdt-page-ct-comment",
@@ -293,26 +239,24 @@ def article_page(site: Site, a: Article) -> str:
         f'<input type="text" name="txtName"><textarea name="txtComment"></textarea>'
         f'<a class="btn-send" href="javascript:void(0)">{t["send"]}</a>',
     )
-    others = [x for x in site.in_listing(a.lang, a.category) if x is not a and x is not site.dead][
-        :5
+    others = [
+        x for x in site.in_listing(a.lang, a.category["slug"]) if x is not a and x is not site.dead
     ]
-    first = (
-        f"/{a.lang}/{site.categories[a.lang][0]['slug']}-{site.categories[a.lang][0]['id']}.html"
-    )
+    first = listing(a.lang, site.categories[a.lang][0])
     main = f"""<div class="breadcrumb-newsdt">
-<a href="/{a.lang}">{t["home"]}</a> <span>›</span> <a href="{a.listing}">{esc(a.cat_name)}</a>
+<a href="/{a.lang}">{t["home"]}</a> <span>›</span> <a href="{listing(a.lang, a.category)}">{esc(a.category["name"])}</a>
 </div>
 <div class="page-main-left-newsdt">
 <div class="newsdt-page-ct">
-<div class="newsdt-page-ct-time"><span>{a.printed_date()}</span></div>
+<div class="newsdt-page-ct-time"><span>{printed_date(a.lang, a.published)}</span></div>
 <div class="newsdt-page-ct-tit">{esc(a.title)}</div>
 <div class="newsdt-page-ct-text">
 {body_html(a)}
 </div>
-{focus}
+{focus_box(site, a.lang, a) if focus_in_text else ""}
 {comments}
 </div>
-{box(t["other"], "news-other", link_list(others, "news-other-list", with_date=True))}
+{box(t["other"], "news-other", link_list(others[:5], "news-other-list", with_date=True))}
 <div class="news-other-more"><a href="{first}">{t["page"]} »</a></div>
 </div>"""
     head = (
@@ -321,48 +265,33 @@ def article_page(site: Site, a: Article) -> str:
         f'<meta property="og:url" content="{attr(a.url)}">\n'
         '<meta property="og:type" content="article">'
     )
-    return page(
-        site,
-        a.lang,
-        title=f"{a.title}",
-        head=head,
-        main=main,
-        right=right_column(site, a.lang, a, not focus_in_text),
-    )
-
-
-def listing_file(lang: str, category: str, cat_id: int, number: int) -> str:
-    """Where the server finds ``/<lang>/<category>-<id>.html?pageindex=N``."""
-    query = f"@pageindex={number}" if number > 1 else ""
-    return f"{lang}/{category}-{cat_id}{query}.html"
-
-
-def pagenav(listing: str, number: int, total: int, t: dict[str, str]) -> str:
-    links = []
-    for n in range(1, total + 1):
-        if n == number:
-            links.append(f'<span class="current">{n}</span>')
-        else:
-            links.append(f'<a href="{listing}?pageindex={n}" title="{t["page"]} {n}">{n}</a>')
-    if number < total:
-        links.append(f'<a class="next" href="{listing}?pageindex={number + 1}">»</a>')
-    return '<div id="pagenav">\n' + "\n".join(links) + "\n</div>"
+    right = right_column(site, a.lang, a, not focus_in_text)
+    return page(site, a.lang, title=a.title, head=head, main=main, right=right)
 
 
 def listing_page(
     site: Site, lang: str, cat: dict[str, Any], number: int, chunks: list[list[Article]]
 ) -> str:
-    t = TEXT[lang]
-    listing = f"/{lang}/{cat['slug']}-{cat['id']}.html"
+    t, path = TEXT[lang], listing(lang, cat)
+    pager = [
+        f'<span class="current">{n}</span>'
+        if n == number
+        else f'<a href="{path}?pageindex={n}" title="{t["page"]} {n}">{n}</a>'
+        for n in range(1, len(chunks) + 1)
+    ]
+    if number < len(chunks):
+        pager.append(f'<a class="next" href="{path}?pageindex={number + 1}">»</a>')
     main = f"""<div class="breadcrumb-newsdt">
-<a href="/{lang}">{t["home"]}</a> <span>›</span> <a href="{listing}">{esc(cat["name"])}</a>
+<a href="/{lang}">{t["home"]}</a> <span>›</span> <a href="{path}">{esc(cat["name"])}</a>
 </div>
 <div class="page-main-left">
 <div class="page-cate-title"><h1>{esc(cat["name"])}</h1></div>
 {link_list(chunks[number - 1], "news-other-list", with_date=True)}
-{pagenav(listing, number, len(chunks), t)}
+<div id="pagenav">
+{chr(10).join(pager)}
+</div>
 </div>"""
-    head = f'<link rel="canonical" href="{ORIGIN}{listing}">'
+    head = f'<link rel="canonical" href="{ORIGIN}{path}">'
     title = f"{cat['name']} - {t['name']}"
     return page(
         site, lang, title=title, head=head, main=main, right=right_column(site, lang, None, True)
@@ -370,180 +299,83 @@ def listing_page(
 
 
 def home_page(site: Site, lang: str) -> str:
-    t = TEXT[lang]
-    blocks = []
-    for cat in site.categories[lang]:
-        items = [a for a in site.in_listing(lang, cat["slug"]) if a is not site.dead][:3]
-        listing = f"/{lang}/{cat['slug']}-{cat['id']}.html"
-        blocks.append(
-            f'<div class="home-cate"><h2><a href="{listing}">{esc(cat["name"])}</a></h2>\n'
-            + link_list(items, "home-cate-list")
-            + "\n</div>"
+    blocks = [
+        f'<div class="home-cate"><h2><a href="{listing(lang, cat)}">{esc(cat["name"])}</a></h2>\n'
+        + link_list(
+            [a for a in site.in_listing(lang, cat["slug"]) if a is not site.dead][:3],
+            "home-cate-list",
         )
+        + "\n</div>"
+        for cat in site.categories[lang]
+    ]
     main = '<div class="page-main-left">\n' + "\n".join(blocks) + "\n</div>"
-    return page(
-        site,
-        lang,
-        title=t["name"],
-        head=f'<link rel="canonical" href="{ORIGIN}/{lang}">',
-        main=main,
-        right=right_column(site, lang, None, True),
-    )
+    head = f'<link rel="canonical" href="{ORIGIN}/{lang}">'
+    right = right_column(site, lang, None, True)
+    return page(site, lang, title=TEXT[lang]["name"], head=head, main=main, right=right)
 
 
 # ----------------------------------------------------------------------------
 # Build
 
 
-def build(sources: Path, out: Path) -> dict[str, Any]:
+def build(sources: Path) -> sk.Replica:
     site = load_site(sources)
-    pages = out / "pages"
-    if pages.exists():
-        for path in sorted(pages.rglob("*"), reverse=True):
-            path.unlink() if path.is_file() else path.rmdir()
-    write(pages / "robots.txt", ROBOTS)
-    write(pages / "index.html", home_page(site, "vi"))
+    b = sk.Build("tapchiqptd", SITE, ORIGIN, HOSTS)
+    b.page("/robots.txt", sk.robots("/Admin/", "/DesktopModules/", "/Keywords/"))
+    b.page("/", home_page(site, "vi"))
     for lang in ("vi", "en"):
-        write(pages / lang / "index.html", home_page(site, lang))
+        b.page(f"/{lang}/index.html", home_page(site, lang))
     for a in site.articles:
-        write(pages / a.path.lstrip("/"), article_page(site, a))
-
-    listings = []
+        b.page(a.path, article_page(site, a))
     for lang, cats in site.categories.items():
         for cat in cats:
-            items = site.in_listing(lang, cat["slug"])
-            size = site.page_size
-            chunks = [items[i : i + size] for i in range(0, len(items), size)] or [[]]
-            for number in range(1, len(chunks) + 1):
-                write(
-                    pages / listing_file(lang, cat["slug"], cat["id"], number),
-                    listing_page(site, lang, cat, number, chunks),
-                )
-                query = f"?pageindex={number}" if number > 1 else ""
-                listings.append(
-                    {
-                        "url": f"{ORIGIN}/{lang}/{cat['slug']}-{cat['id']}.html{query}",
-                        "page": number,
-                        "pages": len(chunks),
-                        "articles": [a.url for a in chunks[number - 1]],
-                    }
-                )
-
-    write(out / "site.json", json.dumps({"hosts": HOSTS}, indent=2) + "\n")
-    manifest = make_manifest(site, listings)
-    write(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
-    write(out / "PROVENANCE.md", provenance(site))
-    return manifest
-
-
-def make_manifest(site: Site, listings: list[dict[str, Any]]) -> dict[str, Any]:
-    articles = []
-    for a in site.articles:
-        images = [b for b in a.blocks if "img" in b]
-        articles.append(
-            {
-                "url": a.url,
-                "article_id": str(a.id),
-                "language": a.lang,
-                "section": a.category,
-                "title": fold(a.title),
-                "published": a.published.isoformat(),
-                "published_raw": a.printed_date(),
-                "image_count": len(images),
-                "caption_count": sum(1 for b in images if fold(b.get("caption") or "")),
-                "images": [
-                    {
-                        "url": ORIGIN + a.image_url(b["img"]),
-                        "caption": fold(b.get("caption") or "") or None,
-                    }
-                    for b in images
-                ],
-                "byline": a.printed_byline(),
-            }
+            b.listing(
+                site.in_listing(lang, cat["slug"]),
+                site.page_size,
+                partial(listing_url, lang, cat),
+                partial(listing_page, site, lang, cat),
+            )
+    rows = [
+        (
+            f"`{a.path}`",
+            a.lang,
+            printed_date(a.lang, a.published),
+            f"byline `{a.printed_byline() or ''}`" if a.byline else "no byline",
         )
-    return {
-        "site": "tapchiqptd.vn",
-        "generated_by": "python -m replicas tapchiqptd",
-        "hosts": HOSTS,
-        "timezone": "+07:00",
-        "clock": clock(site, "vi"),
-        "page_size": site.page_size,
-        "article_count": len(articles),
-        "articles": articles,
-        "dead_urls": [site.dead.url],
-        "listings": listings,
-    }
-
-
-def provenance(site: Site) -> str:
-    rows = "\n".join(
-        f"| `{a.path}` | {a.lang} | {a.printed_date()} | "
-        f"{'byline `' + (a.printed_byline() or '') + '`' if a.byline else 'no byline'} |"
         for a in site.articles
+    ]
+    account = b.provenance(
+        f"`replicas/sources/{SITE}/articles.json`",
+        rows,
+        page_size=site.page_size,
+        dead=site.dead.path,
     )
-    return f"""# tapchiqptd.vn replica: where every page comes from
-
-Generated by `python -m replicas tapchiqptd` from
-`replicas/sources/tapchiqptd.vn/articles.json`; do not edit the pages by
-hand. `manifest.json` lists every article with what its page holds.
-
-## Real (as recorded in shared/SITES.md, section tapchiqptd.vn)
-
-- URL shapes: Vietnamese articles `/vi/<category>/<slug>/<id>.html`, listings
-  `/vi/<category>-<catid>.html?pageindex=N` with links `.news-other-list p a`
-  and the next page in `#pagenav a`; English articles
-  `/en/<news|theory-and-practice|events-and-comments|research-and-discussion>/<slug>/<id>.html`
-  and the English listings `/en/news-54.html`, `-56`, `-57`, `-58`.
-- Article parts: title `.newsdt-page-ct-tit` (not `h1`), date
-  `.newsdt-page-ct-time span` (`Tuesday, June 18, 2024, 10:08 (GMT+7)`), body
-  `.page-main-left-newsdt .newsdt-page-ct .newsdt-page-ct-text` with `p` and
-  `table` children (image + caption tables), the author in the last `p` as
-  `strong > em` behind a military rank.
-- The site clock above the article (`Thứ Sáu, 22/11/2024, 16:08 (GMT+7)`), a
-  breadcrumb, and the blocks after the article: `Ý KIẾN BẠN ĐỌC`,
-  `CÁC TIN, BÀI ĐÃ ĐƯA`, `TIÊU ĐIỂM`, `TIN, BÀI XEM NHIỀU`, `Tòa soạn:`.
-- The clock's markup (`#header_menu span#subTopMenu-time p`) and the order
-  time-then-title inside `.newsdt-page-ct`, and slugs cut at about 90
-  characters: from a public scraper's test pages of the English edition
-  (synthetic pages modelled on the site), not from a saved real page.
-
-## Invented
-
-- Every article (texts, people, events, figures, photos), id, slug and publish
-  time; all authors' names are invented. Vietnamese category ids (`tin-tuc-14`,
-  `bien-dao-viet-nam-98`) are invented; the English ones are real.
-- The date format of Vietnamese pages (`Thứ Ba, 18/06/2024, 10:08 (GMT+7)`,
-  the clock's format); English pages print the English format of SITES.md.
-- All page chrome other than the selectors above: header, menus, class names of
-  the boxes, English headings of the boxes on English pages, the comment form,
-  the footer address and telephone, image paths (`/Uploads/Images/…`), the
-  image table's attributes and the `em` around captions, listing order, page
-  size ({site.page_size}), the dates after listing links, robots.txt.
-- Where the boxes sit: the reader-comment box always inside `.newsdt-page-ct`
-  right after the text; on some pages the focus box too; the related news in
-  `.page-main-left-newsdt`, so a selector looser than the text container
-  catches them.
-- The page after the last one of a listing is not known; the replica's
-  `#pagenav` links only existing pages. Pages 2+ are stored as
-  `<category>-<id>@pageindex=N.html`.
-- The dead listing link `{site.dead.path}` (404).
-
-## Pages
-
-| path | lang | date as printed | credit |
-| --- | --- | --- | --- |
-{rows}
-"""
+    return b.replica(
+        [manifest_entry(a) for a in site.articles],
+        account,
+        timezone="+07:00",
+        clock=printed_date("vi", site.clock),
+        page_size=site.page_size,
+        dead_urls=[site.dead.url],
+    )
 
 
-def check(sources: Path, out: Path) -> list[str]:
-    """Differences between the committed replica and a fresh build."""
-    return build_check(build, sources, out)
-
-
-def main(argv: list[str] | None = None) -> int:
-    return run(build, SITE, SOURCES, OUT, argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def manifest_entry(a: Article) -> dict[str, Any]:
+    images = [b for b in a.blocks if "img" in b]
+    captions = [fold(b.get("caption") or "") or None for b in images]
+    return {
+        "url": a.url,
+        "article_id": str(a.id),
+        "language": a.lang,
+        "section": a.category["slug"],
+        "title": fold(a.title),
+        "published": a.published.isoformat(),
+        "published_raw": printed_date(a.lang, a.published),
+        "image_count": len(images),
+        "caption_count": sum(1 for c in captions if c),
+        "images": [
+            {"url": ORIGIN + a.image_url(b["img"]), "caption": c}
+            for b, c in zip(images, captions, strict=True)
+        ],
+        "byline": a.printed_byline(),
+    }
