@@ -204,10 +204,10 @@ def cmd_fixture(args: argparse.Namespace) -> int:
     from scrapy.exceptions import DropItem
 
     try:
-        target = save_fixture(spidercls, page, args.url, root, args.name)
+        target, stored = save_fixture(spidercls, page, args.url, root, args.name)
     except DropItem as error:
         raise CommandError(f"not an article: {error}") from None
-    print(f"wrote {target.with_suffix('.html')} and {target}: review the JSON against the page")
+    print(f"wrote {target}, its page {stored}: review the JSON against the page")
     return 0
 
 

@@ -15,6 +15,7 @@ from scrapy.http import HtmlResponse
 from twisted.internet import defer
 
 from crawler.archive import read_table
+from crawler.fixtures import fixture_page
 from crawler.items import Article
 from crawler.mirror.replica import manifest as replica_manifest
 from crawler.mirror.server import SITES_ROOT, MirrorServer
@@ -28,8 +29,8 @@ HOST = "en.qdnd.vn"
 
 
 def fixture(stem_end: str) -> tuple[str, bytes]:
-    page = next(FIXTURES.glob(f"*{stem_end}.html"))
-    return json.loads(page.with_suffix(".json").read_text("utf-8"))["url"], page.read_bytes()
+    case = next(FIXTURES.glob(f"*{stem_end}.json"))
+    return json.loads(case.read_text("utf-8"))["url"], fixture_page(case).read_bytes()
 
 
 def parse(url: str, page: bytes | str) -> Article:
