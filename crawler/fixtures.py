@@ -60,8 +60,10 @@ def fixture_page(case: Path) -> Path:
     own = case.with_suffix(".html")
     if named is None:
         return own
-    page = (SITES_ROOT / named).resolve()
-    if not (page.is_relative_to(SITES_ROOT.resolve()) and page.is_file()):
+    page = (SITES_ROOT / str(named)).resolve()
+    if not (
+        isinstance(named, str) and page.is_relative_to(SITES_ROOT.resolve()) and page.is_file()
+    ):
         raise FileNotFoundError(f"{case}: replica_page {named!r} is no page of a replica")
     if own.exists():
         raise ValueError(f"{case}: its page is stored twice, {own.name} and replica page {named}")

@@ -147,7 +147,7 @@ def test_fixture_command_copies_a_page_of_no_replica(tmp_path: Path) -> None:
 
 def test_a_case_names_a_page_of_a_replica_and_only_once(tmp_path: Path) -> None:
     case = tmp_path / "seed.json"
-    for outside in ("../../../pyproject.toml", "/etc/hostname", "qdnd.vn/pages"):
+    for outside in ("../../../pyproject.toml", "/etc/hostname", "qdnd.vn/pages", 12, ["81.cn"]):
         case.write_text(json.dumps({**SEED, "replica_page": outside}), "utf-8")
         with pytest.raises(FileNotFoundError, match="no page of a replica"):
             fixture_page(case)
