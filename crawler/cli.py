@@ -189,7 +189,10 @@ def cmd_fixture(args: argparse.Namespace) -> int:
     if args.refresh:
         if args.file:
             raise CommandError("--refresh takes no page: it re-derives every stored fixture")
-        results = refresh(spidercls, root, write=args.write)
+        try:
+            results = refresh(spidercls, root, write=args.write)
+        except (FileNotFoundError, ValueError) as error:  # a case naming no page, or two
+            raise CommandError(str(error)) from None
         changed = [r for r in results if r.diff]
         for result in changed:
             sys.stdout.write(result.diff)

@@ -294,9 +294,11 @@ def load_articles(sources: Path, meta: dict[str, Any]) -> list[Article]:
         record = records[entry["record"]]
         if fold(record["article_text"]) != fold(body):
             raise ValueError(f"{entry['fragment']} is not record {entry['record']}")
-        summary = record["summary"].strip()
-        key = Path(entry["fragment"]).stem
-        title = record["title"].strip()
+        key, title, summary = (
+            Path(entry["fragment"]).stem,
+            record["title"].strip(),
+            record["summary"].strip(),
+        )
         summary = None if summary == "No Summary Found" else summary
         real = dict(source="fragment", source_file=entry["fragment"], layout="2025", body=body)
         articles.append(placed(VI, entry, key=key, title=title, summary=summary, **real))

@@ -155,6 +155,15 @@ def test_a_case_names_a_page_of_a_replica_and_only_once(tmp_path: Path) -> None:
     case.with_suffix(".html").write_bytes(SEED_PAGE.read_bytes())
     with pytest.raises(ValueError, match="stored twice"):
         fixture_page(case)
+    (tmp_path / "qdnd").mkdir()
+    gone = {**SEED, "replica_page": "qdnd.vn/pages/no-such-page-1.html"}
+    (tmp_path / "qdnd" / "gone.json").write_text(json.dumps(gone), "utf-8")
+    done = run("fixture", "--refresh", "qdnd", "--dir", str(tmp_path))
+    assert done.returncode == 2 and done.stdout == ""
+    assert (
+        done.stderr.startswith("crawler fixture: error: ") and "no page of a replica" in done.stderr
+    )
+    assert len(done.stderr.splitlines()) == 1
 
 
 def test_refresh_shows_differences_and_writes_only_when_asked(tmp_path: Path) -> None:
