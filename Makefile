@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint unit bench clean browser redis
+.PHONY: demo test lint unit bench clean browser redis replicas
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ demo: $(VENV)/.installed
 test: lint unit
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check crawler tests bench
+	$(BIN)/ruff check crawler tests bench replicas
 	$(BIN)/mypy
 
 unit: $(VENV)/.installed-dev browser redis
@@ -48,6 +48,14 @@ redis:
 	    sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; \
 	  fi; \
 	fi
+
+# Rebuild every replica in crawler/mirror/sites/ from replicas/sources/; fails, naming the
+# files, if that changed what is committed (`python -m replicas --check` compares, writes nothing).
+replicas: $(VENV)/.installed
+	$(BIN)/python -m replicas
+	git diff --exit-code --stat -- crawler/mirror/sites
+	@new="$$(git ls-files --others --exclude-standard -- crawler/mirror/sites)"; \
+	if [ -n "$$new" ]; then echo "make: new files in the replicas:"; echo "$$new"; exit 1; fi
 
 # Every benchmark side by side (about 15 minutes): bench/results.json and bench/RESULTS.md.
 # A quick check: .venv/bin/python -m bench --articles 1000 --memory-sizes 500,2000 --rounds 1

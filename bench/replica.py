@@ -2,7 +2,7 @@
 
 Article ``i`` (0 <= i < N) is a copy of one of the 35 articles of the bundled
 replica (28 real bodies, the seed, six written in the old layout), rendered by
-``crawler.mirror.build_qdnd``'s own page functions, so the markup is the real
+``replicas.qdnd``'s own page functions, so the markup is the real
 site's: both image layouts, captions, credits, bylines, summaries with source
 tags. Each copy has its own id, URL, publish time (37 minutes apart, newest
 first) and title; from the second round on, the words of its text paragraphs
@@ -30,17 +30,18 @@ import re
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote
 
-from crawler.mirror import build_qdnd as qdnd
 from crawler.mirror.server import CookieGate, MirrorServer, Site
+from replicas import qdnd
+from replicas.skeleton import robots
 
 PAGE_SIZE = 20  # listing items per page, as on the real site
 FIRST_ID = 1_000_000  # ids above the bundled replica's
-NEWEST = datetime(2025, 1, 16, 18, 0, tzinfo=qdnd.TZ)
+NEWEST = datetime(2025, 1, 16, 18, 0, tzinfo=timezone(timedelta(hours=7)))
 STEP = timedelta(minutes=37)
 _PARAGRAPH = re.compile(r"(<p\b[^>]*>)(.*?)(</p>)", re.S)
 _TEXT = re.compile(r">([^<]+)<")
@@ -70,7 +71,7 @@ class Replica:
         base = self.bases[i % len(self.bases)]
         round_ = i // len(self.bases)
         article = copy.copy(base)  # facts (images, tags) stay the base's
-        article.article_id = FIRST_ID + i
+        article.id = FIRST_ID + i
         article.section = self.sections[i % len(self.sections)]
         subsections = list(self.site.sections[article.section]["subsections"])
         article.subsection = base.subsection if base.subsection in subsections else subsections[0]
@@ -120,7 +121,7 @@ class Replica:
     def pages(self) -> dict[str, bytes]:
         """Every page by URL path (no trailing slash)."""
         pages: dict[str, bytes] = {
-            "/robots.txt": qdnd.robots().encode(),
+            "/robots.txt": robots(*qdnd.ROBOTS_DISALLOW).encode(),
             "/": qdnd.home_page(self.site).encode(),
         }
         for i in range(self.count):
@@ -131,15 +132,15 @@ class Replica:
             chunks = _Chunks(self, indices)
             for number in range(1, len(chunks) + 1):
                 path = qdnd.listing_url(section, None, number)
-                chunk_list = cast(list[list[qdnd.Listed]], chunks)
+                chunk_list = cast(list[list[qdnd.Article]], chunks)
                 html = qdnd.listing_page(self.site, section, None, number, chunk_list)
                 pages[path] = html.encode()
         newest = [self.article(i) for i in range(min(qdnd.FEED_LIMIT, self.count))]
-        feeds = [(qdnd.LATEST_FEED, "Tin tức mới nhất", qdnd.ORIGIN + "/", newest)]
+        feeds = [(qdnd.VI.latest_feed, "Tin tức mới nhất", qdnd.VI.origin + "/", newest)]
         for slug, sec in self.site.sections.items():
             if "feed" in sec:
                 items = [self.article(i) for i in self.section_indices(slug)[: qdnd.FEED_LIMIT]]
-                feeds.append((sec["feed"], sec["name"], f"{qdnd.ORIGIN}/{slug}", items))
+                feeds.append((sec["feed"], sec["name"], f"{qdnd.VI.origin}/{slug}", items))
         for path, title, channel, items in feeds:
             text, _ = qdnd.feed(self.site, title, channel, items, tracking=False)
             pages[path] = text.encode()
@@ -150,7 +151,7 @@ class Replica:
 
 
 class _Chunks:
-    """The listing pages of one section, as ``build_qdnd.listing_page`` reads them."""
+    """The listing pages of one section, as ``qdnd.listing_page`` reads them."""
 
     def __init__(self, replica: Replica, indices: range) -> None:
         self.replica = replica
@@ -199,11 +200,11 @@ class GeneratedMirror(MirrorServer):
         super().__init__(Path(self._empty.name), host=host, port=port)
         site = GeneratedSite(
             folder=Path(self._empty.name),
-            hosts=tuple(qdnd.HOSTS),
+            hosts=tuple(qdnd.VI.hosts),
             gate=CookieGate(name=qdnd.GATE_COOKIE),
             generated=pages,
         )
-        self._sites = {host_name: site for host_name in qdnd.HOSTS}
+        self._sites = {host_name: site for host_name in qdnd.VI.hosts}
 
 
 def main(argv: list[str] | None = None) -> int:

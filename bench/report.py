@@ -81,7 +81,7 @@ def render(results: dict[str, Any]) -> str:
     lines += ["", "## Method", ""]
     lines += [
         "- **Replica** (`bench/replica.py`): N articles in qdnd.vn's real markup, rendered by "
-        "`crawler/mirror/build_qdnd.py`'s own page functions from the 35 bundled articles (28 real "
+        "`replicas/qdnd.py`'s own page functions from the 35 bundled articles (28 real "
         "bodies, both image layouts); each copy has its own id, URL, date and title, and from the "
         "second round on its text paragraphs' words are permuted through the replica's Vietnamese "
         "vocabulary, so rows differ. Six section listings of 20 items with pagination, three feeds, "

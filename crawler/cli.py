@@ -204,7 +204,10 @@ def cmd_fixture(args: argparse.Namespace) -> int:
     if args.refresh:
         if args.file:
             raise CommandError("--refresh takes no page: it re-derives every stored fixture")
-        results = refresh(spidercls, root, write=args.write)
+        try:
+            results = refresh(spidercls, root, write=args.write)
+        except (FileNotFoundError, ValueError) as error:  # a case naming no page, or two
+            raise CommandError(str(error)) from None
         changed = [r for r in results if r.diff]
         for result in changed:
             sys.stdout.write(result.diff)
@@ -219,10 +222,10 @@ def cmd_fixture(args: argparse.Namespace) -> int:
     from scrapy.exceptions import DropItem
 
     try:
-        target = save_fixture(spidercls, page, args.url, root, args.name)
+        target, stored = save_fixture(spidercls, page, args.url, root, args.name)
     except DropItem as error:
         raise CommandError(f"not an article: {error}") from None
-    print(f"wrote {target.with_suffix('.html')} and {target}: review the JSON against the page")
+    print(f"wrote {target}, its page {stored}: review the JSON against the page")
     return 0
 
 

@@ -1,9 +1,11 @@
 """Fixtures: saved pages with the record a spider's parser is expected to make of them.
 
-``tests/fixtures/<spider>/<case>.html`` holds the page, ``<case>.json`` holds
-``{"url", "source", "record"}``; the record leaves out the per-run columns and
-names its ``parser_version``, so a fixture keeps testing the parser version it
-was made for after the site moves on to a new one.
+``tests/fixtures/<spider>/<case>.json`` holds ``{"url", "source", "record"}`` and the
+page is ``<case>.html`` beside it; a page of a replica is stored once, in the replica,
+and the case names it instead (``"replica_page": "<site>/pages/…"``, under
+``crawler/mirror/sites/``). The record leaves out the per-run columns and names its
+``parser_version``, so a fixture keeps testing the parser version it was made for
+after the site moves on to a new one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from scrapy.http import HtmlResponse
 
+from crawler.mirror.server import SITES_ROOT
 from crawler.pipelines import clean
 from crawler.sites.base import NewsSpider
 
@@ -50,22 +53,61 @@ def case_name(url: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", last)[-80:].strip("-") or "page"
 
 
+def fixture_page(case: Path) -> Path:
+    """The page of a fixture case (its ``<case>.json``): the replica page the case names,
+    else ``<case>.html`` beside it."""
+    named = json.loads(case.read_text("utf-8")).get("replica_page")
+    own = case.with_suffix(".html")
+    if named is None:
+        return own
+    page = (SITES_ROOT / str(named)).resolve()
+    if not (
+        isinstance(named, str) and page.is_relative_to(SITES_ROOT.resolve()) and page.is_file()
+    ):
+        raise FileNotFoundError(f"{case}: replica_page {named!r} is no page of a replica")
+    if own.exists():
+        raise ValueError(f"{case}: its page is stored twice, {own.name} and replica page {named}")
+    return page
+
+
+def replica_page(spidercls: type[NewsSpider], page: Path) -> str | None:
+    """``page`` as a page of a replica (its path under the replicas' folder), or None:
+    the file itself, or a copy of one of the spider's replica's pages."""
+    root = SITES_ROOT.resolve()
+    if page.resolve().is_relative_to(root):
+        return page.resolve().relative_to(root).as_posix()
+    data = page.read_bytes()
+    for candidate in sorted((root / str(spidercls.site) / "pages").rglob("*")):
+        same_size = candidate.is_file() and candidate.stat().st_size == len(data)
+        if same_size and candidate.read_bytes() == data:
+            return candidate.relative_to(root).as_posix()
+    return None
+
+
 def save_fixture(
     spidercls: type[NewsSpider],
     page: Path,
     url: str,
     root: Path = FIXTURES_DIR,
     name: str | None = None,
-) -> Path:
-    """Store ``page`` as a fixture of the spider with its drafted record; returns the JSON path."""
+) -> tuple[Path, Path]:
+    """Store ``page`` as a fixture of the spider with its drafted record: a page of the
+    spider's replica by reference, any other as a copy. Returns the JSON and the page."""
     record = expected_record(spidercls, page.read_bytes(), url)
     folder = root / str(spidercls.name)
     folder.mkdir(parents=True, exist_ok=True)
     stem = name or case_name(url)
-    shutil.copyfile(page, folder / f"{stem}.html")
-    target = folder / f"{stem}.json"
-    write_json(target, {"url": url, "source": str(page), "record": record})
-    return target
+    target, own = folder / f"{stem}.json", folder / f"{stem}.html"
+    in_replica = replica_page(spidercls, page)
+    if in_replica is None:
+        shutil.copyfile(page, own)
+        write_json(target, {"url": url, "source": str(page), "record": record})
+        return target, own
+    own.unlink(missing_ok=True)  # the case stored anew: its page is the replica's now
+    write_json(
+        target, {"url": url, "replica_page": in_replica, "source": str(page), "record": record}
+    )
+    return target, SITES_ROOT / in_replica
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -89,9 +131,9 @@ def refresh(
     for target in sorted((root / str(spidercls.name)).glob("*.json")):
         old_text = target.read_text("utf-8")
         data = json.loads(old_text)
-        page = target.with_suffix(".html")
+        page = fixture_page(target).read_bytes()
         version = data["record"].get("parser_version")
-        data["record"] = expected_record(spidercls, page.read_bytes(), data["url"], version)
+        data["record"] = expected_record(spidercls, page, data["url"], version)
         new_text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
         diff = "".join(
             difflib.unified_diff(

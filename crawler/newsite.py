@@ -57,7 +57,8 @@ class ${cls}Spider(NewsSpider):
 README = Template("""# Fixtures of the $name spider
 
 Each case is a saved article page (`<case>.html`) and the record the parser is
-expected to make of it (`<case>.json`). Add one with
+expected to make of it (`<case>.json`); a page of the replica is not copied, the
+JSON names it (`replica_page`). Add one with
 
     crawler fixture $name PAGE.html --url https://$host/…
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from crawler.archive import read_table
+from crawler.fixtures import fixture_page
 from crawler.mirror.replica import manifest
 from crawler.mirror.server import MirrorServer
 
@@ -40,8 +41,9 @@ def test_top_level_help_lists_commands() -> None:
 
 
 def test_extract_prints_only_the_record_as_json() -> None:
-    page = FIXTURES / "2022-701234.html"
-    expected = json.loads(page.with_suffix(".json").read_text("utf-8"))
+    case = FIXTURES / "2022-701234.json"
+    page = fixture_page(case)
+    expected = json.loads(case.read_text("utf-8"))
     done = crawler("extract", "qdnd", str(page), "--url", expected["url"])
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)

@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 from scrapy.http import HtmlResponse
 
-from crawler.fixtures import expected_record, refresh, save_fixture
+from crawler.fixtures import expected_record, fixture_page, refresh, save_fixture
 from crawler.newsite import scaffold
 from crawler.sites.qdnd import QdndParser, QdndSpider
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SEED_PAGE = FIXTURES / "qdnd" / "2022-701234.html"
-SEED_URL = json.loads(SEED_PAGE.with_suffix(".json").read_text("utf-8"))["url"]
+SEED_CASE = FIXTURES / "qdnd" / "2022-701234.json"
+SEED = json.loads(SEED_CASE.read_text("utf-8"))
+SEED_PAGE = fixture_page(SEED_CASE)  # a page of the qdnd.vn replica
+SEED_URL = SEED["url"]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -104,29 +106,68 @@ def test_new_site_rejects_bad_input(
     assert not any(tmp_path.iterdir())
 
 
-def test_fixture_command_stores_page_and_drafted_record(tmp_path: Path) -> None:
-    done = run(
-        "fixture",
-        "qdnd",
-        str(SEED_PAGE),
-        "--url",
-        SEED_URL,
-        "--dir",
-        str(tmp_path),
-        "--name",
-        "seed",
+def store(page: Path, root: Path) -> subprocess.CompletedProcess[str]:
+    return run(
+        "fixture", "qdnd", str(page), "--url", SEED_URL, "--dir", str(root), "--name", "seed"
     )
+
+
+def test_fixture_command_stores_a_replica_page_once(tmp_path: Path) -> None:
+    """A page of the replica, or a saved copy of one, is not copied: the case names it."""
+    saved = tmp_path / "saved [copy] ü.html"
+    saved.write_bytes(SEED_PAGE.read_bytes())
+    for page in (SEED_PAGE, saved):
+        done = store(page, tmp_path / "fixtures")
+        assert done.returncode == 0, done.stderr
+        assert str(SEED_PAGE) in done.stdout
+        case = tmp_path / "fixtures" / "qdnd" / "seed.json"
+        stored = json.loads(case.read_text("utf-8"))
+        assert stored["replica_page"] == SEED["replica_page"]
+        assert stored["url"] == SEED_URL and stored["record"] == SEED["record"]
+        assert not case.with_suffix(".html").exists()
+        assert fixture_page(case) == SEED_PAGE
+        [result] = refresh(QdndSpider, tmp_path / "fixtures")
+        assert not result.diff  # --refresh reads the replica's page
+
+
+def test_fixture_command_copies_a_page_of_no_replica(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_bytes(SEED_PAGE.read_bytes() + b"<!-- saved from the site -->\n")
+    done = store(page, tmp_path)
     assert done.returncode == 0, done.stderr
-    stored = json.loads((tmp_path / "qdnd" / "seed.json").read_text("utf-8"))
-    assert stored["url"] == SEED_URL
+    case = tmp_path / "qdnd" / "seed.json"
+    stored = json.loads(case.read_text("utf-8"))
+    assert "replica_page" not in stored and stored["record"] == SEED["record"]
+    assert case.with_suffix(".html").read_bytes() == page.read_bytes()
+    assert fixture_page(case) == case.with_suffix(".html")
+    assert store(SEED_PAGE, tmp_path).returncode == 0  # the same case, now from the replica
+    assert not case.with_suffix(".html").exists()
+    assert fixture_page(case) == SEED_PAGE
+
+
+def test_a_case_names_a_page_of_a_replica_and_only_once(tmp_path: Path) -> None:
+    case = tmp_path / "seed.json"
+    for outside in ("../../../pyproject.toml", "/etc/hostname", "qdnd.vn/pages", 12, ["81.cn"]):
+        case.write_text(json.dumps({**SEED, "replica_page": outside}), "utf-8")
+        with pytest.raises(FileNotFoundError, match="no page of a replica"):
+            fixture_page(case)
+    case.write_text(json.dumps(SEED), "utf-8")
+    case.with_suffix(".html").write_bytes(SEED_PAGE.read_bytes())
+    with pytest.raises(ValueError, match="stored twice"):
+        fixture_page(case)
+    (tmp_path / "qdnd").mkdir()
+    gone = {**SEED, "replica_page": "qdnd.vn/pages/no-such-page-1.html"}
+    (tmp_path / "qdnd" / "gone.json").write_text(json.dumps(gone), "utf-8")
+    done = run("fixture", "--refresh", "qdnd", "--dir", str(tmp_path))
+    assert done.returncode == 2 and done.stdout == ""
     assert (
-        stored["record"] == json.loads(SEED_PAGE.with_suffix(".json").read_text("utf-8"))["record"]
+        done.stderr.startswith("crawler fixture: error: ") and "no page of a replica" in done.stderr
     )
-    assert (tmp_path / "qdnd" / "seed.html").read_bytes() == SEED_PAGE.read_bytes()
+    assert len(done.stderr.splitlines()) == 1
 
 
 def test_refresh_shows_differences_and_writes_only_when_asked(tmp_path: Path) -> None:
-    target = save_fixture(QdndSpider, SEED_PAGE, SEED_URL, tmp_path, "seed")
+    target, _ = save_fixture(QdndSpider, SEED_PAGE, SEED_URL, tmp_path, "seed")
     data = json.loads(target.read_text("utf-8"))
     data["record"]["title"] = "A stale title"
     target.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
@@ -162,7 +203,7 @@ def test_old_parser_versions_keep_their_fixtures() -> None:
     assert old["parser_version"] == "1" and old["summary"]
     assert new["parser_version"] == "2" and new["summary"] is None
     assert old == {
-        **json.loads(SEED_PAGE.with_suffix(".json").read_text("utf-8"))["record"],
+        **SEED["record"],
         "spider": VersionedQdnd.name,
     }
     with pytest.raises(KeyError, match="no parser version '3'"):

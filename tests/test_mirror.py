@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
+import subprocess
+import sys
 import unicodedata
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -25,16 +28,17 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
-from crawler.mirror import build_qdnd
 from crawler.mirror.middleware import ORIGINAL_URL_META, MirrorMiddleware
 from crawler.mirror.server import SITES_ROOT, MirrorServer
+from replicas.skeleton import SOURCES, SPIDERS, check, files
 
 QDND = SITES_ROOT / "qdnd.vn"
+REPO = Path(__file__).resolve().parent.parent
 HOST = "www.qdnd.vn"
 ORIGIN = "https://www.qdnd.vn"
 LISTING = f"{ORIGIN}/quoc-phong-an-ninh"
 WEEKDAYS = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
-SEED_EXPECTED = build_qdnd.SOURCES / "seed" / "000_e17f4e3068c7ab98.expected.json"
+SEED_EXPECTED = SOURCES / "qdnd.vn" / "seed" / "000_e17f4e3068c7ab98.expected.json"
 TOOLBAR = "leftcenterrightdel"
 
 
@@ -324,11 +328,53 @@ async def test_gate_passed_with_dont_filter(
 
 
 # ---------------------------------------------------------------------------
+# Every replica is what its sources build (replicas/, `python -m replicas --check`)
+
+
+@pytest.mark.parametrize("spider", SPIDERS)
+def test_replica_is_what_its_sources_build(spider: str) -> None:
+    assert check(spider) == [], f"stale replica: run python -m replicas {spider}, review, commit"
+
+
+def test_every_replica_has_its_build() -> None:
+    built = {files(spider)[0] for spider in SPIDERS}
+    unbuilt = {p.name for p in SITES_ROOT.iterdir() if p.is_dir()} - built
+    assert not unbuilt, f"add replicas/<spider>.py and its name to SPIDERS for: {unbuilt}"
+    assert all((SITES_ROOT / site).is_dir() for site in built)
+
+
+def test_check_names_each_file_that_differs(tmp_path: Path) -> None:
+    """The command a developer runs: exit 1, one line a changed, extra or missing file."""
+    shutil.copytree(SITES_ROOT / "en.qdnd.vn", tmp_path / "en.qdnd.vn")
+    pages = tmp_path / "en.qdnd.vn" / "pages"
+    (pages / "index.html").write_bytes(
+        (pages / "index.html").read_bytes().replace(b"</h2>", b"</h3>", 1)
+    )
+    (pages / "robots.txt").unlink()
+    (pages / "by hand [1].html").write_text("<p>not built</p>", "utf-8")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "replicas", *args, "--root", str(tmp_path)]
+        return subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=120)
+
+    done = run("qdnd_en", "--check")
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert f"differs: {pages / 'index.html'}" in lines
+    assert f"missing: {pages / 'robots.txt'}" in lines
+    assert f"not built by the script: {pages / 'by hand [1].html'}" in lines
+    assert len([line for line in lines if ": " + str(pages) in line]) == 3
+    assert run("qdnd_en").returncode == 0  # rebuilt: the extra page goes, the others come back
+    assert run("qdnd_en", "--check").returncode == 0
+    assert not (pages / "by hand [1].html").exists()
+    assert (pages / "index.html").read_bytes() == (
+        SITES_ROOT / "en.qdnd.vn/pages/index.html"
+    ).read_bytes()
+    assert run("nosuch", "--check").returncode == 2
+
+
+# ---------------------------------------------------------------------------
 # The qdnd.vn replica against its manifest
-
-
-def test_replica_is_built_from_its_sources() -> None:
-    assert build_qdnd.check(build_qdnd.SOURCES, QDND) == []
 
 
 def test_manifest_covers_the_brief(manifest: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from crawler.sites.blocks import blocks_from_element
 from crawler.text.normalise import normalise
 
 FRAGMENTS = sorted(
-    (Path(__file__).parent.parent / "crawler/mirror/sources/qdnd.vn/article_body_fragments").glob(
+    (Path(__file__).parent.parent / "replicas/sources/qdnd.vn/article_body_fragments").glob(
         "*.html"
     )
 )

@@ -16,17 +16,18 @@ from scrapy.http import HtmlResponse
 from twisted.internet import defer
 
 from crawler.archive import read_table
+from crawler.fixtures import fixture_page
 from crawler.items import Article
-from crawler.mirror import build_pla_daily
 from crawler.mirror.replica import manifest as replica_manifest
-from crawler.mirror.server import MirrorServer
+from crawler.mirror.server import SITES_ROOT, MirrorServer
 from crawler.pipelines import clean
 from crawler.sites.pla_daily import PlaDailySpider
 from crawler.text.captions import split_credit
 from crawler.text.normalise import normalise
+from replicas.skeleton import SOURCES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pla_daily"
-REAL = FIXTURES / "real-16459682.html"
+REAL = fixture_page(FIXTURES / "real-16459682.json")
 REAL_URL = "https://www.81.cn/yw_208727/16459682.html"
 REAL_SHA256 = "3d61d34e8f555ee8c1230302e481c73912a19ac0a1a857b46566e1ef3804fbb0"
 SHARED_REAL = (
@@ -53,7 +54,7 @@ def real() -> Article:
 def test_the_real_page_is_the_shared_one_byte_for_byte() -> None:
     page = REAL.read_bytes()
     assert hashlib.sha256(page).hexdigest() == REAL_SHA256
-    source = build_pla_daily.SOURCES / "real" / "pla-daily-article-16473227.html"
+    source = SOURCES / "81.cn" / "real" / "pla-daily-article-16473227.html"
     assert source.read_bytes() == page
     if SHARED_REAL.is_file():
         assert SHARED_REAL.read_bytes() == page
@@ -135,7 +136,7 @@ def test_the_shared_normaliser_joins_cjk_lines_also_around_quote_marks() -> None
 
 
 def test_spaces_between_latin_words_stay() -> None:
-    page = (FIXTURES / "latin-words.html").read_text("utf-8")
+    page = fixture_page(FIXTURES / "latin-words.json").read_text("utf-8")
     assert "《Science\nRobotics》" in page
     article = parse(page, "https://www.81.cn/yw_208727/16458967.html")
     assert "国际期刊《Science Robotics》上" in article.body
@@ -147,7 +148,7 @@ def test_spaces_between_latin_words_stay() -> None:
 
 def test_a_space_printed_in_a_headline_stays() -> None:
     article = parse(
-        (build_pla_daily.OUT / "pages/yw_208727/16459208.html").read_bytes(),
+        (SITES_ROOT / "81.cn/pages/yw_208727/16459208.html").read_bytes(),
         "https://www.81.cn/yw_208727/16459208.html",
     )
     assert article.title == "边防官兵踏查巡逻 守护界碑万无一失"
@@ -174,7 +175,7 @@ def test_chinese_photo_credits(printed: str, caption: str, credit: str | None) -
 
 def test_centred_caption_under_an_image_leaves_the_body() -> None:
     article = parse(
-        (FIXTURES / "live-fire-captions.html").read_bytes(),
+        fixture_page(FIXTURES / "live-fire-captions.json").read_bytes(),
         "https://www.81.cn/yw_208727/16459655.html",
     )
     assert [(i.caption, i.credit) for i in article.images] == [
@@ -203,7 +204,8 @@ def test_reporter_lines(byline: str, authors: list[str]) -> None:
 
 def test_without_reporter_line_the_header_author_is_the_byline() -> None:
     article = parse(
-        (FIXTURES / "header-author.html").read_bytes(), "https://www.81.cn/yw_208727/16458712.html"
+        fixture_page(FIXTURES / "header-author.json").read_bytes(),
+        "https://www.81.cn/yw_208727/16458712.html",
     )
     assert article.byline == "作者：李明"
     assert article.authors == ["李明"]
@@ -211,7 +213,8 @@ def test_without_reporter_line_the_header_author_is_the_byline() -> None:
 
 def test_a_bold_lead_that_is_not_the_headline_stays() -> None:
     article = parse(
-        (FIXTURES / "bold-lead-kept.html").read_bytes(), "https://www.81.cn/yw_208727/16458233.html"
+        fixture_page(FIXTURES / "bold-lead-kept.json").read_bytes(),
+        "https://www.81.cn/yw_208727/16458233.html",
     )
     assert article.paragraphs[0] == "以战领训，以训促战"
 
@@ -239,7 +242,7 @@ def test_article_urls(url: str, article_id: str | None) -> None:
 
 def test_listing_pages_stop_at_the_page_count() -> None:
     spider = PlaDailySpider()
-    page = (build_pla_daily.OUT / "pages/yw_208727/index_2.html").read_bytes()
+    page = (SITES_ROOT / "81.cn/pages/yw_208727/index_2.html").read_bytes()
     listing = "https://www.81.cn/yw_208727/"
     response = HtmlResponse("https://www.81.cn/yw_208727/index_2.html", body=page, encoding="utf-8")
     following = spider.next_page(response, listing, 2)
@@ -250,10 +253,6 @@ def test_listing_pages_stop_at_the_page_count() -> None:
         )
         is None
     )
-
-
-def test_the_replica_is_what_its_sources_build() -> None:
-    assert build_pla_daily.check(build_pla_daily.SOURCES, build_pla_daily.OUT) == []
 
 
 # -- a crawl of the replica ------------------------------------------------------------------

@@ -17,7 +17,7 @@ import sitecheck
 from scrapy.spiderloader import SpiderLoader
 
 from crawler.archive import read_table
-from crawler.fixtures import expected_record
+from crawler.fixtures import expected_record, fixture_page
 from crawler.mirror.server import SITES_ROOT, MirrorServer
 from crawler.runner import project_settings
 
@@ -39,20 +39,22 @@ def replica_manifest(spider: str) -> dict[str, Any]:
     return data
 
 
-def fixture_pages() -> list[tuple[str, Path]]:
+def fixture_cases() -> list[tuple[str, Path]]:
     return [
-        (spider, page) for spider in SPIDERS for page in sorted((FIXTURES / spider).glob("*.html"))
+        (spider, case) for spider in SPIDERS for case in sorted((FIXTURES / spider).glob("*.json"))
     ]
 
 
 @pytest.mark.parametrize("spider", SPIDERS)
 def test_spider_has_fixtures(spider: str) -> None:
-    pages = sorted((FIXTURES / spider).glob("*.html"))
-    assert len(pages) >= MIN_FIXTURES, (
-        f"spider {spider!r} has {len(pages)} fixtures in tests/fixtures/{spider}/; add at least "
+    cases = sorted((FIXTURES / spider).glob("*.json"))
+    assert len(cases) >= MIN_FIXTURES, (
+        f"spider {spider!r} has {len(cases)} fixtures in tests/fixtures/{spider}/; add at least "
         f"{MIN_FIXTURES}: crawler fixture {spider} PAGE.html --url URL (then review the JSON)"
     )
-    for page in pages:
+    for case in cases:
+        assert fixture_page(case).is_file(), f"{case.name}: no {case.stem}.html, no replica_page"
+    for page in (FIXTURES / spider).glob("*.html"):
         assert page.with_suffix(".json").is_file(), f"{page.name} has no expected {page.stem}.json"
 
 
@@ -68,11 +70,13 @@ def test_callbacks_return_no_value(spider: str) -> None:
     assert not offending, f"spider {spider!r}: generator callbacks that return a value: {offending}"
 
 
-@pytest.mark.parametrize(("spider", "page"), fixture_pages(), ids=lambda v: getattr(v, "name", v))
-def test_fixture_matches(spider: str, page: Path) -> None:
-    expected = json.loads(page.with_suffix(".json").read_text("utf-8"))
+@pytest.mark.parametrize(("spider", "case"), fixture_cases(), ids=lambda v: getattr(v, "stem", v))
+def test_fixture_matches(spider: str, case: Path) -> None:
+    """Each case's page, its own or a replica's, parsed as the page it is."""
+    expected = json.loads(case.read_text("utf-8"))
     version = expected["record"]["parser_version"]
-    got = expected_record(LOADER.load(spider), page.read_bytes(), expected["url"], version)
+    page = fixture_page(case).read_bytes()
+    got = expected_record(LOADER.load(spider), page, expected["url"], version)
     assert got == expected["record"], (
         f"run: crawler fixture --refresh {spider}  to see the difference"
     )

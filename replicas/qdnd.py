@@ -1,0 +1,718 @@
+"""qdnd.vn, and its English edition on the same CMS (``qdnd_en``, an :class:`Edition`).
+
+Sources (``sources/qdnd.vn``, see its PROVENANCE.md): 28 real article bodies of the
+layout of 2024 on (``article_body_fragments/NN.html``; their real titles and summaries
+in the ``articles.json`` of ``mourinhan8/qdnd-crawler``), served verbatim inside an
+invented page; the seed article (``seed/``, flattened text) and ``written.json``'s
+articles, rendered in the layout up to about 2023 (``table.imgEditor``); and
+``replica.json``, everything invented about them and the site's sections. The manifest
+is read back from the built bodies, so tests check crawls against what pages hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import lxml.html
+
+from replicas import skeleton as sk
+from replicas.skeleton import attr, esc, fold
+
+SITE = "qdnd.vn"
+SOURCES = sk.SOURCES / SITE
+GATE_COOKIE = "muid_mly"
+PAGE_SIZE = 4  # listing items per page: small, so two sections reach 3+ pages
+FEED_LIMIT = 50
+ROBOTS_DISALLOW = ["/preview/", "/services/", "/api/", "/search/", "/tim-kiem/"]
+NO_IMAGE = "/themes/qdnd/images/no-image.jpg"
+ARTICLES_JSON = "mourinhan8_qdnd-crawler_articles.json"
+TOOLBAR_TOKEN = "leftcenterrightdel"
+TAG_HREF = re.compile(r"/tag/([a-z0-9-]+-\d+)\.html$")
+TRAILER = re.compile(r"^\*\s*(Mời|Chuyên mục)")
+
+# The image editor's alignment toolbar, left in the old layout's image tables
+# as a row of its own. Its exact markup is unknown, so pages vary it; every
+# variant flattens to ``leftcenterrightdel`` (no white space between words).
+TOOLBAR_ROWS: dict[str, str] = {
+    "span-a": (
+        '<tr><td><span class="imgEditor-toolbar">'
+        "<a>left</a><a>center</a><a>right</a><a>del</a></span></td></tr>"
+    ),
+    "div": (
+        '<tr><td><div class="imgEditor-toolbar"><div class="imgEditor-btn">left</div>'
+        '<div class="imgEditor-btn">center</div><div class="imgEditor-btn">right</div>'
+        '<div class="imgEditor-btn">del</div></div></td></tr>'
+    ),
+    "span": (
+        '<tr class="imgEditor-toolbar"><td>'
+        "<span>left</span><span>center</span><span>right</span><span>del</span></td></tr>"
+    ),
+    "a-href": (
+        '<tr><td><div class="imgEditor-tools">'
+        '<a href="javascript:void(0)" title="Căn trái">left</a>'
+        '<a href="javascript:void(0)" title="Căn giữa">center</a>'
+        '<a href="javascript:void(0)" title="Căn phải">right</a>'
+        '<a href="javascript:void(0)" title="Xóa">del</a></div></td></tr>'
+    ),
+}
+SUMMARIES = {  # how a page prints its summary: the styles of both editions
+    "p_tag": "<p>QĐND - {}</p>",
+    "bare_tag": "QĐND - {}",
+    "p_plain": "<p>{}</p>",
+    "paren_tag": "<p>(QĐND) - {}</p>",
+    "pano": "PANO - {}",
+    "p_pano": "<p>PANO - {}</p>",
+    "plain": "<p>{}</p>",
+}
+
+
+@dataclass(frozen=True)
+class Edition:
+    """What the two editions do not share: addresses, language, the chrome's words."""
+
+    spider: str
+    site: str
+    origin: str
+    hosts: list[str]
+    name: str
+    latest_feed: str
+    date_format: str  # strftime, with ``{weekday}`` for a Vietnamese day name
+    words: dict[str, str]
+    top_links: str
+    logo: str
+    footer: str
+
+    @property
+    def lang(self) -> str:
+        return "vi" if self.spider == "qdnd" else "en"
+
+    def printed_date(self, moment: datetime) -> str:
+        """The date line of an article: ``Thứ Năm, 16/01/2025 - 09:32``."""
+        return moment.strftime(self.date_format.format(weekday=sk.VI_WEEKDAYS[moment.weekday()]))
+
+
+VI = Edition(
+    spider="qdnd",
+    site=SITE,
+    origin="https://www.qdnd.vn",
+    hosts=["www.qdnd.vn", "qdnd.vn"],
+    name="Báo Quân đội nhân dân",
+    latest_feed="/rss/cate/tin-tuc-moi-nhat.rss",
+    date_format="{weekday}, %d/%m/%Y - %H:%M",
+    words={
+        "newest": "Tin tức mới nhất",
+        "home": "Trang chủ",
+        "latest": "Tin mới",
+        "share": "Chia sẻ",
+        "tags": "Từ khóa:",
+        "related": "Tin liên quan",
+        "page": "Trang",
+        "motto": "Tin tức quân sự, quốc phòng",
+    },
+    top_links="",
+    logo="logo.png",
+    footer="""<p><strong>BÁO QUÂN ĐỘI NHÂN DÂN</strong> - Cơ quan của Quân ủy Trung ương và Bộ \
+Quốc phòng, tiếng nói của lực lượng vũ trang và nhân dân Việt Nam.</p>
+<p>Tòa soạn: Số 7 Phan Đình Phùng, quận Ba Đình, Hà Nội.</p>
+<p>Bản quyền thuộc về Báo Quân đội nhân dân. Ghi rõ nguồn khi phát hành lại thông tin từ \
+website này.</p>""",
+)
+
+
+# ----------------------------------------------------------------------------
+# Articles
+
+
+@dataclass
+class Image:
+    url: str
+    caption: str | None
+
+
+@dataclass
+class BodyFacts:
+    """What a body holds, read back from its HTML."""
+
+    images: list[Image]
+    byline: str | None
+    trailer: str | None
+    tags: list[tuple[str, str]]
+
+
+@dataclass(kw_only=True)
+class Article(sk.Article):
+    """An article, or the dead listing link (``source`` "dead": no page, no body)."""
+
+    key: str
+    source: str  # "fragment", "seed", "written" or "dead"
+    source_file: str = ""
+    section: str
+    subsection: str
+    summary: str | None
+    summary_style: str = ""
+    layout: str = "2022"  # or "2025"
+    body: str = ""  # the whole div[itemprop=articleBody]
+    tags: list[tuple[str, str]] = field(default_factory=list)  # (slug-id, name), before the body's
+    image: str = ""  # a dead link's thumbnail
+    facts: BodyFacts = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.facts = analyse_body(self.body or "<div></div>")
+
+    @property
+    def path(self) -> str:
+        return f"/{self.section}/{self.subsection}/{sk.slugify(self.title)}-{self.id}"
+
+    @property
+    def thumbnail(self) -> str:
+        return self.image or (self.facts.images[0].url if self.facts.images else NO_IMAGE)
+
+    def tag_links(self, sections: dict[str, Any]) -> list[tuple[str, str]]:
+        """Tags for ``.post-tag``: its own and the body's tag links, else the section's."""
+        slug, name = sections[self.section].get("tag", ("", ""))
+        return dedupe([*self.tags, *self.facts.tags]) or [(slug, name)]
+
+
+def dedupe(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    first: dict[str, tuple[str, str]] = {}
+    for slug, name in pairs:
+        first.setdefault(slug, (slug, name))
+    return list(first.values())
+
+
+def analyse_body(body: str) -> BodyFacts:
+    """Images with their captions, byline, trailer and tag links of a body.
+
+    Works for both layouts: an image's caption is the first later row of its
+    table that is neither empty nor the editor toolbar. The byline is the last
+    non-empty paragraph of the body that is not the related-section trailer.
+    """
+    root = lxml.html.fragment_fromstring(body)
+    images = []
+    for img in root.iter("img"):
+        caption = None
+        table = next((a for a in img.iterancestors() if a.tag == "table"), None)
+        row = next((a for a in img.iterancestors() if a.tag == "tr"), None)
+        if table is not None and row is not None:
+            rows = list(table.iter("tr"))
+            for later in rows[rows.index(row) + 1 :]:
+                text = fold("".join(later.itertext()))
+                if text and text.replace(" ", "") != TOOLBAR_TOKEN:
+                    caption = text
+                    break
+        images.append(Image(url=str(img.get("src")), caption=caption))
+    paragraphs = [fold(p.text_content()) for p in root.iterchildren("p")]
+    paragraphs = [p for p in paragraphs if p]
+    trailer = None
+    if paragraphs and TRAILER.match(paragraphs[-1]):
+        trailer = paragraphs.pop()
+    byline = paragraphs[-1] if paragraphs else None
+    tags = []
+    for link in root.iter("a"):
+        match = TAG_HREF.search(link.get("href") or "")
+        in_trailer = any(
+            a.tag == "p" and TRAILER.match(fold(a.text_content())) for a in link.iterancestors()
+        )
+        if match and not in_trailer:
+            tags.append((match.group(1), fold(link.text_content())))
+    return BodyFacts(images=images, byline=byline, trailer=trailer, tags=dedupe(tags))
+
+
+def placed(edition: Edition, entry: dict[str, Any], **fields: Any) -> Article:
+    """An article where ``entry`` puts it (id, section, time, and title and summary if
+    it has them); ``fields`` give the rest."""
+    keys = ("section", "subsection", "title", "summary", "summary_style")
+    given = {k: entry[k] for k in keys if k in entry}
+    place = {"id": entry["id"], "published": sk.local(entry["published"]), **given}
+    return Article(origin=edition.origin, **{**place, **fields})
+
+
+def render_old_body(blocks: Sequence[dict[str, Any]], toolbar: str, caption_class: bool) -> str:
+    """A body in the layout up to about 2023: ``table.imgEditor`` image tables
+    with the editor toolbar left in a row between the image and the caption."""
+    parts = ['<div itemprop="articleBody">']
+    for block in blocks:
+        if "image" in block:
+            rows = [
+                "<tr>",
+                f'<td><img class="imgtelerik" src="{attr(block["image"])}" alt="" width="870"></td>',
+                "</tr>",
+                TOOLBAR_ROWS[toolbar],
+            ]
+            if block.get("caption") is not None:
+                tr = '<tr class="alt_imgEditor">' if caption_class else "<tr>"
+                rows += [tr, f"<td><em><span>{esc(block['caption'])}</span></em></td>", "</tr>"]
+            parts += ['<table class="imgEditor" align="center">', "<tbody>", *rows]
+            parts += ["</tbody>", "</table>"]
+        else:
+            attrs = "".join(f' {k}="{attr(v)}"' for k, v in block.get("attrs", {}).items())
+            parts.append(f"<p{attrs}>{block['p']}</p>")
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def seed_blocks(text: str, image_urls: Sequence[str]) -> list[dict[str, Any]]:
+    """Blocks of the flattened seed: a ``leftcenterrightdel`` line marks an
+    image whose caption follows (on the same line or the next); other lines
+    are paragraphs; the last line is the byline."""
+    lines = text.splitlines()
+    blocks: list[dict[str, Any]] = []
+    urls = iter(image_urls)
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.strip().startswith(TOOLBAR_TOKEN):
+            rest = line.strip()[len(TOOLBAR_TOKEN) :]
+            caption = rest if rest.strip() else (lines[i + 1] if i + 1 < len(lines) else "")
+            i += 1 if rest.strip() else 2
+            blocks.append({"image": next(urls), "caption": caption})
+            continue
+        if line.strip():
+            blocks.append({"p": esc(line)})
+        i += 1
+    if next(urls, None) is not None:
+        raise ValueError("more seed image URLs than images in the seed")
+    last = blocks[-1]
+    last["p"] = f"<strong>{last['p'].strip()}</strong>"
+    return blocks
+
+
+def load_articles(sources: Path, meta: dict[str, Any]) -> list[Article]:
+    """The 28 real bodies verbatim, with their real titles and summaries; the seed
+    and the written articles in the old layout."""
+    records = sk.load(sources / ARTICLES_JSON)
+    articles = []
+    for entry in meta["real"]:
+        body = (sources / entry["fragment"]).read_text(encoding="utf-8")
+        record = records[entry["record"]]
+        if fold(record["article_text"]) != fold(body):
+            raise ValueError(f"{entry['fragment']} is not record {entry['record']}")
+        key, title, summary = (
+            Path(entry["fragment"]).stem,
+            record["title"].strip(),
+            record["summary"].strip(),
+        )
+        summary = None if summary == "No Summary Found" else summary
+        real = dict(source="fragment", source_file=entry["fragment"], layout="2025", body=body)
+        articles.append(placed(VI, entry, key=key, title=title, summary=summary, **real))
+    seed = meta["seed"]
+    text = (sources / seed["text"]).read_text(encoding="utf-8")
+    body = render_old_body(
+        seed_blocks(text, seed["images"]), seed["toolbar"], seed["caption_row_class"]
+    )
+    tags = [(slug, name) for slug, name in seed.get("tags", [])]
+    articles.append(
+        placed(VI, seed, key="seed", source="seed", source_file=seed["text"], body=body, tags=tags)
+    )
+    for entry in sk.load(sources / "written.json")["articles"]:
+        body = render_old_body(entry["blocks"], entry["toolbar"], entry["caption_row_class"])
+        file = f"written.json#{entry['key']}"
+        articles.append(
+            placed(VI, entry, key=entry["key"], source="written", source_file=file, body=body)
+        )
+    return articles
+
+
+# ----------------------------------------------------------------------------
+# Pages
+
+
+@dataclass
+class Site:
+    """Everything the pages are built from."""
+
+    edition: Edition
+    sections: dict[str, Any]
+    articles: list[Article]  # newest first
+    dead: Article
+    tracking: Article
+    tracking_query: str
+    tracking_feed: str
+    snapshot_day: datetime
+
+    def listed(self, section: str, subsection: str | None = None) -> list[Article]:
+        """Items of a section (or subsection) listing, newest first."""
+        return sk.newest_first(
+            a
+            for a in [*self.articles, self.dead]
+            if a.section == section and subsection in (None, a.subsection)
+        )
+
+
+def make_site(edition: Edition, meta: dict[str, Any], articles: list[Article]) -> Site:
+    """The site of ``articles``, with the sections, dead link and tracking link of ``meta``."""
+    dead = placed(edition, meta["dead_link"], key="dead", source="dead")
+    dead.image = meta["dead_link"].get("thumbnail", "")
+    sk.unique_ids([*articles, dead])
+    tracking = meta["tracking"]
+    return Site(
+        edition=edition,
+        sections=meta["sections"],
+        articles=sk.newest_first(articles),
+        dead=dead,
+        tracking=next(a for a in articles if a.key == tracking["key"]),
+        tracking_query=tracking["query"],
+        tracking_feed=tracking["feed"],
+        snapshot_day=sk.local(meta["snapshot_day"]),
+    )
+
+
+def load_site(sources: Path) -> Site:
+    meta = sk.load(sources / "replica.json")
+    return make_site(VI, meta, load_articles(sources, meta))
+
+
+def link(site: Site, url: str, index: int) -> str:
+    """Listings mix absolute links and site-relative paths, like the real site."""
+    return url if index % 2 == 0 else url.removeprefix(site.edition.origin)
+
+
+def menu(site: Site) -> str:
+    items = [f'<li><a href="/">{site.edition.words["home"]}</a></li>']
+    items += [
+        f'<li><a href="/{slug}">{esc(s["name"])}</a></li>' for slug, s in site.sections.items()
+    ]
+    return '<nav class="main-menu">\n<ul class="menu">\n' + "\n".join(items) + "\n</ul>\n</nav>"
+
+
+def page(site: Site, *, title: str, head: str, main: str, sidebar: str) -> str:
+    """The site chrome around a page's own content."""
+    e = site.edition
+    today = e.printed_date(site.snapshot_day).split(" - ")[0]
+    feed = e.origin + e.latest_feed
+    head += f"""
+<link rel="stylesheet" href="/themes/qdnd/css/style.css">
+<link rel="alternate" type="application/rss+xml" title="{e.words["newest"]}" href="{feed}">"""
+    body = f"""<header class="header">
+<div class="top-bar">
+<span class="header-date">{today}</span>
+{e.top_links}<a class="top-link" href="{feed}">RSS</a>
+</div>
+<div class="logo"><a href="/"><img src="/themes/qdnd/images/{e.logo}" alt="{e.name}"></a></div>
+{menu(site)}
+</header>
+<main class="container">
+<div class="row">
+<div class="col-md-8 main-content">
+{main}
+</div>
+<aside class="col-md-4 sidebar">
+{sidebar}
+</aside>
+</div>
+</main>
+<footer class="footer">
+<div class="footer-menu">{menu(site)}</div>
+<div class="footer-info">
+{e.footer}
+</div>
+</footer>"""
+    return sk.document(e.lang, title, head, body)
+
+
+def latest_box(site: Site, exclude: Article | None = None, count: int = 6) -> str:
+    """The "Tin mới" sidebar: newest articles of the whole site."""
+    items = [a for a in site.articles if a is not exclude][:count]
+    return (
+        f'<div class="box-latest">\n<h2 class="box-title">{site.edition.words["latest"]}</h2>\n'
+        f'<ul class="list-latest">\n{sk.links(items)}\n</ul>\n</div>'
+    )
+
+
+def breadcrumb(site: Site, section: str, subsection: str | None) -> str:
+    sec = site.sections[section]
+    items = [
+        f'<li><a href="/">{site.edition.words["home"]}</a></li>',
+        f'<li><a href="/{section}">{esc(sec["name"])}</a></li>',
+    ]
+    if subsection:
+        name = esc(sec["subsections"][subsection])
+        items.append(f'<li class="active"><a href="/{section}/{subsection}">{name}</a></li>')
+    return '<ul class="breadcrumb">\n' + "\n".join(items) + "\n</ul>"
+
+
+def summary_html(article: Article) -> str:
+    if article.summary is None:
+        return ""
+    inner = SUMMARIES[article.summary_style].format(esc(article.summary))
+    return f'<div class="post-summary">{inner}</div>\n'
+
+
+def summary_printed(article: Article) -> str | None:
+    html = summary_html(article)
+    return fold(lxml.html.fromstring(html).text_content()) if html else None
+
+
+def article_page(site: Site, article: Article) -> str:
+    e = site.edition
+    tags = article.tag_links(site.sections)
+    tag_links = ", ".join(f'<a href="/tag/{slug}.html">{esc(name)}</a>' for slug, name in tags)
+    related = [a for a in site.articles if a.section == article.section and a is not article][:3]
+    description = article.summary or article.title
+    og = (
+        f'\n<meta property="og:description" content="{attr(description)}">'
+        if e.lang == "vi"
+        else ""
+    )
+    head = f"""<meta name="description" content="{attr(description)}">
+<meta property="og:type" content="article">
+<meta property="og:site_name" content="{e.name}">
+<meta property="og:title" content="{attr(article.title)}">{og}
+<meta property="og:url" content="{attr(article.url)}">
+<meta property="og:image" content="{attr(article.thumbnail)}">
+<link rel="canonical" href="{attr(article.url)}">"""
+    share = f"https://www.facebook.com/sharer/sharer.php?u={attr(article.url)}"
+    main = f"""{breadcrumb(site, article.section, article.subsection)}
+<article class="post-detail">
+<h1 class="post-title">{esc(article.title)}</h1>
+<div class="post-info">
+<span class="post-subinfo">{e.printed_date(article.published)}</span>
+<span class="post-share"><a href="{share}">{e.words["share"]}</a></span>
+</div>
+{summary_html(article)}<div class="post-content">
+{article.body}
+</div>
+<div class="post-tag"><span class="tag-label">{e.words["tags"]}</span> {tag_links}</div>
+</article>
+<div class="box-related">
+<h2 class="box-title">{e.words["related"]}</h2>
+<ul class="list-related">
+{sk.links(related)}
+</ul>
+</div>"""
+    title = f"{article.title} - {e.name}"
+    return page(site, title=title, head=head, main=main, sidebar=latest_box(site, article))
+
+
+def listing_url(section: str, subsection: str | None, number: int) -> str:
+    base = f"/{section}" + (f"/{subsection}" if subsection else "")
+    return base if number == 1 else f"{base}/p/{number}"
+
+
+def pagination(site: Site, section: str, subsection: str | None, number: int, total: int) -> str:
+    if total < 2:
+        return ""
+    origin = site.edition.origin
+    items = []
+    if number > 1:
+        prev = origin + listing_url(section, subsection, number - 1)
+        items.append(f'<li class="prev"><a href="{prev}">‹</a></li>')
+    for n in range(1, total + 1):
+        if n == number:
+            items.append(f'<li class="active"><span>{n}</span></li>')
+        else:
+            items.append(f'<li><a href="{listing_url(section, subsection, n)}">{n}</a></li>')
+    if number < total:
+        nxt = origin + listing_url(section, subsection, number + 1)
+        items.append(f'<li class="next"><a href="{nxt}">›</a></li>')
+    return '<ul class="pagination">\n' + "\n".join(items) + "\n</ul>"
+
+
+def listing_page(
+    site: Site, section: str, subsection: str | None, number: int, chunks: list[list[Article]]
+) -> str:
+    e = site.edition
+    sec = site.sections[section]
+    name = sec["subsections"][subsection] if subsection else sec["name"]
+    items = []
+    for i, item in enumerate(chunks[number - 1]):
+        href = attr(link(site, item.url, i))
+        summary = f'\n<p class="hidden-xs">{esc(item.summary)}</p>' if item.summary else ""
+        items.append(
+            f"""<article class="item-news">
+<a class="thumb" href="{href}"><img src="{attr(item.thumbnail)}" alt="{attr(item.title)}"></a>
+<h3><a href="{href}">{esc(item.title)}</a></h3>{summary}
+</article>"""
+        )
+    submenu = "\n".join(
+        f'<li><a href="/{section}/{slug}">{esc(title)}</a></li>'
+        for slug, title in sec["subsections"].items()
+    )
+    main = f"""{breadcrumb(site, section, subsection)}
+<h1 class="category-title">{esc(name)}</h1>
+<ul class="sub-menu">
+{submenu}
+</ul>
+<div class="list-news-category">
+{chr(10).join(items)}
+</div>
+{pagination(site, section, subsection, number, len(chunks))}"""
+    sidebar = latest_box(site)
+    if e.lang == "vi":
+        most_read = "\n".join(
+            f'<article class="item-sidebar"><a href="{attr(a.url)}">{esc(a.title)}</a></article>'
+            for a in site.articles[:5]
+        )
+        sidebar = f'<div class="box-most-read">\n<h2 class="box-title">Đọc nhiều</h2>\n{most_read}\n</div>'
+    title = f"{name} - {e.name}" + (f" - {e.words['page']} {number}" if number > 1 else "")
+    head = f'<link rel="canonical" href="{e.origin}{listing_url(section, subsection, number)}">'
+    return page(site, title=title, head=head, main=main, sidebar=sidebar)
+
+
+def home_page(site: Site) -> str:
+    e = site.edition
+    featured = "\n".join(
+        f"""<article class="item-featured">
+<a class="thumb" href="{attr(link(site, a.url, i))}"><img src="{attr(a.thumbnail)}" alt="{attr(a.title)}"></a>
+<h2><a href="{attr(link(site, a.url, i))}">{esc(a.title)}</a></h2>
+</article>"""
+        for i, a in enumerate(site.articles[:5])
+    )
+    main = '<div class="box-featured">\n' + featured + "\n</div>"
+    head = f'<link rel="canonical" href="{e.origin}/">'
+    if e.lang == "vi":  # boxes of the sections' newest, and a description
+        for slug, sec in site.sections.items():
+            items = [a for a in site.articles if a.section == slug][:4]
+            lines = "\n".join(
+                f'<li><a href="{attr(link(site, a.url, i + 1))}">{esc(a.title)}</a></li>'
+                for i, a in enumerate(items)
+            )
+            main += (
+                f'\n<div class="box-home-category">\n<h2 class="box-title"><a href="/{slug}">'
+                f"{esc(sec['name'])}</a></h2>\n<ul>\n{lines}\n</ul>\n</div>"
+            )
+        head = f'<meta name="description" content="{e.name}: tin tức quân sự, quốc phòng">\n{head}'
+    title = f"{e.name} - {e.words['motto']}"
+    return page(site, title=title, head=head, main=main, sidebar=latest_box(site))
+
+
+def feed(
+    site: Site, title: str, channel_link: str, items: Sequence[Article], *, tracking: bool
+) -> tuple[str, list[str]]:
+    """RSS 2.0 text and its item links, newest first, at most FEED_LIMIT items.
+    With ``tracking``, the tracking article's link carries utm parameters."""
+    e = site.edition
+    items = items[:FEED_LIMIT]
+    urls = [
+        f"{a.url}?{site.tracking_query}" if tracking and a is site.tracking else a.url
+        for a in items
+    ]
+    entries = [
+        {
+            "title": esc(a.title),
+            "link": esc(url),
+            "description": esc(a.summary or ""),
+            "pubDate": a.published,
+            'guid isPermaLink="true"': esc(url),
+        }
+        for a, url in zip(items, urls, strict=True)
+    ]
+    channel = {
+        "title": esc(title),
+        "link": esc(channel_link),
+        "description": f"{esc(title)} - {e.name}",
+        "language": e.lang,
+        "lastBuildDate": items[0].published if items else site.snapshot_day,
+    }
+    return sk.rss(channel, entries), urls
+
+
+# ----------------------------------------------------------------------------
+# Build
+
+
+def page_file(url_path: str) -> str:
+    """A section's listing is ``a/index.html`` (its subsections' pages live under it)."""
+    parts = [p for p in url_path.split("/") if p]
+    if len(parts) <= 2 and parts[-1:] != ["p"] and "." not in url_path:
+        return "/".join([*parts, "index.html"])
+    return sk.page_file(url_path)
+
+
+def replica(
+    site: Site, sources: str, rows: Sequence[Sequence[object]], **facts: object
+) -> sk.Replica:
+    """The replica of either edition; ``sources``, ``rows`` and ``facts`` for PROVENANCE.md."""
+    e = site.edition
+    b = sk.Build(e.spider, e.site, e.origin, e.hosts, file=page_file)
+    b.page("/", home_page(site))
+    b.page("/robots.txt", sk.robots(*ROBOTS_DISALLOW))
+    for a in site.articles:
+        b.page(a.path, article_page(site, a))
+    for section, sec in site.sections.items():
+        for sub in [None, *sec["subsections"]]:
+            where = {"section": section, "subsection": sub} if e.lang == "vi" else {}
+            b.listing(
+                site.listed(section, sub),
+                PAGE_SIZE,
+                partial(listing_url, section, sub),
+                partial(listing_page, site, section, sub),
+                **where,
+            )
+    feeds = [(e.latest_feed, e.words["newest"], e.origin + "/", site.articles)]
+    for slug, sec in site.sections.items():
+        if "feed" in sec:
+            in_section = [a for a in site.articles if a.section == slug]
+            feeds.append((sec["feed"], sec["name"], f"{e.origin}/{slug}", in_section))
+    for path, title, channel, items in feeds:
+        text, urls = feed(site, title, channel, items, tracking=path == site.tracking_feed)
+        b.feed(path, text, urls, title=title)
+    tracking = {"url": f"{site.tracking.url}?{site.tracking_query}", "canonical": site.tracking.url}
+    return b.replica(
+        [manifest_entry(site, a) for a in site.articles],
+        b.provenance(sources, rows, **facts),
+        {"hosts": e.hosts, "cookie_gate": {"name": GATE_COOKIE, "exempt": ["/robots.txt"]}},
+        cookie_gate=GATE_COOKIE,
+        timezone="+07:00",
+        page_size=PAGE_SIZE,
+        home=e.origin + "/",
+        robots_disallow=ROBOTS_DISALLOW,
+        dead_urls=[site.dead.url],
+        tracking_urls=[tracking],
+    )
+
+
+def manifest_entry(site: Site, a: Article) -> dict[str, Any]:
+    """What the page of ``a`` holds, read back from its body."""
+    vi = site.edition.lang == "vi"
+    facts = a.facts
+    origin = {"layout": a.layout, "source": a.source, "source_file": a.source_file}
+    summary = {"summary_printed": summary_printed(a)} if vi else {"summary_style": a.summary_style}
+    return {
+        "url": a.url,
+        "article_id": str(a.id),
+        "section": a.section,
+        "subsection": a.subsection,
+        **(origin if vi else {"language": "en"}),
+        "title": fold(a.title),
+        "summary": fold(a.summary) if a.summary else None,
+        **summary,
+        "published": a.published.isoformat(),
+        "published_raw": site.edition.printed_date(a.published),
+        "image_count": len(facts.images),
+        "caption_count": sum(1 for i in facts.images if i.caption),
+        "images": [{"url": i.url, "caption": i.caption} for i in facts.images],
+        "byline": facts.byline,
+        **({"trailer": facts.trailer} if vi else {}),
+        "tags": [fold(name) for _, name in a.tag_links(site.sections)],
+    }
+
+
+def build(sources: Path) -> sk.Replica:
+    site = load_site(sources)
+    origin = {
+        "fragment": "real body `{}` (record in `articles.json`), title and summary real",
+        "seed": "the seed `{}`, rebuilt in the old layout; title and summary written",
+        "written": "written for the replica (`{}`)",
+    }
+    rows = [
+        (f"`{a.path}`", a.layout, origin[a.source].format(a.source_file)) for a in site.articles
+    ]
+    return replica(
+        site,
+        f"`replicas/sources/{SITE}/` (see the PROVENANCE.md there)",
+        rows,
+        digest=hashlib.sha256((sources / ARTICLES_JSON).read_bytes()).hexdigest(),
+        latest_feed=VI.latest_feed,
+        gate_cookie=GATE_COOKIE,
+        toolbar=TOOLBAR_TOKEN,
+        page_size=PAGE_SIZE,
+        dead=site.dead.path,
+    )

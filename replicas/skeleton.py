@@ -1,0 +1,343 @@
+"""What every replica build shares: text helpers, the article model, page and feed
+markup, listings, the manifest, PROVENANCE.md, and building or checking the files.
+
+A site's module ``replicas/<spider>.py`` names its folder (``SITE``) and turns
+``sources/<SITE>/`` into a :class:`Replica` (``build``); :func:`files` renders it, and
+the command line (``python -m replicas``) writes it into ``crawler/mirror/sites/<SITE>/``
+or compares it with what is committed there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import importlib
+import json
+import re
+import shutil
+import sys
+import textwrap
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from pathlib import Path, PurePosixPath
+from string import Template
+from typing import Any, TypeVar
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCES = REPO / "replicas" / "sources"
+SITES = REPO / "crawler" / "mirror" / "sites"
+SPIDERS = ("qdnd", "qdnd_en", "baochinhphu_en", "bienphong", "haiquan", "pla_daily", "tapchiqptd")
+VI_WEEKDAYS = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
+MANIFEST_KEYS = (  # the order of a manifest's keys, whichever of them a replica has
+    *("site", "generated_by", "hosts", "cookie_gate", "timezone", "clock", "page_size", "home"),
+    *("robots_disallow", "article_count", "articles", "dead_urls", "not_articles"),
+    *("tracking_urls", "listings", "feeds"),
+)
+T = TypeVar("T")
+A = TypeVar("A", bound="Article")
+
+
+def fold(text: str) -> str:
+    """NFC, no-break spaces as spaces, runs of white space folded, stripped."""
+    return " ".join(unicodedata.normalize("NFC", text).replace("\xa0", " ").split())
+
+
+def slugify(title: str) -> str:
+    """URL slug of a Vietnamese title: no diacritics, lower case, hyphens."""
+    text = title.replace("đ", "d").replace("Đ", "D")
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def esc(text: str) -> str:
+    """Escape text for HTML, no-break spaces written as ``&nbsp;`` as a CMS does."""
+    return html.escape(text, quote=False).replace("\xa0", "&nbsp;")
+
+
+def attr(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def local(text: str, hours: int = 7) -> datetime:
+    """A source's wall-clock time, in the site's zone (Vietnam unless told)."""
+    return datetime.fromisoformat(text).replace(tzinfo=timezone(timedelta(hours=hours)))
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@dataclass(kw_only=True)
+class Article:
+    """An article of a replica, or a listed link that has no page (a dead link).
+
+    ``data`` is the article's entry in the sources, with whatever else its site's pages
+    need; a site's subclass says where the article lives (``path``)."""
+
+    origin: str
+    id: int | str
+    title: str
+    published: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        return self.origin + self.path
+
+
+def newest_first(items: Iterable[A]) -> list[A]:
+    return sorted(items, key=lambda a: a.published, reverse=True)
+
+
+def unique_ids(items: Iterable[Article]) -> None:
+    ids = [a.id for a in items]
+    if len(set(ids)) != len(ids):
+        raise ValueError("duplicate article ids")
+
+
+def paged(items: Sequence[T], size: int, at_least_one: bool = True) -> list[list[T]]:
+    """A listing's items cut into its pages; an empty listing still has its first page."""
+    chunks = [list(items[i : i + size]) for i in range(0, len(items), size)]
+    return chunks or ([[]] if at_least_one else [])
+
+
+def links(items: Iterable[Article], href: str = "url") -> str:
+    """``<li>`` links, one a line: the lists of related, newest and most read articles."""
+    return "\n".join(
+        f'<li><a href="{attr(getattr(a, href))}">{esc(a.title)}</a></li>' for a in items
+    )
+
+
+def document(lang: str, title: str, head: str, body: str) -> str:
+    """An HTML page: the head every replica page starts with, then ``head`` and ``body``."""
+    return f"""<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)}</title>
+{head}
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
+def rss(channel: dict[str, Any], items: Iterable[dict[str, Any]], encoding: str = "UTF-8") -> str:
+    """RSS 2.0: the channel's elements, then its items', each in the order given.
+
+    Values are written as they are (escape them first), a ``datetime`` as an RFC 822
+    date; a key may carry attributes (``'guid isPermaLink="true"'``)."""
+
+    def elements(fields: dict[str, Any]) -> str:
+        return "\n".join(
+            f"<{key}>{format_datetime(v) if isinstance(v, datetime) else v}</{key.split()[0]}>"
+            for key, v in fields.items()
+        )
+
+    entries = "\n".join(f"<item>\n{elements(item)}\n</item>" for item in items)
+    return f"""<?xml version="1.0" encoding="{encoding}"?>
+<rss version="2.0">
+<channel>
+{elements(channel)}
+{entries}
+</channel>
+</rss>
+"""
+
+
+def robots(*disallow: str) -> str:
+    return "User-agent: *\n" + "".join(f"Disallow: {p}\n" for p in disallow)
+
+
+def page_file(url: str) -> str:
+    """The file under ``pages/`` the replica server serves ``url`` (a path, maybe with
+    a query) from first: ``/a/b`` -> ``a/b.html``, ``/a?page=2`` -> ``a@page=2.html``."""
+    path, _, query = url.partition("?")
+    parts = [p for p in path.split("/") if p] or ["index.html"]
+    name = PurePosixPath(parts[-1] if "." in parts[-1] else parts[-1] + ".html")
+    if query:
+        name = name.with_stem(f"{name.stem}@{query}")
+    return "/".join([*parts[:-1], str(name)])
+
+
+@dataclass
+class Replica:
+    """Everything a build writes: pages by path under ``pages/``, and the three files beside."""
+
+    pages: dict[str, str]
+    site_json: dict[str, Any]
+    manifest: dict[str, Any]
+    provenance: str
+
+
+@dataclass
+class Build:
+    """A replica being built: its pages, and its listings and feeds for the manifest."""
+
+    spider: str
+    site: str
+    origin: str
+    hosts: list[str]
+    file: Callable[[str], str] = page_file  # where the server finds a URL path
+    pages: dict[str, str] = field(default_factory=dict)
+    listings: list[dict[str, Any]] = field(default_factory=list)
+    feeds: list[dict[str, Any]] = field(default_factory=list)
+
+    def page(self, url: str, text: str) -> None:
+        file = self.file(url)
+        if file in self.pages:
+            raise ValueError(f"{url}: a second page for pages/{file}")
+        self.pages[file] = text
+
+    def listing(
+        self,
+        items: Sequence[A],
+        size: int,
+        url: Callable[[int], str],
+        render: Callable[[int, list[list[A]]], str],
+        *,
+        links: str = "articles",
+        at_least_one: bool = True,
+        after_last: bool = False,
+        count: bool = True,
+        **where: Any,
+    ) -> None:
+        """Every page of a listing (``url(n)``, ``render(n, pages)``), in the manifest with
+        the links it holds; ``after_last``: the server also answers the page after the last."""
+        chunks = paged(items, size, at_least_one)
+        served = [*chunks, []] if after_last else chunks
+        for number, chunk in enumerate(served, start=1):
+            self.page(url(number), render(number, served))
+            self.listings.append(
+                {
+                    "url": self.origin + url(number),
+                    **where,
+                    "page": number,
+                    **({"pages": len(chunks)} if count else {}),
+                    links: [a.url for a in chunk],
+                }
+            )
+
+    def feed(self, url: str, text: str, links: list[str], **about: str) -> None:
+        self.page(url, text)
+        self.feeds.append({"url": self.origin + url, **about, "links": links})
+
+    def provenance(self, sources: str, rows: Iterable[Sequence[object]], **facts: object) -> str:
+        """PROVENANCE.md: who writes it and from what, the site's own account of what is real
+        and what is invented (``sources/<site>/replica.md``, its ``$facts`` filled in), then
+        one table row a page."""
+        opening = f"{sources}; do not edit the pages by hand. `manifest.json` lists every"
+        account = Template((SOURCES / self.site / "replica.md").read_text(encoding="utf-8"))
+        return (
+            f"# {self.site} replica: where every page comes from\n\n"
+            f"Generated by `python -m replicas {self.spider}` from\n"
+            + textwrap.fill(f"{opening} article with what its page holds.", 73)
+            + "\n\n"
+            + account.substitute(facts)
+            + "".join("| " + " | ".join(map(str, row)) + " |\n" for row in rows)
+        )
+
+    def replica(
+        self,
+        articles: list[dict[str, Any]],
+        provenance: str,
+        site_json: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> Replica:
+        """The replica, its manifest holding ``articles``, the listings, feeds and ``fields``."""
+        about = {
+            "site": self.site,
+            "generated_by": f"python -m replicas {self.spider}",
+            "hosts": self.hosts,
+            "article_count": len(articles),
+            "articles": articles,
+            "listings": self.listings,
+            **({"feeds": self.feeds} if self.feeds else {}),
+            **fields,
+        }
+        unknown = set(about) - set(MANIFEST_KEYS)
+        if unknown:
+            raise ValueError(f"manifest keys without a place in MANIFEST_KEYS: {unknown}")
+        manifest = {key: about[key] for key in MANIFEST_KEYS if key in about}
+        return Replica(self.pages, site_json or {"hosts": self.hosts}, manifest, provenance)
+
+
+# ----------------------------------------------------------------------------
+# Build and check
+
+
+def files(spider: str) -> tuple[str, dict[str, bytes]]:
+    """The replica ``spider``'s build makes: its folder name and every file, by path in it."""
+    module = importlib.import_module(f"replicas.{spider}")
+    site: str = module.SITE
+    replica: Replica = module.build(SOURCES / site)
+    out = {f"pages/{path}": text.encode("utf-8") for path, text in replica.pages.items()}
+    out["site.json"] = (json.dumps(replica.site_json, indent=2) + "\n").encode()
+    manifest = json.dumps(replica.manifest, ensure_ascii=False, indent=2) + "\n"
+    out["manifest.json"] = manifest.encode("utf-8")
+    out["PROVENANCE.md"] = replica.provenance.encode("utf-8")
+    return site, out
+
+
+def differences(built: dict[str, bytes], folder: Path) -> list[str]:
+    """How the replica in ``folder`` differs from ``built``, file by file."""
+    stored = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    diffs = [f"missing: {folder / p}" for p in sorted(set(built) - stored)]
+    diffs += [f"not built by the script: {folder / p}" for p in sorted(stored - set(built))]
+    diffs += [
+        f"differs: {folder / p}"
+        for p in sorted(stored & set(built))
+        if (folder / p).read_bytes() != built[p]
+    ]
+    return diffs
+
+
+def check(spider: str, root: Path = SITES) -> list[str]:
+    """Differences between the committed replica and a fresh build (none: it is current)."""
+    site, built = files(spider)
+    return differences(built, root / site)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m replicas",
+        description="Build the replicas in crawler/mirror/sites/ from replicas/sources/.",
+        epilog="example: python -m replicas qdnd --check",
+    )
+    parser.add_argument("spiders", nargs="*", metavar="SPIDER", help="default: all")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
+    parser.add_argument("--root", type=Path, default=SITES, help="default: %(default)s")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.spiders) - set(SPIDERS))
+    if unknown:
+        parser.error(f"no replica build for {', '.join(unknown)}; there are {', '.join(SPIDERS)}")
+    stale = []
+    for spider in args.spiders or SPIDERS:
+        site, built = files(spider)
+        folder = args.root / site
+        if args.check:
+            diffs = differences(built, folder)
+            print(*diffs, sep="\n", file=sys.stderr, end="\n" if diffs else "")
+            stale += [spider] if diffs else []
+            continue
+        shutil.rmtree(folder / "pages", ignore_errors=True)  # pages no longer built go
+        for name, data in built.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+        print(f"built {folder}", file=sys.stderr)
+    if stale:
+        print(
+            f"stale: {', '.join(stale)} (run: python -m replicas {' '.join(stale)})",
+            file=sys.stderr,
+        )
+    return 1 if stale else 0
