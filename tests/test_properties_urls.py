@@ -17,6 +17,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from crawler.fixtures import fixture_page
 from crawler.items import sha256_hex
 from crawler.urls import _TRACKING, canonical_url
 
@@ -164,10 +165,10 @@ def test_a_plain_ascii_url_keeps_its_url_key(url: str) -> None:
 def test_a_page_whose_canonical_link_cannot_be_split_keeps_its_article(tmp_path: Path) -> None:
     """canonical_url raises for ``http://[``: the parser falls back to the page's URL
     instead of losing the article (it raised out of the spider's parse)."""
-    fixture = Path(__file__).parent / "fixtures" / "qdnd" / "2022-701234.html"
-    expected = json.loads(fixture.with_suffix(".json").read_text("utf-8"))
+    case = Path(__file__).parent / "fixtures" / "qdnd" / "2022-701234.json"
+    expected = json.loads(case.read_text("utf-8"))
     page = tmp_path / "page.html"
-    html = fixture.read_text("utf-8")
+    html = fixture_page(case).read_text("utf-8")
     page.write_text(html.replace("<head>", '<head><link rel="canonical" href="http://[x/">', 1))
     done = subprocess.run(
         [
