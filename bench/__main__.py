@@ -13,7 +13,7 @@ targets are ratios measured in the same run:
 4. the archive the full crawl wrote: rows/s written, bytes on disk per byte of
    text, ``crawler inspect`` time;
 5. peak RSS of the full crawl at two sizes: target larger <= 1.3 x smaller;
-6. distributed mode (``crawler/distributed.py``) with 1 and 2 workers: speed-up;
+6. distributed mode (``crawler/crawling/distributed.py``) with 1 and 2 workers: speed-up;
 7. a cProfile of the full crawl, summarised.
 
 Default sizes are the issue's; smaller ones for a quick check::
@@ -227,7 +227,7 @@ def memory(sizes: list[int], work: Path) -> dict[str, Any]:
 
 def distributed(mirror: str, work: Path, counts: list[int], articles: int) -> dict[str, Any]:
     from crawler.archive import read_table
-    from tests.redisserver import redis_server
+    from tests.support.redisserver import redis_server
 
     runs = []
     with redis_server() as url:
@@ -271,7 +271,7 @@ PROFILE_PARTS = {
     "  of which block walk (_blocks)": ("_blocks", "crawler/sites/blocks.py"),
     "cleaning steps (pipelines 100-600)": ("process_item", "crawler/pipelines/base.py"),
     "archive pipeline": ("process_item", "crawler/pipelines/archive.py"),
-    "raw pages (WARC)": ("keep", "crawler/raw.py"),
+    "raw pages (WARC)": ("keep", "crawler/archive/warc.py"),
     "mirror middleware (both sides pay it)": ("process_request", "crawler/mirror/middleware.py"),
     "lxml parse of article pages": ("parse_html", "crawler/sites/parser.py"),
     "selector look-ups": ("select", "crawler/sites/parser.py"),

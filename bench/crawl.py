@@ -26,8 +26,8 @@ import scrapy
 from scrapy.crawler import CrawlerProcess
 from scrapy.http import Response
 
-from crawler.demo import DEMO_SETTINGS
-from crawler.runner import project_settings, run_spiders
+from crawler.crawling.runner import project_settings, run_spiders
+from crawler.mirror.demo import DEMO_SETTINGS
 from crawler.sites.qdnd import QdndSpider
 
 _FEED_LINK = re.compile(r"<link>([^<]+)</link>")

@@ -30,7 +30,7 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.http import Response
 
-from crawler.runner import project_settings
+from crawler.crawling.runner import project_settings
 from crawler.sites.base import NewsSpider
 
 ARTICLE = b"<html><body><h1>t</h1><p>x</p></body></html>"

@@ -97,7 +97,7 @@ def render(results: dict[str, Any]) -> str:
         "and captions; rows/s = the archive's rows re-written by `ArchiveWriter` (2,000-row flushes, "
         "zstd, fsync); `crawler inspect` = median of 3 runs, each a new process.",
         "- **Memory**: peak RSS (`ru_maxrss`) of a full crawl process over a replica of each size.",
-        "- **Distributed**: `crawler/distributed.py` workers (`CRAWLER_REDIS_URL`), a throwaway "
+        "- **Distributed**: `crawler/crawling/distributed.py` workers (`CRAWLER_REDIS_URL`), a throwaway "
         "`redis-server` on loopback; span = first worker's start to the last article fetched (the "
         "workers' closing idle wait excluded). On a 2-core machine the workers share the cores with "
         "the replica server and redis, so the speed-up says more about overhead than about scaling.",
@@ -151,7 +151,7 @@ FINDINGS = [
     "- **The garbage collector took about 14% of a full crawl.** Timed with `gc.callbacks` on "
     "3,000 articles: 2.6 s of 18.6 s, mostly 12 full collections of ~0.12 s, each walking again "
     "the ~130,000 objects alive since start-up (modules, classes, the public-suffix trie), plus "
-    "1,442 young collections. `crawler/gctuning.py` (an extension, on by default) collects once "
+    "1,442 young collections. `crawler/crawling/gctuning.py` (an extension, on by default) collects once "
     "and freezes that heap at spider open (`gc.freeze`) and raises the young generation's "
     "threshold from 700 to 10,000 (`CRAWLER_GC_THRESHOLD`): collector time fell to ~0.75 s. "
     "The ceiling gets it too (same settings); it gained ~5%, the full crawl ~15-20%.",

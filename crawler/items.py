@@ -13,23 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from crawler.text.blocks import Block, Image
+
+__all__ = ["PARAGRAPH_SEPARATOR", "Article", "Block", "Image", "sha256_hex"]
+
 PARAGRAPH_SEPARATOR = "\n\n"
-
-
-@dataclass
-class Image:
-    """One image of an article, in page order."""
-
-    url: str | None = None
-    caption: str | None = None
-    credit: str | None = None
-
-    def as_dict(self) -> dict[str, str | None]:
-        return {"url": self.url, "caption": self.caption, "credit": self.credit}
-
-
-Block = str | Image
-"""A body block: a paragraph of text, or an image where it stood in the body."""
 
 
 @dataclass
@@ -57,7 +45,7 @@ class Article:
     images: list[Image] = field(default_factory=list)
     byline: str | None = None
     authors: list[str] = field(default_factory=list)
-    # Where the fetched page is kept (crawler.raw); set as the page is stored.
+    # Where the fetched page is kept (crawler.archive.warc); set as the page is stored.
     raw_ref: str | None = None
     # Site-declared extra layout tokens and boilerplate patterns (regex sources).
     extra_tokens: tuple[str, ...] = ()

@@ -27,30 +27,31 @@ REDIRECT_MAX_TIMES = 5  # a redirect loop ends here
 TELNETCONSOLE_ENABLED = False
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
-    "crawler.gctuning.GcTuning": 0,
+    "crawler.crawling.gctuning.GcTuning": 0,
 }
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
-# Only public addresses are connected to, checked after resolution (crawler/netguard.py).
-TWISTED_DNS_RESOLVER = "crawler.netguard.PublicOnlyResolver"
+# Only public addresses are connected to, checked after resolution (crawler/crawling/netguard.py).
+TWISTED_DNS_RESOLVER = "crawler.crawling.netguard.PublicOnlyResolver"
 CRAWLER_ALLOW_PRIVATE_NETWORKS = ""  # CIDR networks allowed anyway, e.g. "10.0.0.0/8,fd00::/8"
 
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.failures.CountFailures": 10,  # outermost: sees what failed for good
-    "crawler.netguard.PrivateAddressMiddleware": 90,  # after the offsite filter, before robots.txt
+    "crawler.crawling.failures.CountFailures": 10,  # outermost: sees what failed for good
+    "crawler.crawling.netguard.PrivateAddressMiddleware": 90,  # after the offsite filter, before robots.txt
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.crawling.middlewares.BackoffRetryMiddleware": 550,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "crawler.middlewares.RobotsTxtMiddleware": 100,
-    "crawler.middlewares.CookieGateMiddleware": 650,
-    "crawler.middlewares.ChallengeMiddleware": 640,
+    "crawler.crawling.middlewares.RobotsTxtMiddleware": 100,
+    "crawler.crawling.middlewares.CookieGateMiddleware": 650,
+    "crawler.crawling.middlewares.ChallengeMiddleware": 640,
     "crawler.mirror.middleware.MirrorMiddleware": 950,
 }
 
-# Keeps the page of every article a spider yields as WARC under <archive>/raw/ (crawler/raw.py).
+# Keeps the page of every article a spider yields as WARC under <archive>/raw/ (crawler/archive/warc.py).
 SPIDER_MIDDLEWARES = {
-    "crawler.raw.RawPagesMiddleware": 950,
+    "crawler.crawling.raw_pages.RawPagesMiddleware": 950,
 }
 
+# The pipeline order, defined here only: crawler.pipelines.clean runs the same steps in it.
 ITEM_PIPELINES = {
     "crawler.pipelines.normalise.NormaliseText": 100,
     "crawler.pipelines.layout.DropLayoutTokens": 200,
@@ -84,9 +85,10 @@ CRAWLER_RAW_FSYNC_SECONDS = 1.0  # fsync the WARC files this often (0: after eve
 CRAWLER_RETRY_BACKOFF = 2.0  # seconds before the first retry, doubled for each next one
 CRAWLER_RETRY_BACKOFF_MAX = 60.0
 CRAWLER_RETRY_AFTER_MAX = 300.0  # a longer Retry-After is cut to this
+CRAWLER_COOKIE_GATE_TRIES = 2  # re-sends of a request a cookie gate redirected to itself
 
-# Distributed crawling (crawler/distributed.py, `crawler crawl --redis URL`); empty: alone.
-ADDONS = {"crawler.distributed.Distributed": 100}  # does nothing without CRAWLER_REDIS_URL
+# Distributed crawling (crawler/crawling/distributed.py, `crawler crawl --redis URL`); empty: alone.
+ADDONS = {"crawler.crawling.distributed.Distributed": 100}  # does nothing without CRAWLER_REDIS_URL
 CRAWLER_REDIS_URL = ""  # redis://HOST:PORT/DB: share the queue and duplicate filter
 CRAWLER_REDIS_IDLE_SECONDS = 10.0  # a worker stops once the shared crawl was idle this long
 CRAWLER_REDIS_HEARTBEAT = 1.0  # seconds between a worker's heartbeats
@@ -100,7 +102,7 @@ CONCURRENT_ITEMS = 8
 # crawl. tests/test_sites.py checks every spider's callbacks once instead.
 WARN_ON_GENERATOR_RETURN_VALUE = False
 
-# Freeze the start-up heap and collect the young generation less often (crawler/gctuning.py):
+# Freeze the start-up heap and collect the young generation less often (crawler/crawling/gctuning.py):
 # the collector walked ~130,000 long-lived objects again and again, ~14% of a crawl's time.
 CRAWLER_GC_FREEZE = True
 CRAWLER_GC_THRESHOLD = 10_000  # 0: Python's default (700)

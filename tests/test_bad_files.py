@@ -275,7 +275,7 @@ def test_a_crawl_stops_its_site_with_one_line_and_a_failing_status(
 def test_the_rule_knows_the_types_duckdb_reads_from_the_writers_files(clean: Path) -> None:
     import duckdb
 
-    from crawler import duck
+    from crawler.archive import views as duck
     from crawler.archive.schema import FILE_SCHEMA, SCHEMA_VERSION, SCHEMA_VERSION_KEY
 
     assert duck.SCHEMA_VERSION == SCHEMA_VERSION

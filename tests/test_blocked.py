@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 import pytest_twisted
-import sitecheck
-from blocked_spider import ModGovSpider
 from conftest import DATA
+from support import sitecheck
+from support.blocked_spider import ModGovSpider
 
-from crawler.middlewares import looks_like_challenge
+from crawler.crawling.middlewares import looks_like_challenge
 from crawler.mirror.server import MirrorServer
 
 CHALLENGE = DATA / "mod.gov.vn" / "robots-txt-cookie-challenge.html"
@@ -74,7 +74,7 @@ def test_crawl_command_exits_3_for_a_blocked_site(
     done = subprocess.run(
         [
             sys.executable, "-m", "crawler.cli", "crawl", "modgov", "--out", str(tmp_path),
-            "-s", "SPIDER_MODULES=crawler.sites,blocked_spider",
+            "-s", "SPIDER_MODULES=crawler.sites,support.blocked_spider",
             "-s", f"CRAWLER_MIRROR_URL={challenge_mirror.base_url}", "-s", "DOWNLOAD_DELAY=0",
         ],
         capture_output=True, text=True, env=env, timeout=120,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crawler.archive import read_table
-from crawler.fixtures import fixture_page
+from crawler.kit.fixtures import fixture_page
 from crawler.mirror.replica import manifest
 from crawler.mirror.server import MirrorServer
 

@@ -16,12 +16,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from bench.synthetic import build_archive
-from crawler import compact as compact_module
 from crawler.archive import SCHEMA_VERSION_KEY, ArchiveWriter, read_table
+from crawler.archive import compaction as compact_module
+from crawler.archive.checking import validate
+from crawler.archive.compaction import compact
 from crawler.cli import main
-from crawler.compact import compact
-from crawler.runs import run_lock
-from crawler.validate import validate
+from crawler.runs.lock import run_lock
 from tests.conftest import DATA
 
 

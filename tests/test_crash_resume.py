@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from crawler.archive import read_table
-from crawler.faults import POINTS
+from crawler.crawling.faults import POINTS
 from crawler.mirror.replica import manifest
 from crawler.mirror.server import MirrorServer
 

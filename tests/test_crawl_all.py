@@ -13,7 +13,7 @@ from typing import Any
 from conftest import DATA
 
 from crawler.mirror.server import SITES_ROOT, MirrorServer
-from crawler.runs import run_lock
+from crawler.runs.lock import run_lock
 
 TESTS = Path(__file__).parent
 
@@ -107,7 +107,10 @@ def test_blocked_site(tmp_path: Path) -> None:
     shutil.copy(challenge, sites / "mod.gov.vn" / "pages" / "home" / "news.html")
     with MirrorServer(root=sites) as server:
         path = config(
-            tmp_path, server, "[sites.modgov]\n", SPIDER_MODULES="crawler.sites,blocked_spider"
+            tmp_path,
+            server,
+            "[sites.modgov]\n",
+            SPIDER_MODULES="crawler.sites,support.blocked_spider",
         )
         done, manifest = crawl_all(path)
     assert done.returncode == 3, done.stderr[-2000:]

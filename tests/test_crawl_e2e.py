@@ -10,8 +10,8 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 import pytest_twisted
-import sitecheck
 from scrapy.crawler import Crawler
+from support import sitecheck
 from twisted.internet import defer
 
 from crawler.archive import read_table
@@ -48,7 +48,9 @@ def test_crawl_finishes_cleanly(full_crawl: tuple[Crawler, Path], mirror: Mirror
     assert stats["finish_reason"] == "finished"
     assert not stats.get("log_count/ERROR")
     assert stats["crawler/cookie_gate/answered"] >= 1
-    assert stats["crawler/gc/frozen_objects"] > 1000  # crawler/gctuning.py ran at spider open
+    assert (
+        stats["crawler/gc/frozen_objects"] > 1000
+    )  # crawler/crawling/gctuning.py ran at spider open
     assert mirror.requests_for(HOST, "/robots.txt", status=200) >= 1
     assert mirror.requests_for(HOST, "/quoc-phong-an-ninh/p/6", status=200) == 1  # paged to the end
 

@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 import pytest_twisted
-from fault_spider import FaultSpider
-from faultserver import VIETNAMESE, article, cp1258
 from scrapy.crawler import Crawler, CrawlerRunner
+from support.fault_spider import FaultSpider
+from support.faultserver import VIETNAMESE, article, cp1258
 from twisted.internet import defer
 
-from crawler.runner import project_settings
+from crawler.crawling.runner import project_settings
 from crawler.sites.discovery import FEED_RECORDS, XmlRecords, feed_link, sitemap_body
 
 MAX_DEPTH = 3

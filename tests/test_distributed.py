@@ -23,7 +23,7 @@ import redis
 from crawler.archive import read_table
 from crawler.mirror.replica import manifest
 from crawler.mirror.server import MirrorServer
-from tests.redisserver import redis_server
+from tests.support.redisserver import redis_server
 
 PROJECT = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,7 @@ import pytest
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
-from crawler.gctuning import GcTuning
+from crawler.crawling.gctuning import GcTuning
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +70,6 @@ def test_off_and_bad_values() -> None:
 def test_project_settings_enable_it() -> None:
     from crawler import settings
 
-    assert settings.EXTENSIONS["crawler.gctuning.GcTuning"] is not None
+    assert settings.EXTENSIONS["crawler.crawling.gctuning.GcTuning"] is not None
     assert settings.CRAWLER_GC_FREEZE is True
     assert settings.CRAWLER_GC_THRESHOLD > 700

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import pytest_twisted
-import sitecheck
+from support import sitecheck
 
 from crawler.archive import read_table
 from crawler.mirror.replica import manifest as replica_manifest

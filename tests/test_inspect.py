@@ -14,13 +14,11 @@ import pytest
 
 from bench.synthetic import build_archive
 from crawler.archive import RECORD_COLUMNS, ArchiveWriter, read_table
-from crawler.archive.writer import ARTICLES_DIR
+from crawler.archive.lookup import archive_summary
+from crawler.archive.views import RECORD_COLUMNS as DUCK_COLUMNS
+from crawler.archive.views import connect
 from crawler.cli import main
-from crawler.duck import ARTICLES_DIR as DUCK_ARTICLES_DIR
-from crawler.duck import RECORD_COLUMNS as DUCK_COLUMNS
-from crawler.duck import connect
-from crawler.inspect import archive_summary
-from crawler.query import render_table
+from crawler.commands.query import render_table
 from tests.conftest import DATA
 
 ROWS = 600
@@ -39,9 +37,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return status, out, err
 
 
-def test_duck_keeps_the_contract_columns() -> None:
+def test_views_keep_the_contract_columns() -> None:
     assert DUCK_COLUMNS == RECORD_COLUMNS
-    assert DUCK_ARTICLES_DIR == ARTICLES_DIR
 
 
 def test_inspect_counts_match_the_archive(archive: Path) -> None:

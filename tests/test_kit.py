@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from scrapy.http import HtmlResponse
 
-from crawler.fixtures import expected_record, fixture_page, refresh, save_fixture
-from crawler.newsite import scaffold
+from crawler.kit.fixtures import expected_record, fixture_page, refresh, save_fixture
+from crawler.kit.newsite import scaffold
 from crawler.sites.qdnd import QdndParser, QdndSpider
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -46,8 +46,9 @@ def test_new_site_writes_files_that_run_and_a_suite_that_says_what_is_missing(
         ignore=shutil.ignore_patterns("__pycache__"),
     )
     (project / "tests").mkdir()
-    for name in ("test_sites.py", "sitecheck.py", "conftest.py"):
+    for name in ("test_sites.py", "conftest.py"):
         shutil.copy(root / "tests" / name, project / "tests" / name)
+    shutil.copytree(root / "tests" / "support", project / "tests" / "support")
     shutil.copy(root / "pyproject.toml", project / "pyproject.toml")
 
     done = run(

@@ -11,7 +11,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
-from crawler.middlewares import CookieGateMiddleware, retry_after
+from crawler.crawling.middlewares import CookieGateMiddleware, retry_after
 from crawler.urls import canonical_url
 
 URL = "https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/bai-812345"

@@ -258,7 +258,7 @@ def offline_cookies() -> None:
     """Scrapy's cookie middleware splits domains with tldextract, which would
     download the public suffix list on first use; importing the project's
     middlewares makes it use its bundled snapshot."""
-    import crawler.middlewares  # noqa: F401
+    import crawler.crawling.middlewares  # noqa: F401
 
 
 async def crawl(server: MirrorServer, manifest: dict[str, Any], dont_filter: bool) -> Any:

@@ -1,8 +1,8 @@
 """A site cannot point the crawler at a private address, by name, by redirect or by IP literal.
 
-Names are answered by a resolver with a fake table (tests/fake_dns.py), never by
+Names are answered by a resolver with a fake table (tests/support/fake_dns.py), never by
 real DNS; every address in the table is one of this machine's, where the fault
-server listens (tests/faultserver.py). ``www.news.test`` plays the site,
+server listens (tests/support/faultserver.py). ``www.news.test`` plays the site,
 ``intranet.news.test`` (the unspecified address 0.0.0.0, which on Linux
 reaches the services listening on loopback) the private service behind it.
 """
@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 import pytest_twisted
 import scrapy
-from faultserver import FaultServer
 from scrapy.crawler import CrawlerRunner
+from support.faultserver import FaultServer
 
 from crawler.archive import read_table
-from crawler.netguard import parse_networks, refusal
-from crawler.runner import project_settings
+from crawler.crawling.netguard import parse_networks, refusal
+from crawler.crawling.runner import project_settings
 
 TESTS = Path(__file__).parent
 NAMES = {"www.news.test": "127.0.0.1", "intranet.news.test": "0.0.0.0"}
@@ -111,8 +111,10 @@ def test_a_bad_allowed_network_is_one_line(tmp_path: Path) -> None:
 
 def test_the_guard_is_on_by_default() -> None:
     settings = project_settings()
-    assert settings.get("TWISTED_DNS_RESOLVER") == "crawler.netguard.PublicOnlyResolver"
-    assert "crawler.netguard.PrivateAddressMiddleware" in settings.getdict("DOWNLOADER_MIDDLEWARES")
+    assert settings.get("TWISTED_DNS_RESOLVER") == "crawler.crawling.netguard.PublicOnlyResolver"
+    assert "crawler.crawling.netguard.PrivateAddressMiddleware" in settings.getdict(
+        "DOWNLOADER_MIDDLEWARES"
+    )
     assert settings.get("CRAWLER_ALLOW_PRIVATE_NETWORKS") == ""
 
 
@@ -189,9 +191,9 @@ def crawl_named(
     server: FaultServer, out: Path, *settings: str, names: dict[str, str] = NAMES
 ) -> subprocess.CompletedProcess[str]:
     pairs = [
-        "SPIDER_MODULES=crawler.sites,fault_spider",
+        "SPIDER_MODULES=crawler.sites,support.fault_spider",
         f"FAULT_BASE=http://www.news.test:{server.port}",
-        "TWISTED_DNS_RESOLVER=fake_dns.FakeNames",
+        "TWISTED_DNS_RESOLVER=support.fake_dns.FakeNames",
         f"FAKE_DNS={json.dumps(names)}",
         "DOWNLOAD_DELAY=0",
         "AUTOTHROTTLE_ENABLED=False",
@@ -248,7 +250,7 @@ def test_the_resolver_refuses_without_the_middleware(faults: FaultServer, tmp_pa
     check (and so for a name whose answer changes between the two lookups), the connection
     is still refused."""
     middlewares = project_settings().getdict("DOWNLOADER_MIDDLEWARES")
-    middlewares["crawler.netguard.PrivateAddressMiddleware"] = None
+    middlewares["crawler.crawling.netguard.PrivateAddressMiddleware"] = None
     done = crawl_named(faults, tmp_path, f"DOWNLOADER_MIDDLEWARES={json.dumps(middlewares)}")
     assert done.returncode == 1, done.stderr[-3000:]
     assert faults.hits == {}

@@ -24,10 +24,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from bench.synthetic import build_archive
-from crawler import compact as compact_module
 from crawler.archive import ArchiveWriter, read_table
+from crawler.archive import compaction as compact_module
+from crawler.archive.compaction import CheckFailed, compact
 from crawler.cli import main
-from crawler.compact import CheckFailed, compact
 from crawler.items import sha256_hex
 
 # Each name with the neighbours it would match, read as a DuckDB glob.

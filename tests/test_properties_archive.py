@@ -21,7 +21,7 @@ from scrapy.exceptions import DropItem
 from crawler.archive import ArchiveWriter, check_path_component, normalise_record, read_table
 from crawler.items import Article, Image
 from crawler.pipelines.archive import ParquetArchive
-from tests.strategies import aware_datetimes
+from tests.support.strategies import aware_datetimes
 
 # Writing files is slower than checking text: fewer examples, same profile.
 FEWER = settings(max_examples=max(10, settings().max_examples // 3))

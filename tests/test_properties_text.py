@@ -32,7 +32,7 @@ from crawler.text.dates import (
 from crawler.text.encoding import garbled
 from crawler.text.layout import DEFAULT_RULES, blocks_from_flat_text, drop_layout_tokens
 from crawler.text.normalise import _TRANSLATE, normalise, normalise_lines
-from tests.strategies import (
+from tests.support.strategies import (
     OFFSETS,
     articles,
     entity_text,

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from crawler.fixtures import fixture_page
 from crawler.items import sha256_hex
+from crawler.kit.fixtures import fixture_page
 from crawler.urls import _TRACKING, canonical_url
 
 HOSTS = st.sampled_from([None, "www.qdnd.vn", "qdnd.vn", "english.news.cn"])

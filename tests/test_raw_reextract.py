@@ -17,10 +17,10 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive import SCHEMA_VERSION_KEY, read_table
+from crawler.archive.checking import validate
+from crawler.archive.warc import RawPageError, RawStore, parse_ref, read_page
 from crawler.mirror.server import MirrorServer
-from crawler.raw import RawPageError, RawStore, parse_ref, read_page
 from crawler.urls import canonical_url
-from crawler.validate import validate
 from tests.conftest import DATA
 
 SPIDERS = ("qdnd", "haiquan")
@@ -97,7 +97,7 @@ def test_a_writer_killed_mid_write_leaves_every_referenced_record_whole(tmp_path
     script = textwrap.dedent(
         """
         import sys
-        from crawler.raw import RawStore
+        from crawler.archive.warc import RawStore
         store = RawStore(sys.argv[1], "killed-run")
         body = ("<html>" + "x" * 200_000 + "</html>").encode()
         n = 0

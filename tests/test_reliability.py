@@ -1,6 +1,6 @@
 """Hostile and broken input over loopback: every fault provoked, the outcome asserted.
 
-One crawl of the fault server (tests/faultserver.py) through Scrapy's engine;
+One crawl of the fault server (tests/support/faultserver.py) through Scrapy's engine;
 docs/reliability.md lists each guarantee with the test that checks it.
 """
 
@@ -13,13 +13,13 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 import pytest_twisted
-from fault_spider import FaultSpider, TrapSpider
-from faultserver import FaultServer
 from scrapy.crawler import Crawler, CrawlerRunner
+from support.fault_spider import FaultSpider, TrapSpider
+from support.faultserver import FaultServer
 from twisted.internet import defer
 
 from crawler.archive import read_table
-from crawler.runner import project_settings
+from crawler.crawling.runner import project_settings
 
 SETTINGS: dict[str, Any] = {
     "DOWNLOAD_DELAY": 0,
@@ -94,7 +94,7 @@ def test_resets_give_up_and_are_counted_as_errors(run: Any, faults: FaultServer)
     assert len(faults.hits["/a/reset-6"]) == 3  # one try and two retries
     assert crawler.stats.get_value("retry/max_reached") >= 1
     assert crawler.stats.get_value("log_count/ERROR") >= 1
-    # Counted where it happens too (crawler.failures), whatever LOG_LEVEL: reset, huge.
+    # Counted where it happens too (crawler.crawling.failures), whatever LOG_LEVEL: reset, huge.
     assert crawler.stats.get_value("crawler/errors/download") == 2
     assert not any(case_of(url) == "reset" for url in rows)
 

@@ -25,7 +25,7 @@ from bench.synthetic import build_archive, synthetic_row
 from crawler.archive import ArchiveWriter
 from crawler.cli import main
 from crawler.report import histogram, render_html, report_data, script_json
-from crawler.runs import write_manifest
+from crawler.runs.manifest import write_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"

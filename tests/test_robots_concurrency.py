@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest_twisted
 import scrapy
-from faultserver import FaultServer
 from scrapy.crawler import CrawlerRunner
+from support.faultserver import FaultServer
 
-from crawler.runner import project_settings
+from crawler.crawling.runner import project_settings
 
 
 class Burst(scrapy.Spider):

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import ConfigError, Schedule, load_config
 from crawler.mirror.server import MirrorServer
-from crawler.schedule import crontab, systemd_units, write_units
+from crawler.runs.config import ConfigError, Schedule, load_config
+from crawler.runs.schedule import crontab, systemd_units, write_units
 
 
 def make_config(tmp_path: Path, server_url: str = "http://127.0.0.1:9", hours: int = 4) -> Path:

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import pytest_twisted
-import sitecheck
 from lxml import html
 from scrapy.http import HtmlResponse
+from support import sitecheck
 
 from crawler.archive import read_table
 from crawler.items import Article, Image

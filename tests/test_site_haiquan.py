@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 import pytest_twisted
-import sitecheck
 from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse
+from support import sitecheck
 from twisted.internet import defer
 
 from crawler.archive import read_table

@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 import pytest_twisted
-import sitecheck
 from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse
+from support import sitecheck
 from twisted.internet import defer
 
 from crawler.archive import read_table
-from crawler.fixtures import fixture_page
 from crawler.items import Article
+from crawler.kit.fixtures import fixture_page
 from crawler.mirror.replica import manifest as replica_manifest
 from crawler.mirror.server import SITES_ROOT, MirrorServer
 from crawler.pipelines import clean
@@ -40,7 +40,7 @@ HOST = "www.81.cn"
 def parse(page: bytes | str, url: str = REAL_URL) -> Article:
     body = page.encode("utf-8") if isinstance(page, str) else page
     response = HtmlResponse(url, body=body, encoding="utf-8")
-    return clean(PlaDailySpider.parser(PlaDailySpider()).parse(response), check=True)
+    return clean(PlaDailySpider.parser(PlaDailySpider.description()).parse(response), check=True)
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +199,7 @@ def test_centred_caption_under_an_image_leaves_the_body() -> None:
     ],
 )
 def test_reporter_lines(byline: str, authors: list[str]) -> None:
-    assert PlaDailySpider.parser(PlaDailySpider()).authors(byline) == authors
+    assert PlaDailySpider.parser(PlaDailySpider.description()).authors(byline) == authors
 
 
 def test_without_reporter_line_the_header_author_is_the_byline() -> None:

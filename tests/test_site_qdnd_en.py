@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 import pytest_twisted
-import sitecheck
 from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse
+from support import sitecheck
 from twisted.internet import defer
 
 from crawler.archive import read_table
-from crawler.fixtures import fixture_page
 from crawler.items import Article
+from crawler.kit.fixtures import fixture_page
 from crawler.mirror.replica import manifest as replica_manifest
 from crawler.mirror.server import SITES_ROOT, MirrorServer
 from crawler.pipelines import clean
@@ -36,7 +36,7 @@ def fixture(stem_end: str) -> tuple[str, bytes]:
 def parse(url: str, page: bytes | str) -> Article:
     body = page.encode("utf-8") if isinstance(page, str) else page
     response = HtmlResponse(url, body=body, encoding="utf-8")
-    return clean(QdndEnSpider.parser(QdndEnSpider()).parse(response), check=True)
+    return clean(QdndEnSpider.parser(QdndEnSpider.description()).parse(response), check=True)
 
 
 # -- qdnd.vn, reused ------------------------------------------------------------------
@@ -79,7 +79,7 @@ def test_article_urls(url: str, article_id: str | None) -> None:
 def test_canonical_urls_keep_the_english_host_and_drop_tracking() -> None:
     spider = QdndEnSpider()
     url = "http://en.qdnd.vn/military/news/x-586288?utm_source=rss"
-    assert spider.parser(spider).url(HtmlResponse(url, body=b"<html></html>")) == (
+    assert spider.parser(spider.description()).url(HtmlResponse(url, body=b"<html></html>")) == (
         "https://en.qdnd.vn/military/news/x-586288"
     )
 

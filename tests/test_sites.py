@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 import pytest_twisted
-import sitecheck
 from scrapy.spiderloader import SpiderLoader
+from support import sitecheck
 
 from crawler.archive import read_table
-from crawler.fixtures import expected_record, fixture_page
+from crawler.crawling.runner import project_settings
+from crawler.kit.fixtures import expected_record, fixture_page
 from crawler.mirror.server import SITES_ROOT, MirrorServer
-from crawler.runner import project_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LOADER = SpiderLoader.from_settings(project_settings())

@@ -14,8 +14,8 @@ import pytest
 
 from bench.synthetic import build_archive
 from crawler.archive import ArchiveWriter, read_table
+from crawler.archive.checking import validate
 from crawler.cli import main
-from crawler.validate import validate
 from tests.conftest import DATA
 
 

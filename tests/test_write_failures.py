@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faultserver import FaultServer
+from support.faultserver import FaultServer
 
 from crawler.archive import read_table
 
@@ -50,7 +50,7 @@ def faults() -> Iterator[FaultServer]:
 
 def disk_settings(server: FaultServer) -> dict[str, str]:
     return {
-        "SPIDER_MODULES": "crawler.sites,fault_spider",
+        "SPIDER_MODULES": "crawler.sites,support.fault_spider",
         "FAULT_BASE": server.base,
         "CRAWLER_ALLOW_PRIVATE_NETWORKS": "127.0.0.1/32",  # the fault server
         "DOWNLOAD_DELAY": "0",

@@ -6,10 +6,10 @@ damage (disk, a hand copy) that a user wants to hear about, and skipping it
 would silently drop articles, and make deduplication re-fetch them. The
 message says how to move it aside (``crawler validate --quarantine``).
 
-The files read are the ones the DuckDB commands read (:func:`crawler.duck.
+The files read are the ones the DuckDB commands read (:func:`crawler.archive.views.
 iter_parquet_files`: ``*.parquet``, nothing hidden), and :func:`known_url_keys`
 (the incremental start of a crawl) first checks them as those commands do
-(:func:`crawler.duck.check_files`), so that a file one command refuses, every
+(:func:`crawler.archive.views.check_files`), so that a file one command refuses, every
 command refuses, with the same message.
 """
 
@@ -22,13 +22,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from crawler.archive.layout import ARTICLES_DIR, iter_parquet_files
 from crawler.archive.schema import DATASET_SCHEMA, PARTITION_SCHEMA, RECORD_COLUMNS
-from crawler.archive.writer import ARTICLES_DIR
-from crawler.duck import (
+from crawler.archive.views import (
     ArchiveReadError,
     BadArchiveFile,
     check_files,
-    iter_parquet_files,
     one_line,
     vanished_file,
 )
@@ -118,7 +117,7 @@ def _read(
 def known_url_keys(root: Path | str, site: str | None = None) -> set[str]:
     """Every ``url_key`` in the archive, or in one site's partition (only that column is read).
 
-    Each file is checked first (:func:`crawler.duck.check_files`): a damaged file,
+    Each file is checked first (:func:`crawler.archive.views.check_files`): a damaged file,
     or one not of the archive's schema, raises :class:`ArchiveReadError` naming it.
     """
     import duckdb

@@ -19,7 +19,7 @@ SCHEMA_VERSION = 2
 """Bumped only when columns are added (nullable); columns are never retyped.
 
 History: 1, the design's record; 2, ``raw_ref`` added (where the fetched page is
-kept, see :mod:`crawler.raw`). Files of an older version read with the newer
+kept, see :mod:`crawler.archive.warc`). Files of an older version read with the newer
 columns null: :mod:`crawler.archive.reader` reads with this schema."""
 
 SCHEMA_VERSION_KEY = b"crawler.schema_version"
@@ -77,7 +77,7 @@ ARTICLE_SCHEMA: pa.Schema = pa.schema(
         _required("crawl_run", pa.string()),
         _required("content_hash", pa.string()),
         _required("parser_version", pa.string()),
-        # v2: the stored page, ``raw/<file>.warc.gz:<offset>:<length>`` (crawler.raw).
+        # v2: the stored page, ``raw/<file>.warc.gz:<offset>:<length>`` (crawler.archive.warc).
         _optional("raw_ref", pa.string()),
     ],
     metadata=_METADATA,

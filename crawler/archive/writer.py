@@ -30,7 +30,6 @@ import contextlib
 import itertools
 import logging
 import os
-import re
 import secrets
 import threading
 from collections.abc import Mapping
@@ -42,6 +41,13 @@ from typing import Any, Self
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from crawler.archive.layout import (
+    ARTICLES_DIR,
+    TEMP_FILE_RE,
+    WRITTEN_DIRS,
+    file_name,
+    pid_alive,
+)
 from crawler.archive.schema import (
     ARTICLE_SCHEMA,
     SCHEMA_VERSION,
@@ -50,17 +56,11 @@ from crawler.archive.schema import (
     UNKNOWN,
     normalise_record,
 )
-from crawler.faults import crash_point
+from crawler.crawling.faults import crash_point
 
 logger = logging.getLogger(__name__)
 
-ARTICLES_DIR = "articles"
 COMPRESSION = "zstd"
-TEMP_FILE_RE = re.compile(r"^\.part-(?P<run>.+)-(?P<pid>\d+)-(?P<seq>\d{5,})\.parquet\.tmp$")
-"""Our temporary files, and only those: what :func:`sweep_temp_files` may remove."""
-
-WRITTEN_DIRS = (ARTICLES_DIR, "raw", "_runs")
-"""Directories under the root that a crawl writes into (rows, WARC pages, run manifests)."""
 
 _FORBIDDEN_CHARS = frozenset("/\\:=%")
 MAX_PATH_COMPONENT = 200
@@ -267,7 +267,7 @@ class ArchiveWriter:
         while True:
             with _SEQUENCE_LOCK:
                 seq = next(_SEQUENCE)
-            name = f"part-{self.run_id}-{pid}-{seq:05d}.parquet"
+            name = file_name(self.run_id, pid, seq)
             final, temp = directory / name, directory / f".{name}.tmp"
             if not final.exists() and not temp.exists():
                 return final, temp
@@ -305,7 +305,7 @@ def sweep_temp_files(root: Path | str) -> int:
     for directory, _dirs, names in os.walk(articles):
         for name in names:
             match = TEMP_FILE_RE.match(name)
-            if match is None or _pid_alive(int(match["pid"])):
+            if match is None or pid_alive(int(match["pid"])):
                 continue
             path = Path(directory) / name
             try:
@@ -315,20 +315,6 @@ def sweep_temp_files(root: Path | str) -> int:
             logger.info("archive: removed stale temporary file %s", path)
             removed += 1
     return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    except OSError:
-        return False
-    return True
 
 
 def _make_dirs(directory: Path) -> None:

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from crawler.items import Article
 from crawler.pipelines.base import Step
-from crawler.pipelines.byline import ExtractByline
-from crawler.pipelines.captions import SeparateCaptions
-from crawler.pipelines.dedupe import Deduplicate
-from crawler.pipelines.layout import DropLayoutTokens
-from crawler.pipelines.normalise import NormaliseText
-from crawler.pipelines.validate import Validate
+from crawler.settings import ITEM_PIPELINES
 
-CLEANING_STEPS: tuple[type[Step], ...] = (
-    NormaliseText,
-    DropLayoutTokens,
-    SeparateCaptions,
-    ExtractByline,
-)
-CHECKING_STEPS: tuple[type[Step], ...] = (Validate, Deduplicate)
+
+def _load(path: str) -> type:
+    module, _, name = path.rpartition(".")
+    loaded: type = getattr(import_module(module), name)
+    return loaded
+
+
+# The steps of ITEM_PIPELINES, in its order (the archive is not a step).
+_STEPS = [
+    step
+    for step in (_load(path) for path in sorted(ITEM_PIPELINES, key=ITEM_PIPELINES.__getitem__))
+    if issubclass(step, Step)
+]
+CLEANING_STEPS: tuple[type[Step], ...] = tuple(s for s in _STEPS if not s.checks)
+CHECKING_STEPS: tuple[type[Step], ...] = tuple(s for s in _STEPS if s.checks)
 
 
 def clean(article: Article, stats: Any | None = None, *, check: bool = False) -> Article:

@@ -16,7 +16,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.archive import ARTICLES_DIR, ArchiveWriter, check_path_component, sweep_temp_files
 from crawler.archive.writer import check_writable
-from crawler.faults import crash_point
+from crawler.crawling.faults import crash_point
 from crawler.items import Article
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class ParquetArchive:
     A file that cannot be written (disk full, I/O error) does not stop the
     crawl: its rows stay buffered and are tried again with the next flush. What
     is still not written when the spider closes is counted in
-    ``crawler/archive/rows_lost`` (a run error, crawler.failures) and logged;
+    ``crawler/archive/rows_lost`` (a run error, crawler.crawling.failures) and logged;
     each failed write in ``crawler/archive/write_errors``.
     """
 

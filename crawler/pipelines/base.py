@@ -15,6 +15,9 @@ class Step:
     """
 
     name: ClassVar[str] = "step"
+    checks: ClassVar[bool] = (
+        False  # drops articles (``clean(check=True)`` only) instead of cleaning
+    )
 
     def __init__(self, stats: Any | None = None) -> None:
         self.stats = stats

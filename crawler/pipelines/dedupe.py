@@ -12,6 +12,7 @@ from crawler.pipelines.base import Step
 
 class Deduplicate(Step):
     name = "dedupe"
+    checks = True
 
     def __init__(self, stats: Any | None = None) -> None:
         super().__init__(stats)

@@ -14,6 +14,7 @@ from crawler.text.encoding import garbled
 
 class Validate(Step):
     name = "validate"
+    checks = True
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, Article):

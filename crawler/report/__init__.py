@@ -10,20 +10,15 @@ script errors in ``data-errors``: what the headless-browser test reads back.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crawler.cli import CommandError
-from crawler.duck import ArchiveError, one_line, parquet_files, retrying
-from crawler.inspect import add_archive_option
-from crawler.query import check_output
+from crawler.archive.layout import RUNS_DIR
+from crawler.archive.views import parquet_files, retrying
 
 if TYPE_CHECKING:
     import duckdb
@@ -73,7 +68,7 @@ def histogram(values: list[int], bins: int = 30) -> dict[str, Any]:
 def manifests(root: Path) -> list[dict[str, Any]]:
     """The layout-alarm history: one entry per crawl-all run, oldest first."""
     runs = []
-    for path in sorted((root / "_runs").glob("*.json")):
+    for path in sorted((root / RUNS_DIR).glob("*.json")):
         try:
             data = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError):
@@ -227,44 +222,3 @@ def write_report(root: Path | str, target: Path) -> dict[str, Any]:
         if temporary.exists():
             temporary.unlink()
     return data
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    import duckdb
-
-    target = Path(args.html)
-    check_output(target)
-    if target.is_dir():
-        raise CommandError(f"cannot write {target}: it is a directory")
-    if not target.parent.is_dir():
-        raise CommandError(f"cannot write {target}: no such directory {target.parent}")
-    try:
-        data = write_report(args.archive, target)
-    except ArchiveError as error:
-        raise CommandError(str(error)) from None
-    except duckdb.Error as error:
-        raise CommandError(one_line(error)) from None
-    except OSError as error:
-        raise CommandError(f"cannot write {target}: {error.strerror or error}") from None
-    totals = data["totals"]
-    print(
-        f"report: {target} ({totals['articles']:,} articles, {totals['sites']} sites, "
-        f"{len(data['runs'])} runs); open it in a browser, no network needed",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    """Add ``report`` to the ``crawler`` command."""
-    p = command(
-        "report",
-        "Write one self-contained HTML page (no network needed to open it) with charts: "
-        "articles per day per site, body lengths, images and captions per article, top "
-        "authors and tags, and the layout-alarm history of the crawl-all runs.",
-    )
-    add_archive_option(p)
-    p.add_argument(
-        "--html", required=True, metavar="FILE", help="the page to write, e.g. report.html"
-    )
-    p.set_defaults(func=cmd_report)

@@ -9,7 +9,6 @@ is a complete fixture.
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -21,6 +20,7 @@ from scrapy.http import Response, TextResponse
 
 from crawler.archive import ArchiveReadError, known_url_keys
 from crawler.items import Article, sha256_hex
+from crawler.sites.description import SiteDescription
 from crawler.sites.discovery import (
     FEED_RECORDS,
     SITEMAP_RECORDS,
@@ -68,7 +68,7 @@ class NewsSpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self._article_re = re.compile(self.article_url_pattern)
+        self._site = self.description()
         self.since_arg = since
         self.until_arg = until
         self.since: datetime | None = None
@@ -132,8 +132,20 @@ class NewsSpider(scrapy.Spider):
                 url, callback=self.parse_listing, cb_kwargs={"listing": url, "page": 1}
             )
 
+    @classmethod
+    def description(cls) -> SiteDescription:
+        """What the site's parser is told about the site."""
+        return SiteDescription(
+            spider=cls.name,
+            site=cls.site,
+            language=cls.language,
+            timezone=cls.timezone,
+            canonical_host=cls.canonical_host,
+            article_url_pattern=cls.article_url_pattern,
+        )
+
     def is_article_url(self, url: str) -> bool:
-        return self._article_re.search(url.split("?")[0].split("#")[0]) is not None
+        return self._site.is_article_url(url)
 
     def _load_limits(self) -> None:
         settings = self.settings
@@ -417,7 +429,7 @@ class NewsSpider(scrapy.Spider):
 
     def extract(self, response: TextResponse) -> Article:
         """The raw article of a page, by the site's current parser."""
-        return self.parser(self).parse(response)
+        return self.parser(self._site).parse(response)
 
     @classmethod
     def parser_versions(cls) -> dict[str, type[ArticleParser]]:
@@ -425,8 +437,7 @@ class NewsSpider(scrapy.Spider):
         return {p.version: p for p in (*cls.old_parsers, cls.parser)}
 
     def article_id(self, url: str) -> str | None:
-        match = self._article_re.search(url)
-        return match.groupdict().get("id") if match else None
+        return self._site.article_id(url)
 
 
 def _as_date(value: str | date) -> date:

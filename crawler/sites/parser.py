@@ -28,7 +28,7 @@ from crawler.text.normalise import normalise
 from crawler.urls import canonical_url, join_url, site_of
 
 if TYPE_CHECKING:
-    from crawler.sites.base import NewsSpider
+    from crawler.sites.description import SiteDescription
 
 
 class ArticleParser:
@@ -50,12 +50,12 @@ class ArticleParser:
     layout_tokens: ClassVar[tuple[str, ...]] = ()
     boilerplate: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, spider: NewsSpider) -> None:
-        self.spider = spider
+    def __init__(self, site: SiteDescription) -> None:
+        self.site = site
 
     @property
     def timezone(self) -> timezone:
-        return self.spider.timezone
+        return self.site.timezone
 
     def parse(self, response: TextResponse) -> Article:
         """The raw article of a page: fields as printed, body as ordered blocks."""
@@ -64,13 +64,13 @@ class ArticleParser:
         byline = self.byline(response)
         article = Article(
             url=url,
-            site=self.spider.site or site_of(url),
-            spider=self.spider.name,
+            site=self.site.site or site_of(url),
+            spider=self.site.spider,
             language=self.language(url, response),
             title=self.title(response),
             summary=self.summary(response),
             section=self.section(url, response),
-            article_id=self.spider.article_id(url),
+            article_id=self.site.article_id(url),
             tags=self.tags(response),
             published_at=self.published_at(published_raw, response),
             published_raw=published_raw,
@@ -91,18 +91,16 @@ class ArticleParser:
         """The canonical URL: the page's canonical link when it is an article of this site."""
         found = _CANONICAL_IN_HEAD(document(response)) or _CANONICAL(document(response))
         link = str(found[0]).strip() if found else ""
-        host = self.spider.canonical_host
+        host = self.site.canonical_host
         if link:
             joined = join_url(base_url(response), link)
             candidate = canonical_url(joined, host) if joined else ""
-            if self.spider.is_article_url(candidate) and site_of(candidate) == site_of(
-                response.url
-            ):
+            if self.site.is_article_url(candidate) and site_of(candidate) == site_of(response.url):
                 return candidate
         return canonical_url(response.url, host)
 
     def language(self, url: str, response: TextResponse) -> str:
-        return self.spider.language
+        return self.site.language
 
     def title(self, response: TextResponse) -> str:
         return first(response, self.title_css)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from crawler.items import Image
+from crawler.text.blocks import Image
 
 _LABEL = r"(?:Ảnh|Nguồn\s+ảnh|Photo|Photos|Photo\s+by|Image|Source|图|摄影|摄)"
 # "(Ảnh: NAME)" at the very end, optionally followed by a full stop.

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from crawler.items import Block, Image
+from crawler.text.blocks import Block, Image
 
 # The toolbar glued into one word (even to the text around it), or its four words
 # spaced out but not inside other words.

@@ -1,6 +1,6 @@
 """A resolver for tests: the project's checks, answers from a table, never from the network.
 
-``-s TWISTED_DNS_RESOLVER=fake_dns.FakeNames -s 'FAKE_DNS={"www.news.test": "127.0.0.1"}'``
+``-s TWISTED_DNS_RESOLVER=support.fake_dns.FakeNames -s 'FAKE_DNS={"www.news.test": "127.0.0.1"}'``
 (tests/ on PYTHONPATH): names not in the table do not resolve.
 """
 
@@ -11,7 +11,7 @@ from typing import Any, Self
 from twisted.internet import defer
 from twisted.internet.error import DNSLookupError
 
-from crawler.netguard import PublicOnlyResolver
+from crawler.crawling.netguard import PublicOnlyResolver
 
 
 class FakeNames(PublicOnlyResolver):

@@ -211,8 +211,8 @@ class Distributed:
         logger.info("distributed: worker %s of crawl %s at %s", worker_id, crawl_id, url)
         for key, value in {
             "REDIS_URL": url,
-            "SCHEDULER": "crawler.distributed.RedisScheduler",
-            "SCHEDULER_QUEUE_CLASS": "crawler.distributed.ReliableQueue",
+            "SCHEDULER": "crawler.crawling.distributed.RedisScheduler",
+            "SCHEDULER_QUEUE_CLASS": "crawler.crawling.distributed.ReliableQueue",
             "SCHEDULER_QUEUE_KEY": f"{KEY_PREFIX.replace('{spider}', '%(spider)s')}:requests",
             "SCHEDULER_DUPEFILTER_KEY": f"{KEY_PREFIX.replace('{spider}', '%(spider)s')}:dupefilter",
             "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",

@@ -7,9 +7,9 @@ from typing import Any
 
 from scrapy.crawler import Crawler, CrawlerRunner
 
-from crawler.demo import DEMO_SETTINGS
+from crawler.crawling.runner import project_settings
+from crawler.mirror.demo import DEMO_SETTINGS
 from crawler.mirror.server import MirrorServer
-from crawler.runner import project_settings
 
 
 async def crawl(

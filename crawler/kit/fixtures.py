@@ -38,7 +38,7 @@ def expected_record(
         raise KeyError(f"{spidercls.name} has no parser version {version!r} (has {known})")
     parser = versions[version] if version else spidercls.parser
     response = HtmlResponse(url=url, body=page, encoding="utf-8")
-    record = clean(parser(spidercls()).parse(response), check=True).record()
+    record = clean(parser(spidercls.description()).parse(response), check=True).record()
     for key in PER_RUN:
         record.pop(key)
     published = record["published_at"]

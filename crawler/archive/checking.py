@@ -10,7 +10,7 @@ each row in the partition of its publish date, each ``raw_ref`` inside a stored
 WARC file). The exit status is 1 when anything is wrong, with the list.
 
 ``--quarantine`` moves the files the other commands refuse to read (damaged,
-or not of the archive's schema: :func:`crawler.duck.bad_files`, the rule they
+or not of the archive's schema: :func:`crawler.archive.views.bad_files`, the rule they
 apply) out of ``articles/`` to ``<archive>/_quarantine/<same path>``, each with
 a ``.why`` note beside it; nothing is deleted, and an earlier quarantined file
 of the same name is never overwritten.
@@ -18,39 +18,35 @@ of the same name is never overwritten.
 
 from __future__ import annotations
 
-import argparse
 import errno
 import hashlib
 import itertools
 import os
 import re
-import shlex
 import shutil
-import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crawler.cli import CommandError, print_json
-from crawler.duck import (
+from crawler.archive.layout import (
+    ARTICLES_DIR,
     QUARANTINE_DIR,
-    ArchiveError,
+    TEMP_FILE_RE,
+    iter_parquet_files,
+    pid_alive,
+)
+from crawler.archive.views import (
     bad_files,
     check_archive,
-    one_line,
-    printable,
 )
-from crawler.inspect import add_archive_option
 from crawler.progress import Progress
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-EXIT_PROBLEMS = 1
-SHOWN_PER_KIND = 20
 
 # What RE2 (pyarrow) can search for: a superset of the layout tokens, confirmed
 # with the project's own pattern (which needs look-behind) afterwards.
@@ -59,19 +55,6 @@ _STRING_COLUMNS = ("title", "summary", "body", "byline", "section", "published_r
 _LIST_COLUMNS = ("authors", "tags")
 _YEAR = re.compile(r"^\d{4}$")
 _MONTH = re.compile(r"^(0[1-9]|1[0-2])$")
-
-KIND_TITLES = {
-    "unreadable": "unreadable files",
-    "schema": "files whose schema is not the archive's",
-    "misplaced": "files outside the archive layout",
-    "duplicate": "url_keys with more than one row (`crawler compact` keeps the newest)",
-    "url_key": "rows whose url_key is not the hash of their url",
-    "layout_token": "layout tokens left in text",
-    "empty_body": "rows with an empty body",
-    "empty_title": "rows with an empty title",
-    "wrong_partition": "rows in a partition other than their publish month's",
-    "raw_ref": "rows whose raw_ref leads to no stored page",
-}
 
 
 @dataclass
@@ -131,14 +114,12 @@ class Report:
 
 def archive_files(root: Path) -> Iterator[Path]:
     """Every Parquet file a reader of ``articles/`` would read, wherever it is."""
-    from crawler.duck import iter_parquet_files
 
     yield from iter_parquet_files(root)
 
 
 def _check_place(report: Report, root: Path, path: Path) -> tuple[str, str, str] | None:
     """The partition (site, year, month) a file is in, or None with a problem noted."""
-    from crawler.archive.writer import ARTICLES_DIR
 
     relative = path.relative_to(root / ARTICLES_DIR)
     parts = relative.parts
@@ -251,7 +232,7 @@ def _check_rows(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from crawler.raw import RawPageError, parse_ref
+    from crawler.archive.warc import RawPageError, parse_ref
     from crawler.text.layout import DEFAULT_RULES
 
     urls = table.column("url").to_pylist()
@@ -341,8 +322,6 @@ def validate(root: Path | str) -> Report:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from crawler.archive.writer import ARTICLES_DIR, TEMP_FILE_RE, _pid_alive
-
     root = check_archive(root)
     report = Report(str(root))
     files = list(archive_files(root))
@@ -350,7 +329,7 @@ def validate(root: Path | str) -> Report:
     for directory, _dirs, names in os.walk(root / ARTICLES_DIR):
         for temp in names:
             match = TEMP_FILE_RE.match(temp)
-            if match and not _pid_alive(int(match["pid"])):
+            if match and not pid_alive(int(match["pid"])):
                 report.warnings.append(
                     f"{_name(root, Path(directory) / temp)}: left by a killed writer (the next crawl removes it)"
                 )
@@ -452,95 +431,3 @@ def _move_aside(source: Path, target: Path) -> Path:
 def _short(error: BaseException) -> str:
     text = " ".join(str(error).split())
     return text if len(text) <= 300 else text[:297] + "..."
-
-
-def render(report: Report, show_all: bool = False) -> str:
-    """The report for a terminal: problems grouped by kind, a summary line last."""
-    lines: list[str] = []
-    by_kind: dict[str, list[Problem]] = {}
-    for problem in report.problems:
-        by_kind.setdefault(problem.kind, []).append(problem)
-    for kind, problems in by_kind.items():
-        lines.append(f"{KIND_TITLES.get(kind, kind)} ({len(problems):,}):")
-        shown = problems if show_all else problems[:SHOWN_PER_KIND]
-        for p in shown:
-            if p.places:
-                lines.append(f"  {p.url} ({p.detail}):")
-                lines += [f"      {place}" for place in p.places]
-                continue
-            where = p.file + (f" row {p.row}" if p.row is not None else "")
-            url = f" {p.url}" if p.url else ""
-            lines.append(f"  {where}:{url} {p.detail}")
-        if len(problems) > len(shown):
-            lines.append(f"  … and {len(problems) - len(shown):,} more (--all lists every one)")
-        lines.append("")
-    for warning in report.warnings:
-        lines.append(f"warning: {warning}")
-    for moved in report.moved:
-        lines.append(f"quarantined {moved.file} -> {moved.to} ({moved.why})")
-    if report.moved:
-        lines.append(
-            f"{len(report.moved):,} files moved to {Path(report.root) / QUARANTINE_DIR}/, "
-            "each with a .why note; nothing was deleted"
-        )
-    elif report.refused:
-        lines.append(
-            f"{len(report.refused):,} files stop the other commands (damaged, or not of the "
-            f"archive's schema): `crawler validate --quarantine --archive "
-            f"{shlex.quote(report.root)}` moves them to {Path(report.root) / QUARANTINE_DIR}/"
-        )
-    verdict = f"{len(report.problems):,} problems" if report.problems else "no problems"
-    lines.append(
-        f"validate {report.root}: {verdict} in {report.files:,} files, {report.rows:,} rows"
-    )
-    return "\n".join(lines)
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    import duckdb
-
-    try:
-        report = validate(args.archive)
-        if args.quarantine:
-            quarantine(report)
-    except ArchiveError as error:
-        raise CommandError(str(error)) from None
-    except duckdb.Error as error:
-        raise CommandError(one_line(error)) from None
-    except OSError as error:
-        raise CommandError(printable(f"quarantine stopped: {error}")) from None
-    if args.json:
-        print_json(report.as_dict())
-    else:
-        sys.stdout.write(render(report, args.all) + "\n")
-    return EXIT_PROBLEMS if report.problems else 0
-
-
-def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    """Add ``validate`` to the ``crawler`` command."""
-    p = command(
-        "validate",
-        "Check the archive: every file readable and of the archive's schema and layout; "
-        "one row per url_key; no layout tokens in any text column; no empty bodies or "
-        "titles; rows in their publish month's partition; raw_ref pointing into a stored "
-        "WARC file.\n\nA damaged file, or one not of the archive's schema, stops the other "
-        "commands (and a crawl of its site) until it is moved out of articles/: "
-        "--quarantine does that.\n\n"
-        "Exit status: 0 no problem; 1 problems (listed, and moved with --quarantine); "
-        "2 no archive.",
-    )
-    add_archive_option(p)
-    p.add_argument(
-        "--all",
-        action="store_true",
-        help=f"list every problem (default: {SHOWN_PER_KIND} of each kind)",
-    )
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument(
-        "--quarantine",
-        action="store_true",
-        help=f"move the files the other commands refuse to read (damaged, or not of the "
-        f"archive's schema) to <archive>/{QUARANTINE_DIR}/<their path>, each with a .why "
-        "note; nothing is deleted or overwritten",
-    )
-    p.set_defaults(func=cmd_validate)

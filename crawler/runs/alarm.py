@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from crawler.config import Alarm
+from crawler.runs.config import Alarm
 
 
 @dataclass(frozen=True)

@@ -8,29 +8,21 @@ whether all went well.
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
 
-from crawler.alarm import check, health_from
 from crawler.archive import read_table
-from crawler.config import Config
-from crawler.duck import ArchiveError, one_line
+from crawler.archive.layout import RUNS_DIR, run_prefix
+from crawler.archive.views import ArchiveError, one_line
+from crawler.crawling.runner import SpiderResult, run_spiders
+from crawler.exit_codes import EXIT_ALARM, EXIT_BLOCKED, EXIT_FAILED, EXIT_OK
 from crawler.pipelines.archive import new_run_id
-from crawler.runner import SpiderResult, run_spiders
-
-EXIT_OK = 0
-EXIT_FAILED = 1  # a site's crawl did not finish cleanly
-EXIT_BLOCKED = 3  # a site answered with a bot challenge
-EXIT_ALARM = 4  # a site's run fell below its layout-alarm thresholds
-EXIT_LOCKED = 5  # another run holds the lock
+from crawler.runs.alarm import check, health_from
+from crawler.runs.config import Config
+from crawler.runs.manifest import earlier_manifests, write_manifest
 
 # Stats copied into the manifest for each site.
 KEPT_STATS = (
@@ -64,59 +56,6 @@ KEPT_STATS = (
     "crawler/incremental/listings_stopped",
     "crawler/blocked",
 )
-
-
-class LockHeld(RuntimeError):
-    """Another crawl-all run is going on in this archive."""
-
-
-@contextmanager
-def run_lock(path: Path) -> Iterator[None]:
-    """An exclusive, non-blocking lock; released when the process ends, however it ends."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "unknown"
-        handle.close()
-        raise LockHeld(f"another crawl-all run holds {path} ({holder}); not starting") from None
-    try:
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}\n")
-        handle.flush()
-        yield
-    finally:
-        handle.close()
-
-
-def earlier_manifests(runs_dir: Path) -> list[dict[str, Any]]:
-    """Manifests of earlier runs, oldest first (unreadable ones are skipped)."""
-    manifests = []
-    for path in sorted(runs_dir.glob("*.json")):
-        try:
-            manifests.append(json.loads(path.read_text("utf-8")))
-        except (OSError, ValueError):
-            continue
-    return manifests
-
-
-def write_manifest(runs_dir: Path, manifest: dict[str, Any]) -> Path:
-    """Write atomically: a reader never sees half a manifest."""
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    target = runs_dir / f"{manifest['run_id']}.json"
-    temporary = runs_dir / f".{target.name}.tmp"
-    try:
-        temporary.write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n", "utf-8"
-        )
-        os.replace(temporary, target)
-    except OSError:
-        temporary.unlink(missing_ok=True)
-        raise
-    return target
 
 
 def site_entry(
@@ -172,7 +111,7 @@ def crawl_all(config: Config, log_level: str = "INFO") -> tuple[dict[str, Any], 
     read_error = None
     try:  # this run's own files: a damaged file of an earlier run is not this run's news
         rows = read_table(
-            config.archive, filter=pc.field("crawl_run") == run_id, name_prefix=f"part-{run_id}-"
+            config.archive, filter=pc.field("crawl_run") == run_id, name_prefix=run_prefix(run_id)
         ).to_pylist()
     except ArchiveError as error:
         rows, read_error = [], one_line(error)
@@ -246,7 +185,7 @@ def summary(manifest: dict[str, Any]) -> str:
     if "read_error" in manifest:
         problems.append(f"  this run's rows could not be read back: {manifest['read_error']}")
     lines += problems
-    path = Path(manifest["archive"]) / "_runs" / (manifest["run_id"] + ".json")
+    path = Path(manifest["archive"]) / RUNS_DIR / (manifest["run_id"] + ".json")
     if "manifest_error" in manifest:
         lines.append(f"  manifest: not written to {path}: {manifest['manifest_error']}")
     else:

@@ -11,8 +11,8 @@ import pyarrow.compute as pc
 
 from crawler.archive import read_table
 from crawler.archive.writer import check_writable
+from crawler.crawling.runner import RunResult, run_spiders
 from crawler.mirror.server import MirrorServer
-from crawler.runner import RunResult, run_spiders
 
 # Loopback is not a site to be polite to: no delays, more concurrency.
 DEMO_SETTINGS: dict[str, Any] = {
@@ -26,7 +26,7 @@ def demo_spiders(server: MirrorServer) -> list[str]:
     """Every spider whose site has a replica."""
     from scrapy.spiderloader import SpiderLoader
 
-    from crawler.runner import project_settings
+    from crawler.crawling.runner import project_settings
 
     loader = SpiderLoader.from_settings(project_settings())
     hosts = set(server.hosts())

@@ -22,9 +22,11 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Callable, Container
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
+
+from crawler.archive.layout import ARTICLES_DIR, QUARANTINE_DIR, iter_parquet_files
 
 if TYPE_CHECKING:
     import duckdb
@@ -37,11 +39,6 @@ fetch (re-extractions of one stored page), the latest run. Run ids made by the
 crawler (``20261126T071500Z-3fa2c1``) sort by start time."""
 
 PARTITION_COLUMNS = ("year", "month")
-ARTICLES_DIR = "articles"  # crawler.archive.writer.ARTICLES_DIR
-RAW_DIR = "raw"  # crawler.raw.RAW_DIR
-QUARANTINE_DIR = "_quarantine"  # where `crawler validate --quarantine` moves bad files
-# Directories only the archive writer and compaction write into; no output goes there.
-PROTECTED_DIRS = (ARTICLES_DIR, RAW_DIR, "_compact", QUARANTINE_DIR)
 
 # crawler.archive.schema.SCHEMA_VERSION / SCHEMA_VERSION_KEY (a test keeps them equal).
 SCHEMA_VERSION = 2
@@ -189,16 +186,6 @@ def check_archive(root: Path | str) -> Path:
     return path
 
 
-def iter_parquet_files(root: Path | str) -> Iterator[Path]:
-    """Every visible Parquet file under ``<root>/articles``, in a stable order."""
-    articles = Path(root) / ARTICLES_DIR
-    for directory, dirs, names in os.walk(articles):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-        for name in sorted(names):
-            if name.endswith(".parquet") and not name.startswith((".", "_")):
-                yield Path(directory) / name
-
-
 def parquet_files(root: Path | str) -> list[Path]:
     """The visible Parquet files of the archive; :class:`ArchiveMissing` when there are none."""
     path = check_archive(root)
@@ -206,19 +193,6 @@ def parquet_files(root: Path | str) -> list[Path]:
     if not files:
         raise ArchiveMissing(f"no archive at {path}: {path / ARTICLES_DIR} holds no Parquet files")
     return files
-
-
-def protected_dir(target: Path | str) -> Path | None:
-    """The archive directory (``articles/``, ``raw/`` …) that writing ``target`` would
-    write into, or None. Any archive counts, not only the one a command reads: a
-    directory of one of those names beside an ``articles/`` directory. Symbolic links
-    in the directories are followed (the file itself is replaced, not followed)."""
-    path = Path(target)
-    full = Path(os.path.realpath(path.parent)) / path.name
-    for place in (full, *full.parents):
-        if place.name in PROTECTED_DIRS and (place.parent / ARTICLES_DIR).is_dir():
-            return place
-    return None
 
 
 # -- DuckDB file lists -----------------------------------------------------------------

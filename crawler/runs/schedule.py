@@ -10,7 +10,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from crawler.config import Config
+from crawler.runs.config import Config
 
 UNIT = "defence-news-crawl"
 

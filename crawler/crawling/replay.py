@@ -1,7 +1,7 @@
 """``crawler reextract``: re-parse the stored pages with today's spiders and pipelines.
 
 When a parser improves, the archive's rows can be made again from the pages
-kept in ``raw/`` (:mod:`crawler.raw`) without fetching anything. The re-parse
+kept in ``raw/`` (:mod:`crawler.archive.warc`) without fetching anything. The re-parse
 is a real Scrapy run of the site spiders, so every current component takes part
 exactly as in a crawl (the spider's ``parse_article``, every item pipeline in
 the settings, the archive writer), with two substitutions:
@@ -21,24 +21,20 @@ version is not the spider's current one. The new rows keep the original
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from crawler.cli import CommandError
-from crawler.duck import ArchiveError, one_line, retrying
-from crawler.inspect import add_archive_option
+from crawler.archive.views import retrying
+from crawler.archive.warc import REPLAY_META, RawPageError, read_page
 from crawler.progress import Progress
-from crawler.raw import REPLAY_META, RawPageError, read_page
 
 if TYPE_CHECKING:
     import duckdb
 
-    from crawler.runner import RunResult
+    from crawler.crawling.runner import RunResult
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +94,7 @@ def make_plan(
     """Group the rows to re-parse by spider; count the ones that cannot be."""
     from scrapy.spiderloader import SpiderLoader
 
-    from crawler.runner import project_settings
+    from crawler.crawling.runner import project_settings
 
     loader = SpiderLoader.from_settings(project_settings())
     known = set(loader.list())
@@ -195,7 +191,7 @@ class ReplayMiddleware:
 def run_plan(plan: Plan, log_level: str = "WARNING") -> RunResult:
     """Run the plan's spiders over their stored pages; rows go into the archive."""
     global _PLAN
-    from crawler.runner import project_settings, run_spiders
+    from crawler.crawling.runner import project_settings, run_spiders
 
     base = project_settings()
     overrides: dict[str, Any] = {
@@ -210,11 +206,11 @@ def run_plan(plan: Plan, log_level: str = "WARNING") -> RunResult:
         "DOWNLOADER_MIDDLEWARES": {
             **base.getdict("DOWNLOADER_MIDDLEWARES"),
             "crawler.mirror.middleware.MirrorMiddleware": None,  # nothing is fetched, not even there
-            "crawler.reextract.ReplayMiddleware": 1,
+            "crawler.crawling.replay.ReplayMiddleware": 1,
         },
         "SPIDER_MIDDLEWARES": {
             **base.getdict("SPIDER_MIDDLEWARES"),
-            "crawler.reextract.ReplayStart": 990,
+            "crawler.crawling.replay.ReplayStart": 990,
         },
     }
     _PLAN = plan
@@ -225,71 +221,3 @@ def run_plan(plan: Plan, log_level: str = "WARNING") -> RunResult:
     finally:
         plan.progress = None
         _PLAN = None
-
-
-def report(plan: Plan, result: RunResult) -> str:
-    """What the run did, for standard error."""
-    lines = [
-        f"reextract run {result.run_id}: {result.stat(STATS_PREFIX + '/pages'):,} stored pages "
-        f"re-parsed, {result.stat('crawler/archive/rows_written'):,} rows written"
-    ]
-    for spider in result.spiders:
-        stats = spider.stats
-        lines.append(
-            f"  {spider.spider}: {len(plan.pages.get(spider.spider, [])):,} pages, "
-            f"{stats.get('crawler/archive/rows_written', 0):,} rows, "
-            f"{stats.get('item_dropped_count', 0):,} dropped, "
-            f"{stats.get(STATS_PREFIX + '/missing', 0):,} pages missing, "
-            f"{stats.get('log_count/ERROR', 0):,} errors"
-        )
-    for reason, count in sorted(plan.skipped.items()):
-        lines.append(f"  skipped {count:,} articles: {reason}")
-    if result.stat("crawler/archive/rows_written"):
-        lines.append("  next: `crawler compact` keeps the newest row of each article")
-    return "\n".join(lines)
-
-
-def cmd_reextract(args: argparse.Namespace) -> int:
-    import duckdb
-
-    try:
-        plan = make_plan(args.archive, args.site, args.spider_version, args.outdated)
-    except ArchiveError as error:
-        raise CommandError(str(error)) from None
-    except duckdb.Error as error:
-        raise CommandError(one_line(error)) from None
-    if not plan.pages:
-        skipped = ", ".join(f"{n:,} {reason}" for reason, n in sorted(plan.skipped.items()))
-        print(
-            "reextract: nothing to re-parse" + (f" ({skipped})" if skipped else ""), file=sys.stderr
-        )
-        return 0
-    result = run_plan(plan, args.log_level)
-    print(report(plan, result), file=sys.stderr)
-    return 0 if result.ok else 1
-
-
-def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    """Add ``reextract`` to the ``crawler`` command."""
-    p = command(
-        "reextract",
-        "Re-parse the stored pages (raw/) with the current spiders and pipelines, without "
-        "the network; write new rows with the current parser_version. Then run `crawler "
-        "compact` to keep only the newest row of each article.\n\n"
-        "Exit status: 0 done; 1 a spider logged errors; 2 bad arguments.",
-    )
-    add_archive_option(p)
-    p.add_argument("--site", action="append", help="only this site, e.g. qdnd.vn (repeatable)")
-    p.add_argument(
-        "--spider-version",
-        action="append",
-        metavar="VERSION",
-        help="only rows made by this parser version, e.g. 1 (repeatable)",
-    )
-    p.add_argument(
-        "--outdated",
-        action="store_true",
-        help="only rows whose parser version is not their spider's current one",
-    )
-    p.add_argument("--log-level", default="WARNING", help="Scrapy log level (default WARNING)")
-    p.set_defaults(func=cmd_reextract)

@@ -12,8 +12,8 @@ from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.project import get_project_settings
 
 from crawler.archive.writer import check_writable
-from crawler.failures import error_count
-from crawler.netguard import AddressGuard
+from crawler.crawling.failures import error_count
+from crawler.crawling.netguard import AddressGuard
 from crawler.pipelines.archive import new_run_id
 
 
@@ -38,7 +38,7 @@ class SpiderResult:
 
     @property
     def errors(self) -> int:
-        """Failures counted as they happened (crawler.failures), whatever LOG_LEVEL hid."""
+        """Failures counted as they happened (crawler.crawling.failures), whatever LOG_LEVEL hid."""
         return error_count(self.stats)
 
     @property

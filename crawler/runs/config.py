@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from crawler.archive.layout import RUNS_DIR
+
 
 class ConfigError(ValueError):
     """The configuration file is missing, unreadable or wrong; the message says where."""
@@ -66,7 +68,7 @@ class Config:
 
     @property
     def runs_dir(self) -> Path:
-        return self.archive / "_runs"
+        return self.archive / RUNS_DIR
 
 
 def _typed(cls: type, values: dict[str, Any], where: str) -> dict[str, Any]:

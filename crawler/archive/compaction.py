@@ -3,7 +3,7 @@
 Crawls write a file per partition per flush, and re-fetches and re-extractions
 add newer rows of articles the archive already has. Compaction rewrites a
 partition (``site=/year=/month=``) into as few files as ``--max-rows`` allows,
-keeping of every ``url_key`` only the newest row (:data:`crawler.duck.NEWEST_FIRST`,
+keeping of every ``url_key`` only the newest row (:data:`crawler.archive.views.NEWEST_FIRST`,
 decided over the whole archive, so an article whose publish date moved to
 another month keeps one row in all). Files of schema v1 come out as v2.
 
@@ -30,7 +30,6 @@ per ``url_key``. A failed check changes nothing (:class:`CheckFailed`).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import ctypes
 import errno
@@ -38,27 +37,23 @@ import itertools
 import logging
 import os
 import shutil
-import sys
-from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crawler.cli import CommandError, print_json
-from crawler.duck import (
+from crawler.archive.layout import ARTICLES_DIR, COMPACT_DIR, TEMP_FILE_RE, pid_alive
+from crawler.archive.views import (
     NEWEST_FIRST,
     ArchiveError,
     BadArchiveFile,
     absolute,
     check_files,
     given,
-    one_line,
     parquet_files,
     read_error,
     sql_list,
 )
-from crawler.inspect import add_archive_option
 from crawler.progress import Progress
 
 if TYPE_CHECKING:
@@ -66,10 +61,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-STAGING_DIR = "_compact"
 DEFAULT_MAX_ROWS = 100_000
 SWAP_BATCH = 64  # partitions built in staging before they are swapped in, one after another
-EXIT_LOCKED = 5
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 _SEQUENCE = itertools.count()
@@ -313,7 +306,7 @@ def _check_files(root: Path, files: list[Path]) -> dict[str, int]:
         except ValueError:
             number = 0
         if number > SCHEMA_VERSION:
-            raise CommandError(
+            raise ArchiveError(
                 f"{path} has schema v{number}, newer than this crawler's "
                 f"v{SCHEMA_VERSION}: compact with the newer crawler"
             )
@@ -323,11 +316,10 @@ def _check_files(root: Path, files: list[Path]) -> dict[str, int]:
 
 def _active_writer(directory: Path) -> bool:
     """True if a live process of this host is writing a file into ``directory``."""
-    from crawler.archive.writer import TEMP_FILE_RE, _pid_alive
 
     for entry in os.scandir(directory):
         match = TEMP_FILE_RE.match(entry.name)
-        if match and _pid_alive(int(match["pid"])):
+        if match and pid_alive(int(match["pid"])):
             return True
     return False
 
@@ -430,8 +422,6 @@ def compact(
     """Compact the archive's partitions (of ``sites``, or all). See the module's notes."""
     import duckdb
 
-    from crawler.archive.writer import ARTICLES_DIR
-
     root = Path(root)
     files = parquet_files(root)
     articles = root / ARTICLES_DIR
@@ -456,7 +446,7 @@ def compact(
         else:
             result.untouched += 1
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    staging = root / STAGING_DIR / f"{stamp}-{os.getpid()}"
+    staging = root / COMPACT_DIR / f"{stamp}-{os.getpid()}"
     try:
         with Progress("compact", len(todo), "partitions") as progress:
             for start in range(0, len(todo), SWAP_BATCH):
@@ -494,101 +484,14 @@ def compact(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         with contextlib.suppress(OSError):
-            (root / STAGING_DIR).rmdir()
+            (root / COMPACT_DIR).rmdir()
     return result
 
 
 def _clean_staging(root: Path) -> None:
     """Remove what a killed compaction left (the caller holds the lock)."""
-    staging = root / STAGING_DIR
+    staging = root / COMPACT_DIR
     if staging.is_dir():
         for leftover in staging.iterdir():
             logger.info("compact: removing %s, left by an interrupted compaction", leftover)
             shutil.rmtree(leftover, ignore_errors=True)
-
-
-def render(result: CompactResult) -> str:
-    data = result.as_dict()
-    verb = "would rewrite" if result.dry_run else "rewrote"
-    lines = [
-        f"compact: {verb} {data['partitions_rewritten']:,} partitions "
-        f"({data['files_before']:,} files, {data['rows_before']:,} rows -> "
-        f"{data['files_after']:,} files, {data['rows_after']:,} rows); "
-        f"{data['partitions_untouched']:,} already compact"
-    ]
-    for p in result.partitions:
-        if p.skipped:
-            lines.append(f"  skipped {p.partition}: {p.skipped}")
-        elif p.rows_before != p.rows_after:
-            lines.append(
-                f"  {p.partition}: {p.files_before} files -> {p.files_after}, "
-                f"{p.rows_before - p.rows_after:,} older rows dropped"
-            )
-    return "\n".join(lines)
-
-
-@contextlib.contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    from crawler.runs import LockHeld, run_lock
-
-    try:
-        with run_lock(root / "_runs" / "crawl-all.lock"):
-            yield
-    except LockHeld as error:
-        raise _Locked(str(error).replace("; not starting", "")) from None
-
-
-class _Locked(Exception):
-    pass
-
-
-def cmd_compact(args: argparse.Namespace) -> int:
-    import duckdb
-
-    if args.max_rows < 1:
-        raise CommandError(f"--max-rows must be at least 1, got {args.max_rows}")
-    try:
-        parquet_files(args.archive)
-        with _locked(Path(args.archive)):
-            result = compact(args.archive, args.site, args.max_rows, args.dry_run)
-    except _Locked as error:
-        print(f"crawler compact: {error}; compact when it has finished", file=sys.stderr)
-        return EXIT_LOCKED
-    except ArchiveError as error:
-        raise CommandError(str(error)) from None
-    except CheckFailed as error:
-        raise CommandError(f"compaction stopped: {error}") from None
-    except duckdb.Error as error:
-        raise CommandError(one_line(error)) from None
-    except OSError as error:
-        raise CommandError(f"compaction stopped: {error}") from None
-    if args.json:
-        print_json(result.as_dict())
-    else:
-        print(render(result))
-    return 0
-
-
-def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    """Add ``compact`` to the ``crawler`` command."""
-    p = command(
-        "compact",
-        "Merge each partition's files into large ones, keeping one row per url_key (the "
-        "newest), swapped in atomically: a reader never sees a partition half done. It "
-        "checks itself first (the rows to keep chosen twice, each new file read back) and "
-        "changes nothing if the result does not add up.\n\n"
-        "Exit status: 0 done; 2 bad arguments, a file it cannot read (see crawler validate "
-        "--quarantine), or a failed self-check (nothing changed); 5 a crawl-all run holds "
-        "the archive's lock.",
-    )
-    add_archive_option(p)
-    p.add_argument("--site", action="append", help="only this site's partitions (repeatable)")
-    p.add_argument(
-        "--max-rows",
-        type=int,
-        default=DEFAULT_MAX_ROWS,
-        help=f"rows per file at most (default {DEFAULT_MAX_ROWS:,})",
-    )
-    p.add_argument("--dry-run", action="store_true", help="say what would be done, do nothing")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.set_defaults(func=cmd_compact)

@@ -1,4 +1,4 @@
-"""A test-only spider over the fault server (tests/faultserver.py)."""
+"""A test-only spider over the fault server (tests/support/faultserver.py)."""
 
 from __future__ import annotations
 

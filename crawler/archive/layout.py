@@ -1,0 +1,88 @@
+"""Every name the archive has on disk, defined once.
+
+::
+
+    <root>/articles/site=<site>/year=<YYYY>/month=<MM>/part-<run>-<pid>-<seq>.parquet
+    <root>/raw/...                  the fetched pages, as WARC files
+    <root>/_runs/<run>.json         crawl-all manifests, and crawl-all.lock
+    <root>/_compact/                compaction's staging area
+    <root>/_quarantine/             files `crawler validate --quarantine` moved aside
+
+Names starting with ``.`` or ``_`` are never archive files: a writer's
+temporary file (``.part-….parquet.tmp``) becomes visible only when renamed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+ARTICLES_DIR = "articles"
+RAW_DIR = "raw"
+RUNS_DIR = "_runs"
+COMPACT_DIR = "_compact"
+QUARANTINE_DIR = "_quarantine"
+LOCK_FILE = "crawl-all.lock"  # under RUNS_DIR: one crawl-all or compaction at a time
+
+WRITTEN_DIRS = (ARTICLES_DIR, RAW_DIR, RUNS_DIR)
+"""Directories under the root that a crawl writes into (rows, WARC pages, run manifests)."""
+
+PROTECTED_DIRS = (ARTICLES_DIR, RAW_DIR, COMPACT_DIR, QUARANTINE_DIR)
+"""Directories only the archive writer, compaction and quarantine write into."""
+
+TEMP_FILE_RE = re.compile(r"^\.part-(?P<run>.+)-(?P<pid>\d+)-(?P<seq>\d{5,})\.parquet\.tmp$")
+"""Our temporary files, and only those: what a sweep may remove."""
+
+
+def file_name(run_id: str, pid: int, seq: int) -> str:
+    """The name of a finished archive file (its temporary name is ``.`` + this + ``.tmp``)."""
+    return f"part-{run_id}-{pid}-{seq:05d}.parquet"
+
+
+def run_prefix(run_id: str) -> str:
+    """What the names of one run's files start with."""
+    return f"part-{run_id}-"
+
+
+def lock_path(root: Path | str) -> Path:
+    return Path(root) / RUNS_DIR / LOCK_FILE
+
+
+def iter_parquet_files(root: Path | str) -> Iterator[Path]:
+    """Every visible Parquet file under ``<root>/articles``, in a stable order."""
+    articles = Path(root) / ARTICLES_DIR
+    for directory, dirs, names in os.walk(articles):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        for name in sorted(names):
+            if name.endswith(".parquet") and not name.startswith((".", "_")):
+                yield Path(directory) / name
+
+
+def protected_dir(target: Path | str) -> Path | None:
+    """The archive directory (``articles/``, ``raw/`` …) that writing ``target`` would
+    write into, or None. Any archive counts, not only the one a command reads: a
+    directory of one of those names beside an ``articles/`` directory. Symbolic links
+    in the directories are followed (the file itself is replaced, not followed)."""
+    path = Path(target)
+    full = Path(os.path.realpath(path.parent)) / path.name
+    for place in (full, *full.parents):
+        if place.name in PROTECTED_DIRS and (place.parent / ARTICLES_DIR).is_dir():
+            return place
+    return None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether the writer whose pid a temporary file names may still be running here."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except OSError:
+        return False
+    return True

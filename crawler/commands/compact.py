@@ -1,0 +1,107 @@
+"""``crawler compact``: the command line over crawler.archive.compaction, under the run lock."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from crawler.archive.compaction import (
+    DEFAULT_MAX_ROWS,
+    CheckFailed,
+    CompactResult,
+    compact,
+)
+from crawler.archive.layout import lock_path
+from crawler.archive.views import ArchiveError, one_line, parquet_files
+from crawler.commands._common import CommandError, add_archive_option, print_json
+from crawler.exit_codes import EXIT_LOCKED
+from crawler.runs.lock import LockHeld, run_lock
+
+
+def render(result: CompactResult) -> str:
+    data = result.as_dict()
+    verb = "would rewrite" if result.dry_run else "rewrote"
+    lines = [
+        f"compact: {verb} {data['partitions_rewritten']:,} partitions "
+        f"({data['files_before']:,} files, {data['rows_before']:,} rows -> "
+        f"{data['files_after']:,} files, {data['rows_after']:,} rows); "
+        f"{data['partitions_untouched']:,} already compact"
+    ]
+    for p in result.partitions:
+        if p.skipped:
+            lines.append(f"  skipped {p.partition}: {p.skipped}")
+        elif p.rows_before != p.rows_after:
+            lines.append(
+                f"  {p.partition}: {p.files_before} files -> {p.files_after}, "
+                f"{p.rows_before - p.rows_after:,} older rows dropped"
+            )
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    try:
+        with run_lock(lock_path(root)):
+            yield
+    except LockHeld as error:
+        raise _Locked(str(error).replace("; not starting", "")) from None
+
+
+class _Locked(Exception):
+    pass
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    import duckdb
+
+    if args.max_rows < 1:
+        raise CommandError(f"--max-rows must be at least 1, got {args.max_rows}")
+    try:
+        parquet_files(args.archive)
+        with _locked(Path(args.archive)):
+            result = compact(args.archive, args.site, args.max_rows, args.dry_run)
+    except _Locked as error:
+        print(f"crawler compact: {error}; compact when it has finished", file=sys.stderr)
+        return EXIT_LOCKED
+    except ArchiveError as error:
+        raise CommandError(str(error)) from None
+    except CheckFailed as error:
+        raise CommandError(f"compaction stopped: {error}") from None
+    except duckdb.Error as error:
+        raise CommandError(one_line(error)) from None
+    except OSError as error:
+        raise CommandError(f"compaction stopped: {error}") from None
+    if args.json:
+        print_json(result.as_dict())
+    else:
+        print(render(result))
+    return 0
+
+
+def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Add ``compact`` to the ``crawler`` command."""
+    p = command(
+        "compact",
+        "Merge each partition's files into large ones, keeping one row per url_key (the "
+        "newest), swapped in atomically: a reader never sees a partition half done. It "
+        "checks itself first (the rows to keep chosen twice, each new file read back) and "
+        "changes nothing if the result does not add up.\n\n"
+        "Exit status: 0 done; 2 bad arguments, a file it cannot read (see crawler validate "
+        "--quarantine), or a failed self-check (nothing changed); 5 a crawl-all run holds "
+        "the archive's lock.",
+    )
+    add_archive_option(p)
+    p.add_argument("--site", action="append", help="only this site's partitions (repeatable)")
+    p.add_argument(
+        "--max-rows",
+        type=int,
+        default=DEFAULT_MAX_ROWS,
+        help=f"rows per file at most (default {DEFAULT_MAX_ROWS:,})",
+    )
+    p.add_argument("--dry-run", action="store_true", help="say what would be done, do nothing")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_compact)

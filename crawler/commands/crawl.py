@@ -1,0 +1,159 @@
+"""``crawler crawl``, ``crawl-all`` and ``schedule``: crawls into the archive, one-off or scheduled."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from crawler.commands._common import (
+    CommandError,
+    check_output,
+    parse_date,
+    settings_pairs,
+)
+from crawler.exit_codes import EXIT_BLOCKED, EXIT_FAILED, EXIT_LOCKED
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from crawler.archive.writer import ArchiveNotWritable
+    from crawler.crawling.runner import SettingError, run_spiders
+
+    overrides: dict[str, Any] = {"CRAWLER_ARCHIVE_DIR": str(args.out), **settings_pairs(args.set)}
+    if args.refetch:
+        overrides["CRAWLER_REFETCH"] = True
+    if args.redis:
+        overrides["CRAWLER_REDIS_URL"] = args.redis
+    if args.log_level:
+        overrides["LOG_LEVEL"] = args.log_level
+    spider_args = {"since": args.since, "until": args.until}
+    try:
+        result = run_spiders(args.spiders, overrides, spider_args)
+    except KeyError as error:
+        raise CommandError(str(error.args[0])) from None
+    except (ArchiveNotWritable, SettingError) as error:
+        raise CommandError(str(error)) from None
+    for spider in result.spiders:
+        print(f"{spider.spider}: {spider.summary()}", file=sys.stderr)
+    if any(spider.reason == "blocked" for spider in result.spiders):
+        return EXIT_BLOCKED
+    return 0 if result.ok else EXIT_FAILED
+
+
+def cmd_crawl_all(args: argparse.Namespace) -> int:
+    from crawler.archive.layout import lock_path
+    from crawler.archive.writer import ArchiveNotWritable, check_writable
+    from crawler.crawling.runner import SettingError
+    from crawler.runs.config import ConfigError, load_config
+    from crawler.runs.crawl_all import crawl_all, summary
+    from crawler.runs.lock import LockHeld, run_lock
+
+    try:
+        config = load_config(args.config)
+        check_writable(config.archive)  # the lock and the manifests live there too
+    except (ConfigError, ArchiveNotWritable) as error:
+        raise CommandError(str(error)) from None
+    try:
+        with run_lock(lock_path(config.archive)):
+            manifest, status = crawl_all(config, log_level=args.log_level)
+    except LockHeld as error:
+        print(f"crawler crawl-all: {error}", file=sys.stderr)
+        return EXIT_LOCKED
+    except KeyError as error:
+        raise CommandError(f"{config.path}: {error.args[0]}") from None
+    except SettingError as error:
+        raise CommandError(f"{config.path}: {error}") from None
+    except ArchiveNotWritable as error:
+        raise CommandError(str(error)) from None
+    print(summary(manifest))
+    return status
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from crawler.runs.config import ConfigError, load_config
+    from crawler.runs.schedule import crontab, systemd_units, write_units
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        raise CommandError(str(error)) from None
+    if args.write:
+        check_output(Path(args.write))
+        for path in write_units(config, Path(args.write), args.user):
+            print(f"wrote {path}")
+        print(
+            "then: systemctl daemon-reload && systemctl enable --now defence-news-crawl.timer",
+            file=sys.stderr,
+        )
+        return 0
+    if args.systemd:
+        for name, text in systemd_units(config, args.user).items():
+            sys.stdout.write(f"# {name}\n{text}\n")
+        return 0
+    sys.stdout.write(crontab(config))
+    return 0
+
+
+def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Add ``crawl``, ``crawl-all``, ``schedule`` to the ``crawler`` command."""
+    p = command(
+        "crawl",
+        "Crawl sites into the Parquet archive.\n\nExit status: 0 all spiders finished cleanly; "
+        "1 a spider had errors (requests failed for good, articles not written, exceptions, "
+        "private addresses refused; counted whatever --log-level shows) or stopped early; "
+        "2 bad arguments, or an archive that cannot be written; 3 a site is blocked "
+        "(it answered with a bot challenge).",
+    )
+    p.add_argument("spiders", nargs="+", metavar="SPIDER", help="spider names, e.g. qdnd")
+    p.add_argument("--since", type=parse_date, help="skip articles published before this date")
+    p.add_argument("--until", type=parse_date, help="skip articles published after this date")
+    p.add_argument("--out", default="output", type=Path, help="archive root (default output/)")
+    p.add_argument(
+        "--refetch",
+        action="store_true",
+        help="fetch articles the archive already holds (by default they are skipped)",
+    )
+    p.add_argument(
+        "--redis",
+        metavar="URL",
+        help="join a distributed crawl: shared queue and duplicate filter in redis, "
+        "e.g. redis://10.0.0.5:6379/0 (see README, Distributed crawling)",
+    )
+    p.add_argument("--log-level", default=None, help="Scrapy log level (default INFO)")
+    p.add_argument(
+        "-s",
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a setting, e.g. -s CONCURRENT_REQUESTS_PER_DOMAIN=2 (repeatable)",
+    )
+    p.set_defaults(func=cmd_crawl)
+
+    p = command(
+        "crawl-all",
+        "Crawl every enabled site of the configuration file, under a lock; write a run manifest.\n\n"
+        "Exit status: 0 all sites well; 1 a site failed (errors, or stopped early); 2 bad "
+        "configuration, or an archive that cannot be written; 3 a site is blocked (bot challenge); 4 layout alarm (a site fell below "
+        "its thresholds); 5 another run holds the lock. When several apply, the first in "
+        "this order: 1, 3, 4.",
+    )
+    p.add_argument("--config", default="crawl.toml", help="configuration file (default crawl.toml)")
+    p.add_argument("--log-level", default="INFO", help="Scrapy log level (default INFO)")
+    p.set_defaults(func=cmd_crawl_all)
+
+    p = command(
+        "schedule",
+        "Print crontab lines (or systemd units) that run crawl-all on the configured schedule.",
+    )
+    p.add_argument("--config", default="crawl.toml", help="configuration file (default crawl.toml)")
+    p.add_argument(
+        "--systemd", action="store_true", help="print a systemd service and timer instead"
+    )
+    p.add_argument(
+        "--write", metavar="DIR", help="write the systemd units into DIR, e.g. /etc/systemd/system"
+    )
+    p.add_argument("--user", help="the user the systemd service runs as")
+    p.set_defaults(func=cmd_schedule)

@@ -1,0 +1,214 @@
+"""``crawler sql`` and ``crawler export``: the command lines over crawler.archive.query."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from crawler.archive.query import (
+    QUERY_KINDS,
+    cell_text,
+    csv_cell,
+    csv_writer,
+    export,
+    plain,
+    run_sql,
+)
+from crawler.archive.views import ArchiveError, one_line
+from crawler.commands._common import (
+    CommandError,
+    add_archive_option,
+    check_output,
+    parse_date,
+    print_json,
+)
+
+MAX_CELL = 40
+
+
+def render_table(
+    names: Sequence[str], rows: Sequence[Sequence[Any]], max_cell: int = MAX_CELL
+) -> str:
+    """Rows as an aligned text table; long cells are cut with an ellipsis, newlines shown as ⏎."""
+
+    def cell(value: Any) -> str:
+        text = cell_text(value).replace("\n", "⏎")
+        return text if len(text) <= max_cell else text[: max_cell - 1] + "…"
+
+    cells = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(n), *(len(r[i]) for r in cells)]) for i, n in enumerate(names)]
+    numeric = [
+        all(
+            isinstance(row[i], int | float) and not isinstance(row[i], bool)
+            for row in rows
+            if row[i] is not None
+        )
+        and any(row[i] is not None for row in rows)
+        for i in range(len(names))
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        return " | ".join(
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ).rstrip()
+
+    out = [line(list(names)), "-+-".join("-" * w for w in widths)]
+    out += [line(r) for r in cells]
+    return "\n".join(out)
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    statement = args.statement
+    if statement == "-":
+        statement = sys.stdin.read()
+    if not statement.strip():
+        raise CommandError(
+            'give a SQL statement, e.g. "SELECT site, count(*) FROM articles GROUP BY site"'
+        )
+    limit = None if args.csv or args.json or args.max_rows == 0 else args.max_rows
+    try:
+        names, rows, more = run_sql(args.archive, statement, limit)
+    except ArchiveError as error:
+        raise CommandError(str(error)) from None
+    except duckdb.PermissionException as error:
+        raise CommandError(
+            f"refused: {one_line(error)} (crawler sql reads the archive's own files only)"
+        ) from None
+    except duckdb.Error as error:
+        raise CommandError(one_line(error)) from None
+    if args.json:
+        print_json([{n: plain(v) for n, v in zip(names, row, strict=True)} for row in rows])
+    elif args.csv:
+        writer = csv_writer(sys.stdout, names, args.raw_cells)
+        writer.writerows([csv_cell(v, args.raw_cells) for v in row] for row in rows)
+    elif names:
+        sys.stdout.write(render_table(names, rows) + "\n")
+        note = f"{len(rows):,} row{'s' if len(rows) != 1 else ''}"
+        if more:
+            note += " shown; more left out (--max-rows 0 for all, or --csv / --json)"
+        print(note, file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import duckdb
+
+    if args.since and args.until and args.since > args.until:
+        raise CommandError(f"--since {args.since} is after --until {args.until}")
+    target: Path | None = Path(args.output) if args.output and args.output != "-" else None
+    try:
+        if target is None:
+            n = export(
+                args.archive,
+                sys.stdout,
+                args.format,
+                args.site,
+                args.since,
+                args.until,
+                args.all_versions,
+                args.raw_cells,
+            )
+        else:
+            n = _export_to_file(args, target)
+    except ArchiveError as error:
+        raise CommandError(str(error)) from None
+    except duckdb.Error as error:
+        raise CommandError(one_line(error)) from None
+    where = "" if target is None else f" to {target}"
+    print(f"export: {n:,} rows{where}", file=sys.stderr)
+    return 0
+
+
+def _export_to_file(args: argparse.Namespace, target: Path) -> int:
+    """Write beside the target, then rename: a reader never sees half an export."""
+    check_output(target)
+    if target.is_dir():
+        raise CommandError(f"cannot write {target}: it is a directory")
+    if not target.parent.is_dir():
+        raise CommandError(f"cannot write {target}: no such directory {target.parent}")
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8", newline="") as handle:
+            n = export(
+                args.archive,
+                handle,
+                args.format,
+                args.site,
+                args.since,
+                args.until,
+                args.all_versions,
+                args.raw_cells,
+            )
+        os.replace(temporary, target)
+    except OSError as error:
+        raise CommandError(f"cannot write {target}: {error.strerror or error}") from None
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+    return n
+
+
+def add_raw_cells_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--raw-cells",
+        action="store_true",
+        help="in CSV, leave cells as they are: by default a text cell that starts with "
+        "= + - @ (or their full-width forms), a tab or a carriage return gets a leading ' "
+        "so that a spreadsheet does not run it as a formula (JSON is always raw)",
+    )
+
+
+def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Add ``sql`` and ``export`` to the ``crawler`` command."""
+    p = command(
+        "sql",
+        "Run a DuckDB query over the archive and print the result.\n\n"
+        "Views: articles (every row: the record's columns, then year and month) and latest "
+        "(the newest row of each url_key). Results print as a table (long cells cut), or as "
+        "CSV or JSON with a flag.\n\n"
+        f"Only one query is run ({QUERY_KINDS}); it reads the archive's own files and "
+        "nothing else. COPY, ATTACH, INSTALL, SET, CREATE, PRAGMA, several statements, or "
+        "reading another file are refused (exit 2).",
+    )
+    p.add_argument(
+        "statement", metavar="SQL", help="the statement, or - to read it from standard input"
+    )
+    add_archive_option(p)
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--csv", action="store_true", help="print CSV (every row)")
+    form.add_argument(
+        "--json", action="store_true", help="print a JSON array of objects (every row)"
+    )
+    p.add_argument(
+        "--max-rows", type=int, default=100, help="rows shown in a table (default 100; 0 for all)"
+    )
+    add_raw_cells_option(p)
+    p.set_defaults(func=cmd_sql)
+
+    p = command(
+        "export",
+        "Write the newest row of each article as JSON lines or CSV (nested columns as JSON "
+        "text in CSV; timestamps ISO 8601, UTC).",
+    )
+    add_archive_option(p)
+    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="default jsonl")
+    p.add_argument("--site", action="append", help="only this site (repeatable)")
+    p.add_argument(
+        "--since", type=parse_date, help="published on or after this date (UTC), YYYY-MM-DD"
+    )
+    p.add_argument(
+        "--until", type=parse_date, help="published on or before this date (UTC), YYYY-MM-DD"
+    )
+    p.add_argument(
+        "--all-versions", action="store_true", help="every row, not only the newest of each article"
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
+    add_raw_cells_option(p)
+    p.set_defaults(func=cmd_export)

@@ -1,0 +1,83 @@
+"""``crawler reextract``: re-parse stored pages with today's code (crawler.crawling.replay)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from crawler.archive.views import ArchiveError, one_line
+from crawler.commands._common import CommandError, add_archive_option
+from crawler.crawling.replay import STATS_PREFIX, Plan, make_plan, run_plan
+
+if TYPE_CHECKING:
+    from crawler.crawling.runner import RunResult
+
+
+def cmd_reextract(args: argparse.Namespace) -> int:
+    import duckdb
+
+    try:
+        plan = make_plan(args.archive, args.site, args.spider_version, args.outdated)
+    except ArchiveError as error:
+        raise CommandError(str(error)) from None
+    except duckdb.Error as error:
+        raise CommandError(one_line(error)) from None
+    if not plan.pages:
+        skipped = ", ".join(f"{n:,} {reason}" for reason, n in sorted(plan.skipped.items()))
+        print(
+            "reextract: nothing to re-parse" + (f" ({skipped})" if skipped else ""), file=sys.stderr
+        )
+        return 0
+    result = run_plan(plan, args.log_level)
+    print(report(plan, result), file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Add ``reextract`` to the ``crawler`` command."""
+    p = command(
+        "reextract",
+        "Re-parse the stored pages (raw/) with the current spiders and pipelines, without "
+        "the network; write new rows with the current parser_version. Then run `crawler "
+        "compact` to keep only the newest row of each article.\n\n"
+        "Exit status: 0 done; 1 a spider logged errors; 2 bad arguments.",
+    )
+    add_archive_option(p)
+    p.add_argument("--site", action="append", help="only this site, e.g. qdnd.vn (repeatable)")
+    p.add_argument(
+        "--spider-version",
+        action="append",
+        metavar="VERSION",
+        help="only rows made by this parser version, e.g. 1 (repeatable)",
+    )
+    p.add_argument(
+        "--outdated",
+        action="store_true",
+        help="only rows whose parser version is not their spider's current one",
+    )
+    p.add_argument("--log-level", default="WARNING", help="Scrapy log level (default WARNING)")
+    p.set_defaults(func=cmd_reextract)
+
+
+def report(plan: Plan, result: RunResult) -> str:
+    """What the run did, for standard error."""
+    lines = [
+        f"reextract run {result.run_id}: {result.stat(STATS_PREFIX + '/pages'):,} stored pages "
+        f"re-parsed, {result.stat('crawler/archive/rows_written'):,} rows written"
+    ]
+    for spider in result.spiders:
+        stats = spider.stats
+        lines.append(
+            f"  {spider.spider}: {len(plan.pages.get(spider.spider, [])):,} pages, "
+            f"{stats.get('crawler/archive/rows_written', 0):,} rows, "
+            f"{stats.get('item_dropped_count', 0):,} dropped, "
+            f"{stats.get(STATS_PREFIX + '/missing', 0):,} pages missing, "
+            f"{stats.get('log_count/ERROR', 0):,} errors"
+        )
+    for reason, count in sorted(plan.skipped.items()):
+        lines.append(f"  skipped {count:,} articles: {reason}")
+    if result.stat("crawler/archive/rows_written"):
+        lines.append("  next: `crawler compact` keeps the newest row of each article")
+    return "\n".join(lines)

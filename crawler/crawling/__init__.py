@@ -1,0 +1,1 @@
+"""Scrapy plumbing around the spiders: running them, middlewares and extensions, replaying stored pages, distributed crawling."""

@@ -1,0 +1,1 @@
+"""Tools for adding a site: the new-site scaffold and fixture cases."""
