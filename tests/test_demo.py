@@ -21,6 +21,7 @@ def test_demo_archives_the_replica_and_summarises(tmp_path: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "WARNING" not in done.stderr, done.stderr[-2000:]  # a clean run says nothing more
     sites = sorted(path.parent.name for path in SITES_ROOT.glob("*/manifest.json"))
     articles = [a for site in sites for a in manifest(site)["articles"]]
     assert f"{len(articles)} articles archived under {out / 'articles'}" in done.stdout

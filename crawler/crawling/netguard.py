@@ -194,7 +194,9 @@ class PrivateAddressMiddleware:
     def from_crawler(cls, crawler: Any) -> Self:
         guard = AddressGuard.from_settings(crawler.settings)
         if not guard.enabled:
-            raise NotConfigured("CRAWLER_MIRROR_URL is set: every request goes to the replica")
+            # CRAWLER_MIRROR_URL is set: every request goes to the replica. No message, so
+            # that Scrapy does not warn about it once per spider (the demo printed seven).
+            raise NotConfigured
         return cls(crawler, guard)
 
     async def process_request(self, request: Request) -> None:
