@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from crawler.archive.query import (
     QUERY_KINDS,
@@ -104,19 +104,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise CommandError(f"--since {args.since} is after --until {args.until}")
     target: Path | None = Path(args.output) if args.output and args.output != "-" else None
     try:
-        if target is None:
-            n = export(
-                args.archive,
-                sys.stdout,
-                args.format,
-                args.site,
-                args.since,
-                args.until,
-                args.all_versions,
-                args.raw_cells,
-            )
-        else:
-            n = _export_to_file(args, target)
+        n = _export(args, sys.stdout) if target is None else _export_to_file(args, target)
     except ArchiveError as error:
         raise CommandError(str(error)) from None
     except duckdb.Error as error:
@@ -124,6 +112,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     where = "" if target is None else f" to {target}"
     print(f"export: {n:,} rows{where}", file=sys.stderr)
     return 0
+
+
+def _export(args: argparse.Namespace, out: IO[str]) -> int:
+    return export(
+        args.archive,
+        out,
+        args.format,
+        args.site,
+        args.since,
+        args.until,
+        args.all_versions,
+        args.raw_cells,
+    )
 
 
 def _export_to_file(args: argparse.Namespace, target: Path) -> int:
@@ -136,16 +137,7 @@ def _export_to_file(args: argparse.Namespace, target: Path) -> int:
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         with open(temporary, "w", encoding="utf-8", newline="") as handle:
-            n = export(
-                args.archive,
-                handle,
-                args.format,
-                args.site,
-                args.since,
-                args.until,
-                args.all_versions,
-                args.raw_cells,
-            )
+            n = _export(args, handle)
         os.replace(temporary, target)
     except OSError as error:
         raise CommandError(f"cannot write {target}: {error.strerror or error}") from None
