@@ -13,7 +13,7 @@ targets are ratios measured in the same run:
 4. the archive the full crawl wrote: rows/s written, bytes on disk per byte of
    text, ``crawler inspect`` time;
 5. peak RSS of the full crawl at two sizes: target larger <= 1.3 x smaller;
-6. distributed mode (``crawler/crawling/distributed.py``) with 1 and 2 workers: speed-up;
+6. distributed mode (``crawler/crawling/distributed/``) with 1 and 2 workers: speed-up;
 7. a cProfile of the full crawl, summarised.
 
 Default sizes are the issue's; smaller ones for a quick check::

@@ -97,7 +97,7 @@ def render(results: dict[str, Any]) -> str:
         "and captions; rows/s = the archive's rows re-written by `ArchiveWriter` (2,000-row flushes, "
         "zstd, fsync); `crawler inspect` = median of 3 runs, each a new process.",
         "- **Memory**: peak RSS (`ru_maxrss`) of a full crawl process over a replica of each size.",
-        "- **Distributed**: `crawler/crawling/distributed.py` workers (`CRAWLER_REDIS_URL`), a throwaway "
+        "- **Distributed**: `crawler/crawling/distributed/` workers (`CRAWLER_REDIS_URL`), a throwaway "
         "`redis-server` on loopback; span = first worker's start to the last article fetched (the "
         "workers' closing idle wait excluded). On a 2-core machine the workers share the cores with "
         "the replica server and redis, so the speed-up says more about overhead than about scaling.",

@@ -87,7 +87,7 @@ CRAWLER_RETRY_BACKOFF_MAX = 60.0
 CRAWLER_RETRY_AFTER_MAX = 300.0  # a longer Retry-After is cut to this
 CRAWLER_COOKIE_GATE_TRIES = 2  # re-sends of a request a cookie gate redirected to itself
 
-# Distributed crawling (crawler/crawling/distributed.py, `crawler crawl --redis URL`); empty: alone.
+# Distributed crawling (crawler/crawling/distributed/, `crawler crawl --redis URL`); empty: alone.
 ADDONS = {"crawler.crawling.distributed.Distributed": 100}  # does nothing without CRAWLER_REDIS_URL
 CRAWLER_REDIS_URL = ""  # redis://HOST:PORT/DB: share the queue and duplicate filter
 CRAWLER_REDIS_IDLE_SECONDS = 10.0  # a worker stops once the shared crawl was idle this long
