@@ -1,0 +1,1 @@
+"""Extraction and discovery for any news site, with no site-specific code."""
