@@ -136,6 +136,24 @@ def same_site_links(tree: _Element, base: str, hosts: Iterable[str]) -> list[str
 _CHROME = re.compile(r"\b(?:footer|copyright|site-info|colophon|sidebar|widget)\b", re.I)
 
 
+def article_links(tree: _Element, base: str, hosts: Iterable[str]) -> list[tuple[str, str]]:
+    """Links of the page that may lead to articles of the given sites, with their text:
+    a URL shaped like an article's, or a link whose text is as long as a headline."""
+    wanted = {h.removeprefix("www.") for h in hosts}
+    found: dict[str, str] = {}
+    for anchor, url in _links(tree, base):
+        parts = urlsplit(url)
+        if host_of(url) not in wanted or parts.path in ("", "/"):
+            continue
+        if _SKIP_EXTENSIONS.search(parts.path) or _NON_CONTENT_PATH.search(parts.path):
+            continue
+        text = " ".join(" ".join(anchor.itertext()).split()) or (anchor.get("title") or "")
+        looks_linked = likely_article_url(url) or text_weight(text) >= 30
+        if looks_linked and len(text) >= len(found.get(url, "")):
+            found[url] = text  # an image link and a headline link: keep the headline
+    return list(found.items())
+
+
 def _in_chrome(element: _Element) -> bool:
     """Inside the site's footer or sidebar, not the page's own content."""
     for node in (element, *element.iterancestors()):
@@ -163,25 +181,33 @@ def section_links(tree: _Element, base: str, hosts: Iterable[str]) -> list[str]:
     """Links of the page's menus to the same site: its sections, where articles are listed.
 
     A menu is a ``nav`` or ``header``, or an element whose class, id or role says
-    menu or navigation. Paths that are not sections (tags, authors, search, feeds,
-    contact …) are left out.
+    menu or navigation; a page with no such menu gives its short paths. Paths that are
+    not sections (articles, tags, authors, search, feeds, contact …) are left out.
     """
     wanted = {h.removeprefix("www.") for h in hosts}
-    found: dict[str, None] = {}
+    menus: dict[str, None] = {}
+    shallow: dict[str, None] = {}
     for anchor, url in _links(tree, base):
         parts = urlsplit(url)
         if host_of(url) not in wanted or parts.path in ("", "/") or parts.query:
             continue
         if _SKIP_EXTENSIONS.search(parts.path) or _NON_CONTENT_PATH.search(parts.path):
             continue
+        if likely_article_url(url):
+            continue
         if _in_menu(anchor):
-            found.setdefault(url)
-    return list(found)
+            menus.setdefault(url)
+        elif parts.path.strip("/").count("/") <= 1:
+            shallow.setdefault(url)
+    # Menus that are not marked as such: short same-site paths are sections too.
+    return list({**menus, **shallow})
 
 
-def next_page_links(tree: _Element, base: str) -> list[str]:
-    """Where the next page of a listing is: ``rel="next"``, or a link that says next."""
+def next_page_links(tree: _Element, base: str, page: int = 0) -> list[str]:
+    """Where the next page of a listing is: ``rel="next"``, a link that says next, or
+    (``page`` given) the link numbered ``page + 1``."""
     found: dict[str, None] = {}
+    number = str(page + 1) if page else ""
     for element in (*tree.iter("link"), *tree.iter("a")):
         rel = (element.get("rel") or "").lower().split()
         href = (element.get("href") or "").strip()
@@ -189,11 +215,31 @@ def next_page_links(tree: _Element, base: str) -> list[str]:
             continue
         text = " ".join("".join(element.itertext()).split()) if element.tag == "a" else ""
         label = (element.get("aria-label") or element.get("title") or "").strip()
-        if "next" in rel or _NEXT_TEXT.match(text) or _NEXT_TEXT.match(label):
+        numbered = bool(number) and text == number
+        if "next" in rel or numbered or _NEXT_TEXT.match(text) or _NEXT_TEXT.match(label):
             url = join_url(base, href)
             if url:
                 found.setdefault(url.split("#")[0])
+    scripted = _scripted_next(tree, base, page)
+    if scripted:
+        found.setdefault(scripted)
     return list(found)
+
+
+_INDEX_PAGE = re.compile(r"/index(?:_\d+)?\.html?$")
+
+
+def _scripted_next(tree: _Element, base: str, page: int) -> str | None:
+    """Listings paged by script (TRS-style sites, e.g. 81.cn): ``<meta id="pageCount">``
+    says how many pages there are, and page N is ``index_N.html`` beside ``index.html``."""
+    count = next((m.get("content") for m in tree.iter("meta") if m.get("id") == "pageCount"), None)
+    path = urlsplit(base).path
+    if not count or not count.strip().isdigit() or not _INDEX_PAGE.search(path):
+        return None
+    current = max(page, 1)
+    if current >= int(count):
+        return None
+    return join_url(base, f"index_{current + 1}.html")
 
 
 def _json_ld(tree: _Element) -> Iterator[dict[str, Any]]:
