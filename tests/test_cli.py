@@ -74,6 +74,9 @@ def test_extract_on_a_page_without_article_is_a_one_line_error(tmp_path: Path) -
         (("extract", "qdnd", __file__, "--url", "http://[x"), "is not a URL: Invalid IPv6 URL"),
         (("extract", "qdnd", __file__, "--url", "www.qdnd.vn/a-1"), "is not an http(s) URL"),
         (("crawl", "nosuch"), "unknown spider nosuch"),
+        (("crawl", "generic"), "--start goes with the generic spider"),
+        (("crawl", "qdnd", "--start", "https://a.vn/"), "--start goes with the generic spider"),
+        (("crawl", "generic", "--start", "ftp://a.vn/"), "is not an http(s) URL"),
         (("crawl", "qdnd", "--set", "BROKEN"), "--set takes NAME=VALUE"),
     ],
 )

@@ -28,7 +28,18 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         overrides["CRAWLER_REDIS_URL"] = args.redis
     if args.log_level:
         overrides["LOG_LEVEL"] = args.log_level
-    spider_args = {"since": args.since, "until": args.until}
+    spider_args: dict[str, Any] = {"since": args.since, "until": args.until}
+    if "generic" in args.spiders or args.start:
+        if args.spiders != ["generic"] or not args.start:
+            raise CommandError(
+                "--start goes with the generic spider, alone: crawler crawl generic --start URL"
+            )
+        from crawler.sites.generic import start_urls_of
+
+        try:
+            spider_args["start"] = start_urls_of(args.start)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
     try:
         result = run_spiders(args.spiders, overrides, spider_args)
     except KeyError as error:
@@ -110,6 +121,14 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
     p.add_argument("--since", type=parse_date, help="skip articles published before this date")
     p.add_argument("--until", type=parse_date, help="skip articles published after this date")
     p.add_argument("--out", default="output", type=Path, help="archive root (default output/)")
+    p.add_argument(
+        "--start",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="with the generic spider: a site's home page to start from (repeatable); "
+        "it finds the articles by itself, e.g. crawler crawl generic --start https://www.example.com/",
+    )
     p.add_argument(
         "--refetch",
         action="store_true",
