@@ -20,6 +20,7 @@ one-sentence English body paragraphs look like captions).
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from crawler.text.bylines import parse_byline
 from crawler.text.captions import MAX_CAPTION, is_caption_paragraph
@@ -82,16 +83,17 @@ def looks_like_caption(paragraph: str) -> bool:
         return False  # a source tag opens the lead, never a caption
     if is_caption_paragraph(paragraph) or _IN_PICTURE.search(paragraph):
         return True
-    if len(paragraph) > MAX_SHAPED_CAPTION or not _VIETNAMESE.search(paragraph):
-        return False
-    if paragraph.startswith("*") or parse_byline(paragraph) is not None:
-        return False  # a sub-heading or trailer; the article's byline
+    if len(paragraph) > MAX_SHAPED_CAPTION or paragraph.startswith("*"):
+        return False  # long; a sub-heading or a trailer
+    paragraph = unicodedata.normalize("NFC", paragraph)
     return (
-        _END.search(paragraph) is not None
+        _VIETNAMESE.search(paragraph) is not None
+        and _END.search(paragraph) is not None
         and _one_sentence(paragraph)
         and not _NARRATIVE.search(paragraph)
         and not _REPORTED.search(paragraph)
         and not _ATTENDANCE.search(paragraph)
         and not _FIGURES.search(paragraph)
         and not _OPENER.match(paragraph)
+        and parse_byline(paragraph) is None  # the article's byline
     )
