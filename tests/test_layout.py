@@ -36,7 +36,9 @@ def test_token_followed_by_token_or_nothing_is_image_without_caption() -> None:
     assert blocks == [Image(), Image(caption="Cap")]
 
 
-def test_blank_line_after_token_means_no_caption() -> None:
+def test_blank_line_after_token_body_paragraph_stays_body() -> None:
+    # After a blank line the next paragraph is a caption only if it reads like one
+    # (tests/test_flat_text.py); this one does not.
     blocks, _ = blocks_from_flat_text("leftcenterrightdel\n\nA paragraph of body text.")
     assert blocks == [Image(), "A paragraph of body text."]
 

@@ -1,10 +1,11 @@
 """Step 2: layout tokens become image boundaries (and leave every other field); boilerplate
-paragraphs go."""
+paragraphs go; the lead of flattened text loses its source tag."""
 
 from __future__ import annotations
 
-from crawler.items import Article
+from crawler.items import Article, Block
 from crawler.pipelines.base import Step
+from crawler.text.datelines import strip_dateline
 from crawler.text.layout import (
     LayoutRules,
     blocks_from_flat_text,
@@ -22,6 +23,7 @@ class DropLayoutTokens(Step):
         tokens = 0
         if article.flat_text is not None:
             flat_blocks, tokens = blocks_from_flat_text(article.flat_text, rules)
+            self.count("datelines_dropped", strip_lead_dateline(flat_blocks))
             article.blocks = [*article.blocks, *flat_blocks]
             article.flat_text = None
         blocks, more = drop_layout_tokens(article.blocks, rules)
@@ -46,3 +48,14 @@ class DropLayoutTokens(Step):
             setattr(article, field, values)
         self.count("tokens_dropped", tokens + more)
         self.count("boilerplate_dropped", boilerplate)
+
+
+def strip_lead_dateline(blocks: list[Block]) -> int:
+    """Flattened text has no separate lead: its first paragraph is the lead, and loses
+    its source tag (``QĐND - ``) as a summary does. Returns 1 if a tag went, else 0."""
+    for index, block in enumerate(blocks):
+        if isinstance(block, str):
+            stripped = strip_dateline(block)
+            blocks[index] = stripped
+            return int(stripped != block)
+    return 0

@@ -130,6 +130,11 @@ def authors_from(names: str) -> list[str]:
     return found
 
 
+def opens_with_credit_label(line: str) -> bool:
+    """``Tin, ảnh: …``, ``Bài và ảnh: …``, ``Ảnh: …``: the line starts with a credit label."""
+    return _LABEL.match(line) is not None
+
+
 def parse_byline(line: str) -> list[str] | None:
     """The authors if ``line`` is a credit line (or several joined by dashes), else ``None``."""
     if not line or len(line) > _MAX_LENGTH:

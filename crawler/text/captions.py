@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from crawler.text.blocks import Image
+from crawler.text.bylines import opens_with_credit_label
 
 _LABEL = r"(?:Ảnh|Nguồn\s+ảnh|Photo|Photos|Photo\s+by|Image|Source|图|摄影|摄)"
 # "(Ảnh: NAME)" at the very end, optionally followed by a full stop.
@@ -57,9 +58,16 @@ def separate_credit(image: Image) -> bool:
 
 
 # A paragraph longer than this is body text, whatever it ends with.
-_MAX_CAPTION = 300
+MAX_CAPTION = 300
 
 
 def is_caption_paragraph(paragraph: str) -> bool:
-    """A short paragraph that ends with a photo credit: a caption printed as a paragraph."""
-    return len(paragraph) <= _MAX_CAPTION and split_credit(paragraph)[1] is not None
+    """A short paragraph that ends with a photo credit: a caption printed as a paragraph.
+
+    A credit for the text as well (``Tin, ảnh: NAME``, ``Bài và ảnh: NAME``) is the
+    article's byline, not a caption; a bare ``Ảnh: NAME`` credits the photo.
+    """
+    if len(paragraph) > MAX_CAPTION:
+        return False
+    caption, credit = split_credit(paragraph)
+    return credit is not None and (caption is None or not opens_with_credit_label(paragraph))

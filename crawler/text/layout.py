@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from crawler.text.blocks import Block, Image
+from crawler.text.flat_captions import looks_like_caption
 
 # The toolbar glued into one word (even to the text around it), or its four words
 # spaced out but not inside other words.
@@ -107,10 +108,13 @@ def remove_tokens(text: str, rules: LayoutRules = DEFAULT_RULES) -> tuple[str, i
 def blocks_from_flat_text(text: str, rules: LayoutRules = DEFAULT_RULES) -> tuple[list[Block], int]:
     """Flattened article text to blocks: each line a paragraph, each token an image.
 
+    The line right after a token that ends its line is the image's caption. When a
+    blank line comes between (the token stood alone as a paragraph), the next
+    paragraph is the caption only if it reads like one (``looks_like_caption``).
     Returns the blocks and the number of layout tokens consumed.
     """
     lines = [line.strip() for line in text.split("\n")]
-    return _resolve_tokens(lines, rules, blank_ends_caption=True)
+    return _resolve_tokens(lines, rules, flat=True)
 
 
 def drop_layout_tokens(
@@ -139,15 +143,16 @@ def drop_layout_tokens(
         isinstance(b, str) and rules.may_hold_token(b) and rules.token.search(b) for b in items
     ):
         return [b for b in items if b is not None and b != _BLANK], count
-    resolved, n = _resolve_tokens(items, rules, blank_ends_caption=False)
+    resolved, n = _resolve_tokens(items, rules, flat=False)
     return resolved, count + n
 
 
 def _resolve_tokens(
-    lines: Sequence[Block | None], rules: LayoutRules, *, blank_ends_caption: bool
+    lines: Sequence[Block | None], rules: LayoutRules, *, flat: bool
 ) -> tuple[list[Block], int]:
     blocks: list[Block] = []
     pending: Image | None = None  # an image whose caption may be the next line
+    after_blank = False  # flat text: a blank line came since that image's token
     count = 0
     for line in lines:
         if line is None:
@@ -160,10 +165,14 @@ def _resolve_tokens(
         before = parts[0].strip()
         if pending is not None:
             if len(parts) == 1 and before:
-                pending.caption = before
+                if not after_blank or _caption_paragraph(before, rules):
+                    pending.caption = before
+                    pending = None
+                    continue
                 pending = None
-                continue
-            if before or blank_ends_caption or len(parts) > 1:
+            elif flat and len(parts) == 1:
+                after_blank = True
+            elif before or len(parts) > 1:
                 pending = None
         if before:
             blocks.append(before)
@@ -173,7 +182,12 @@ def _resolve_tokens(
             blocks.append(image)
             if image.caption is None and index == len(parts):
                 pending = image
+                after_blank = False
     return blocks, count
+
+
+def _caption_paragraph(paragraph: str, rules: LayoutRules) -> bool:
+    return looks_like_caption(paragraph) and not is_boilerplate(paragraph, rules)
 
 
 def is_boilerplate(paragraph: str, rules: LayoutRules = DEFAULT_RULES) -> bool:
