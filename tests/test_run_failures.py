@@ -63,7 +63,11 @@ class Busy:
 
             def do_GET(self) -> None:
                 links = "".join(f'<li><a href="/a/busy-{n}">{n}</a></li>' for n in range(articles))
-                status, body = (200, f"<ul>{links}</ul>") if articles and self.path == "/list" else (503, "busy")
+                status, body = (
+                    (200, f"<ul>{links}</ul>")
+                    if articles and self.path == "/list"
+                    else (503, "busy")
+                )
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -142,13 +146,13 @@ def test_failure_kinds_add_up_to_the_errors() -> None:
         "not a public address": 1,
     }
     assert sum(kinds.values()) == error_count(stats)
-    assert describe(kinds).startswith("DNS lookup failed ×20, HTTP 503 ×12, articles not written ×3")
+    assert describe(kinds).startswith(
+        "DNS lookup failed ×20, HTTP 503 ×12, articles not written ×3"
+    )
     assert describe({"connection refused": 1}) == "connection refused"
 
 
-def test_a_failed_site_says_why_in_the_summary_and_the_manifest(
-    busy: Busy, tmp_path: Path
-) -> None:
+def test_a_failed_site_says_why_in_the_summary_and_the_manifest(busy: Busy, tmp_path: Path) -> None:
     """Before: `qdnd: failed (finish reason finished, 10 errors)`, and ~800 lines of
     tracebacks in the log, one per request, for a site that did not resolve."""
     inline = ", ".join(f"{k} = {json.dumps(v)}" for k, v in failing_settings(busy).items())
@@ -176,8 +180,12 @@ def test_a_failed_site_says_why_in_the_summary_and_the_manifest(
     assert "Traceback" not in log
     failed = [line for line in log.splitlines() if "[crawler.crawling.failures] ERROR" in line]
     assert len(failed) == 6, log
-    assert any(f"failed (HTTP 503): <GET {busy.base}/list> after 4 tries" in line for line in failed)
-    assert any("failed (DNS lookup failed): <GET http://www.nowhere.test/list>" in line for line in failed)
+    assert any(
+        f"failed (HTTP 503): <GET {busy.base}/list> after 4 tries" in line for line in failed
+    )
+    assert any(
+        "failed (DNS lookup failed): <GET http://www.nowhere.test/list>" in line for line in failed
+    )
     assert len(log.splitlines()) == 6, log  # nothing else at WARNING: no "Disabled ..." either
 
 
@@ -195,7 +203,9 @@ def test_crawl_says_why_too_and_a_site_failing_many_times_logs_ten_lines(tmp_pat
     assert summary.endswith("0 dropped, 16 errors (HTTP 503 ×16)"), summary
     assert "Traceback" not in done.stderr
     logged = [line for line in done.stderr.splitlines() if "failed (HTTP 503)" in line]
-    assert len(logged) == 11, done.stderr  # ten requests, then the line that says the rest are counted
+    assert len(logged) == 11, (
+        done.stderr
+    )  # ten requests, then the line that says the rest are counted
     assert "counted from here on, not logged" in logged[-1]
 
 
@@ -243,7 +253,11 @@ def test_a_killed_run_is_marked_interrupted_and_closed_by_the_next(tmp_path: Pat
     closed, second = manifests(archive)
     assert closed["run_id"] == killed and closed["status"] == "interrupted"
     assert closed["closed_by"] == second["run_id"]
-    assert closed["sites"]["qdnd"] == {"spider": "qdnd", "status": "interrupted", "articles_new": kept}
+    assert closed["sites"]["qdnd"] == {
+        "spider": "qdnd",
+        "status": "interrupted",
+        "articles_new": kept,
+    }
     assert second["status"] == "finished" and second["closed_runs"] == {killed: kept}
     assert second["sites"]["qdnd"]["articles_new"] == 35 - kept
     assert f"earlier run {killed} was interrupted" in done.stdout

@@ -11,6 +11,7 @@ notification that cannot be sent is logged and recorded in the manifest
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import logging
@@ -170,12 +171,24 @@ def send_mail(email: Email, title: str, text: str, timeout: float) -> None:
             if email.security == "starttls":
                 smtp.starttls(context=context)
             if credentials:
-                smtp.login(*credentials)
+                _login(smtp, *credentials)
             smtp.send_message(message)
-    except NotSent:
-        raise
+    except NotSent as error:
+        raise NotSent(f"{where}: {error}") from None
     except (smtplib.SMTPException, OSError, ValueError) as error:
         raise NotSent(f"{where}: {_one_line(error)}") from None
+
+
+def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
+    """smtplib's login, which encodes as ASCII; AUTH PLAIN in UTF-8 (RFC 4616) otherwise."""
+    if (user + password).isascii():
+        smtp.login(user, password)
+        return
+    smtp.ehlo_or_helo_if_needed()
+    token = base64.b64encode(f"\0{user}\0{password}".encode()).decode("ascii")
+    code, reply = smtp.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, reply)
 
 
 def _one_line(error: object) -> str:
