@@ -10,6 +10,7 @@ status whether all went well.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from datetime import UTC, datetime
@@ -199,6 +200,9 @@ def crawl_all(
         write_manifest(config.runs_dir, manifest)
     except OSError as error:  # the disk filled up during the run, say
         manifest["manifest_error"] = f"{error.strerror or error}"
+        # The one written at the start would say "running", and the next run "interrupted".
+        with contextlib.suppress(OSError):
+            manifest_path(config.archive, run_id).unlink(missing_ok=True)
         if status == EXIT_OK:
             status = manifest["exit_status"] = EXIT_FAILED
     after_run(config, manifest, earlier)
