@@ -308,3 +308,33 @@ def test_metrics_text_is_prometheus_and_escapes_labels(tmp_path: Path) -> None:
     assert path == tmp_path / "_runs" / "metrics.prom"
     assert path.read_text() == text
     assert [p.name for p in path.parent.iterdir()] == ["metrics.prom"]  # no temporary left
+
+
+def test_webhook_url_and_token_from_the_environment_and_no_secret_in_messages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    failed = manifest_of("failed", 1)
+    with WebhookReceiver() as hook:
+        monkeypatch.setenv("TEST_HOOK_URL", f"{hook.url}/hook/URL-SECRET")
+        monkeypatch.setenv("TEST_HOOK_TOKEN", "TOKEN-SECRET")
+        webhook = Webhook(url_env="TEST_HOOK_URL", token_env="TEST_HOOK_TOKEN")
+        assert send(Notify(webhook=webhook), failed, None, "")["sent"] == ["webhook"]  # type: ignore[index]
+        [post] = hook.posts
+        assert post.path == "/hook/URL-SECRET"
+        assert post.headers["Authorization"] == "Bearer TOKEN-SECRET"
+
+        monkeypatch.setenv("TEST_HOOK_TOKEN", "TOKEN-SECRET\r\nX-Injected: 1")
+        outcome = send(Notify(webhook=webhook), failed, None, "")
+        hook.status = 302  # a redirect: the POST would arrive as a GET without its body
+        redirected = send(Notify(webhook=Webhook(url_env="TEST_HOOK_URL")), failed, None, "")
+        monkeypatch.setenv("TEST_HOOK_URL", f"{hook.url}/hook/URL-SECRET x")
+        spaced = send(Notify(webhook=Webhook(url_env="TEST_HOOK_URL")), failed, None, "")
+    assert len(hook.posts) == 2  # the header with a line break was never sent
+    assert outcome is not None and redirected is not None and spaced is not None
+    assert (
+        outcome["failed"]["webhook"]
+        == f"{hook.url}: the URL or the token is not valid in a request"
+    )
+    assert redirected["failed"]["webhook"] == f"{hook.url} answered HTTP 302"
+    assert spaced["failed"]["webhook"] == "the webhook URL in TEST_HOOK_URL is not an http(s) URL"
+    assert "SECRET" not in json.dumps([outcome, redirected, spaced])

@@ -261,7 +261,7 @@ def test_a_killed_run_is_marked_interrupted_and_closed_by_the_next(tmp_path: Pat
     assert second["status"] == "finished" and second["closed_runs"] == {killed: kept}
     assert second["sites"]["qdnd"]["articles_new"] == 35 - kept
     assert f"earlier run {killed} was interrupted" in done.stdout
-    assert f"the {kept} articles it archived are kept" in done.stdout
+    assert f"killed before its end; {kept} articles archived, kept" in done.stdout
 
     # A third run has nothing to close; the interrupted run is not in the alarm's history.
     done = crawler("crawl-all", "--config", str(config))

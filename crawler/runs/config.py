@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.archive.layout import RUNS_DIR
 
@@ -158,11 +159,22 @@ def _notify(table: Any, base: Path, name: str) -> Notify:
         webhook = Webhook(**_channel(Webhook, webhook_table, f"{where}.webhook"))
         if bool(webhook.url) == bool(webhook.url_env):
             raise ConfigError(f"{where}.webhook: give url or url_env (one of them)")
-        if webhook.url and not webhook.url.startswith(("http://", "https://")):
+        if webhook.url and not http_url(webhook.url):
             raise ConfigError(f"{where}.webhook.url: expected an http:// or https:// URL")
     if email_table is not None:
         email = _email(_channel(Email, email_table, f"{where}.email"), base, f"{where}.email")
     return replace(notify, webhook=webhook, email=email)
+
+
+def http_url(url: str) -> bool:
+    """Whether ``url`` is one a webhook can be posted to."""
+    if not url.isprintable() or " " in url:
+        return False
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port out of range, a bad IPv6 literal
+        return False
 
 
 def _channel(cls: type, table: Any, where: str) -> dict[str, Any]:
@@ -191,6 +203,10 @@ def _email(found: dict[str, Any], base: Path, where: str) -> Email:
     to = [to] if isinstance(to, str) else to
     if not isinstance(to, list) or not to or not all(isinstance(a, str) and "@" in a for a in to):
         raise ConfigError(f"{where}.to: expected a list of addresses")
+    if any(not str(a).isprintable() for a in (*to, found.get("sender", ""), found.get("host", ""))):
+        raise ConfigError(
+            f"{where}: host, sender and to cannot hold line breaks or control characters"
+        )
     found["to"] = tuple(to)
     if found.get("ca_file"):
         found["ca_file"] = os.path.abspath(base / found["ca_file"])

@@ -172,13 +172,7 @@ def crawl_all(
     entries = {}
     for site, spider in zip(sites, result.spiders, strict=True):
         own = [row for row in rows if row["spider"] == spider.spider]
-        history = [
-            m["sites"][site.spider]["health"]["found"]
-            for m in history_runs
-            if isinstance(m.get("sites"), dict)
-            and isinstance(m["sites"].get(site.spider), dict)
-            and "health" in m["sites"][site.spider]
-        ]
+        history = [found for m in history_runs if (found := _found(m, site.spider)) is not None]
         health = health_from(spider.stats, own)
         problems = check(health, site.alarm, history) if spider.reason == "finished" else []
         entries[site.spider] = {**site_entry(spider, own, problems), "health": health.as_dict()}
@@ -207,6 +201,15 @@ def crawl_all(
             status = manifest["exit_status"] = EXIT_FAILED
     after_run(config, manifest, earlier)
     return manifest, status
+
+
+def _found(manifest: dict[str, Any], spider: str) -> int | None:
+    """Articles a site found in an earlier run, if its manifest says (it may be hand-edited)."""
+    sites = manifest.get("sites")
+    entry = sites.get(spider) if isinstance(sites, dict) else None
+    health = entry.get("health") if isinstance(entry, dict) else None
+    found = health.get("found") if isinstance(health, dict) else None
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
 
 
 def after_run(config: Config, manifest: dict[str, Any], earlier: list[dict[str, Any]]) -> None:
@@ -261,8 +264,8 @@ def summary(manifest: dict[str, Any]) -> str:
         problems.append(f"  this run's rows could not be read back: {manifest['read_error']}")
     for run_id, articles in manifest.get("closed_runs", {}).items():
         problems.append(
-            f"  earlier run {run_id} was interrupted (killed before its end): its manifest says "
-            f"so now; the {articles} articles it archived are kept"
+            f"  earlier run {run_id} was interrupted (killed before its end; {articles} articles "
+            "archived, kept): its manifest says so now"
         )
     notify = manifest.get("notify")
     if notify:

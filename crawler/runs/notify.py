@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from crawler.archive.layout import manifest_path
 from crawler.exit_codes import EXIT_OK
-from crawler.runs.config import Email, Notify, Webhook
+from crawler.runs.config import Email, Notify, Webhook, http_url
 from crawler.runs.manifest import finished
 
 logger = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def post_webhook(webhook: Webhook, payload: dict[str, Any], timeout: float) -> None:
     url = webhook.url or _environment(webhook.url_env)
-    if not url.startswith(("http://", "https://")):
+    if not http_url(url):
         raise NotSent(f"the webhook URL in {webhook.url_env} is not an http(s) URL")
     request = urllib.request.Request(
         url,
@@ -135,9 +135,13 @@ def post_webhook(webhook: Webhook, payload: dict[str, Any], timeout: float) -> N
             response.read(65536)
     except urllib.error.HTTPError as error:
         raise NotSent(f"{_where(url)} answered HTTP {error.code}") from None
-    except urllib.error.URLError as error:
-        raise NotSent(f"{_where(url)}: {_one_line(error.reason)}") from None
-    except (OSError, ValueError, http.client.HTTPException) as error:
+    except urllib.error.URLError as error:  # a network error, or a URL http.client refused
+        reason = error.reason
+        why = _one_line(reason) if isinstance(reason, OSError) else "the URL is not valid"
+        raise NotSent(f"{_where(url)}: {why}") from None
+    except ValueError:  # its message would quote the URL or the header, token and all
+        raise NotSent(f"{_where(url)}: the URL or the token is not valid in a request") from None
+    except (OSError, http.client.HTTPException) as error:
         raise NotSent(f"{_where(url)}: {_one_line(error)}") from None
 
 
