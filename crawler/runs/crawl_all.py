@@ -225,8 +225,8 @@ def after_run(config: Config, manifest: dict[str, Any], earlier: list[dict[str, 
     if "manifest_error" not in manifest and (outcome is not None or "metrics_error" in manifest):
         try:
             write_manifest(config.runs_dir, manifest)
-        except OSError as error:
-            manifest["manifest_error"] = f"{error.strerror or error}"
+        except OSError as error:  # the manifest of the end stays, without these keys
+            logger.error("crawl-all: the manifest could not take the alerts' outcome: %s", error)
 
 
 def summary(manifest: dict[str, Any]) -> str:

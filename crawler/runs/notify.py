@@ -218,4 +218,7 @@ def send(
         except NotSent as error:
             failed[channel] = str(error)
             logger.error("notify: %s not sent: %s", channel, error)
+        except Exception as error:  # a bug here must not change how the run ends
+            failed[channel] = f"{type(error).__name__}: {_one_line(error)}"
+            logger.exception("notify: %s not sent", channel)
     return {"event": event, "sent": sent, "failed": failed, "errors": len(failed)}
