@@ -21,6 +21,9 @@ DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Each request that failed for good is logged in one line by crawler.crawling.failures.CountFailures,
+# with its kind (DNS lookup failed, HTTP 503, ...); Scrapy's own "Gave up retrying" line would repeat it.
+RETRY_GIVE_UP_LOG_LEVEL = "DEBUG"
 REDIRECT_MAX_TIMES = 5  # a redirect loop ends here
 
 # Nothing listens for remote control; only HTTP(S) is fetched.

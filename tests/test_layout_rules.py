@@ -145,7 +145,13 @@ def assigned_names(path: Path) -> set[str]:
 def test_names_on_disk_exit_statuses_and_pipeline_order_are_defined_once() -> None:
     from crawler.archive import layout
 
-    on_disk = {layout.RUNS_DIR, layout.LOCK_FILE, layout.COMPACT_DIR, layout.QUARANTINE_DIR}
+    on_disk = {
+        layout.RUNS_DIR,
+        layout.LOCK_FILE,
+        layout.METRICS_FILE,
+        layout.COMPACT_DIR,
+        layout.QUARANTINE_DIR,
+    }
     for name, path in modules().items():
         if name != "crawler.archive.layout":
             assert not constants(path) & on_disk, f"{name} spells an archive name itself"

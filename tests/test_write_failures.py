@@ -70,7 +70,7 @@ def crawl_disk(
 
 SUMMARY = re.compile(
     r"^disk: finished; (?P<archived>\d+) articles archived, "
-    r"(?:(?P<lost>\d+) not written \(write errors\), )?\d+ dropped, (?P<errors>\d+) errors$",
+    r"(?:(?P<lost>\d+) not written \(write errors\), )?\d+ dropped, (?P<errors>\d+) errors(?: \(.+\))?$",
     re.M,
 )
 

@@ -5,6 +5,7 @@
     <root>/articles/site=<site>/year=<YYYY>/month=<MM>/part-<run>-<pid>-<seq>.parquet
     <root>/raw/...                  the fetched pages, as WARC files
     <root>/_runs/<run>.json         crawl-all manifests, and crawl-all.lock
+    <root>/_runs/metrics.prom       the last run's numbers for node_exporter's textfile collector
     <root>/_compact/                compaction's staging area
     <root>/_quarantine/             files `crawler validate --quarantine` moved aside
 
@@ -25,6 +26,7 @@ RUNS_DIR = "_runs"
 COMPACT_DIR = "_compact"
 QUARANTINE_DIR = "_quarantine"
 LOCK_FILE = "crawl-all.lock"  # under RUNS_DIR: one crawl-all or compaction at a time
+METRICS_FILE = "metrics.prom"  # under RUNS_DIR: the last crawl-all run, Prometheus text format
 
 WRITTEN_DIRS = (ARTICLES_DIR, RAW_DIR, RUNS_DIR)
 """Directories under the root that a crawl writes into (rows, WARC pages, run manifests)."""
@@ -48,6 +50,15 @@ def run_prefix(run_id: str) -> str:
 
 def lock_path(root: Path | str) -> Path:
     return Path(root) / RUNS_DIR / LOCK_FILE
+
+
+def metrics_path(root: Path | str) -> Path:
+    return Path(root) / RUNS_DIR / METRICS_FILE
+
+
+def manifest_path(root: Path | str, run_id: str) -> Path:
+    """A crawl-all run's manifest."""
+    return Path(root) / RUNS_DIR / f"{run_id}.json"
 
 
 def iter_parquet_files(root: Path | str) -> Iterator[Path]:

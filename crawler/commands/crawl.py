@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from crawler.exit_codes import EXIT_BLOCKED, EXIT_FAILED, EXIT_LOCKED
 def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.archive.writer import ArchiveNotWritable
     from crawler.crawling.runner import SettingError, run_spiders
+    from crawler.mirror.demo import NoReplica, serving_replicas
 
     overrides: dict[str, Any] = {"CRAWLER_ARCHIVE_DIR": str(args.out), **settings_pairs(args.set)}
     if args.refetch:
@@ -41,10 +43,13 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         except ValueError as error:
             raise CommandError(str(error)) from None
     try:
-        result = run_spiders(args.spiders, overrides, spider_args)
+        with ExitStack() as replica:
+            if args.replica:
+                overrides.update(replica.enter_context(serving_replicas(args.spiders, overrides)))
+            result = run_spiders(args.spiders, overrides, spider_args)
     except KeyError as error:
         raise CommandError(str(error.args[0])) from None
-    except (ArchiveNotWritable, SettingError) as error:
+    except (ArchiveNotWritable, SettingError, NoReplica) as error:
         raise CommandError(str(error)) from None
     for spider in result.spiders:
         print(f"{spider.spider}: {spider.summary()}", file=sys.stderr)
@@ -57,6 +62,7 @@ def cmd_crawl_all(args: argparse.Namespace) -> int:
     from crawler.archive.layout import lock_path
     from crawler.archive.writer import ArchiveNotWritable, check_writable
     from crawler.crawling.runner import SettingError
+    from crawler.mirror.demo import NoReplica, serving_replicas
     from crawler.runs.config import ConfigError, load_config
     from crawler.runs.crawl_all import crawl_all, summary
     from crawler.runs.lock import LockHeld, run_lock
@@ -67,8 +73,12 @@ def cmd_crawl_all(args: argparse.Namespace) -> int:
     except (ConfigError, ArchiveNotWritable) as error:
         raise CommandError(str(error)) from None
     try:
-        with run_lock(lock_path(config.archive)):
-            manifest, status = crawl_all(config, log_level=args.log_level)
+        with run_lock(lock_path(config.archive)), ExitStack() as replica:
+            extra = {}
+            if args.replica:
+                spiders = [site.spider for site in config.enabled]
+                extra = replica.enter_context(serving_replicas(spiders, config.settings))
+            manifest, status = crawl_all(config, log_level=args.log_level, settings=extra)
     except LockHeld as error:
         print(f"crawler crawl-all: {error}", file=sys.stderr)
         return EXIT_LOCKED
@@ -78,6 +88,8 @@ def cmd_crawl_all(args: argparse.Namespace) -> int:
         raise CommandError(f"{config.path}: {error}") from None
     except ArchiveNotWritable as error:
         raise CommandError(str(error)) from None
+    except NoReplica as error:
+        raise CommandError(f"{config.path}: {error}") from None
     print(summary(manifest))
     return status
 
@@ -105,6 +117,13 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         return 0
     sys.stdout.write(crontab(config))
     return 0
+
+
+REPLICA_HELP = (
+    "fetch every page from the bundled replicas, served on 127.0.0.1 while the crawl runs, "
+    "instead of the internet (as `crawler demo` does): try a crawl or a scheduled run offline "
+    "(the replicas' articles go into the archive like any others)"
+)
 
 
 def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:
@@ -141,6 +160,7 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         "e.g. redis://10.0.0.5:6379/0 (see README, Distributed crawling)",
     )
     p.add_argument("--log-level", default=None, help="Scrapy log level (default INFO)")
+    p.add_argument("--replica", action="store_true", help=REPLICA_HELP)
     p.add_argument(
         "-s",
         "--set",
@@ -153,14 +173,27 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
 
     p = command(
         "crawl-all",
-        "Crawl every enabled site of the configuration file, under a lock; write a run manifest.\n\n"
+        "Crawl every enabled site of the configuration file, under a lock; write a run manifest "
+        "(at the start, and at the end with each site's status and, for a failed site, its kinds "
+        "of error), <archive>/_runs/metrics.prom, and the alerts of its [notify] table.\n\n"
         "Exit status: 0 all sites well; 1 a site failed (errors, or stopped early); 2 bad "
         "configuration, or an archive that cannot be written; 3 a site is blocked (bot challenge); 4 layout alarm (a site fell below "
         "its thresholds); 5 another run holds the lock. When several apply, the first in "
         "this order: 1, 3, 4.",
     )
-    p.add_argument("--config", default="crawl.toml", help="configuration file (default crawl.toml)")
-    p.add_argument("--log-level", default="INFO", help="Scrapy log level (default INFO)")
+    p.add_argument(
+        "--config",
+        default="crawl.toml",
+        help='configuration file (default crawl.toml); its archive = "…" is relative to '
+        "the file's folder, not to the current one (the summary prints the absolute path)",
+    )
+    p.add_argument(
+        "--log-level",
+        default="INFO",
+        help="Scrapy log level (default INFO; the lines of `crawler schedule` use WARNING: "
+        "the summary, warnings and one line per failed request)",
+    )
+    p.add_argument("--replica", action="store_true", help=REPLICA_HELP)
     p.set_defaults(func=cmd_crawl_all)
 
     p = command(

@@ -130,7 +130,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     Settings: ``CRAWLER_RETRY_BACKOFF`` (seconds before the first retry, doubled each
     time, at most ``CRAWLER_RETRY_BACKOFF_MAX``), ``CRAWLER_RETRY_AFTER_MAX`` (cap on
-    ``Retry-After``). Giving up is logged as an error and counted (``retry/max_reached``).
+    ``Retry-After``). Giving up is counted (``retry/max_reached``); the request that
+    failed for good is logged, in one line with its kind, by ``failures.CountFailures``.
     """
 
     @classmethod

@@ -12,7 +12,7 @@ from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.project import get_project_settings
 
 from crawler.archive.writer import check_writable
-from crawler.crawling.failures import error_count
+from crawler.crawling.failures import describe, error_count, failure_kinds
 from crawler.crawling.netguard import AddressGuard
 from crawler.pipelines.archive import new_run_id
 
@@ -54,6 +54,7 @@ class SpiderResult:
             f"{stats.get('crawler/archive/rows_written', 0)} articles archived, "
             + (f"{lost} not written (write errors), " if lost else "")
             + f"{stats.get('item_dropped_count', 0)} dropped, {self.errors} errors"
+            + (f" ({describe(failure_kinds(stats))})" if self.errors else "")
         )
 
 

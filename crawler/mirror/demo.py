@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,36 @@ def demo_spiders(server: MirrorServer) -> list[str]:
         if any(url.split("/")[2] in hosts for url in urls):
             names.append(name)
     return names
+
+
+class NoReplica(ValueError):
+    """A spider asked for with ``--replica`` has no bundled replica; the message is one line."""
+
+
+@contextmanager
+def serving_replicas(
+    spiders: Iterable[str] = (), settings: dict[str, Any] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Serve the bundled replicas on 127.0.0.1 while the block runs; yields the settings
+    that send a crawl there (``crawl --replica``, ``crawl-all --replica``).
+
+    A spider of ``spiders`` without a replica raises ``NoReplica``: it would get a 404
+    for every page and look like a quiet site. Names that are no spider at all are
+    left to the crawl, which says so.
+    """
+    from scrapy.spiderloader import SpiderLoader
+
+    from crawler.crawling.runner import project_settings
+
+    known = set(SpiderLoader.from_settings(project_settings(settings)).list())
+    with MirrorServer() as server:
+        served = demo_spiders(server)
+        missing = sorted({name for name in spiders if name in known} - set(served))
+        if missing:
+            raise NoReplica(
+                f"no bundled replica for {', '.join(missing)} (replicas: {', '.join(served)})"
+            )
+        yield {**DEMO_SETTINGS, "CRAWLER_MIRROR_URL": server.base_url}
 
 
 def crawl_replicas(out: Path, log_level: str = "WARNING", **overrides: Any) -> RunResult:

@@ -80,7 +80,8 @@ class MirrorMiddleware:
     def from_crawler(cls, crawler: Crawler) -> MirrorMiddleware:
         mirror_url = (crawler.settings.get("CRAWLER_MIRROR_URL") or "").strip()
         if not mirror_url:
-            raise NotConfigured("CRAWLER_MIRROR_URL is empty")
+            # No message: Scrapy would warn "Disabled …" in every live crawl's log.
+            raise NotConfigured
         return cls(crawler, mirror_url)
 
     def should_mirror(self, request: Request) -> bool:

@@ -1,11 +1,18 @@
-"""The crawl-all configuration file (``crawl.toml``), read once into typed objects."""
+"""The crawl-all configuration file (``crawl.toml``), read once into typed objects.
+
+Paths in the file (``archive``, ``ca_file``) are relative to the file's folder,
+not to the folder the command runs in, so cron and systemd find the same ones.
+"""
 
 from __future__ import annotations
 
+import os
+import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.archive.layout import RUNS_DIR
 
@@ -55,12 +62,54 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    """An HTTP POST of the run's JSON document; the URL may come from the environment."""
+
+    url: str = ""
+    url_env: str = ""  # name of an environment variable holding the URL (it may hold a token)
+    token_env: str = ""  # name of an environment variable: sent as "Authorization: Bearer …"
+
+
+@dataclass(frozen=True)
+class Email:
+    """Mail through SMTP; the credentials come from environment variables named here."""
+
+    host: str = ""
+    port: int = 0  # 0: 587 for starttls, 465 for tls, 25 for none
+    security: str = "starttls"  # "starttls", "tls" (SMTPS) or "none"
+    sender: str = ""
+    to: tuple[str, ...] = ()
+    user_env: str = ""
+    password_env: str = ""
+    ca_file: str = ""  # certificates to trust besides the system's (a private CA)
+
+    @property
+    def smtp_port(self) -> int:
+        return self.port or {"tls": 465, "none": 25}.get(self.security, 587)
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Whom to tell when a run ends with a failed, blocked or alarmed site ([notify])."""
+
+    webhook: Webhook | None = None
+    email: Email | None = None
+    recovery: bool = False  # also tell when a run is all well after one that was not
+    timeout: float = 20.0  # seconds per notification
+
+    @property
+    def channels(self) -> list[str]:
+        return [name for name in ("webhook", "email") if getattr(self, name) is not None]
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     archive: Path
     schedule: Schedule
     sites: tuple[SiteConfig, ...]
     settings: dict[str, Any] = field(default_factory=dict)  # extra Scrapy settings for every site
+    notify: Notify = field(default_factory=Notify)
 
     @property
     def enabled(self) -> list[SiteConfig]:
@@ -88,6 +137,95 @@ def _typed(cls: type, values: dict[str, Any], where: str) -> dict[str, Any]:
     return out
 
 
+SECRETS = {"password": "password_env", "user": "user_env", "username": "user_env"}
+SECRETS |= {"token": "token_env", "secret": "token_env"}
+"""Keys that would put a credential in the file, and the key that names its variable instead."""
+
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _notify(table: Any, base: Path, name: str) -> Notify:
+    """The [notify] table, checked: every mistake is one line naming the key."""
+    where = f"{name} [notify]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table")
+    table = dict(table)
+    webhook_table, email_table = table.pop("webhook", None), table.pop("email", None)
+    notify = Notify(**_typed(Notify, table, where))
+    if notify.timeout <= 0:
+        raise ConfigError(f"{where}.timeout: expected a number of seconds above 0")
+    webhook = email = None
+    if webhook_table is not None:
+        webhook = Webhook(**_channel(Webhook, webhook_table, f"{where}.webhook"))
+        if bool(webhook.url) == bool(webhook.url_env):
+            raise ConfigError(f"{where}.webhook: give url or url_env (one of them)")
+        if webhook.url and not http_url(webhook.url):
+            raise ConfigError(f"{where}.webhook.url: expected an http:// or https:// URL")
+    if email_table is not None:
+        email = _email(_channel(Email, email_table, f"{where}.email"), base, f"{where}.email")
+    return replace(notify, webhook=webhook, email=email)
+
+
+def http_url(url: str) -> bool:
+    """Whether ``url`` is one a webhook can be posted to."""
+    if not url.isprintable() or " " in url:
+        return False
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port out of range, a bad IPv6 literal
+        return False
+
+
+def _channel(cls: type, table: Any, where: str) -> dict[str, Any]:
+    """One channel's table: known keys of the right type, no credentials in the file."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table")
+    table = dict(table)
+    for key in table:
+        if key.lower() in SECRETS:
+            raise ConfigError(
+                f"{where}.{key}: no credentials in the file: put it in an environment "
+                f"variable and give that variable's name as {SECRETS[key.lower()]}"
+            )
+    to = table.pop("to", None)
+    found = _typed(cls, table, where)
+    for key, value in found.items():
+        if key.endswith("_env") and value and not ENV_NAME.fullmatch(value):
+            raise ConfigError(f"{where}.{key}: expected the name of an environment variable")
+    if to is not None:
+        found["to"] = to
+    return found
+
+
+def _email(found: dict[str, Any], base: Path, where: str) -> Email:
+    to = found.get("to", ())
+    to = [to] if isinstance(to, str) else to
+    if not isinstance(to, list) or not to or not all(isinstance(a, str) and "@" in a for a in to):
+        raise ConfigError(f"{where}.to: expected a list of addresses")
+    if any(not str(a).isprintable() for a in (*to, found.get("sender", ""), found.get("host", ""))):
+        raise ConfigError(
+            f"{where}: host, sender and to cannot hold line breaks or control characters"
+        )
+    found["to"] = tuple(to)
+    if found.get("ca_file"):
+        found["ca_file"] = os.path.abspath(base / found["ca_file"])
+    email = Email(**found)
+    if not email.host or "@" not in email.sender:
+        raise ConfigError(f"{where}: host and sender (an address) are needed")
+    if email.security not in ("starttls", "tls", "none"):
+        raise ConfigError(f"{where}.security: expected starttls, tls or none")
+    if bool(email.user_env) != bool(email.password_env):
+        raise ConfigError(f"{where}: user_env and password_env go together")
+    if email.password_env and email.security == "none":
+        raise ConfigError(
+            f"{where}: a password is never sent unencrypted; set security to starttls or tls"
+        )
+    if not 0 <= email.port <= 65535:
+        raise ConfigError(f"{where}.port: expected 1-65535")
+    return email
+
+
 def load_config(path: Path | str) -> Config:
     path = Path(path)
     try:
@@ -97,9 +235,11 @@ def load_config(path: Path | str) -> Config:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
     run = data.get("run", {})
-    archive = Path(run.get("archive", "output"))
-    if not archive.is_absolute():
-        archive = path.parent / archive
+    archive = run.get("archive", "output")
+    if not isinstance(archive, str) or not archive:
+        raise ConfigError(f"{path.name} [run] archive: expected a path")
+    # Relative to the file's folder, made absolute: the summary and the manifest show where.
+    archive = Path(os.path.abspath(path.parent / archive))
     schedule = Schedule(**_typed(Schedule, data.get("schedule", {}), f"{path.name} [schedule]"))
     if not 1 <= schedule.every_hours <= 24 or not 0 <= schedule.at_minute <= 59:
         raise ConfigError(f"{path.name} [schedule]: every_hours must be 1-24 and at_minute 0-59")
@@ -123,6 +263,12 @@ def load_config(path: Path | str) -> Config:
     settings = run.get("settings", {})
     if not isinstance(settings, dict):
         raise ConfigError(f"{path.name} [run.settings]: expected a table of Scrapy settings")
+    notify = _notify(data.get("notify", {}), path.parent, path.name)
     return Config(
-        path=path, archive=archive, schedule=schedule, sites=tuple(sites), settings=settings
+        path=path,
+        archive=archive,
+        schedule=schedule,
+        sites=tuple(sites),
+        settings=settings,
+        notify=notify,
     )

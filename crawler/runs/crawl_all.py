@@ -1,28 +1,45 @@
 """``crawler crawl-all``: every enabled site, one at a time per archive, with a manifest.
 
 A run holds a lock on the archive so that a second run started meanwhile exits
-at once; it writes ``<archive>/_runs/<run id>.json`` (what each site did, the
-layout alarm's verdict, the stats that matter) and says in its exit status
-whether all went well.
+at once; it writes ``<archive>/_runs/<run id>.json`` when it starts (``running``)
+and when it ends (what each site did and why a site failed, the layout alarm's
+verdict, the stats that matter), closes the manifests of runs that were killed,
+writes ``metrics.prom``, sends the alerts of ``[notify]``, and says in its exit
+status whether all went well.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
 
 from crawler.archive import read_table
-from crawler.archive.layout import RUNS_DIR, run_prefix
+from crawler.archive.layout import manifest_path, run_prefix
 from crawler.archive.views import ArchiveError, one_line
-from crawler.crawling.runner import SpiderResult, run_spiders
+from crawler.archive.writer import ArchiveNotWritable
+from crawler.crawling.failures import describe, failure_kinds
+from crawler.crawling.runner import SettingError, SpiderResult, run_spiders
 from crawler.exit_codes import EXIT_ALARM, EXIT_BLOCKED, EXIT_FAILED, EXIT_OK
 from crawler.pipelines.archive import new_run_id
 from crawler.runs.alarm import check, health_from
 from crawler.runs.config import Config
-from crawler.runs.manifest import earlier_manifests, write_manifest
+from crawler.runs.manifest import (
+    FINISHED,
+    RUNNING,
+    close_interrupted,
+    earlier_manifests,
+    finished,
+    write_manifest,
+)
+from crawler.runs.metrics import write_metrics
+from crawler.runs.notify import send
+
+logger = logging.getLogger(__name__)
 
 # Stats copied into the manifest for each site.
 KEPT_STATS = (
@@ -86,28 +103,64 @@ def site_entry(
         "dropped": dropped,
         "not_written": int(stats.get("crawler/archive/rows_lost", 0) or 0),
         "errors": result.errors,
+        "failures": failure_kinds(stats),
         "blocked": blocked,
         "alarm": alarm_problems,
         "stats": {key: stats[key] for key in KEPT_STATS if key in stats},
     }
 
 
-def crawl_all(config: Config, log_level: str = "INFO") -> tuple[dict[str, Any], int]:
-    """Run every enabled site of ``config``; returns the manifest and the exit status."""
+def crawl_all(
+    config: Config, log_level: str = "INFO", settings: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], int]:
+    """Run every enabled site of ``config``; returns the manifest and the exit status.
+
+    Call it holding the run lock. ``settings`` override the file's (``--replica``).
+    """
     run_id = new_run_id()
     started = datetime.now(UTC)
     sites = config.enabled
+    try:
+        closed = close_interrupted(config.archive, run_id)
+    except OSError as error:  # a full disk, say: this run may still work
+        logger.error("crawl-all: could not close the manifests of interrupted runs: %s", error)
+        closed = []
     earlier = earlier_manifests(config.runs_dir)
-    result = run_spiders(
-        [site.spider for site in sites],
-        {
-            **config.settings,
-            "CRAWLER_ARCHIVE_DIR": str(config.archive),
-            "CRAWLER_RUN_ID": run_id,
-            "LOG_LEVEL": log_level,
-        },
-        per_spider={site.spider: site.scrapy_settings() for site in sites},
-    )
+    effective = {**config.settings, **(settings or {})}
+    manifest: dict[str, Any] = {
+        "run_id": run_id,
+        "config": str(config.path),
+        "archive": str(config.archive),
+        "start": started.isoformat(),
+        "status": RUNNING,
+        "pid": os.getpid(),
+        "planned": [site.spider for site in sites],
+        "sites": {},
+    }
+    if effective.get("CRAWLER_MIRROR_URL"):
+        manifest["replica"] = True  # the pages came from a replica server, not the sites
+    if closed:
+        manifest["closed_runs"] = {
+            m["run_id"]: sum(site["articles_new"] for site in m["sites"].values()) for m in closed
+        }
+    try:  # so that a run killed from here on leaves a manifest behind
+        write_manifest(config.runs_dir, manifest)
+    except OSError as error:
+        logger.error("crawl-all: could not write the manifest at the start: %s", error)
+    try:
+        result = run_spiders(
+            [site.spider for site in sites],
+            {
+                **effective,
+                "CRAWLER_ARCHIVE_DIR": str(config.archive),
+                "CRAWLER_RUN_ID": run_id,
+                "LOG_LEVEL": log_level,
+            },
+            per_spider={site.spider: site.scrapy_settings() for site in sites},
+        )
+    except (KeyError, SettingError, ArchiveNotWritable):  # refused before any request
+        manifest_path(config.archive, run_id).unlink(missing_ok=True)
+        raise
     read_error = None
     try:  # this run's own files: a damaged file of an earlier run is not this run's news
         rows = read_table(
@@ -115,25 +168,17 @@ def crawl_all(config: Config, log_level: str = "INFO") -> tuple[dict[str, Any], 
         ).to_pylist()
     except ArchiveError as error:
         rows, read_error = [], one_line(error)
+    history_runs = [m for m in earlier if finished(m)]
     entries = {}
     for site, spider in zip(sites, result.spiders, strict=True):
         own = [row for row in rows if row["spider"] == spider.spider]
-        history = [
-            m["sites"][site.spider]["health"]["found"]
-            for m in earlier
-            if site.spider in m.get("sites", {})
-        ]
+        history = [found for m in history_runs if (found := _found(m, site.spider)) is not None]
         health = health_from(spider.stats, own)
         problems = check(health, site.alarm, history) if spider.reason == "finished" else []
         entries[site.spider] = {**site_entry(spider, own, problems), "health": health.as_dict()}
-    manifest: dict[str, Any] = {
-        "run_id": run_id,
-        "config": str(config.path),
-        "archive": str(config.archive),
-        "start": started.isoformat(),
-        "end": datetime.now(UTC).isoformat(),
-        "sites": entries,
-    }
+    manifest["end"] = datetime.now(UTC).isoformat()
+    manifest["status"] = FINISHED
+    manifest["sites"] = entries
     if read_error:
         manifest["read_error"] = read_error
     statuses = [entry["status"] for entry in entries.values()]
@@ -149,15 +194,46 @@ def crawl_all(config: Config, log_level: str = "INFO") -> tuple[dict[str, Any], 
         write_manifest(config.runs_dir, manifest)
     except OSError as error:  # the disk filled up during the run, say
         manifest["manifest_error"] = f"{error.strerror or error}"
+        # The one written at the start would say "running", and the next run "interrupted".
+        with contextlib.suppress(OSError):
+            manifest_path(config.archive, run_id).unlink(missing_ok=True)
         if status == EXIT_OK:
             status = manifest["exit_status"] = EXIT_FAILED
+    after_run(config, manifest, earlier)
     return manifest, status
 
 
+def _found(manifest: dict[str, Any], spider: str) -> int | None:
+    """Articles a site found in an earlier run, if its manifest says (it may be hand-edited)."""
+    sites = manifest.get("sites")
+    entry = sites.get(spider) if isinstance(sites, dict) else None
+    health = entry.get("health") if isinstance(entry, dict) else None
+    found = health.get("found") if isinstance(health, dict) else None
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
+
+
+def after_run(config: Config, manifest: dict[str, Any], earlier: list[dict[str, Any]]) -> None:
+    """Alerts and metrics: what they could not do is recorded, the exit status stays."""
+    outcome = send(config.notify, manifest, earlier[-1] if earlier else None, summary(manifest))
+    if outcome is not None:
+        manifest["notify"] = outcome
+    try:
+        write_metrics(config.archive, manifest, earlier)
+    except OSError as error:
+        manifest["metrics_error"] = f"{error.strerror or error}"
+        logger.error("crawl-all: metrics not written: %s", manifest["metrics_error"])
+    if "manifest_error" not in manifest and (outcome is not None or "metrics_error" in manifest):
+        try:
+            write_manifest(config.runs_dir, manifest)
+        except OSError as error:  # the manifest of the end stays, without these keys
+            logger.error("crawl-all: the manifest could not take the alerts' outcome: %s", error)
+
+
 def summary(manifest: dict[str, Any]) -> str:
-    """One screen: a line per site, then the problems."""
+    """One screen: a line per site, then the problems and why, then where everything is."""
     lines = [
         f"crawl-all run {manifest['run_id']} ({manifest['start'][:19]} to {manifest['end'][11:19]} UTC)"
+        + (", pages from the bundled replicas" if manifest.get("replica") else "")
     ]
     lines.append(
         f"  {'site':<16} {'status':<8} {'pages':>6} {'new':>5} {'known':>6} {'dropped':>8} {'errors':>6}"
@@ -177,15 +253,30 @@ def summary(manifest: dict[str, Any]) -> str:
         if entry["status"] == "failed":
             reason = entry["stats"].get("finish_reason")
             lost = entry.get("not_written", 0)
+            why = describe(entry.get("failures", {}))
             problems.append(
                 f"  {name}: failed (finish reason {reason}, {entry['errors']} errors"
                 + (f", {lost} articles not written" if lost else "")
                 + ")"
+                + (f": {why}" if why else "")
             )
     if "read_error" in manifest:
         problems.append(f"  this run's rows could not be read back: {manifest['read_error']}")
+    for run_id, articles in manifest.get("closed_runs", {}).items():
+        problems.append(
+            f"  earlier run {run_id} was interrupted (killed before its end; {articles} articles "
+            "archived, kept): its manifest says so now"
+        )
+    notify = manifest.get("notify")
+    if notify:
+        if notify["sent"]:
+            problems.append(f"  notified ({notify['event']}): {', '.join(notify['sent'])}")
+        problems += [f"  notify: {name} not sent: {why}" for name, why in notify["failed"].items()]
+    if "metrics_error" in manifest:
+        problems.append(f"  metrics: not written: {manifest['metrics_error']}")
     lines += problems
-    path = Path(manifest["archive"]) / RUNS_DIR / (manifest["run_id"] + ".json")
+    lines.append(f"  archive: {manifest['archive']}")
+    path = manifest_path(manifest["archive"], manifest["run_id"])
     if "manifest_error" in manifest:
         lines.append(f"  manifest: not written to {path}: {manifest['manifest_error']}")
     else:

@@ -1,7 +1,9 @@
 """``crawler schedule``: crontab lines or systemd units that start ``crawl-all``.
 
 The units run ``crawl-all``, so the lock, the manifest and the exit status hold
-whatever starts the run.
+whatever starts the run. They run it at ``--log-level WARNING``: the log of a
+scheduled run is its summary, its warnings and one line per failed request,
+not Scrapy's INFO stream (about 900 lines for a healthy run of seven sites).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from crawler.runs.config import Config
 
 UNIT = "defence-news-crawl"
+LOG_LEVEL = "WARNING"
 
 
 def command_line(config: Config) -> str:
@@ -20,6 +23,7 @@ def command_line(config: Config) -> str:
     crawler = Path(sys.executable).with_name("crawler")
     return (
         f"{shlex.quote(str(crawler))} crawl-all --config {shlex.quote(str(config.path.resolve()))}"
+        f" --log-level {LOG_LEVEL}"
     )
 
 
@@ -31,6 +35,7 @@ def crontab(config: Config) -> str:
         f"# defence-news crawler: crawl-all at {config.schedule.cron()} (install with: crontab -e)\n"
         f"{config.schedule.cron()} cd {workdir} && mkdir -p {runs} && "
         f"{command_line(config)} >> {log} 2>&1\n"
+        f"# each run adds its summary and warnings to {log}: rotate it (deploy/logrotate.example)\n"
     )
 
 
@@ -49,7 +54,11 @@ def systemd_units(config: Config, user: str | None = None) -> dict[str, str]:
         f"WorkingDirectory={workdir}\n"
         f"ExecStart={command_line(config)}\n"
         "# crawl-all exits 3 for a blocked site and 4 for a layout alarm: the unit shows failed,\n"
-        "# and `systemctl status` / `journalctl -u` show the summary.\n"
+        f"# and `journalctl -u {UNIT}` shows each run's summary and warnings\n"
+        "# (journald rotates its own files: SystemMaxUse= in journald.conf).\n"
+        f"SyslogIdentifier={UNIT}\n"
+        "# The variables that crawl.toml's [notify] names (SMTP password, webhook token):\n"
+        f"EnvironmentFile=-/etc/{UNIT}.env\n"
         "Nice=10\n"
     )
     timer = (
