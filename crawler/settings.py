@@ -26,8 +26,10 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 RETRY_GIVE_UP_LOG_LEVEL = "DEBUG"
 REDIRECT_MAX_TIMES = 5  # a redirect loop ends here
 
-# Nothing listens for remote control; only HTTP(S) is fetched.
+# Nothing listens for remote control (Scrapy 2.19 starts an HTTP server that runs code
+# sent to it, on by default); only HTTP(S) is fetched.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
     "crawler.crawling.gctuning.GcTuning": 0,

@@ -194,6 +194,7 @@ def test_politeness_and_security_settings() -> None:
     settings = project_settings()
     assert settings.getbool("ROBOTSTXT_OBEY")
     assert not settings.getbool("TELNETCONSOLE_ENABLED")
+    assert not settings.getbool("REMOTE_CONTROL_ENABLED")  # an HTTP server that runs code
     assert settings.getdict("EXTENSIONS").get("scrapy.extensions.telnet.TelnetConsole", 0) is None
     handlers = settings.getdict("DOWNLOAD_HANDLERS")
     assert all(handlers.get(scheme, "") is None for scheme in ("file", "data", "ftp", "s3"))
