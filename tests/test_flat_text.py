@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from tests.support.strategies import hard_text
 
 from crawler.items import Article, Image
 from crawler.pipelines import CLEANING_STEPS, clean
@@ -29,6 +28,7 @@ from crawler.text.datelines import strip_dateline
 from crawler.text.flat_captions import looks_like_caption
 from crawler.text.layout import DEFAULT_RULES, blocks_from_flat_text, is_boilerplate
 from crawler.text.normalise import normalise
+from tests.support.strategies import hard_text
 
 REAL = Path(__file__).parent / "fixtures/real/qdnd.vn"
 FLAT = REAL / "flat"
