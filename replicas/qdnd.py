@@ -75,7 +75,8 @@ SUMMARIES = {  # how a page prints its summary: the styles of both editions
 
 @dataclass(frozen=True)
 class Edition:
-    """What the two editions do not share: addresses, language, the chrome's words."""
+    """What the two editions do not share: addresses, language, words in titles and feeds
+    (the rest of their words are in their templates, ``sources/<site>/templates/``)."""
 
     spider: str
     site: str
@@ -83,19 +84,22 @@ class Edition:
     hosts: list[str]
     name: str
     latest_feed: str
-    date_format: str  # strftime, with ``{weekday}`` for a Vietnamese day name
-    words: dict[str, str]
-    top_links: str
-    logo: str
-    footer: str
+    newest: str  # the latest feed's title
+    date_format: str  # as sk.printed's
+    page_word: str
+    motto: str
 
     @property
     def lang(self) -> str:
         return "vi" if self.spider == "qdnd" else "en"
 
+    @property
+    def html(self) -> sk.Templates:
+        return sk.Templates(self.site)
+
     def printed_date(self, moment: datetime) -> str:
         """The date line of an article: ``Thứ Năm, 16/01/2025 - 09:32``."""
-        return moment.strftime(self.date_format.format(weekday=sk.VI_WEEKDAYS[moment.weekday()]))
+        return sk.printed(moment, self.date_format)
 
 
 VI = Edition(
@@ -105,24 +109,10 @@ VI = Edition(
     hosts=["www.qdnd.vn", "qdnd.vn"],
     name="Báo Quân đội nhân dân",
     latest_feed="/rss/cate/tin-tuc-moi-nhat.rss",
+    newest="Tin tức mới nhất",
     date_format="{weekday}, %d/%m/%Y - %H:%M",
-    words={
-        "newest": "Tin tức mới nhất",
-        "home": "Trang chủ",
-        "latest": "Tin mới",
-        "share": "Chia sẻ",
-        "tags": "Từ khóa:",
-        "related": "Tin liên quan",
-        "page": "Trang",
-        "motto": "Tin tức quân sự, quốc phòng",
-    },
-    top_links="",
-    logo="logo.png",
-    footer="""<p><strong>BÁO QUÂN ĐỘI NHÂN DÂN</strong> - Cơ quan của Quân ủy Trung ương và Bộ \
-Quốc phòng, tiếng nói của lực lượng vũ trang và nhân dân Việt Nam.</p>
-<p>Tòa soạn: Số 7 Phan Đình Phùng, quận Ba Đình, Hà Nội.</p>
-<p>Bản quyền thuộc về Báo Quân đội nhân dân. Ghi rõ nguồn khi phát hành lại thông tin từ \
-website này.</p>""",
+    page_word="Trang",
+    motto="Tin tức quân sự, quốc phòng",
 )
 
 
@@ -374,68 +364,34 @@ def link(site: Site, url: str, index: int) -> str:
     return url if index % 2 == 0 else url.removeprefix(site.edition.origin)
 
 
-def menu(site: Site) -> str:
-    items = [f'<li><a href="/">{site.edition.words["home"]}</a></li>']
-    items += [
-        f'<li><a href="/{slug}">{esc(s["name"])}</a></li>' for slug, s in site.sections.items()
-    ]
-    return '<nav class="main-menu">\n<ul class="menu">\n' + "\n".join(items) + "\n</ul>\n</nav>"
-
-
 def page(site: Site, *, title: str, head: str, main: str, sidebar: str) -> str:
     """The site chrome around a page's own content."""
     e = site.edition
-    today = e.printed_date(site.snapshot_day).split(" - ")[0]
-    feed = e.origin + e.latest_feed
-    head += f"""
-<link rel="stylesheet" href="/themes/qdnd/css/style.css">
-<link rel="alternate" type="application/rss+xml" title="{e.words["newest"]}" href="{feed}">"""
-    body = f"""<header class="header">
-<div class="top-bar">
-<span class="header-date">{today}</span>
-{e.top_links}<a class="top-link" href="{feed}">RSS</a>
-</div>
-<div class="logo"><a href="/"><img src="/themes/qdnd/images/{e.logo}" alt="{e.name}"></a></div>
-{menu(site)}
-</header>
-<main class="container">
-<div class="row">
-<div class="col-md-8 main-content">
-{main}
-</div>
-<aside class="col-md-4 sidebar">
-{sidebar}
-</aside>
-</div>
-</main>
-<footer class="footer">
-<div class="footer-menu">{menu(site)}</div>
-<div class="footer-info">
-{e.footer}
-</div>
-</footer>"""
-    return sk.document(e.lang, title, head, body)
-
-
-def latest_box(site: Site, exclude: Article | None = None, count: int = 6) -> str:
-    """The "Tin mới" sidebar: newest articles of the whole site."""
-    items = [a for a in site.articles if a is not exclude][:count]
-    return (
-        f'<div class="box-latest">\n<h2 class="box-title">{site.edition.words["latest"]}</h2>\n'
-        f'<ul class="list-latest">\n{sk.links(items)}\n</ul>\n</div>'
+    items = [
+        f'<li><a href="/{slug}">{esc(s["name"])}</a></li>' for slug, s in site.sections.items()
+    ]
+    return e.html.page(
+        title=esc(title),
+        head=head,
+        today=e.printed_date(site.snapshot_day).split(" - ")[0],
+        menu=e.html("menu", items="\n".join(items)),
+        main=main,
+        sidebar=sidebar,
     )
+
+
+def latest_box(site: Site, exclude: Article | None = None) -> str:
+    """The "Tin mới" sidebar: newest articles of the whole site."""
+    items = [a for a in site.articles if a is not exclude][:6]
+    return site.edition.html("latest", links=sk.links(items))
 
 
 def breadcrumb(site: Site, section: str, subsection: str | None) -> str:
     sec = site.sections[section]
-    items = [
-        f'<li><a href="/">{site.edition.words["home"]}</a></li>',
-        f'<li><a href="/{section}">{esc(sec["name"])}</a></li>',
-    ]
-    if subsection:
-        name = esc(sec["subsections"][subsection])
-        items.append(f'<li class="active"><a href="/{section}/{subsection}">{name}</a></li>')
-    return '<ul class="breadcrumb">\n' + "\n".join(items) + "\n</ul>"
+    where = {"section": section, "section_name": esc(sec["name"]), "subsection": subsection}
+    sub = esc(sec["subsections"][subsection]) if subsection else ""
+    active = site.edition.html("breadcrumb-active", **where, subsection_name=sub)
+    return site.edition.html("breadcrumb", **where, active=active if subsection else "")
 
 
 def summary_html(article: Article) -> str:
@@ -453,66 +409,30 @@ def summary_printed(article: Article) -> str | None:
 def article_page(site: Site, article: Article) -> str:
     e = site.edition
     tags = article.tag_links(site.sections)
-    tag_links = ", ".join(f'<a href="/tag/{slug}.html">{esc(name)}</a>' for slug, name in tags)
     related = [a for a in site.articles if a.section == article.section and a is not article][:3]
-    description = article.summary or article.title
-    og = (
-        f'\n<meta property="og:description" content="{attr(description)}">'
-        if e.lang == "vi"
-        else ""
+    fields = {
+        **article.fields(),
+        "description": attr(article.summary or article.title),
+        "thumbnail": attr(article.thumbnail),
+        "breadcrumb": breadcrumb(site, article.section, article.subsection),
+        "published": e.printed_date(article.published),
+        "summary": summary_html(article),
+        "body": article.body,
+        "tags": ", ".join(f'<a href="/tag/{slug}.html">{esc(name)}</a>' for slug, name in tags),
+        "related": sk.links(related),
+    }
+    return page(
+        site,
+        title=f"{article.title} - {e.name}",
+        head=e.html("article-head", **fields),
+        main=e.html("article", **fields),
+        sidebar=latest_box(site, article),
     )
-    head = f"""<meta name="description" content="{attr(description)}">
-<meta property="og:type" content="article">
-<meta property="og:site_name" content="{e.name}">
-<meta property="og:title" content="{attr(article.title)}">{og}
-<meta property="og:url" content="{attr(article.url)}">
-<meta property="og:image" content="{attr(article.thumbnail)}">
-<link rel="canonical" href="{attr(article.url)}">"""
-    share = f"https://www.facebook.com/sharer/sharer.php?u={attr(article.url)}"
-    main = f"""{breadcrumb(site, article.section, article.subsection)}
-<article class="post-detail">
-<h1 class="post-title">{esc(article.title)}</h1>
-<div class="post-info">
-<span class="post-subinfo">{e.printed_date(article.published)}</span>
-<span class="post-share"><a href="{share}">{e.words["share"]}</a></span>
-</div>
-{summary_html(article)}<div class="post-content">
-{article.body}
-</div>
-<div class="post-tag"><span class="tag-label">{e.words["tags"]}</span> {tag_links}</div>
-</article>
-<div class="box-related">
-<h2 class="box-title">{e.words["related"]}</h2>
-<ul class="list-related">
-{sk.links(related)}
-</ul>
-</div>"""
-    title = f"{article.title} - {e.name}"
-    return page(site, title=title, head=head, main=main, sidebar=latest_box(site, article))
 
 
 def listing_url(section: str, subsection: str | None, number: int) -> str:
     base = f"/{section}" + (f"/{subsection}" if subsection else "")
     return base if number == 1 else f"{base}/p/{number}"
-
-
-def pagination(site: Site, section: str, subsection: str | None, number: int, total: int) -> str:
-    if total < 2:
-        return ""
-    origin = site.edition.origin
-    items = []
-    if number > 1:
-        prev = origin + listing_url(section, subsection, number - 1)
-        items.append(f'<li class="prev"><a href="{prev}">‹</a></li>')
-    for n in range(1, total + 1):
-        if n == number:
-            items.append(f'<li class="active"><span>{n}</span></li>')
-        else:
-            items.append(f'<li><a href="{listing_url(section, subsection, n)}">{n}</a></li>')
-    if number < total:
-        nxt = origin + listing_url(section, subsection, number + 1)
-        items.append(f'<li class="next"><a href="{nxt}">›</a></li>')
-    return '<ul class="pagination">\n' + "\n".join(items) + "\n</ul>"
 
 
 def listing_page(
@@ -521,66 +441,62 @@ def listing_page(
     e = site.edition
     sec = site.sections[section]
     name = sec["subsections"][subsection] if subsection else sec["name"]
-    items = []
-    for i, item in enumerate(chunks[number - 1]):
-        href = attr(link(site, item.url, i))
-        summary = f'\n<p class="hidden-xs">{esc(item.summary)}</p>' if item.summary else ""
-        items.append(
-            f"""<article class="item-news">
-<a class="thumb" href="{href}"><img src="{attr(item.thumbnail)}" alt="{attr(item.title)}"></a>
-<h3><a href="{href}">{esc(item.title)}</a></h3>{summary}
-</article>"""
+    items = [
+        e.html(
+            "listing-item",
+            **item.fields(),
+            href=attr(link(site, item.url, i)),
+            thumbnail=attr(item.thumbnail),
+            summary=f'\n<p class="hidden-xs">{esc(item.summary)}</p>' if item.summary else "",
         )
-    submenu = "\n".join(
-        f'<li><a href="/{section}/{slug}">{esc(title)}</a></li>'
-        for slug, title in sec["subsections"].items()
+        for i, item in enumerate(chunks[number - 1])
+    ]
+    submenu = [
+        f'<li><a href="/{section}/{s}">{esc(t)}</a></li>' for s, t in sec["subsections"].items()
+    ]
+    url = partial(listing_url, section, subsection)
+    pages = sk.pagination(e.html, number, len(chunks), url, origin=e.origin)
+    main = e.html(
+        "listing",
+        breadcrumb=breadcrumb(site, section, subsection),
+        name=esc(name),
+        submenu="\n".join(submenu),
+        items="\n".join(items),
+        pagination=e.html("pagination", pages=pages) if len(chunks) > 1 else "",
     )
-    main = f"""{breadcrumb(site, section, subsection)}
-<h1 class="category-title">{esc(name)}</h1>
-<ul class="sub-menu">
-{submenu}
-</ul>
-<div class="list-news-category">
-{chr(10).join(items)}
-</div>
-{pagination(site, section, subsection, number, len(chunks))}"""
     sidebar = latest_box(site)
-    if e.lang == "vi":
-        most_read = "\n".join(
-            f'<article class="item-sidebar"><a href="{attr(a.url)}">{esc(a.title)}</a></article>'
-            for a in site.articles[:5]
-        )
-        sidebar = f'<div class="box-most-read">\n<h2 class="box-title">Đọc nhiều</h2>\n{most_read}\n</div>'
-    title = f"{name} - {e.name}" + (f" - {e.words['page']} {number}" if number > 1 else "")
-    head = f'<link rel="canonical" href="{e.origin}{listing_url(section, subsection, number)}">'
+    if e.html.has("most-read"):  # the edition's listings show the most read instead
+        most_read = [e.html("most-read-item", **a.fields()) for a in site.articles[:5]]
+        sidebar = e.html("most-read", items="\n".join(most_read))
+    title = f"{name} - {e.name}" + (f" - {e.page_word} {number}" if number > 1 else "")
+    head = f'<link rel="canonical" href="{e.origin}{url(number)}">'
     return page(site, title=title, head=head, main=main, sidebar=sidebar)
 
 
 def home_page(site: Site) -> str:
     e = site.edition
-    featured = "\n".join(
-        f"""<article class="item-featured">
-<a class="thumb" href="{attr(link(site, a.url, i))}"><img src="{attr(a.thumbnail)}" alt="{attr(a.title)}"></a>
-<h2><a href="{attr(link(site, a.url, i))}">{esc(a.title)}</a></h2>
-</article>"""
-        for i, a in enumerate(site.articles[:5])
+
+    def featured(index: int, a: Article) -> str:
+        href = attr(link(site, a.url, index))
+        return e.html("home-featured", **a.fields(), href=href, thumbnail=attr(a.thumbnail))
+
+    boxes = []  # the sections' newest, where the edition's home page has them
+    for slug, sec in site.sections.items() if e.html.has("home-box") else ():
+        items = [a for a in site.articles if a.section == slug][:4]
+        lines = [
+            f'<li><a href="{attr(link(site, a.url, i + 1))}">{esc(a.title)}</a></li>'
+            for i, a in enumerate(items)
+        ]
+        boxes.append(
+            e.html("home-box", section=slug, section_name=esc(sec["name"]), links="\n".join(lines))
+        )
+    main = e.html(
+        "home",
+        featured="\n".join(featured(i, a) for i, a in enumerate(site.articles[:5])),
+        boxes="\n".join(boxes),
     )
-    main = '<div class="box-featured">\n' + featured + "\n</div>"
-    head = f'<link rel="canonical" href="{e.origin}/">'
-    if e.lang == "vi":  # boxes of the sections' newest, and a description
-        for slug, sec in site.sections.items():
-            items = [a for a in site.articles if a.section == slug][:4]
-            lines = "\n".join(
-                f'<li><a href="{attr(link(site, a.url, i + 1))}">{esc(a.title)}</a></li>'
-                for i, a in enumerate(items)
-            )
-            main += (
-                f'\n<div class="box-home-category">\n<h2 class="box-title"><a href="/{slug}">'
-                f"{esc(sec['name'])}</a></h2>\n<ul>\n{lines}\n</ul>\n</div>"
-            )
-        head = f'<meta name="description" content="{e.name}: tin tức quân sự, quốc phòng">\n{head}'
-    title = f"{e.name} - {e.words['motto']}"
-    return page(site, title=title, head=head, main=main, sidebar=latest_box(site))
+    title = f"{e.name} - {e.motto}"
+    return page(site, title=title, head=e.html("home-head"), main=main, sidebar=latest_box(site))
 
 
 def feed(
@@ -646,7 +562,7 @@ def replica(
                 partial(listing_page, site, section, sub),
                 **where,
             )
-    feeds = [(e.latest_feed, e.words["newest"], e.origin + "/", site.articles)]
+    feeds = [(e.latest_feed, e.newest, e.origin + "/", site.articles)]
     for slug, sec in site.sections.items():
         if "feed" in sec:
             in_section = [a for a in site.articles if a.section == slug]

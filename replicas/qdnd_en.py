@@ -34,24 +34,10 @@ EN = Edition(
     hosts=["en.qdnd.vn"],
     name="People's Army Newspaper",
     latest_feed="/rss/cate/latest-news.rss",
+    newest="Latest news",
     date_format="%A, %B %d, %Y - %H:%M",
-    words={
-        "newest": "Latest news",
-        "home": "Home",
-        "latest": "Latest news",
-        "share": "Share",
-        "tags": "Tags:",
-        "related": "Related news",
-        "page": "Page",
-        "motto": "Vietnam military news",
-    },
-    top_links='<a class="top-link" href="https://www.qdnd.vn">Tiếng Việt</a>\n',
-    logo="logo-en.png",
-    footer="""<p><strong>PEOPLE'S ARMY NEWSPAPER ONLINE</strong> - Agency of the Central Military \
-Commission and the Ministry of National Defence of Vietnam.</p>
-<p>Address: No. 7 Phan Dinh Phung Street, Ba Dinh District, Hanoi.</p>
-<p>Copyright by People's Army Newspaper. Please cite the source when reusing information from \
-this website.</p>""",
+    page_word="Page",
+    motto="Vietnam military news",
 )
 
 

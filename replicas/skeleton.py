@@ -10,6 +10,7 @@ or compares it with what is committed there.
 from __future__ import annotations
 
 import argparse
+import functools
 import html
 import importlib
 import json
@@ -91,6 +92,18 @@ class Article:
     def url(self) -> str:
         return self.origin + self.path
 
+    def fields(self) -> dict[str, object]:
+        """What templates print of the article, escaped: ``$id``, ``$url``, ``$path``,
+        ``$title`` as text, ``$title_attr`` in an attribute, ``$day`` (``dd/mm/yyyy``)."""
+        return {
+            "id": self.id,
+            "url": attr(self.url),
+            "path": attr(self.path),
+            "title": esc(self.title),
+            "title_attr": attr(self.title),
+            "day": f"{self.published:%d/%m/%Y}",
+        }
+
 
 def newest_first(items: Iterable[A]) -> list[A]:
     return sorted(items, key=lambda a: a.published, reverse=True)
@@ -113,6 +126,59 @@ def links(items: Iterable[Article], href: str = "url") -> str:
     return "\n".join(
         f'<li><a href="{attr(getattr(a, href))}">{esc(a.title)}</a></li>' for a in items
     )
+
+
+@dataclass(frozen=True)
+class Templates:
+    """A site's page chrome: ``sources/<site>/templates/<name>.html``, each a
+    :class:`string.Template` whose ``$fields`` the build fills with text it has escaped.
+    A file's final newline is not part of its template; a whole page ends with one."""
+
+    site: str
+
+    def __call__(self, template: str, /, **fields: object) -> str:
+        return _template(self.file(template)).substitute(fields)
+
+    def file(self, template: str) -> Path:
+        return SOURCES / self.site / "templates" / f"{template}.html"
+
+    def has(self, template: str) -> bool:
+        return self.file(template).is_file()
+
+    def page(self, template: str = "page", /, **fields: object) -> str:
+        return self(template, **fields) + "\n"
+
+
+@functools.cache
+def _template(path: Path) -> Template:
+    return Template(path.read_text(encoding="utf-8").removesuffix("\n"))
+
+
+def pagination(
+    html: Templates, number: int, total: int, href: Callable[[int], str], **fields: object
+) -> str:
+    """Links to the pages of a listing, one a line, in the site's ``pager-*`` templates:
+    ``pager-page`` each (``pager-current`` this one), after ``pager-prev`` (on the first
+    page ``pager-first``) and before ``pager-next`` (on the last ``pager-last``), those of
+    them the site has; their fields are ``$n``, ``$href`` (``href(n)``) and ``fields``."""
+
+    def link(name: str, n: int) -> list[str]:
+        return [html(name, n=n, href=href(n), **fields)] if html.has(name) else []
+
+    links = link("pager-prev", number - 1) if number > 1 else link("pager-first", number)
+    for n in range(1, total + 1):
+        links += link("pager-current" if n == number else "pager-page", n)
+    links += link("pager-next", number + 1) if number < total else link("pager-last", number)
+    return "\n".join(links)
+
+
+def printed(moment: datetime, form: str) -> str:
+    """``moment`` as a page prints it: ``form`` is strftime's, with ``{weekday}`` for the
+    Vietnamese day name (``Thứ Hai``; ``{weekday_lower}``: ``Thứ hai``) and ``{day}`` for
+    the day of the month without a leading zero."""
+    weekday = VI_WEEKDAYS[moment.weekday()]
+    names = {"weekday": weekday, "weekday_lower": weekday.capitalize(), "day": moment.day}
+    return moment.strftime(form.format(**names))
 
 
 def document(lang: str, title: str, head: str, body: str) -> str:
