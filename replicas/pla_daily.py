@@ -30,16 +30,7 @@ ORIGIN = "https://www.81.cn"
 PRINTED_ORIGIN = "http://www.81.cn"  # the pages link over http, as the real one does
 HOSTS = ["www.81.cn", "81.cn"]
 PAGE_SIZE = 4  # listing items per page: small, so that 要闻 reaches three pages
-TEXT_P = '<p tag="ueditor-text-p_display" class="ueditor-text-p_display" style="">{}</p>'
-CAPTION_P = (
-    '<p tag="ueditor-text-p_display" class="ueditor-text-p_display" '
-    'style="text-indent: 0em; text-align: center;">'
-    '<span style="font-family: 楷体, 楷体_GB2312, SimKai;">{}</span></p>'
-)
-IMAGE_P = (
-    '<p class="ueditor-paragraph-media ueditor-paragraph-img" tag="ueditor-paragraph-media" '
-    'style="text-indent: 0em; text-align: center;"><img src="{src}" data-id="{data_id}"></p>'
-)
+html = sk.Templates(SITE)
 CREDITS = {"plain": "{c}{n}摄", "bracket": "{c}（{n}摄）", "spaced": "{c} {n} 摄"}
 HTMLBOX = re.compile(r"<!--HTMLBOX-->(.*)<!--HTMLBOX-->", re.S)
 
@@ -79,16 +70,18 @@ def render_body(entry: dict[str, Any]) -> str:
             digest = hashlib.md5(f"{entry['id']}-{images}".encode()).hexdigest()
             src = f"/{entry['section']}/_attachment/{day:%Y/%m/%d}/{entry['id']}_{digest}.jpg"
             data_id = 7435000 + entry["id"] % 997 + images
-            parts.append(IMAGE_P.format(src=attr(src), data_id=data_id))
+            parts.append(html("image-p", src=attr(src), data_id=data_id))
         elif "caption" in block:
             credit = block.get("credit")
             form = CREDITS[block["form"]] if credit else "{c}"
-            parts.append(CAPTION_P.format(esc(form.format(c=block["caption"], n=credit))))
+            parts.append(html("caption-p", text=esc(form.format(c=block["caption"], n=credit))))
         elif "reporter" in block:
-            parts.append(TEXT_P.format(esc(block["reporter"])))
+            parts.append(html("text-p", text=esc(block["reporter"])))
         else:
             text = esc(block["p"])
-            parts.append(TEXT_P.format(f"<strong>{text}</strong>" if block.get("bold") else text))
+            parts.append(
+                html("text-p", text=f"<strong>{text}</strong>" if block.get("bold") else text)
+            )
     return (
         "\n                                   " + "".join(parts) + "\n                           "
     )
@@ -170,34 +163,15 @@ class Skeleton:
 
     def page(self, *, title: str, page_count: int, main: str) -> str:
         """A listing or home page: the shared includes around ``main``."""
-        head = self.span("<!-- 公共头部引入 -->", "make template id  504 name 公共头部引入 -->")
-        header = self.span("<!-- 头部 -->", "make template id  306 name 响应式列表页-头部 -->")
         footer = self.span("<!-- 页脚-->", "make template id  637 name 公共底部引入 -->")
-        template = f"{PRINTED_ORIGIN}/template/tenant207"
-        return f"""<!DOCTYPE html>
-<html lang="zh-cn">
-  <head>
-    <meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
-    <!-- 设置根目录 -->
-    <meta id="domain" content="{PRINTED_ORIGIN}/material/">
-    <!-- 设置页面总数 -->
-    <meta id="pageCount" content="{page_count}">
-    <meta http-equiv="X-UA-Compatible" content="IE=edge" />
-    <meta name="viewport" content="width=device-width, initial-scale=1, maximum-scale=1, user-scalable=no"/>
-    <title>{esc(title)}</title>
-    <meta name="description" content=""/>
-    <link rel="stylesheet" href='{template}/t291/css/cmui.min.css?v=1.0.1' />
-    <link rel="stylesheet" href='{template}/t306/css/list.css?v=1.0.2' />
-{head}
-  </head>
-  <body>
-{header}
-{main}
-  <!-- 页脚-->
-{footer.split("<!-- 页脚-->", 1)[1].lstrip(chr(10))}
-  </body>
-</html>
-"""
+        return html.page(
+            page_count=page_count,
+            title=esc(title),
+            head=self.span("<!-- 公共头部引入 -->", "make template id  504 name 公共头部引入 -->"),
+            header=self.span("<!-- 头部 -->", "make template id  306 name 响应式列表页-头部 -->"),
+            main=main,
+            footer=footer.split("<!-- 页脚-->", 1)[1].lstrip("\n"),
+        )
 
 
 # ----------------------------------------------------------------------------
@@ -230,56 +204,35 @@ def listing_url(section: str, number: int) -> str:
 
 def listing_page(site: Site, section: str, number: int, chunks: list[list[Article]]) -> str:
     name = site.sections[section]["name"]
-    total = sum(len(c) for c in chunks)
-    items = "\n".join(
-        f"""              <li class="col-lg-12 col-md-12 col-sm-12 col-xs-12 content-list-li">
-                <a href="{attr(item_href(item, i))}" target="_blank">
-                  <h4 class="title">{esc(item.title)}</h4>
-                  <small class="time">{item.published:%Y-%m-%d %H:%M}</small>
-                </a>
-              </li>"""
+    items = [
+        html(
+            "listing-item",
+            href=attr(item_href(item, i)),
+            title=esc(item.title),
+            time=f"{item.published:%Y-%m-%d %H:%M}",
+        )
         for i, item in enumerate(chunks[number - 1])
+    ]
+    main = html(
+        "listing",
+        name=esc(name),
+        items="\n".join(items),
+        pages=len(chunks),
+        number=number,
+        total=sum(len(c) for c in chunks),
     )
-    main = f"""    <div class="container">
-      <ol class="breadcrumb hidden-print">
-         <a href="{PRINTED_ORIGIN}" target="_blank" >首页</a>
-         {esc(name)}
-      </ol>
-      <div class="row">
-        <div class="col-lg-8 col-md-8">
-            <ul class="row m-t-list" id="main-news-list">
-{items}
-            </ul>
-          <!-- 分页dom -->
-          <div class="more-page" id="displaypagenum"></div>
-        </div>
-      </div>
-    </div>
-    <script src='{PRINTED_ORIGIN}/template/tenant207/t291/js/jquery-1.11.3.js'></script>
-    <script src='{PRINTED_ORIGIN}/material/js/fenye.js'></script>
-    <script>
-      createPageHTML('{len(chunks)}','{number}','index','html','{total}','fenye','')
-    </script>"""
     return site.skeleton.page(title=f"{name} - 中国军网", page_count=len(chunks), main=main)
 
 
 def home_page(site: Site) -> str:
     boxes = []
     for slug, sec in site.sections.items():
-        lines = "\n".join(
-            f'            <li><a href="{attr(PRINTED_ORIGIN + a.path)}" target="_blank">{esc(a.title)}</a></li>'
+        links = [
+            html("home-link", href=attr(PRINTED_ORIGIN + a.path), title=esc(a.title))
             for a in [a for a in site.articles if a.section == slug][:4]
-        )
-        boxes.append(
-            f"""        <div class="col-lg-4 col-md-4 home-box">
-          <h3><a href="{PRINTED_ORIGIN}/{slug}/index.html" target="_blank">{esc(sec["name"])}</a></h3>
-          <ul class="home-list">
-{lines}
-          </ul>
-        </div>"""
-        )
-    main = '    <div class="container">\n      <div class="row">\n' + "\n".join(boxes)
-    main += "\n      </div>\n    </div>"
+        ]
+        boxes.append(html("home-box", section=slug, name=esc(sec["name"]), links="\n".join(links)))
+    main = html("home", boxes="\n".join(boxes))
     return site.skeleton.page(title="中国军网", page_count=1, main=main)
 
 

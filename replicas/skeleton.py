@@ -94,7 +94,8 @@ class Article:
 
     def fields(self) -> dict[str, object]:
         """What templates print of the article, escaped: ``$id``, ``$url``, ``$path``,
-        ``$title`` as text, ``$title_attr`` in an attribute, ``$day`` (``dd/mm/yyyy``)."""
+        ``$title`` as text, ``$title_attr`` in an attribute, ``$day`` (``dd/mm/yyyy``),
+        ``$pub_date`` (RFC 822, for feeds)."""
         return {
             "id": self.id,
             "url": attr(self.url),
@@ -102,6 +103,7 @@ class Article:
             "title": esc(self.title),
             "title_attr": attr(self.title),
             "day": f"{self.published:%d/%m/%Y}",
+            "pub_date": format_datetime(self.published),
         }
 
 
@@ -140,7 +142,9 @@ class Templates:
         return _template(self.file(template)).substitute(fields)
 
     def file(self, template: str) -> Path:
-        return SOURCES / self.site / "templates" / f"{template}.html"
+        """``templates/<template>.html``, or the file named if its name has a suffix."""
+        name = template if "." in template else f"{template}.html"
+        return SOURCES / self.site / "templates" / name
 
     def has(self, template: str) -> bool:
         return self.file(template).is_file()
