@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import format_datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -135,24 +136,15 @@ def home_page(articles: list[Article]) -> str:
 
 def feed(articles: list[Article], snapshot: datetime) -> str:
     """The newest articles; the second one's link carries utm parameters."""
-    channel = {
-        "title": "Defense - VGP News",
-        "link": ORIGIN + LISTING,
-        "description": "Defense news of the Viet Nam Government Portal",
-        "language": "en",
-        "lastBuildDate": snapshot,
-    }
     items = [
-        {
-            "title": esc(a.title),
-            "link": esc(a.url + ("?utm_source=rss&utm_medium=feed" if index == 1 else "")),
-            'guid isPermaLink="false"': a.id,
-            "description": esc(a.summary),
-            "pubDate": a.published,
-        }
+        html(
+            "feed-item.xml",
+            **a.fields(),
+            link=esc(a.url + ("?utm_source=rss&utm_medium=feed" if index == 1 else "")),
+        )
         for index, a in enumerate(articles)
     ]
-    return sk.rss(channel, items, encoding="utf-8")
+    return html.page("feed.xml", built=format_datetime(snapshot), items="\n".join(items))
 
 
 def build(sources: Path) -> sk.Replica:

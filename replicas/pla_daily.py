@@ -109,60 +109,28 @@ def written(entry: dict[str, Any]) -> Article:
 
 
 # ----------------------------------------------------------------------------
-# The real page as the skeleton
+# Pages
 
 
 @dataclass
-class Skeleton:
-    """The real article page, and its parts shared with other pages."""
-
-    text: str
-    real: Article
+class Site:
+    real: str  # the real article page
     sections: dict[str, Any]
+    articles: list[Article]  # newest first
+    dead: Article
+
+    def listed(self, section: str) -> list[Article]:
+        """Items of a section's listing, newest first (the dead link among them)."""
+        return sk.newest_first(a for a in [*self.articles, self.dead] if a.section == section)
 
     def span(self, start: str, end: str) -> str:
-        """The text from the line holding ``start`` to the end of the last line holding ``end``."""
-        first = self.text.rfind("\n", 0, self.text.index(start)) + 1
-        return self.text[first : self.text.index("\n", self.text.rindex(end)) + 1]
-
-    def article(self, a: Article) -> str:
-        """The real page with ``a`` in place of the real article."""
-        r, text, sections = self.real, self.text, self.sections
-        node = 'content="cbf-{}" id="node-id-path"'
-        crumb = f'<a href="{PRINTED_ORIGIN}/{{}}/index.html" target="_blank" >{{}}</a>'
-        span = '           <span  id="author-info">{}</span>'
-        when = "           <span>发布：{:%Y-%m-%d %H:%M:%S}</span>"
-        for old, new in (
-            (f'content="{r.title} - 中国军网"', f'content="{attr(a.title)} - 中国军网"'),
-            (f"<title>{r.title} - 中国军网</title>", f"<title>{esc(a.title)} - 中国军网</title>"),
-            (node.format(sections[r.section]["node"]), node.format(sections[a.section]["node"])),
-            (f'content="cbf-{r.id}"', f'content="cbf-{a.id}"'),
-            (
-                f'"publishdate" content="{r.published:%Y-%m-%d}"',
-                f'"publishdate" content="{a.published:%Y-%m-%d}"',
-            ),
-            (f'name="author"  content="{r.editor}"', f'name="author"  content="{a.editor}"'),
-            (f'name="editor" content="{r.editor}"', f'name="editor" content="{a.editor}"'),
-            (f'name="reporter" content="{r.reporter}"', f'name="reporter" content="{a.reporter}"'),
-            (
-                crumb.format(r.section, sections[r.section]["name"]),
-                crumb.format(a.section, sections[a.section]["name"]),
-            ),
-            (f"<h2>{r.title}<span", f"<h2>{esc(a.title)}<span"),
-            (span.format(r.author_info), span.format(esc(a.author_info)) if a.author_info else ""),
-            (f"<span >责任编辑：{r.editor}</span>", f"<span >责任编辑：{esc(a.editor)}</span>"),
-            (when.format(r.published), "" if a.date_only else when.format(a.published)),
-            (f"<!--HTMLBOX-->{r.body}<!--HTMLBOX-->", f"<!--HTMLBOX-->{a.body}<!--HTMLBOX-->"),
-            (f"'{r.id}',", f"'{a.id}',"),
-            (f"<!-- make time {r.made} -->", f"<!-- make time {a.made} -->"),
-        ):
-            if text.count(old) != 1:
-                raise ValueError(f"skeleton: {old!r} found {text.count(old)} times, expected once")
-            text = text.replace(old, new)
-        return text
+        """The real page from the line holding ``start`` to the end of the last line
+        holding ``end``."""
+        first = self.real.rfind("\n", 0, self.real.index(start)) + 1
+        return self.real[first : self.real.index("\n", self.real.rindex(end)) + 1]
 
     def page(self, *, title: str, page_count: int, main: str) -> str:
-        """A listing or home page: the shared includes around ``main``."""
+        """A listing or home page: the real page's includes around ``main``."""
         footer = self.span("<!-- 页脚-->", "make template id  637 name 公共底部引入 -->")
         return html.page(
             page_count=page_count,
@@ -174,20 +142,28 @@ class Skeleton:
         )
 
 
-# ----------------------------------------------------------------------------
-# Listings and the home page
-
-
-@dataclass
-class Site:
-    skeleton: Skeleton
-    sections: dict[str, Any]
-    articles: list[Article]  # newest first
-    dead: Article
-
-    def listed(self, section: str) -> list[Article]:
-        """Items of a section's listing, newest first (the dead link among them)."""
-        return sk.newest_first(a for a in [*self.articles, self.dead] if a.section == section)
+def article_page(site: Site, a: Article) -> str:
+    """``templates/article.html``, the real page with its article's values as fields."""
+    section = site.sections[a.section]
+    author = f'           <span  id="author-info">{esc(a.author_info or "")}</span>'
+    published = f"           <span>发布：{a.published:%Y-%m-%d %H:%M:%S}</span>"
+    return html(
+        "article",
+        title=esc(a.title),
+        title_attr=attr(a.title),
+        node=section["node"],
+        id=a.id,
+        date=f"{a.published:%Y-%m-%d}",
+        editor=esc(a.editor),
+        editor_attr=attr(a.editor),
+        reporter_attr=attr(a.reporter),
+        section=a.section,
+        section_name=esc(section["name"]),
+        author_info=author if a.author_info else "",
+        published="" if a.date_only else published,
+        body=a.body,
+        made=a.made,
+    )
 
 
 def item_href(a: Article, index: int) -> str:
@@ -221,7 +197,7 @@ def listing_page(site: Site, section: str, number: int, chunks: list[list[Articl
         number=number,
         total=sum(len(c) for c in chunks),
     )
-    return site.skeleton.page(title=f"{name} - 中国军网", page_count=len(chunks), main=main)
+    return site.page(title=f"{name} - 中国军网", page_count=len(chunks), main=main)
 
 
 def home_page(site: Site) -> str:
@@ -233,7 +209,7 @@ def home_page(site: Site) -> str:
         ]
         boxes.append(html("home-box", section=slug, name=esc(sec["name"]), links="\n".join(links)))
     main = html("home", boxes="\n".join(boxes))
-    return site.skeleton.page(title="中国军网", page_count=1, main=main)
+    return site.page(title="中国军网", page_count=1, main=main)
 
 
 def page_facts(html: str) -> dict[str, Any]:
@@ -286,26 +262,21 @@ def build(sources: Path) -> sk.Replica:
     real = article(
         entry, key="real", source="real", body=body.group(1), **{k: entry[k] for k in keys}
     )
-    shape = Skeleton(text, real, meta["sections"])
-    if shape.article(real) != text:
-        raise ValueError("the skeleton does not give back the real page")
     written_articles = [written(e) for e in sk.load(sources / "written.json")["articles"]]
-    site = Site(
-        shape,
-        meta["sections"],
-        sk.newest_first([real, *written_articles]),
-        article(meta["dead_link"]),
-    )
+    articles = sk.newest_first([real, *written_articles])
+    site = Site(text, meta["sections"], articles, article(meta["dead_link"]))
+    if article_page(site, real) != text:
+        raise ValueError("templates/article.html does not give back the real page")
     sk.unique_ids([*site.articles, site.dead])
     b = sk.Build("pla_daily", SITE, ORIGIN, HOSTS)
     b.page("/robots.txt", sk.robots("/ysym/ssjgy/"))
     b.page("/", home_page(site))
     entries = []
     for a in site.articles:
-        html = text if a.source == "real" else shape.article(a)  # the real page byte for byte
-        b.page(a.path, html)
+        page = article_page(site, a)
+        b.page(a.path, page)
         more = {"url": a.url, "article_id": str(a.id), "section": a.section, "source": a.source}
-        entries.append({**more, "language": "zh", **page_facts(html)})
+        entries.append({**more, "language": "zh", **page_facts(page)})
     for section in site.sections:
         b.listing(
             site.listed(section),

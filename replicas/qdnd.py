@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import format_datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -511,23 +512,17 @@ def feed(
         for a in items
     ]
     entries = [
-        {
-            "title": esc(a.title),
-            "link": esc(url),
-            "description": esc(a.summary or ""),
-            "pubDate": a.published,
-            'guid isPermaLink="true"': esc(url),
-        }
+        e.html("feed-item.xml", **a.fields(), link=esc(url), summary=esc(a.summary or ""))
         for a, url in zip(items, urls, strict=True)
     ]
-    channel = {
-        "title": esc(title),
-        "link": esc(channel_link),
-        "description": f"{esc(title)} - {e.name}",
-        "language": e.lang,
-        "lastBuildDate": items[0].published if items else site.snapshot_day,
-    }
-    return sk.rss(channel, entries), urls
+    text = e.html.page(
+        "feed.xml",
+        title=esc(title),
+        link=esc(channel_link),
+        built=format_datetime(items[0].published if items else site.snapshot_day),
+        items="\n".join(entries),
+    )
+    return text, urls
 
 
 # ----------------------------------------------------------------------------

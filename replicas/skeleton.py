@@ -185,46 +185,6 @@ def printed(moment: datetime, form: str) -> str:
     return moment.strftime(form.format(**names))
 
 
-def document(lang: str, title: str, head: str, body: str) -> str:
-    """An HTML page: the head every replica page starts with, then ``head`` and ``body``."""
-    return f"""<!DOCTYPE html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(title)}</title>
-{head}
-</head>
-<body>
-{body}
-</body>
-</html>
-"""
-
-
-def rss(channel: dict[str, Any], items: Iterable[dict[str, Any]], encoding: str = "UTF-8") -> str:
-    """RSS 2.0: the channel's elements, then its items', each in the order given.
-
-    Values are written as they are (escape them first), a ``datetime`` as an RFC 822
-    date; a key may carry attributes (``'guid isPermaLink="true"'``)."""
-
-    def elements(fields: dict[str, Any]) -> str:
-        return "\n".join(
-            f"<{key}>{format_datetime(v) if isinstance(v, datetime) else v}</{key.split()[0]}>"
-            for key, v in fields.items()
-        )
-
-    entries = "\n".join(f"<item>\n{elements(item)}\n</item>" for item in items)
-    return f"""<?xml version="1.0" encoding="{encoding}"?>
-<rss version="2.0">
-<channel>
-{elements(channel)}
-{entries}
-</channel>
-</rss>
-"""
-
-
 def robots(*disallow: str) -> str:
     return "User-agent: *\n" + "".join(f"Disallow: {p}\n" for p in disallow)
 
