@@ -98,18 +98,17 @@ def block_html(a: Article, block: dict[str, Any], number: int) -> str:
 def article_page(a: Article, others: list[Article]) -> str:
     numbers = [sum("photo" in b for b in a.blocks[: i + 1]) for i in range(len(a.blocks))]
     day = a.published
-    fields = {
+    return html.page(
+        "article",
         **a.fields(),
-        "summary_attr": attr(a.summary),
-        "printed_title_attr": attr(a.printed_title),
-        "published": day.isoformat(),
-        "published_printed": f"{day:%A, %B} {day.day}, {day:%Y %H:%M} (GMT+7)",
-        "author": html("author", author=esc(a.author)) if a.author else "",
-        "body": "\n".join(block_html(a, b, n) for b, n in zip(a.blocks, numbers, strict=True)),
-        "related": "\n".join(html("related", **o.fields()) for o in others),
-    }
-    head = html("article-head", **fields)
-    return html.page(title=esc(a.title), head=head, main=html("article", **fields))
+        summary_attr=attr(a.summary),
+        printed_title_attr=attr(a.printed_title),
+        published=day.isoformat(),
+        published_printed=sk.printed(day, "%A, %B {day}, %Y %H:%M (GMT+7)"),
+        author=html("author", author=esc(a.author)) if a.author else "",
+        body="\n".join(block_html(a, b, n) for b, n in zip(a.blocks, numbers, strict=True)),
+        related=html.each("related", others),
+    )
 
 
 def listing_path(number: int) -> str:
@@ -117,21 +116,17 @@ def listing_path(number: int) -> str:
 
 
 def listing_page(focus: Article, number: int, chunks: list[list[Article]]) -> str:
-    main = html(
+    return html.page(
         "listing",
+        canonical=listing_path(number),
         focus=html("focus", **focus.fields()) if number == 1 else "",
-        items="\n".join(html("stream-item", **a.fields()) for a in chunks[number - 1]),
+        stream=html.each("stream-item", chunks[number - 1]),
         more=html("more", href=listing_path(number + 1)) if number < len(chunks) else "",
     )
-    head = f'<link rel="canonical" href="{ORIGIN}{listing_path(number)}">'
-    return html.page(title="Defense - VGP News", head=head, main=main)
 
 
 def home_page(articles: list[Article]) -> str:
-    items = "\n".join(html("stream-item", **a.fields()) for a in articles[:5])
-    head = f'<link rel="canonical" href="{ORIGIN}/">'
-    title = "VGP News | Viet Nam Government Portal"
-    return html.page(title=title, head=head, main=html("home", items=items))
+    return html.page("home", stream=html.each("stream-item", articles[:5]))
 
 
 def feed(articles: list[Article], snapshot: datetime) -> str:
@@ -144,7 +139,7 @@ def feed(articles: list[Article], snapshot: datetime) -> str:
         )
         for index, a in enumerate(articles)
     ]
-    return html.page("feed.xml", built=format_datetime(snapshot), items="\n".join(items))
+    return html.whole("feed.xml", built=format_datetime(snapshot), items="\n".join(items))
 
 
 def build(sources: Path) -> sk.Replica:

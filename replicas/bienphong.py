@@ -120,16 +120,15 @@ def load_site(sources: Path) -> Site:
 # Pages
 
 
-def page(site: Site, *, title: str, head: str, main: str, exclude: Article | None = None) -> str:
-    """The chrome of every page, with the most read (but ``exclude``) in the sidebar."""
+def page(site: Site, kind: str, *, exclude: Article | None = None, **fields: object) -> str:
+    """A page of ``kind`` in the chrome, with the most read (but ``exclude``) in the sidebar."""
     categories = site.meta["categories"].items()
     menu = [f'<li><a href="/{slug}/">{esc(c["name"])}</a></li>' for slug, c in categories]
     return html.page(
-        title=esc(title),
-        head=head,
+        kind,
+        **fields,
         today=sk.printed(sk.local(site.meta["snapshot_day"]), "{weekday}, %d/%m/%Y"),
         menu="\n".join(menu),
-        main=main,
         most_read=sk.links([a for a in site.articles if a is not exclude][:5]),
     )
 
@@ -172,26 +171,20 @@ def article_page(site: Site, article: Article) -> str:
     category = data["category"]
     tags = [f'<a href="{site.tag_path(t)}">{esc(site.tag_name(t))}</a>' for t in data["tags"]]
     related = [a for a in site.articles if a.data["category"] == category and a is not article][:3]
-    fields = {
-        **article.fields(),
-        "sapo_attr": attr(fold(data["sapo"])),
-        "published": article.published.isoformat(),
-        "published_printed": sk.printed(article.published, "{weekday}, %d/%m/%Y | %H:%M"),
-        "category": category,
-        "category_name": esc(site.meta["categories"][category]["name"]),
-        "sapo": esc(data["sapo_prefix"]) + (data.get("sapo_html") or esc(data["sapo"])),
-        "body": body_html(site, article),
-        "tags": " ".join(tags),
-        "related": "\n".join(
-            f'<li><a href="{attr(a.url)}">{a.title_html}</a></li>' for a in related
-        ),
-    }
     return page(
         site,
-        title=f"{article.title} | {SITE_NAME}",
-        head=html("article-head", **fields),
-        main=html("article", **fields),
+        "article",
         exclude=article,
+        **article.fields(),
+        sapo_attr=attr(fold(data["sapo"])),
+        published=article.published.isoformat(),
+        published_printed=sk.printed(article.published, "{weekday}, %d/%m/%Y | %H:%M"),
+        category=category,
+        category_name=esc(site.meta["categories"][category]["name"]),
+        sapo=esc(data["sapo_prefix"]) + (data.get("sapo_html") or esc(data["sapo"])),
+        body=body_html(site, article),
+        tags=" ".join(tags),
+        related="\n".join(f'<li><a href="{attr(a.url)}">{a.title_html}</a></li>' for a in related),
     )
 
 
@@ -200,23 +193,21 @@ def tag_page(site: Site, tag: str, number: int, chunks: list[list[Article]]) -> 
         html(
             "tag-item",
             **item.fields(),
-            href=attr(
-                item.url if i % 2 == 0 else item.path
-            ),  # absolute and relative, like the site
+            href=attr(item.url if i % 2 == 0 else item.path),  # absolute, relative: as the site
             sapo=f'\n<p class="bp-list-sapo">{esc(item.data["sapo"])}</p>' if item.data else "",
         )
         for i, item in enumerate(chunks[number - 1])
     ]
     pages = sk.pagination(html, number, len(chunks), partial(site.tag_path, tag), origin=ORIGIN)
-    main = html(
+    return page(
+        site,
         "tag",
+        canonical=site.tag_path(tag, number),
+        number=f" - Trang {number}" if number > 1 else "",
         name=esc(site.tag_name(tag)),
         items="\n".join(items),
         pagination=html("pagination", pages=pages) if len(chunks) > 1 else "",
     )
-    title = f"{site.tag_name(tag)} | {SITE_NAME}" + (f" - Trang {number}" if number > 1 else "")
-    head = f'<link rel="canonical" href="{ORIGIN}{site.tag_path(tag, number)}">'
-    return page(site, title=title, head=head, main=main)
 
 
 def home_page(site: Site) -> str:
@@ -229,13 +220,12 @@ def home_page(site: Site) -> str:
         )
         for slug, cat in site.meta["categories"].items()
     ]
-    main = html(
+    return page(
+        site,
         "home",
-        top="\n".join(html("home-item", **a.fields()) for a in site.articles[:5]),
+        top=html.each("home-item", site.articles[:5]),
         boxes="\n".join(boxes),
     )
-    head = f'<link rel="canonical" href="{ORIGIN}/">'
-    return page(site, title=f"{SITE_NAME} - Tin tức biên giới, biển đảo", head=head, main=main)
 
 
 def feed(site: Site, category: str) -> tuple[str, list[str]]:
@@ -246,7 +236,7 @@ def feed(site: Site, category: str) -> tuple[str, list[str]]:
         html("feed-item.xml", **a.fields(), link=esc(url), sapo=esc(a.data["sapo"]))
         for a, url in zip(items, urls, strict=True)
     ]
-    text = html.page(
+    text = html.whole(
         "feed.xml",
         name=esc(site.meta["categories"][category]["name"]),
         category=category,

@@ -104,17 +104,16 @@ def load_site(sources: Path) -> Site:
 # Pages
 
 
-def page(site: Site, *, title: str, head: str, main: str, exclude: Article | None = None) -> str:
-    """The chrome of every page, with the newest articles (but ``exclude``) in the sidebar."""
+def page(site: Site, kind: str, *, exclude: Article | None = None, **fields: object) -> str:
+    """A page of ``kind`` in the chrome of every page, with the newest articles (but
+    ``exclude``) in the sidebar."""
     menu = [html("menu-item", slug=slug, name=esc(c["name"])) for slug, c in site.categories]
-    latest = [a for a in site.articles if a is not exclude][:5]
     return html.page(
-        title=esc(title),
-        head=head,
+        kind,
+        **fields,
         today=sk.printed(sk.local(site.meta["snapshot_day"]), "{weekday_lower}, %d/%m/%Y"),
         menu="\n".join(menu),
-        main=main,
-        latest="\n".join(html("latest-item", **a.fields()) for a in latest),
+        latest=html.each("latest-item", [a for a in site.articles if a is not exclude][:5]),
         mail=site.meta["contribution_mail"],
     )
 
@@ -167,28 +166,24 @@ def article_page(site: Site, article: Article) -> str:
         outside += f'<div class="fl">\n<div class="big-like">\n{share}\n</div>\n</div>\n'
     others = [a for a in site.articles if a.category == article.category and a is not article][:4]
     image = article.image_url(article.images[0]) if article.images else ORIGIN + article.thumbnail
-    fields = {
-        **article.fields(),
-        "summary_attr": attr(fold(data["summary"])),
-        "image": attr(image),
-        "category_id": [slug for slug, _ in site.categories].index(article.category) + 31,
-        "category": article.category,
-        "category_name": esc(site.meta["categories"][article.category]["name"]),
-        "published": f"{article.published:%d/%m/%Y %H:%M:%S}",
-        "views": f"{1000 + int(article.id) % 4000:,}",
-        "headings": headings,
-        "prefix": f'<p class="hqol">{esc(data["prefix"])} - </p>' if data.get("prefix") else "",
-        "summary": esc(data["summary"]),
-        "content": content_html(site, article),
-        "outside": outside,
-        "others": "\n".join(html("other-item", **a.fields()) for a in others),
-    }
     return page(
         site,
-        title=f"{article.title} - {SITE_NAME}",
-        head=html("article-head", **fields),
-        main=html("article", **fields),
+        "article",
         exclude=article,
+        **article.fields(),
+        summary_attr=attr(fold(data["summary"])),
+        image=attr(image),
+        category_id=[slug for slug, _ in site.categories].index(article.category) + 31,
+        category=article.category,
+        category_name=esc(site.meta["categories"][article.category]["name"]),
+        published=f"{article.published:%d/%m/%Y %H:%M:%S}",
+        views=f"{1000 + int(article.id) % 4000:,}",
+        headings=headings,
+        prefix=f'<p class="hqol">{esc(data["prefix"])} - </p>' if data.get("prefix") else "",
+        summary=esc(data["summary"]),
+        content=content_html(site, article),
+        outside=outside,
+        others="\n".join(html("other-item", **a.fields()) for a in others),
     )
 
 
@@ -197,8 +192,10 @@ def listing_path(category: str, number: int) -> str:
 
 
 def listing_page(site: Site, category: str, number: int, chunks: list[list[Article]]) -> str:
-    name = site.meta["categories"][category]["name"]
-    where = {"category": category, "category_name": esc(name)}
+    where: dict[str, Any] = {
+        "category": category,
+        "category_name": esc(site.meta["categories"][category]["name"]),
+    }
     items = [
         html(
             "listing-item",
@@ -212,14 +209,14 @@ def listing_page(site: Site, category: str, number: int, chunks: list[list[Artic
     ]
     total = len([c for c in chunks if c])  # Laravel: no pagination on a page after the last
     pages = sk.pagination(html, number, total, lambda n: f"{ORIGIN}/danh-muc/{category}?page={n}")
-    main = html(
+    return page(
+        site,
         "listing",
         **where,
+        canonical=listing_path(category, number),
         items="\n".join(items),
         pagination=html("pagination", pages=pages) if 1 < total >= number else "",
     )
-    head = f'<link rel="canonical" href="{ORIGIN}{listing_path(category, number)}">'
-    return page(site, title=f"{name} - {SITE_NAME}", head=head, main=main)
 
 
 def home_page(site: Site) -> str:
@@ -232,8 +229,7 @@ def home_page(site: Site) -> str:
         )
         for slug, cat in site.categories
     ]
-    head = f'<link rel="canonical" href="{ORIGIN}">'
-    return page(site, title=f"{SITE_NAME} - Hải quân Online", head=head, main="\n".join(boxes))
+    return page(site, "home", boxes="\n".join(boxes))
 
 
 # ----------------------------------------------------------------------------

@@ -132,7 +132,8 @@ class Site:
     def page(self, *, title: str, page_count: int, main: str) -> str:
         """A listing or home page: the real page's includes around ``main``."""
         footer = self.span("<!-- 页脚-->", "make template id  637 name 公共底部引入 -->")
-        return html.page(
+        return html.whole(
+            "page",
             page_count=page_count,
             title=esc(title),
             head=self.span("<!-- 公共头部引入 -->", "make template id  504 name 公共头部引入 -->"),

@@ -33,62 +33,26 @@ PAGE_SIZE = 4  # listing items per page: small, so two sections reach 3+ pages
 FEED_LIMIT = 50
 ROBOTS_DISALLOW = ["/preview/", "/services/", "/api/", "/search/", "/tim-kiem/"]
 NO_IMAGE = "/themes/qdnd/images/no-image.jpg"
+html = sk.Templates(SITE)  # the Vietnamese edition's; an Edition has its own
 ARTICLES_JSON = "mourinhan8_qdnd-crawler_articles.json"
 TOOLBAR_TOKEN = "leftcenterrightdel"
 TAG_HREF = re.compile(r"/tag/([a-z0-9-]+-\d+)\.html$")
 TRAILER = re.compile(r"^\*\s*(Mời|Chuyên mục)")
 
-# The image editor's alignment toolbar, left in the old layout's image tables
-# as a row of its own. Its exact markup is unknown, so pages vary it; every
-# variant flattens to ``leftcenterrightdel`` (no white space between words).
-TOOLBAR_ROWS: dict[str, str] = {
-    "span-a": (
-        '<tr><td><span class="imgEditor-toolbar">'
-        "<a>left</a><a>center</a><a>right</a><a>del</a></span></td></tr>"
-    ),
-    "div": (
-        '<tr><td><div class="imgEditor-toolbar"><div class="imgEditor-btn">left</div>'
-        '<div class="imgEditor-btn">center</div><div class="imgEditor-btn">right</div>'
-        '<div class="imgEditor-btn">del</div></div></td></tr>'
-    ),
-    "span": (
-        '<tr class="imgEditor-toolbar"><td>'
-        "<span>left</span><span>center</span><span>right</span><span>del</span></td></tr>"
-    ),
-    "a-href": (
-        '<tr><td><div class="imgEditor-tools">'
-        '<a href="javascript:void(0)" title="Căn trái">left</a>'
-        '<a href="javascript:void(0)" title="Căn giữa">center</a>'
-        '<a href="javascript:void(0)" title="Căn phải">right</a>'
-        '<a href="javascript:void(0)" title="Xóa">del</a></div></td></tr>'
-    ),
-}
-SUMMARIES = {  # how a page prints its summary: the styles of both editions
-    "p_tag": "<p>QĐND - {}</p>",
-    "bare_tag": "QĐND - {}",
-    "p_plain": "<p>{}</p>",
-    "paren_tag": "<p>(QĐND) - {}</p>",
-    "pano": "PANO - {}",
-    "p_pano": "<p>PANO - {}</p>",
-    "plain": "<p>{}</p>",
-}
-
 
 @dataclass(frozen=True)
 class Edition:
-    """What the two editions do not share: addresses, language, words in titles and feeds
-    (the rest of their words are in their templates, ``sources/<site>/templates/``)."""
+    """What the two editions do not share (``edition`` in their sources): addresses,
+    the words in feeds and titles; the rest of their words are in their templates."""
 
     spider: str
     site: str
     origin: str
     hosts: list[str]
-    name: str
     latest_feed: str
     newest: str  # the latest feed's title
     date_format: str  # as sk.printed's
     page_word: str
-    motto: str
 
     @property
     def lang(self) -> str:
@@ -103,35 +67,15 @@ class Edition:
         return sk.printed(moment, self.date_format)
 
 
-VI = Edition(
-    spider="qdnd",
-    site=SITE,
-    origin="https://www.qdnd.vn",
-    hosts=["www.qdnd.vn", "qdnd.vn"],
-    name="Báo Quân đội nhân dân",
-    latest_feed="/rss/cate/tin-tuc-moi-nhat.rss",
-    newest="Tin tức mới nhất",
-    date_format="{weekday}, %d/%m/%Y - %H:%M",
-    page_word="Trang",
-    motto="Tin tức quân sự, quốc phòng",
-)
-
-
 # ----------------------------------------------------------------------------
 # Articles
-
-
-@dataclass
-class Image:
-    url: str
-    caption: str | None
 
 
 @dataclass
 class BodyFacts:
     """What a body holds, read back from its HTML."""
 
-    images: list[Image]
+    images: list[dict[str, str | None]]  # url, caption: as the manifest has them
     byline: str | None
     trailer: str | None
     tags: list[tuple[str, str]]
@@ -163,7 +107,7 @@ class Article(sk.Article):
 
     @property
     def thumbnail(self) -> str:
-        return self.image or (self.facts.images[0].url if self.facts.images else NO_IMAGE)
+        return self.image or str(self.facts.images[0]["url"] if self.facts.images else NO_IMAGE)
 
     def tag_links(self, sections: dict[str, Any]) -> list[tuple[str, str]]:
         """Tags for ``.post-tag``: its own and the body's tag links, else the section's."""
@@ -198,7 +142,7 @@ def analyse_body(body: str) -> BodyFacts:
                 if text and text.replace(" ", "") != TOOLBAR_TOKEN:
                     caption = text
                     break
-        images.append(Image(url=str(img.get("src")), caption=caption))
+        images.append({"url": str(img.get("src")), "caption": caption})
     paragraphs = [fold(p.text_content()) for p in root.iterchildren("p")]
     paragraphs = [p for p in paragraphs if p]
     trailer = None
@@ -226,22 +170,21 @@ def placed(edition: Edition, entry: dict[str, Any], **fields: Any) -> Article:
 
 
 def render_old_body(blocks: Sequence[dict[str, Any]], toolbar: str, caption_class: bool) -> str:
-    """A body in the layout up to about 2023: ``table.imgEditor`` image tables
-    with the editor toolbar left in a row between the image and the caption."""
+    """A body in the layout up to about 2023: ``table.imgEditor`` image tables with the
+    editor's alignment toolbar left in a row between the image and the caption. Its
+    exact markup is unknown, so pages vary it (``templates/toolbar-*.html``); every
+    variant flattens to ``leftcenterrightdel`` (no white space between words)."""
     parts = ['<div itemprop="articleBody">']
     for block in blocks:
         if "image" in block:
-            rows = [
-                "<tr>",
-                f'<td><img class="imgtelerik" src="{attr(block["image"])}" alt="" width="870"></td>',
-                "</tr>",
-                TOOLBAR_ROWS[toolbar],
-            ]
+            caption = ""
             if block.get("caption") is not None:
                 tr = '<tr class="alt_imgEditor">' if caption_class else "<tr>"
-                rows += [tr, f"<td><em><span>{esc(block['caption'])}</span></em></td>", "</tr>"]
-            parts += ['<table class="imgEditor" align="center">', "<tbody>", *rows]
-            parts += ["</tbody>", "</table>"]
+                caption = f"\n{tr}\n<td><em><span>{esc(block['caption'])}</span></em></td>\n</tr>"
+            toolbar_row = html(f"toolbar-{toolbar}")
+            parts.append(
+                html("old-image", src=attr(block["image"]), toolbar=toolbar_row, caption=caption)
+            )
         else:
             attrs = "".join(f' {k}="{attr(v)}"' for k, v in block.get("attrs", {}).items())
             parts.append(f"<p{attrs}>{block['p']}</p>")
@@ -275,7 +218,7 @@ def seed_blocks(text: str, image_urls: Sequence[str]) -> list[dict[str, Any]]:
     return blocks
 
 
-def load_articles(sources: Path, meta: dict[str, Any]) -> list[Article]:
+def load_articles(sources: Path, meta: dict[str, Any], edition: Edition) -> list[Article]:
     """The 28 real bodies verbatim, with their real titles and summaries; the seed
     and the written articles in the old layout."""
     records = sk.load(sources / ARTICLES_JSON)
@@ -292,7 +235,7 @@ def load_articles(sources: Path, meta: dict[str, Any]) -> list[Article]:
         )
         summary = None if summary == "No Summary Found" else summary
         real = dict(source="fragment", source_file=entry["fragment"], layout="2025", body=body)
-        articles.append(placed(VI, entry, key=key, title=title, summary=summary, **real))
+        articles.append(placed(edition, entry, key=key, title=title, summary=summary, **real))
     seed = meta["seed"]
     text = (sources / seed["text"]).read_text(encoding="utf-8")
     body = render_old_body(
@@ -300,13 +243,15 @@ def load_articles(sources: Path, meta: dict[str, Any]) -> list[Article]:
     )
     tags = [(slug, name) for slug, name in seed.get("tags", [])]
     articles.append(
-        placed(VI, seed, key="seed", source="seed", source_file=seed["text"], body=body, tags=tags)
+        placed(
+            edition, seed, key="seed", source="seed", source_file=seed["text"], body=body, tags=tags
+        )
     )
     for entry in sk.load(sources / "written.json")["articles"]:
         body = render_old_body(entry["blocks"], entry["toolbar"], entry["caption_row_class"])
         file = f"written.json#{entry['key']}"
         articles.append(
-            placed(VI, entry, key=entry["key"], source="written", source_file=file, body=body)
+            placed(edition, entry, key=entry["key"], source="written", source_file=file, body=body)
         )
     return articles
 
@@ -357,7 +302,8 @@ def make_site(edition: Edition, meta: dict[str, Any], articles: list[Article]) -
 
 def load_site(sources: Path) -> Site:
     meta = sk.load(sources / "replica.json")
-    return make_site(VI, meta, load_articles(sources, meta))
+    edition = Edition(**meta["edition"])
+    return make_site(edition, meta, load_articles(sources, meta, edition))
 
 
 def link(site: Site, url: str, index: int) -> str:
@@ -365,19 +311,16 @@ def link(site: Site, url: str, index: int) -> str:
     return url if index % 2 == 0 else url.removeprefix(site.edition.origin)
 
 
-def page(site: Site, *, title: str, head: str, main: str, sidebar: str) -> str:
-    """The site chrome around a page's own content."""
+def page(site: Site, kind: str, **fields: object) -> str:
+    """A page of ``kind`` in the site chrome."""
     e = site.edition
-    items = [
-        f'<li><a href="/{slug}">{esc(s["name"])}</a></li>' for slug, s in site.sections.items()
-    ]
+    sections = site.sections.items()
+    items = [f'<li><a href="/{slug}">{esc(s["name"])}</a></li>' for slug, s in sections]
     return e.html.page(
-        title=esc(title),
-        head=head,
+        kind,
+        **fields,
         today=e.printed_date(site.snapshot_day).split(" - ")[0],
         menu=e.html("menu", items="\n".join(items)),
-        main=main,
-        sidebar=sidebar,
     )
 
 
@@ -395,38 +338,35 @@ def breadcrumb(site: Site, section: str, subsection: str | None) -> str:
     return site.edition.html("breadcrumb", **where, active=active if subsection else "")
 
 
-def summary_html(article: Article) -> str:
+def summary_html(html: sk.Templates, article: Article) -> str:
+    """The summary in its style (``templates/summary-<style>.html``), if there is one."""
     if article.summary is None:
         return ""
-    inner = SUMMARIES[article.summary_style].format(esc(article.summary))
+    inner = html(f"summary-{article.summary_style}", summary=esc(article.summary))
     return f'<div class="post-summary">{inner}</div>\n'
 
 
-def summary_printed(article: Article) -> str | None:
-    html = summary_html(article)
-    return fold(lxml.html.fromstring(html).text_content()) if html else None
+def summary_printed(html: sk.Templates, article: Article) -> str | None:
+    summary = summary_html(html, article)
+    return fold(lxml.html.fromstring(summary).text_content()) if summary else None
 
 
 def article_page(site: Site, article: Article) -> str:
     e = site.edition
     tags = article.tag_links(site.sections)
     related = [a for a in site.articles if a.section == article.section and a is not article][:3]
-    fields = {
-        **article.fields(),
-        "description": attr(article.summary or article.title),
-        "thumbnail": attr(article.thumbnail),
-        "breadcrumb": breadcrumb(site, article.section, article.subsection),
-        "published": e.printed_date(article.published),
-        "summary": summary_html(article),
-        "body": article.body,
-        "tags": ", ".join(f'<a href="/tag/{slug}.html">{esc(name)}</a>' for slug, name in tags),
-        "related": sk.links(related),
-    }
     return page(
         site,
-        title=f"{article.title} - {e.name}",
-        head=e.html("article-head", **fields),
-        main=e.html("article", **fields),
+        "article",
+        **article.fields(),
+        description=attr(article.summary or article.title),
+        thumbnail=attr(article.thumbnail),
+        breadcrumb=breadcrumb(site, article.section, article.subsection),
+        published=e.printed_date(article.published),
+        summary=summary_html(e.html, article),
+        body=article.body,
+        tags=", ".join(f'<a href="/tag/{slug}.html">{esc(name)}</a>' for slug, name in tags),
+        related=sk.links(related),
         sidebar=latest_box(site, article),
     )
 
@@ -457,21 +397,22 @@ def listing_page(
     ]
     url = partial(listing_url, section, subsection)
     pages = sk.pagination(e.html, number, len(chunks), url, origin=e.origin)
-    main = e.html(
+    sidebar = latest_box(site)
+    if e.html.has("most-read"):  # the edition's listings show the most read instead
+        most_read = [e.html("most-read-item", **a.fields()) for a in site.articles[:5]]
+        sidebar = e.html("most-read", items="\n".join(most_read))
+    return page(
+        site,
         "listing",
+        canonical=url(number),
+        number=f" - {e.page_word} {number}" if number > 1 else "",
         breadcrumb=breadcrumb(site, section, subsection),
         name=esc(name),
         submenu="\n".join(submenu),
         items="\n".join(items),
         pagination=e.html("pagination", pages=pages) if len(chunks) > 1 else "",
+        sidebar=sidebar,
     )
-    sidebar = latest_box(site)
-    if e.html.has("most-read"):  # the edition's listings show the most read instead
-        most_read = [e.html("most-read-item", **a.fields()) for a in site.articles[:5]]
-        sidebar = e.html("most-read", items="\n".join(most_read))
-    title = f"{name} - {e.name}" + (f" - {e.page_word} {number}" if number > 1 else "")
-    head = f'<link rel="canonical" href="{e.origin}{url(number)}">'
-    return page(site, title=title, head=head, main=main, sidebar=sidebar)
 
 
 def home_page(site: Site) -> str:
@@ -491,13 +432,13 @@ def home_page(site: Site) -> str:
         boxes.append(
             e.html("home-box", section=slug, section_name=esc(sec["name"]), links="\n".join(lines))
         )
-    main = e.html(
+    return page(
+        site,
         "home",
         featured="\n".join(featured(i, a) for i, a in enumerate(site.articles[:5])),
         boxes="\n".join(boxes),
+        sidebar=latest_box(site),
     )
-    title = f"{e.name} - {e.motto}"
-    return page(site, title=title, head=e.html("home-head"), main=main, sidebar=latest_box(site))
 
 
 def feed(
@@ -515,7 +456,7 @@ def feed(
         e.html("feed-item.xml", **a.fields(), link=esc(url), summary=esc(a.summary or ""))
         for a, url in zip(items, urls, strict=True)
     ]
-    text = e.html.page(
+    text = e.html.whole(
         "feed.xml",
         title=esc(title),
         link=esc(channel_link),
@@ -585,7 +526,11 @@ def manifest_entry(site: Site, a: Article) -> dict[str, Any]:
     vi = site.edition.lang == "vi"
     facts = a.facts
     origin = {"layout": a.layout, "source": a.source, "source_file": a.source_file}
-    summary = {"summary_printed": summary_printed(a)} if vi else {"summary_style": a.summary_style}
+    summary = (
+        {"summary_printed": summary_printed(site.edition.html, a)}
+        if vi
+        else {"summary_style": a.summary_style}
+    )
     return {
         "url": a.url,
         "article_id": str(a.id),
@@ -598,8 +543,8 @@ def manifest_entry(site: Site, a: Article) -> dict[str, Any]:
         "published": a.published.isoformat(),
         "published_raw": site.edition.printed_date(a.published),
         "image_count": len(facts.images),
-        "caption_count": sum(1 for i in facts.images if i.caption),
-        "images": [{"url": i.url, "caption": i.caption} for i in facts.images],
+        "caption_count": sum(1 for i in facts.images if i["caption"]),
+        "images": facts.images,
         "byline": facts.byline,
         **({"trailer": facts.trailer} if vi else {}),
         "tags": [fold(name) for _, name in a.tag_links(site.sections)],
@@ -621,7 +566,7 @@ def build(sources: Path) -> sk.Replica:
         f"`replicas/sources/{SITE}/` (see the PROVENANCE.md there)",
         rows,
         digest=hashlib.sha256((sources / ARTICLES_JSON).read_bytes()).hexdigest(),
-        latest_feed=VI.latest_feed,
+        latest_feed=site.edition.latest_feed,
         gate_cookie=GATE_COOKIE,
         toolbar=TOOLBAR_TOKEN,
         page_size=PAGE_SIZE,

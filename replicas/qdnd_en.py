@@ -27,18 +27,6 @@ SITE = "en.qdnd.vn"
 UUIDS = uuid.UUID("6f1d2c9e-4b7a-4c1e-9a55-0e2d5d3b8a10")  # namespace of the image tables' ids
 CAPTIONS = {"bare": "{}", "p_span": "<p><span>{}</span></p>", "h2_span": "<h2><span>{}</span></h2>"}
 BYLINES = {"strong": "<p>{}</p>", "right": '<p style="text-align: right;">{}</p>'}
-EN = Edition(
-    spider="qdnd_en",
-    site=SITE,
-    origin="https://en.qdnd.vn",
-    hosts=["en.qdnd.vn"],
-    name="People's Army Newspaper",
-    latest_feed="/rss/cate/latest-news.rss",
-    newest="Latest news",
-    date_format="%A, %B %d, %Y - %H:%M",
-    page_word="Page",
-    motto="Vietnam military news",
-)
 
 
 def render_body(entry: dict[str, Any]) -> str:
@@ -68,18 +56,25 @@ def render_body(entry: dict[str, Any]) -> str:
 
 def build(sources: Path) -> Replica:
     data = load(sources / "written.json")
+    edition = Edition(**data["edition"])
     articles = []
     for entry in data["articles"]:
         tags = [(f"{slugify(tag)}-{7000 + i}", tag) for i, tag in enumerate(entry["tags"])]
         file = f"written.json#{entry['key']}"
         body = render_body(entry)
         article = placed(
-            EN, entry, key=entry["key"], source="written", source_file=file, body=body, tags=tags
+            edition,
+            entry,
+            key=entry["key"],
+            source="written",
+            source_file=file,
+            body=body,
+            tags=tags,
         )
         if article.facts.byline != entry["byline"]["text"]:
             raise ValueError(f"{article.key}: the body does not end with its byline")
         articles.append(article)
-    site = make_site(EN, data, articles)
+    site = make_site(edition, data, articles)
     return replica(
         site,
         f"`replicas/sources/{SITE}/written.json`",
@@ -87,5 +82,5 @@ def build(sources: Path) -> Replica:
         gate_cookie=GATE_COOKIE,
         robots=", ".join(f"`{p}`" for p in ROBOTS_DISALLOW),
         page_size=PAGE_SIZE,
-        latest_feed=EN.latest_feed,
+        latest_feed=edition.latest_feed,
     )

@@ -149,8 +149,19 @@ class Templates:
     def has(self, template: str) -> bool:
         return self.file(template).is_file()
 
-    def page(self, template: str = "page", /, **fields: object) -> str:
+    def whole(self, template: str, /, **fields: object) -> str:
+        """A whole file (a page, a feed): the template filled, and a final newline."""
         return self(template, **fields) + "\n"
+
+    def page(self, kind: str, /, **fields: object) -> str:
+        """A whole page: ``page.html`` with ``<kind>-head.html`` as its ``$head`` and
+        ``<kind>.html`` as its ``$main``, all three filled from ``fields``."""
+        parts = {"head": self(f"{kind}-head", **fields), "main": self(kind, **fields)}
+        return self.whole("page", **fields, **parts)
+
+    def each(self, template: str, articles: Iterable[Article], /, **fields: object) -> str:
+        """``template`` filled for each article (its fields, then ``fields``), one a line."""
+        return "\n".join(self(template, **{**a.fields(), **fields}) for a in articles)
 
 
 @functools.cache

@@ -110,21 +110,14 @@ def load_site(sources: Path) -> Site:
 # Pages
 
 
-def page(site: Site, lang: str, *, title: str, head: str, main: str, right: str) -> str:
-    """The chrome of every page: header with the site clock, menu, two columns, footer."""
+def page(site: Site, kind: str, lang: str, **fields: object) -> str:
+    """A page of ``kind`` in the chrome of every page: the site clock, the menu, the
+    page's main column and ``right`` column, the footer."""
     menu = [
         f'<li><a href="{listing(lang, c)}">{esc(c["name"])}</a></li>' for c in site.categories[lang]
     ]
-    return html.page(
-        **WORDS[lang],
-        lang=lang,
-        title=esc(title),
-        head=head,
-        clock=printed_date(lang, site.clock),
-        menu="\n".join(menu),
-        main=main,
-        right=right,
-    )
+    clock = printed_date(lang, site.clock)
+    return html.page(kind, **WORDS[lang], **fields, lang=lang, clock=clock, menu="\n".join(menu))
 
 
 def link_list(articles: list[Article], with_date: bool = False) -> str:
@@ -167,47 +160,42 @@ def body_html(article: Article) -> str:
 def article_page(site: Site, a: Article) -> str:
     focus_in_text = a.chrome == "focus-after-text"
     others = [x for x in site.in_listing(a.lang, a.category["slug"]) if x not in (a, site.dead)]
-    fields = {
-        **WORDS[a.lang],
+    return page(
+        site,
+        "article",
+        a.lang,
         **a.fields(),
-        "lang": a.lang,
-        "listing": listing(a.lang, a.category),
-        "category": esc(a.category["name"]),
-        "published": printed_date(a.lang, a.published),
-        "body": body_html(a),
-        "focus_box": box(a.lang, "focus", site.latest(a.lang, a, 3)) if focus_in_text else "",
-        "other_box": box(a.lang, "other", others[:5], with_date=True),
-        "first": listing(a.lang, site.categories[a.lang][0]),
-    }
-    right = right_column(site, a.lang, a, not focus_in_text)
-    head = html("article-head", **fields)
-    return page(site, a.lang, title=a.title, head=head, main=html("article", **fields), right=right)
+        listing=listing(a.lang, a.category),
+        category=esc(a.category["name"]),
+        published=printed_date(a.lang, a.published),
+        body=body_html(a),
+        focus_box=box(a.lang, "focus", site.latest(a.lang, a, 3)) if focus_in_text else "",
+        other_box=box(a.lang, "other", others[:5], with_date=True),
+        first=listing(a.lang, site.categories[a.lang][0]),
+        right=right_column(site, a.lang, a, not focus_in_text),
+    )
 
 
 def listing_page(
     site: Site, lang: str, cat: dict[str, Any], number: int, chunks: list[list[Article]]
 ) -> str:
     path = listing(lang, cat)
-    pages = sk.pagination(
-        html, number, len(chunks), lambda n: f"{path}?pageindex={n}", page=WORDS[lang]["page"]
-    )
-    main = html(
+    return page(
+        site,
         "listing",
-        **WORDS[lang],
-        lang=lang,
+        lang,
         listing=path,
         category=esc(cat["name"]),
         links=link_list(chunks[number - 1], with_date=True),
-        pages=pages,
+        pages=sk.pagination(
+            html, number, len(chunks), lambda n: f"{path}?pageindex={n}", page=WORDS[lang]["page"]
+        ),
+        right=right_column(site, lang, None, True),
     )
-    head = f'<link rel="canonical" href="{ORIGIN}{path}">'
-    title = f"{cat['name']} - {WORDS[lang]['name']}"
-    right = right_column(site, lang, None, True)
-    return page(site, lang, title=title, head=head, main=main, right=right)
 
 
 def home_page(site: Site, lang: str) -> str:
-    blocks = [
+    categories = [
         html(
             "home-cate",
             listing=listing(lang, cat),
@@ -218,10 +206,8 @@ def home_page(site: Site, lang: str) -> str:
         )
         for cat in site.categories[lang]
     ]
-    main = '<div class="page-main-left">\n' + "\n".join(blocks) + "\n</div>"
-    head = f'<link rel="canonical" href="{ORIGIN}/{lang}">'
     right = right_column(site, lang, None, True)
-    return page(site, lang, title=WORDS[lang]["name"], head=head, main=main, right=right)
+    return page(site, "home", lang, categories="\n".join(categories), right=right)
 
 
 # ----------------------------------------------------------------------------
