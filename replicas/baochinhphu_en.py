@@ -10,7 +10,6 @@ related-news boxes in the text, ``./.`` closing many articles.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from functools import partial
@@ -29,22 +28,27 @@ FEED = "/rss/defense.rss"
 html = sk.Templates(SITE)
 
 
-@dataclass(kw_only=True)
 class Article(sk.Article):
-    id: str
-    summary: str
-    blocks: list[dict[str, Any]]
-    author: str | None
-    soft_hyphen: bool
-
     @property
     def path(self) -> str:
         slug = re.sub(r"[^a-z0-9]+", "-", self.title.lower().replace("'", "")).strip("-")
         return f"/{slug}-{self.id}.htm"
 
     @property
+    def summary(self) -> str:
+        return str(self.data["summary"])
+
+    @property
+    def blocks(self) -> list[dict[str, Any]]:
+        return list(self.data.get("blocks", []))
+
+    @property
+    def author(self) -> str | None:
+        return self.data.get("author")
+
+    @property
     def printed_title(self) -> str:
-        return ("\u00ad" if self.soft_hyphen else "") + self.title
+        return ("\u00ad" if self.data.get("soft_hyphen") else "") + self.title
 
     def image_url(self, block: dict[str, Any]) -> str:
         day = self.published
@@ -57,19 +61,6 @@ class Article(sk.Article):
     def fields(self) -> dict[str, object]:
         printed = {"printed_title": esc(self.printed_title), "summary": esc(self.summary)}
         return {**super().fields(), **printed}
-
-
-def article(raw: dict[str, Any]) -> Article:
-    return Article(
-        origin=ORIGIN,
-        id=raw["id"],
-        published=datetime.fromisoformat(raw["published"]),
-        title=raw["title"],
-        summary=raw["summary"],
-        blocks=raw.get("blocks", []),
-        author=raw.get("author"),
-        soft_hyphen=raw.get("soft_hyphen", False),
-    )
 
 
 def block_html(a: Article, block: dict[str, Any], number: int) -> str:
@@ -144,8 +135,8 @@ def feed(articles: list[Article], snapshot: datetime) -> str:
 
 def build(sources: Path) -> sk.Replica:
     data = sk.load(sources / "articles.json")
-    articles = sk.newest_first(map(article, data["articles"]))
-    dead = article(data["dead"])
+    articles = sk.newest_first(Article.of(a, ORIGIN) for a in data["articles"])
+    dead = Article.of(data["dead"], ORIGIN)
     b = sk.Build("baochinhphu_en", SITE, ORIGIN, HOSTS)
     b.page("/robots.txt", sk.robots("/search.htm", "/ajax/"))
     b.page("/", home_page(articles))
@@ -165,9 +156,9 @@ def build(sources: Path) -> sk.Replica:
     rows = [
         (
             f"`{a.path}`",
-            len(a.id),
+            len(str(a.id)),
             a.published.isoformat(),
-            "yes" if a.soft_hyphen else "no",
+            "yes" if a.data.get("soft_hyphen") else "no",
             len(a.photos),
             a.author or "(none)",
         )
@@ -182,12 +173,7 @@ def build(sources: Path) -> sk.Replica:
             "title_printed": a.printed_title,
             "summary": fold(a.summary.removeprefix("VGP - ")),
             "published": a.published.isoformat(),
-            "image_count": len(a.photos),
-            "caption_count": sum(1 for p in a.photos if fold(p.get("caption") or "")),
-            "images": [
-                {"url": a.image_url(p), "caption": fold(p.get("caption") or "") or None}
-                for p in a.photos
-            ],
+            **sk.images((a.image_url(p), fold(p.get("caption") or "") or None) for p in a.photos),
             "byline": a.author,
             "end_marker": any(x.get("end_marker") for x in a.blocks),
             "related_boxes": sum(1 for x in a.blocks if "related" in x),

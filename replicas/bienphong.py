@@ -20,7 +20,7 @@ from typing import Any
 import lxml.html
 
 from replicas import skeleton as sk
-from replicas.skeleton import VI_WEEKDAYS, attr, esc, fold
+from replicas.skeleton import attr, esc, fold
 
 SITE = "bienphong.com.vn"
 ORIGIN = "https://www.bienphong.com.vn"
@@ -28,6 +28,7 @@ MEDIA = "https://files.bienphong.com.vn/bbpmedia/media/730"
 HOSTS = ["www.bienphong.com.vn", "bienphong.com.vn"]
 SITE_NAME = "Báo Biên phòng"
 NO_IMAGE = "/images/no-image.png"
+PRINTED = "{weekday}, %d/%m/%Y | %H:%M"  # an article's date line
 html = sk.Templates(SITE)
 
 
@@ -74,11 +75,8 @@ class Article(sk.Article):
 
 
 @dataclass
-class Site:
-    meta: dict[str, Any]
-    articles: list[Article]
-    dead: Article
-    video: Article
+class Site(sk.Site[Article]):
+    video: Article  # listed, not an article
 
     def tag_name(self, slug: str) -> str:
         return str(self.meta["tags"][slug]["name"])
@@ -87,33 +85,22 @@ class Site:
         base = f"/tag/{slug}-{self.meta['tags'][slug]['id']}"
         return f"{base}.html" if number == 1 else f"{base}/trang-{number}.html"
 
-    def listed(self, tag: str) -> list[Article]:
+    def tagged(self, tag: str) -> list[Article]:
         links = [(self.dead, "dead_link"), (self.video, "video_link")]
         items = [a for a in self.articles if tag in a.data["tags"]]
         return sk.newest_first(items + [x for x, key in links if self.meta[key]["tag"] == tag])
 
 
 def load_site(sources: Path) -> Site:
-    meta = sk.load(sources / "site.json")
-
-    def article(entry: dict[str, Any], **fields: Any) -> Article:
-        published = sk.local(entry["published"])
-        return Article(
-            origin=ORIGIN, id=entry["id"], title=entry["title"], published=published, **fields
-        )
-
-    articles = sk.newest_first(
-        article(a, data=a) for a in sk.load(sources / "articles.json")["articles"]
-    )
+    articles = [Article.of(a, ORIGIN) for a in sk.load(sources / "articles.json")["articles"]]
     for a in articles:
         if text_of_html(a.title_html) != fold(a.title):
             raise ValueError(f"title markup of {a.id} does not read as its title")
         if text_of_html(a.data.get("sapo_html") or esc(a.data["sapo"])) != fold(a.data["sapo"]):
             raise ValueError(f"lead markup of {a.id} does not read as its lead")
-    sk.unique_ids(articles)
-    return Site(
-        meta, articles, article(meta["dead_link"]), article(meta["video_link"], prefix="/videos")
-    )
+    meta = sk.load(sources / "site.json")
+    dead, video = Article.of(meta["dead_link"], ORIGIN), meta["video_link"]
+    return Site(meta, articles, dead, Article.of(video, ORIGIN, prefix="/videos"))
 
 
 # ----------------------------------------------------------------------------
@@ -178,7 +165,7 @@ def article_page(site: Site, article: Article) -> str:
         **article.fields(),
         sapo_attr=attr(fold(data["sapo"])),
         published=article.published.isoformat(),
-        published_printed=sk.printed(article.published, "{weekday}, %d/%m/%Y | %H:%M"),
+        published_printed=sk.printed(article.published, PRINTED),
         category=category,
         category_name=esc(site.meta["categories"][category]["name"]),
         sapo=esc(data["sapo_prefix"]) + (data.get("sapo_html") or esc(data["sapo"])),
@@ -194,7 +181,9 @@ def tag_page(site: Site, tag: str, number: int, chunks: list[list[Article]]) -> 
             "tag-item",
             **item.fields(),
             href=attr(item.url if i % 2 == 0 else item.path),  # absolute, relative: as the site
-            sapo=f'\n<p class="bp-list-sapo">{esc(item.data["sapo"])}</p>' if item.data else "",
+            sapo=f'\n<p class="bp-list-sapo">{esc(item.data["sapo"])}</p>'
+            if "sapo" in item.data
+            else "",
         )
         for i, item in enumerate(chunks[number - 1])
     ]
@@ -260,7 +249,7 @@ def build(sources: Path) -> sk.Replica:
     size = site.meta["page_size"]
     for tag in site.meta["listings"]:
         b.listing(
-            site.listed(tag),
+            site.tagged(tag),
             size,
             partial(site.tag_path, tag),
             partial(tag_page, site, tag),
@@ -299,10 +288,6 @@ def manifest_entry(site: Site, a: Article) -> dict[str, Any]:
     """Computed from the sources: title and lead as their markup reads, image and caption
     counts, the byline as printed."""
     data = a.data
-    images = [
-        {"url": a.image_url(b), "caption": text_of_html(b["caption"]) if b.get("caption") else None}
-        for b in a.images
-    ]
     return {
         "url": a.url,
         "article_id": str(a.id),
@@ -311,10 +296,10 @@ def manifest_entry(site: Site, a: Article) -> dict[str, Any]:
         "summary": fold(data["sapo"]),
         "summary_printed": fold(data["sapo_prefix"] + data["sapo"]),
         "published": a.published.isoformat(),
-        "published_raw": f"{VI_WEEKDAYS[a.published.weekday()]}, {a.published:%d/%m/%Y | %H:%M}",
-        "image_count": len(images),
-        "caption_count": sum(1 for i in images if i["caption"]),
-        "images": images,
+        "published_raw": sk.printed(a.published, PRINTED),
+        **sk.images(
+            (a.image_url(b), text_of_html(b.get("caption") or "") or None) for b in a.images
+        ),
         "byline": data.get("byline"),
         "tags": [site.tag_name(t) for t in data["tags"]],
         "language": "vi",

@@ -11,7 +11,6 @@ Listings are ``/danh-muc/<slug>`` and ``?page=N`` (files ``<slug>@page=N.html``)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -42,12 +41,12 @@ def caption_text(block: dict[str, Any]) -> str | None:
     return f"{block['caption']} Ảnh: {block['credit']}"
 
 
-@dataclass(kw_only=True)
 class Article(sk.Article):
-    """An article, or (no ``data``) the dead listing link."""
+    """An article, or (its ``data`` no more than its place) the dead listing link."""
 
-    category: str
-    data: dict[str, Any] = field(default_factory=dict)
+    @property
+    def category(self) -> str:
+        return str(self.data["category"])
 
     @property
     def path(self) -> str:
@@ -71,33 +70,16 @@ class Article(sk.Article):
         return self.src(self.images[0]) if self.images else "/themes/default/images/no-image.jpg"
 
 
-@dataclass
-class Site:
-    meta: dict[str, Any]
-    articles: list[Article]
-    dead: Article
-
+class Site(sk.Site[Article]):
     @property
     def categories(self) -> list[tuple[str, dict[str, Any]]]:
         return list(self.meta["categories"].items())
 
-    def listed(self, category: str) -> list[Article]:
-        return sk.newest_first(a for a in [*self.articles, self.dead] if a.category == category)
-
 
 def load_site(sources: Path) -> Site:
+    articles = [Article.of(a, ORIGIN) for a in sk.load(sources / "articles.json")["articles"]]
     meta = sk.load(sources / "site.json")
-
-    def article(entry: dict[str, Any], **data: Any) -> Article:
-        published = sk.local(entry["published"])
-        place = {"id": int(entry["id"]), "title": entry["title"], "category": entry["category"]}
-        return Article(origin=ORIGIN, published=published, **place, **data)
-
-    articles = sk.newest_first(
-        article(a, data=a) for a in sk.load(sources / "articles.json")["articles"]
-    )
-    sk.unique_ids(articles)
-    return Site(meta, articles, article(meta["dead_link"]))
+    return Site(meta, articles, Article.of(meta["dead_link"], ORIGIN))
 
 
 # ----------------------------------------------------------------------------
@@ -203,7 +185,7 @@ def listing_page(site: Site, category: str, number: int, chunks: list[list[Artic
             **where,
             href=attr(item.url if i % 2 else item.path),
             thumbnail=attr(item.thumbnail),
-            summary=esc(item.data["summary"]) if item.data else "",
+            summary=esc(item.data.get("summary", "")),
         )
         for i, item in enumerate(chunks[number - 1])
     ]
@@ -245,7 +227,7 @@ def build(sources: Path) -> sk.Replica:
         b.page(a.path, article_page(site, a))
     for category in site.meta["categories"]:
         b.listing(
-            site.listed(category),
+            site.listed(category=category),
             site.meta["page_size"],
             partial(listing_path, category),
             partial(listing_page, site, category),
@@ -271,7 +253,6 @@ def build(sources: Path) -> sk.Replica:
 
 
 def manifest_entry(a: Article) -> dict[str, Any]:
-    images = [{"url": a.image_url(b), "caption": caption_text(b)} for b in a.images]
     return {
         "url": a.url,
         "article_id": str(a.id),
@@ -281,9 +262,7 @@ def manifest_entry(a: Article) -> dict[str, Any]:
         "summary": fold(a.data["summary"]),
         "published": a.published.isoformat(),
         "published_raw": f"{a.published:%d/%m/%Y %H:%M:%S}",
-        "image_count": len(images),
-        "caption_count": sum(1 for i in images if i["caption"]),
-        "images": images,
+        **sk.images((a.image_url(b), caption_text(b)) for b in a.images),
         "byline": fold(a.data["byline"]),
         "furniture": a.data["furniture"],
         "language": "vi",

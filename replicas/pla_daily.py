@@ -88,8 +88,7 @@ def render_body(entry: dict[str, Any]) -> str:
 
 
 def article(entry: dict[str, Any], **fields: Any) -> Article:
-    place = {k: entry[k] for k in ("id", "section", "title")}
-    return Article(origin=ORIGIN, published=local(entry["published"]), **place, **fields)
+    return Article.of(entry, ORIGIN, hours=8, section=entry["section"], **fields)
 
 
 def written(entry: dict[str, Any]) -> Article:
@@ -113,15 +112,12 @@ def written(entry: dict[str, Any]) -> Article:
 
 
 @dataclass
-class Site:
+class Site(sk.Site[Article]):
     real: str  # the real article page
-    sections: dict[str, Any]
-    articles: list[Article]  # newest first
-    dead: Article
 
-    def listed(self, section: str) -> list[Article]:
-        """Items of a section's listing, newest first (the dead link among them)."""
-        return sk.newest_first(a for a in [*self.articles, self.dead] if a.section == section)
+    @property
+    def sections(self) -> dict[str, Any]:
+        return dict(self.meta["sections"])
 
     def span(self, start: str, end: str) -> str:
         """The real page from the line holding ``start`` to the end of the last line
@@ -264,11 +260,9 @@ def build(sources: Path) -> sk.Replica:
         entry, key="real", source="real", body=body.group(1), **{k: entry[k] for k in keys}
     )
     written_articles = [written(e) for e in sk.load(sources / "written.json")["articles"]]
-    articles = sk.newest_first([real, *written_articles])
-    site = Site(text, meta["sections"], articles, article(meta["dead_link"]))
+    site = Site(meta, [real, *written_articles], article(meta["dead_link"]), text)
     if article_page(site, real) != text:
         raise ValueError("templates/article.html does not give back the real page")
-    sk.unique_ids([*site.articles, site.dead])
     b = sk.Build("pla_daily", SITE, ORIGIN, HOSTS)
     b.page("/robots.txt", sk.robots("/ysym/ssjgy/"))
     b.page("/", home_page(site))
@@ -280,7 +274,7 @@ def build(sources: Path) -> sk.Replica:
         entries.append({**more, "language": "zh", **page_facts(page)})
     for section in site.sections:
         b.listing(
-            site.listed(section),
+            site.listed(section=section),
             PAGE_SIZE,
             partial(listing_url, section),
             partial(listing_page, site, section),

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path, PurePosixPath
 from string import Template
-from typing import Any, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = REPO / "replicas" / "sources"
@@ -84,6 +84,16 @@ class Article:
     published: datetime
     data: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, entry: dict[str, Any], origin: str, hours: int = 7, **fields: Any) -> Self:
+        """The article of a source entry: its ``id``, ``title`` and ``published`` (the
+        site's wall-clock time, see :func:`local`), the entry as ``data``, then ``fields``."""
+        given = {"data": entry, **fields}
+        published = local(entry["published"], hours)
+        return cls(
+            origin=origin, id=entry["id"], title=entry["title"], published=published, **given
+        )
+
     @property
     def path(self) -> str:
         raise NotImplementedError
@@ -115,6 +125,34 @@ def unique_ids(items: Iterable[Article]) -> None:
     ids = [a.id for a in items]
     if len(set(ids)) != len(ids):
         raise ValueError("duplicate article ids")
+
+
+@dataclass
+class Site(Generic[A]):
+    """A replica's sources, read: ``meta`` (the site's own JSON), the articles (kept
+    newest first, their ids unique) and the dead link that listings hold too."""
+
+    meta: dict[str, Any]
+    articles: list[A]
+    dead: A
+
+    def __post_init__(self) -> None:
+        self.articles = newest_first(self.articles)
+        unique_ids([*self.articles, self.dead])
+
+    def listed(self, **where: object) -> list[A]:
+        """A listing's items, newest first: the articles, and the dead link, whose
+        attributes have the values ``where`` gives."""
+        items = [*self.articles, self.dead]
+        return newest_first(a for a in items if all(getattr(a, k) == v for k, v in where.items()))
+
+
+def images(pairs: Iterable[tuple[str, str | None]]) -> dict[str, Any]:
+    """An article's ``image_count``, ``caption_count`` and ``images`` in the manifest,
+    from each image's URL and caption."""
+    listed = [{"url": url, "caption": caption} for url, caption in pairs]
+    captions = sum(1 for i in listed if i["caption"])
+    return {"image_count": len(listed), "caption_count": captions, "images": listed}
 
 
 def paged(items: Sequence[T], size: int, at_least_one: bool = True) -> list[list[T]]:

@@ -37,14 +37,23 @@ def printed_date(lang: str, day: datetime) -> str:
 class Article(sk.Article):
     lang: str
     category: dict[str, Any]  # slug, id, name
-    blocks: list[dict[str, Any]]
-    byline: dict[str, str] | None
-    chrome: str
 
     @property
     def path(self) -> str:
         slug = sk.slugify(self.title)[:SLUG_LIMIT].strip("-")
         return f"/{self.lang}/{self.category['slug']}/{slug}/{self.id}.html"
+
+    @property
+    def section(self) -> str:
+        return str(self.category["slug"])
+
+    @property
+    def blocks(self) -> list[dict[str, Any]]:
+        return list(self.data.get("blocks", []))
+
+    @property
+    def byline(self) -> dict[str, str] | None:
+        return self.data.get("byline")
 
     def image_url(self, name: str) -> str:
         day = self.published
@@ -64,17 +73,10 @@ def listing_url(lang: str, cat: dict[str, Any], number: int) -> str:
     return listing(lang, cat) + (f"?pageindex={number}" if number > 1 else "")
 
 
-@dataclass
-class Site:
-    clock: datetime
-    page_size: int
-    categories: dict[str, list[dict[str, Any]]]
-    articles: list[Article]  # newest first
-    dead: Article
-
-    def in_listing(self, lang: str, category: str) -> list[Article]:
-        items = [*self.articles, self.dead]
-        return sk.newest_first(a for a in items if (a.lang, a.category["slug"]) == (lang, category))
+class Site(sk.Site[Article]):
+    @property
+    def categories(self) -> dict[str, list[dict[str, Any]]]:
+        return dict(self.meta["categories"])
 
     def latest(self, lang: str, exclude: Article | None = None, count: int = 5) -> list[Article]:
         return [a for a in self.articles if a.lang == lang and a is not exclude][:count]
@@ -85,25 +87,11 @@ def load_site(sources: Path) -> Site:
     cats = {(lang, c["slug"]): c for lang, items in data["categories"].items() for c in items}
 
     def article(raw: dict[str, Any]) -> Article:
-        return Article(
-            origin=ORIGIN,
-            id=raw["id"],
-            title=raw["title"],
-            published=datetime.fromisoformat(raw["published"]),
-            lang=raw["lang"],
-            category=cats[(raw["lang"], raw["category"])],
-            blocks=raw.get("blocks", []),
-            byline=raw.get("byline"),
-            chrome=raw.get("chrome", "comments-in-ct"),
+        return Article.of(
+            raw, ORIGIN, lang=raw["lang"], category=cats[raw["lang"], raw["category"]]
         )
 
-    return Site(
-        clock=datetime.fromisoformat(data["clock"]),
-        page_size=data["page_size"],
-        categories=data["categories"],
-        articles=sk.newest_first(map(article, data["articles"])),
-        dead=article(data["dead"]),
-    )
+    return Site(data, [article(a) for a in data["articles"]], article(data["dead"]))
 
 
 # ----------------------------------------------------------------------------
@@ -116,7 +104,7 @@ def page(site: Site, kind: str, lang: str, **fields: object) -> str:
     menu = [
         f'<li><a href="{listing(lang, c)}">{esc(c["name"])}</a></li>' for c in site.categories[lang]
     ]
-    clock = printed_date(lang, site.clock)
+    clock = printed_date(lang, sk.local(site.meta["clock"]))
     return html.page(kind, **WORDS[lang], **fields, lang=lang, clock=clock, menu="\n".join(menu))
 
 
@@ -158,8 +146,8 @@ def body_html(article: Article) -> str:
 
 
 def article_page(site: Site, a: Article) -> str:
-    focus_in_text = a.chrome == "focus-after-text"
-    others = [x for x in site.in_listing(a.lang, a.category["slug"]) if x not in (a, site.dead)]
+    focus_in_text = a.data.get("chrome") == "focus-after-text"
+    others = [x for x in site.listed(lang=a.lang, section=a.section) if x not in (a, site.dead)]
     return page(
         site,
         "article",
@@ -201,7 +189,7 @@ def home_page(site: Site, lang: str) -> str:
             listing=listing(lang, cat),
             category=esc(cat["name"]),
             links=link_list(
-                [a for a in site.in_listing(lang, cat["slug"]) if a is not site.dead][:3]
+                [a for a in site.listed(lang=lang, section=cat["slug"]) if a is not site.dead][:3]
             ),
         )
         for cat in site.categories[lang]
@@ -226,8 +214,8 @@ def build(sources: Path) -> sk.Replica:
     for lang, cats in site.categories.items():
         for cat in cats:
             b.listing(
-                site.in_listing(lang, cat["slug"]),
-                site.page_size,
+                site.listed(lang=lang, section=cat["slug"]),
+                site.meta["page_size"],
                 partial(listing_url, lang, cat),
                 partial(listing_page, site, lang, cat),
             )
@@ -243,22 +231,21 @@ def build(sources: Path) -> sk.Replica:
     account = b.provenance(
         f"`replicas/sources/{SITE}/articles.json`",
         rows,
-        page_size=site.page_size,
+        page_size=site.meta["page_size"],
         dead=site.dead.path,
     )
     return b.replica(
         [manifest_entry(a) for a in site.articles],
         account,
         timezone="+07:00",
-        clock=printed_date("vi", site.clock),
-        page_size=site.page_size,
+        clock=printed_date("vi", sk.local(site.meta["clock"])),
+        page_size=site.meta["page_size"],
         dead_urls=[site.dead.url],
     )
 
 
 def manifest_entry(a: Article) -> dict[str, Any]:
     images = [b for b in a.blocks if "img" in b]
-    captions = [fold(b.get("caption") or "") or None for b in images]
     return {
         "url": a.url,
         "article_id": str(a.id),
@@ -267,11 +254,8 @@ def manifest_entry(a: Article) -> dict[str, Any]:
         "title": fold(a.title),
         "published": a.published.isoformat(),
         "published_raw": printed_date(a.lang, a.published),
-        "image_count": len(images),
-        "caption_count": sum(1 for c in captions if c),
-        "images": [
-            {"url": ORIGIN + a.image_url(b["img"]), "caption": c}
-            for b, c in zip(images, captions, strict=True)
-        ],
+        **sk.images(
+            (ORIGIN + a.image_url(b["img"]), fold(b.get("caption") or "") or None) for b in images
+        ),
         "byline": a.printed_byline(),
     }
