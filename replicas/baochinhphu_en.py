@@ -180,13 +180,5 @@ def build(sources: Path) -> sk.Replica:
         }
         for a in articles
     ]
-    account = b.provenance(
-        f"`replicas/sources/{SITE}/articles.json`",
-        rows,
-        feed=FEED,
-        feed_size=len(articles[:6]),
-        dead=dead.path,
-    )
-    return b.replica(
-        entries, account, timezone="+07:00", page_size=data["page_size"], dead_urls=[dead.url]
-    )
+    facts = {"feed": FEED, "feed_size": len(articles[:6])}
+    return b.replica(entries, dead, f"`replicas/sources/{SITE}/articles.json`", rows, facts=facts)

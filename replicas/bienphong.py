@@ -26,7 +26,6 @@ SITE = "bienphong.com.vn"
 ORIGIN = "https://www.bienphong.com.vn"
 MEDIA = "https://files.bienphong.com.vn/bbpmedia/media/730"
 HOSTS = ["www.bienphong.com.vn", "bienphong.com.vn"]
-SITE_NAME = "Báo Biên phòng"
 NO_IMAGE = "/images/no-image.png"
 PRINTED = "{weekday}, %d/%m/%Y | %H:%M"  # an article's date line
 html = sk.Templates(SITE)
@@ -260,21 +259,13 @@ def build(sources: Path) -> sk.Replica:
     for category, cat in site.meta["categories"].items():
         b.feed(cat["feed"], *feed(site, category))
     tracking = site.meta["tracking"]
-    account = b.provenance(
-        f"`replicas/sources/{SITE}/`",
-        [(f"`{a.path}`", f"written (`articles.json`, id {a.id})") for a in site.articles],
-        page_size=size,
-        feed_limit=site.meta["feed_limit"],
-        dead=site.dead.path,
-        video=site.video.path,
-    )
     return b.replica(
         [manifest_entry(site, a) for a in site.articles],
-        account,
-        timezone="+07:00",
-        page_size=size,
+        site.dead,
+        f"`replicas/sources/{SITE}/`",
+        [(f"`{a.path}`", f"written (`articles.json`, id {a.id})") for a in site.articles],
+        facts={"feed_limit": site.meta["feed_limit"], "video": site.video.path},
         home=ORIGIN + "/",
-        dead_urls=[site.dead.url],
         not_articles=[site.video.url],
         tracking_urls=[
             {"url": f"{a.url}?{tracking['query']}", "canonical": a.url}

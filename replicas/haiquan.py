@@ -23,7 +23,6 @@ SITE = "baohaiquanvietnam.vn"
 ORIGIN = "https://baohaiquanvietnam.vn"
 HOSTS = ["baohaiquanvietnam.vn", "www.baohaiquanvietnam.vn"]
 html = sk.Templates(SITE)
-SITE_NAME = "Báo Hải quân Việt Nam"
 # The author line: its markup varies; the last one has no space after the colon.
 BYLINES = {
     "strong": '<p style="text-align: right;"><strong>{}</strong></p>',
@@ -235,19 +234,12 @@ def build(sources: Path) -> sk.Replica:
             at_least_one=False,
             after_last=True,  # Laravel serves it, with an empty list and no pagination
         )
-    account = b.provenance(
-        f"`replicas/sources/{SITE}/`",
-        [(f"`{a.path}`", f"written (`articles.json`, id {a.id})") for a in site.articles],
-        page_size=site.meta["page_size"],
-        dead=site.dead.path,
-    )
     return b.replica(
         [manifest_entry(a) for a in site.articles],
-        account,
-        timezone="+07:00",
-        page_size=site.meta["page_size"],
+        site.dead,
+        f"`replicas/sources/{SITE}/`",
+        [(f"`{a.path}`", f"written (`articles.json`, id {a.id})") for a in site.articles],
         home=ORIGIN + "/",
-        dead_urls=[site.dead.url],
         feeds=[],
     )
 

@@ -263,7 +263,7 @@ def build(sources: Path) -> sk.Replica:
     site = Site(meta, [real, *written_articles], article(meta["dead_link"]), text)
     if article_page(site, real) != text:
         raise ValueError("templates/article.html does not give back the real page")
-    b = sk.Build("pla_daily", SITE, ORIGIN, HOSTS)
+    b = sk.Build("pla_daily", SITE, ORIGIN, HOSTS, timezone="+08:00")
     b.page("/robots.txt", sk.robots("/ysym/ssjgy/"))
     b.page("/", home_page(site))
     entries = []
@@ -281,21 +281,14 @@ def build(sources: Path) -> sk.Replica:
         )
     written_row = "written (`written.json#{}`) in the real page's skeleton"
     real_row = "real page, byte for byte (`sources/81.cn/real/`)"
-    account = b.provenance(
+    return b.replica(
+        entries,
+        site.dead,
         f"`replicas/sources/{SITE}/` (see the PROVENANCE.md there)",
         [
             (f"`{a.path}`", real_row if a.source == "real" else written_row.format(a.key))
             for a in site.articles
         ],
-        real=real.path,
-        page_size=PAGE_SIZE,
-        dead=site.dead.path,
-    )
-    return b.replica(
-        entries,
-        account,
-        timezone="+08:00",
-        page_size=PAGE_SIZE,
+        facts={"real": real.path},
         home=ORIGIN + "/",
-        dead_urls=[site.dead.url],
     )

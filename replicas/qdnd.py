@@ -261,43 +261,31 @@ def load_articles(sources: Path, meta: dict[str, Any], edition: Edition) -> list
 
 
 @dataclass
-class Site:
-    """Everything the pages are built from."""
+class Site(sk.Site[Article]):
+    """An edition's pages' sources: ``meta`` (``replica.json``, ``written.json``) and articles."""
 
     edition: Edition
-    sections: dict[str, Any]
-    articles: list[Article]  # newest first
-    dead: Article
-    tracking: Article
-    tracking_query: str
-    tracking_feed: str
-    snapshot_day: datetime
 
-    def listed(self, section: str, subsection: str | None = None) -> list[Article]:
-        """Items of a section (or subsection) listing, newest first."""
-        return sk.newest_first(
-            a
-            for a in [*self.articles, self.dead]
-            if a.section == section and subsection in (None, a.subsection)
-        )
+    @property
+    def sections(self) -> dict[str, Any]:
+        return dict(self.meta["sections"])
+
+    @property
+    def snapshot(self) -> datetime:
+        return sk.local(self.meta["snapshot_day"])
+
+    @property
+    def tracking(self) -> dict[str, Any]:
+        """Which article's link carries tracking parameters (``query``) in which ``feed``."""
+        key = self.meta["tracking"]["key"]
+        return {**self.meta["tracking"], "article": next(a for a in self.articles if a.key == key)}
 
 
 def make_site(edition: Edition, meta: dict[str, Any], articles: list[Article]) -> Site:
     """The site of ``articles``, with the sections, dead link and tracking link of ``meta``."""
-    dead = placed(edition, meta["dead_link"], key="dead", source="dead")
-    dead.image = meta["dead_link"].get("thumbnail", "")
-    sk.unique_ids([*articles, dead])
-    tracking = meta["tracking"]
-    return Site(
-        edition=edition,
-        sections=meta["sections"],
-        articles=sk.newest_first(articles),
-        dead=dead,
-        tracking=next(a for a in articles if a.key == tracking["key"]),
-        tracking_query=tracking["query"],
-        tracking_feed=tracking["feed"],
-        snapshot_day=sk.local(meta["snapshot_day"]),
-    )
+    thumbnail = meta["dead_link"].get("thumbnail", "")
+    dead = placed(edition, meta["dead_link"], key="dead", source="dead", image=thumbnail)
+    return Site(meta, articles, dead, edition)
 
 
 def load_site(sources: Path) -> Site:
@@ -319,7 +307,7 @@ def page(site: Site, kind: str, **fields: object) -> str:
     return e.html.page(
         kind,
         **fields,
-        today=e.printed_date(site.snapshot_day).split(" - ")[0],
+        today=e.printed_date(site.snapshot).split(" - ")[0],
         menu=e.html("menu", items="\n".join(items)),
     )
 
@@ -449,7 +437,7 @@ def feed(
     e = site.edition
     items = items[:FEED_LIMIT]
     urls = [
-        f"{a.url}?{site.tracking_query}" if tracking and a is site.tracking else a.url
+        f"{a.url}?{site.tracking['query']}" if tracking and a is site.tracking["article"] else a.url
         for a in items
     ]
     entries = [
@@ -460,7 +448,7 @@ def feed(
         "feed.xml",
         title=esc(title),
         link=esc(channel_link),
-        built=format_datetime(items[0].published if items else site.snapshot_day),
+        built=format_datetime(items[0].published if items else site.snapshot),
         items="\n".join(entries),
     )
     return text, urls
@@ -492,7 +480,7 @@ def replica(
         for sub in [None, *sec["subsections"]]:
             where = {"section": section, "subsection": sub} if e.lang == "vi" else {}
             b.listing(
-                site.listed(section, sub),
+                site.listed(section=section, **({"subsection": sub} if sub else {})),
                 PAGE_SIZE,
                 partial(listing_url, section, sub),
                 partial(listing_page, site, section, sub),
@@ -504,19 +492,23 @@ def replica(
             in_section = [a for a in site.articles if a.section == slug]
             feeds.append((sec["feed"], sec["name"], f"{e.origin}/{slug}", in_section))
     for path, title, channel, items in feeds:
-        text, urls = feed(site, title, channel, items, tracking=path == site.tracking_feed)
+        text, urls = feed(site, title, channel, items, tracking=path == site.tracking["feed"])
         b.feed(path, text, urls, title=title)
-    tracking = {"url": f"{site.tracking.url}?{site.tracking_query}", "canonical": site.tracking.url}
+    tracked = site.tracking["article"].url
+    tracking = {"url": f"{tracked}?{site.tracking['query']}", "canonical": tracked}
     return b.replica(
         [manifest_entry(site, a) for a in site.articles],
-        b.provenance(sources, rows, **facts),
-        {"hosts": e.hosts, "cookie_gate": {"name": GATE_COOKIE, "exempt": ["/robots.txt"]}},
+        site.dead,
+        sources,
+        rows,
+        facts=facts,
+        site_json={
+            "hosts": e.hosts,
+            "cookie_gate": {"name": GATE_COOKIE, "exempt": ["/robots.txt"]},
+        },
         cookie_gate=GATE_COOKIE,
-        timezone="+07:00",
-        page_size=PAGE_SIZE,
         home=e.origin + "/",
         robots_disallow=ROBOTS_DISALLOW,
-        dead_urls=[site.dead.url],
         tracking_urls=[tracking],
     )
 
@@ -569,6 +561,4 @@ def build(sources: Path) -> sk.Replica:
         latest_feed=site.edition.latest_feed,
         gate_cookie=GATE_COOKIE,
         toolbar=TOOLBAR_TOKEN,
-        page_size=PAGE_SIZE,
-        dead=site.dead.path,
     )

@@ -14,7 +14,6 @@ from typing import Any
 
 from replicas.qdnd import (
     GATE_COOKIE,
-    PAGE_SIZE,
     ROBOTS_DISALLOW,
     Edition,
     make_site,
@@ -81,6 +80,5 @@ def build(sources: Path) -> Replica:
         [(f"`{a.path}`", f"written (`{a.source_file}`)") for a in site.articles],
         gate_cookie=GATE_COOKIE,
         robots=", ".join(f"`{p}`" for p in ROBOTS_DISALLOW),
-        page_size=PAGE_SIZE,
         latest_feed=edition.latest_feed,
     )

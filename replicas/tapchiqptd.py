@@ -228,19 +228,12 @@ def build(sources: Path) -> sk.Replica:
         )
         for a in site.articles
     ]
-    account = b.provenance(
-        f"`replicas/sources/{SITE}/articles.json`",
-        rows,
-        page_size=site.meta["page_size"],
-        dead=site.dead.path,
-    )
     return b.replica(
         [manifest_entry(a) for a in site.articles],
-        account,
-        timezone="+07:00",
+        site.dead,
+        f"`replicas/sources/{SITE}/articles.json`",
+        rows,
         clock=printed_date("vi", sk.local(site.meta["clock"])),
-        page_size=site.meta["page_size"],
-        dead_urls=[site.dead.url],
     )
 
 
