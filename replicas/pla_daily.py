@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,27 +35,25 @@ CREDITS = {"plain": "{c}{n}摄", "bracket": "{c}（{n}摄）", "spaced": "{c} {n
 HTMLBOX = re.compile(r"<!--HTMLBOX-->(.*)<!--HTMLBOX-->", re.S)
 
 
-def local(text: str) -> datetime:
-    return sk.local(text, hours=8)  # China time
-
-
 @dataclass(kw_only=True)
 class Article(sk.Article):
-    """An article (``source`` "real" or "written"), or the dead listing link."""
+    """An article, its ``data`` its entry in ``replica.json`` (``source`` "real") or in
+    ``written.json`` ("written"); or the dead listing link."""
 
-    section: str
-    key: str = ""
     source: str = "dead"
-    date_only: bool = False  # no "发布：" line in the header: the meta date is all there is
-    editor: str = ""
-    reporter: str = ""
-    author_info: str | None = None
     body: str = ""  # the HTML between the <!--HTMLBOX--> comments
-    made: str = ""  # the page's "make time" comment
+
+    @property
+    def section(self) -> str:
+        return str(self.data["section"])
 
     @property
     def path(self) -> str:
         return f"/{self.section}/{self.id}.html"
+
+    @classmethod
+    def read(cls, entry: dict[str, Any], **fields: Any) -> Article:
+        return cls.of(entry, ORIGIN, hours=8, **fields)  # China time
 
 
 def render_body(entry: dict[str, Any]) -> str:
@@ -63,7 +61,7 @@ def render_body(entry: dict[str, Any]) -> str:
     line breaks inside a paragraph's text stay (see written.json's note)."""
     parts = []
     images = 0
-    day = local(entry["published"])
+    day = sk.local(entry["published"], hours=8)
     for block in entry["blocks"]:
         if "img" in block:
             images += 1
@@ -87,26 +85,6 @@ def render_body(entry: dict[str, Any]) -> str:
     )
 
 
-def article(entry: dict[str, Any], **fields: Any) -> Article:
-    return Article.of(entry, ORIGIN, hours=8, section=entry["section"], **fields)
-
-
-def written(entry: dict[str, Any]) -> Article:
-    reporter = entry["reporter"]
-    made = local(entry["published"]) + timedelta(minutes=31, seconds=5)  # as the real page
-    return article(
-        entry,
-        key=entry["key"],
-        source="written",
-        date_only=bool(entry.get("no_publish_span")),
-        editor=entry["editor"],
-        reporter=reporter,
-        author_info=entry.get("author_info", f"作者：{reporter}" if reporter else None),
-        body=render_body(entry),
-        made=f"{made:%Y-%m-%d %H:%M:%S}",
-    )
-
-
 # ----------------------------------------------------------------------------
 # Pages
 
@@ -114,10 +92,6 @@ def written(entry: dict[str, Any]) -> Article:
 @dataclass
 class Site(sk.Site[Article]):
     real: str  # the real article page
-
-    @property
-    def sections(self) -> dict[str, Any]:
-        return dict(self.meta["sections"])
 
     def span(self, start: str, end: str) -> str:
         """The real page from the line holding ``start`` to the end of the last line
@@ -141,25 +115,28 @@ class Site(sk.Site[Article]):
 
 def article_page(site: Site, a: Article) -> str:
     """``templates/article.html``, the real page with its article's values as fields."""
-    section = site.sections[a.section]
-    author = f'           <span  id="author-info">{esc(a.author_info or "")}</span>'
-    published = f"           <span>发布：{a.published:%Y-%m-%d %H:%M:%S}</span>"
+    data, day = a.data, a.published
+    section = site.meta["sections"][a.section]
+    author = data.get("author_info", f"作者：{data['reporter']}" if data["reporter"] else None)
+    made = data.get("made", f"{day + timedelta(minutes=31, seconds=5):%Y-%m-%d %H:%M:%S}")
+    author_line = f'           <span  id="author-info">{esc(author or "")}</span>'
+    published = f"           <span>发布：{day:%Y-%m-%d %H:%M:%S}</span>"
     return html(
         "article",
         title=esc(a.title),
         title_attr=attr(a.title),
         node=section["node"],
         id=a.id,
-        date=f"{a.published:%Y-%m-%d}",
-        editor=esc(a.editor),
-        editor_attr=attr(a.editor),
-        reporter_attr=attr(a.reporter),
+        date=f"{day:%Y-%m-%d}",
+        editor=esc(data["editor"]),
+        editor_attr=attr(data["editor"]),
+        reporter_attr=attr(data["reporter"]),
         section=a.section,
         section_name=esc(section["name"]),
-        author_info=author if a.author_info else "",
-        published="" if a.date_only else published,
+        author_info=author_line if author else "",
+        published="" if data.get("no_publish_span") else published,
         body=a.body,
-        made=a.made,
+        made=made,
     )
 
 
@@ -176,7 +153,7 @@ def listing_url(section: str, number: int) -> str:
 
 
 def listing_page(site: Site, section: str, number: int, chunks: list[list[Article]]) -> str:
-    name = site.sections[section]["name"]
+    name = site.meta["sections"][section]["name"]
     items = [
         html(
             "listing-item",
@@ -199,7 +176,7 @@ def listing_page(site: Site, section: str, number: int, chunks: list[list[Articl
 
 def home_page(site: Site) -> str:
     boxes = []
-    for slug, sec in site.sections.items():
+    for slug, sec in site.meta["sections"].items():
         links = [
             html("home-link", href=attr(PRINTED_ORIGIN + a.path), title=esc(a.title))
             for a in [a for a in site.articles if a.section == slug][:4]
@@ -234,7 +211,7 @@ def page_facts(html: str) -> dict[str, Any]:
     texts = [fold(p.text_content()) for p in paragraphs if fold(p.text_content())]
     reporter = next((t for t in texts[:4] if t.startswith("■")), None)
     author_info = root.xpath("//span[@id='author-info']")
-    published = local(day)
+    published = sk.local(day, hours=8)
     return {
         "title": title,
         "published": published.isoformat(),
@@ -251,16 +228,15 @@ def page_facts(html: str) -> dict[str, Any]:
 
 def build(sources: Path) -> sk.Replica:
     meta = sk.load(sources / "replica.json")
-    entry = meta["real"]
-    text = (sources / entry["file"]).read_text(encoding="utf-8")
+    text = (sources / meta["real"]["file"]).read_text(encoding="utf-8")
     body = HTMLBOX.search(text)
     assert body is not None
-    keys = ("editor", "reporter", "author_info", "made")
-    real = article(
-        entry, key="real", source="real", body=body.group(1), **{k: entry[k] for k in keys}
-    )
-    written_articles = [written(e) for e in sk.load(sources / "written.json")["articles"]]
-    site = Site(meta, [real, *written_articles], article(meta["dead_link"]), text)
+    real = Article.read(meta["real"], source="real", body=body.group(1))
+    written = [
+        Article.read(e, source="written", body=render_body(e))
+        for e in sk.load(sources / "written.json")["articles"]
+    ]
+    site = Site(meta, [real, *written], Article.read(meta["dead_link"]), text)
     if article_page(site, real) != text:
         raise ValueError("templates/article.html does not give back the real page")
     b = sk.Build("pla_daily", SITE, ORIGIN, HOSTS, timezone="+08:00")
@@ -272,7 +248,7 @@ def build(sources: Path) -> sk.Replica:
         b.page(a.path, page)
         more = {"url": a.url, "article_id": str(a.id), "section": a.section, "source": a.source}
         entries.append({**more, "language": "zh", **page_facts(page)})
-    for section in site.sections:
+    for section in site.meta["sections"]:
         b.listing(
             site.listed(section=section),
             PAGE_SIZE,
@@ -286,7 +262,7 @@ def build(sources: Path) -> sk.Replica:
         site.dead,
         f"`replicas/sources/{SITE}/` (see the PROVENANCE.md there)",
         [
-            (f"`{a.path}`", real_row if a.source == "real" else written_row.format(a.key))
+            (f"`{a.path}`", real_row if a.source == "real" else written_row.format(a.data["key"]))
             for a in site.articles
         ],
         facts={"real": real.path},
