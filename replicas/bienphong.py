@@ -66,11 +66,7 @@ class Article(sk.Article):
         return self.image_url(self.images[0]) if self.images else NO_IMAGE
 
     def fields(self) -> dict[str, object]:
-        return {
-            **super().fields(),
-            "title_html": self.title_html,
-            "thumbnail": attr(self.thumbnail),
-        }
+        return {**super().fields(), "title_html": self.title_html}
 
 
 @dataclass
@@ -100,10 +96,6 @@ def load_site(sources: Path) -> Site:
     meta = sk.load(sources / "site.json")
     dead, video = Article.of(meta["dead_link"], ORIGIN), meta["video_link"]
     return Site(meta, articles, dead, Article.of(video, ORIGIN, prefix="/videos"))
-
-
-# ----------------------------------------------------------------------------
-# Pages
 
 
 def page(site: Site, kind: str, *, exclude: Article | None = None, **fields: object) -> str:
@@ -186,7 +178,6 @@ def tag_page(site: Site, tag: str, number: int, chunks: list[list[Article]]) -> 
         )
         for i, item in enumerate(chunks[number - 1])
     ]
-    pages = sk.pagination(html, number, len(chunks), partial(site.tag_path, tag), origin=ORIGIN)
     return page(
         site,
         "tag",
@@ -194,7 +185,9 @@ def tag_page(site: Site, tag: str, number: int, chunks: list[list[Article]]) -> 
         number=f" - Trang {number}" if number > 1 else "",
         name=esc(site.tag_name(tag)),
         items="\n".join(items),
-        pagination=html("pagination", pages=pages) if len(chunks) > 1 else "",
+        pagination=sk.pagination(
+            html, number, len(chunks), partial(site.tag_path, tag), origin=ORIGIN
+        ),
     )
 
 
@@ -232,10 +225,6 @@ def feed(site: Site, category: str) -> tuple[str, list[str]]:
         items="\n".join(entries),
     )
     return text, urls
-
-
-# ----------------------------------------------------------------------------
-# Build
 
 
 def build(sources: Path) -> sk.Replica:

@@ -81,10 +81,6 @@ def load_site(sources: Path) -> Site:
     return Site(meta, articles, Article.of(meta["dead_link"], ORIGIN))
 
 
-# ----------------------------------------------------------------------------
-# Pages
-
-
 def page(site: Site, kind: str, *, exclude: Article | None = None, **fields: object) -> str:
     """A page of ``kind`` in the chrome of every page, with the newest articles (but
     ``exclude``) in the sidebar."""
@@ -183,20 +179,22 @@ def listing_page(site: Site, category: str, number: int, chunks: list[list[Artic
             **item.fields(),
             **where,
             href=attr(item.url if i % 2 else item.path),
-            thumbnail=attr(item.thumbnail),
             summary=esc(item.data.get("summary", "")),
         )
         for i, item in enumerate(chunks[number - 1])
     ]
     total = len([c for c in chunks if c])  # Laravel: no pagination on a page after the last
-    pages = sk.pagination(html, number, total, lambda n: f"{ORIGIN}/danh-muc/{category}?page={n}")
+
+    def href(n: int) -> str:
+        return f"{ORIGIN}/danh-muc/{category}?page={n}"
+
     return page(
         site,
         "listing",
         **where,
         canonical=listing_path(category, number),
         items="\n".join(items),
-        pagination=html("pagination", pages=pages) if 1 < total >= number else "",
+        pagination=sk.pagination(html, number, total, href),
     )
 
 
@@ -211,10 +209,6 @@ def home_page(site: Site) -> str:
         for slug, cat in site.categories
     ]
     return page(site, "home", boxes="\n".join(boxes))
-
-
-# ----------------------------------------------------------------------------
-# Build
 
 
 def build(sources: Path) -> sk.Replica:

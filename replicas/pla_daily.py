@@ -85,10 +85,6 @@ def render_body(entry: dict[str, Any]) -> str:
     )
 
 
-# ----------------------------------------------------------------------------
-# Pages
-
-
 @dataclass
 class Site(sk.Site[Article]):
     real: str  # the real article page
@@ -220,10 +216,6 @@ def page_facts(html: str) -> dict[str, Any]:
         "caption_count": captions,
         "byline": reporter or (fold(author_info[0].text_content()) if author_info else None),
     }
-
-
-# ----------------------------------------------------------------------------
-# Build
 
 
 def build(sources: Path) -> sk.Replica:

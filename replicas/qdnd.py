@@ -67,10 +67,6 @@ class Edition:
         return sk.printed(moment, self.date_format)
 
 
-# ----------------------------------------------------------------------------
-# Articles
-
-
 @dataclass
 class BodyFacts:
     """What a body holds, read back from its HTML."""
@@ -256,10 +252,6 @@ def load_articles(sources: Path, meta: dict[str, Any], edition: Edition) -> list
     return articles
 
 
-# ----------------------------------------------------------------------------
-# Pages
-
-
 @dataclass
 class Site(sk.Site[Article]):
     """An edition's pages' sources: ``meta`` (``replica.json``, ``written.json``) and articles."""
@@ -348,7 +340,6 @@ def article_page(site: Site, article: Article) -> str:
         "article",
         **article.fields(),
         description=attr(article.summary or article.title),
-        thumbnail=attr(article.thumbnail),
         breadcrumb=breadcrumb(site, article.section, article.subsection),
         published=e.printed_date(article.published),
         summary=summary_html(e.html, article),
@@ -375,7 +366,6 @@ def listing_page(
             "listing-item",
             **item.fields(),
             href=attr(link(site, item.url, i)),
-            thumbnail=attr(item.thumbnail),
             summary=f'\n<p class="hidden-xs">{esc(item.summary)}</p>' if item.summary else "",
         )
         for i, item in enumerate(chunks[number - 1])
@@ -384,7 +374,6 @@ def listing_page(
         f'<li><a href="/{section}/{s}">{esc(t)}</a></li>' for s, t in sec["subsections"].items()
     ]
     url = partial(listing_url, section, subsection)
-    pages = sk.pagination(e.html, number, len(chunks), url, origin=e.origin)
     sidebar = latest_box(site)
     if e.html.has("most-read"):  # the edition's listings show the most read instead
         most_read = [e.html("most-read-item", **a.fields()) for a in site.articles[:5]]
@@ -398,7 +387,7 @@ def listing_page(
         name=esc(name),
         submenu="\n".join(submenu),
         items="\n".join(items),
-        pagination=e.html("pagination", pages=pages) if len(chunks) > 1 else "",
+        pagination=sk.pagination(e.html, number, len(chunks), url, origin=e.origin),
         sidebar=sidebar,
     )
 
@@ -408,7 +397,7 @@ def home_page(site: Site) -> str:
 
     def featured(index: int, a: Article) -> str:
         href = attr(link(site, a.url, index))
-        return e.html("home-featured", **a.fields(), href=href, thumbnail=attr(a.thumbnail))
+        return e.html("home-featured", **a.fields(), href=href)
 
     boxes = []  # the sections' newest, where the edition's home page has them
     for slug, sec in site.sections.items() if e.html.has("home-box") else ():
@@ -452,10 +441,6 @@ def feed(
         items="\n".join(entries),
     )
     return text, urls
-
-
-# ----------------------------------------------------------------------------
-# Build
 
 
 def page_file(url_path: str) -> str:

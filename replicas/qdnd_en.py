@@ -59,16 +59,9 @@ def build(sources: Path) -> Replica:
     articles = []
     for entry in data["articles"]:
         tags = [(f"{slugify(tag)}-{7000 + i}", tag) for i, tag in enumerate(entry["tags"])]
-        file = f"written.json#{entry['key']}"
-        body = render_body(entry)
+        where = {"source": "written", "source_file": f"written.json#{entry['key']}"}
         article = placed(
-            edition,
-            entry,
-            key=entry["key"],
-            source="written",
-            source_file=file,
-            body=body,
-            tags=tags,
+            edition, entry, key=entry["key"], body=render_body(entry), tags=tags, **where
         )
         if article.facts.byline != entry["byline"]["text"]:
             raise ValueError(f"{article.key}: the body does not end with its byline")

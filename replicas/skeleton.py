@@ -101,16 +101,21 @@ class Article:
     def url(self) -> str:
         return self.origin + self.path
 
+    @property
+    def thumbnail(self) -> str:
+        return ""  # the image listings show; a site's subclass knows it
+
     def fields(self) -> dict[str, object]:
         """What templates print of the article, escaped: ``$id``, ``$url``, ``$path``,
-        ``$title`` as text, ``$title_attr`` in an attribute, ``$day`` (``dd/mm/yyyy``),
-        ``$pub_date`` (RFC 822, for feeds)."""
+        ``$title`` as text, ``$title_attr`` in an attribute, ``$thumbnail``, ``$day``
+        (``dd/mm/yyyy``), ``$pub_date`` (RFC 822, for feeds)."""
         return {
             "id": self.id,
             "url": attr(self.url),
             "path": attr(self.path),
             "title": esc(self.title),
             "title_attr": attr(self.title),
+            "thumbnail": attr(self.thumbnail),
             "day": f"{self.published:%d/%m/%Y}",
             "pub_date": format_datetime(self.published),
         }
@@ -202,7 +207,9 @@ def pagination(
     """Links to the pages of a listing, one a line, in the site's ``pager-*`` templates:
     ``pager-page`` each (``pager-current`` this one), after ``pager-prev`` (on the first
     page ``pager-first``) and before ``pager-next`` (on the last ``pager-last``), those of
-    them the site has; their fields are ``$n``, ``$href`` (``href(n)``) and ``fields``."""
+    them the site has; their fields are ``$n``, ``$href`` (``href(n)``) and ``fields``.
+    A site with a ``pagination`` template has them in it, and none on a listing of one
+    page or past its last."""
 
     def link(name: str, n: int) -> list[str]:
         return [html(name, n=n, href=href(n), **fields)] if html.has(name) else []
@@ -211,7 +218,9 @@ def pagination(
     for n in range(1, total + 1):
         links += link("pager-current" if n == number else "pager-page", n)
     links += link("pager-next", number + 1) if number < total else link("pager-last", number)
-    return "\n".join(links)
+    if not html.has("pagination"):
+        return "\n".join(links)
+    return html("pagination", pages="\n".join(links)) if 1 < total >= number else ""
 
 
 def printed(moment: datetime, form: str) -> str:
@@ -349,10 +358,6 @@ class Build:
             + "".join("| " + " | ".join(map(str, row)) + " |\n" for row in rows)
         )
         return Replica(self.pages, site_json or {"hosts": self.hosts}, manifest, provenance)
-
-
-# ----------------------------------------------------------------------------
-# Build and check
 
 
 def files(spider: str) -> tuple[str, dict[str, bytes]]:

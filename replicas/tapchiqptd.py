@@ -60,9 +60,8 @@ class Article(sk.Article):
         return f"/Uploads/Images/{day.year}/{day.month}/{day.day}/{name}"
 
     def printed_byline(self) -> str | None:
-        return (
-            None if self.byline is None else fold(self.byline["em"] + self.byline.get("after", ""))
-        )
+        byline = self.byline
+        return None if byline is None else fold(byline["em"] + byline.get("after", ""))
 
 
 def listing(lang: str, cat: dict[str, Any]) -> str:
@@ -92,10 +91,6 @@ def load_site(sources: Path) -> Site:
         )
 
     return Site(data, [article(a) for a in data["articles"]], article(data["dead"]))
-
-
-# ----------------------------------------------------------------------------
-# Pages
 
 
 def page(site: Site, kind: str, lang: str, **fields: object) -> str:
@@ -196,10 +191,6 @@ def home_page(site: Site, lang: str) -> str:
     ]
     right = right_column(site, lang, None, True)
     return page(site, "home", lang, categories="\n".join(categories), right=right)
-
-
-# ----------------------------------------------------------------------------
-# Build
 
 
 def build(sources: Path) -> sk.Replica:
