@@ -11,7 +11,7 @@ not known, as ``/tag/<slug>-<id>/trang-<N>.html`` from ``div.bp-pagination``) an
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import format_datetime
 from functools import partial
 from pathlib import Path
@@ -38,9 +38,8 @@ def text_of_html(fragment: str) -> str:
 
 @dataclass(kw_only=True)
 class Article(sk.Article):
-    """An article, or (no ``data``) a listed dead page or video that is not an article."""
+    """An article, or a listed dead page or video that is not an article."""
 
-    data: dict[str, Any] = field(default_factory=dict)
     prefix: str = ""
 
     @property

@@ -70,6 +70,10 @@ def load(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+
+
 @dataclass(kw_only=True)
 class Article:
     """An article of a replica, or a listed link that has no page (a dead link).
@@ -247,14 +251,7 @@ def page_file(url: str) -> str:
     return "/".join([*parts[:-1], str(name)])
 
 
-@dataclass
-class Replica:
-    """Everything a build writes: pages by path under ``pages/``, and the three files beside."""
-
-    pages: dict[str, str]
-    site_json: dict[str, Any]
-    manifest: dict[str, Any]
-    provenance: str
+Replica = dict[str, bytes]  # every file of a replica, by its path in the replica's folder
 
 
 @dataclass
@@ -357,7 +354,11 @@ class Build:
             + account.substitute({"page_size": self.page_size, "dead": dead.path, **(facts or {})})
             + "".join("| " + " | ".join(map(str, row)) + " |\n" for row in rows)
         )
-        return Replica(self.pages, site_json or {"hosts": self.hosts}, manifest, provenance)
+        files = {f"pages/{path}": text for path, text in self.pages.items()}
+        files["site.json"] = json_text(site_json or {"hosts": self.hosts})
+        files["manifest.json"] = json_text(manifest)
+        files["PROVENANCE.md"] = provenance
+        return {path: text.encode("utf-8") for path, text in files.items()}
 
 
 def files(spider: str) -> tuple[str, dict[str, bytes]]:
@@ -365,12 +366,7 @@ def files(spider: str) -> tuple[str, dict[str, bytes]]:
     module = importlib.import_module(f"replicas.{spider}")
     site: str = module.SITE
     replica: Replica = module.build(SOURCES / site)
-    out = {f"pages/{path}": text.encode("utf-8") for path, text in replica.pages.items()}
-    out["site.json"] = (json.dumps(replica.site_json, indent=2) + "\n").encode()
-    manifest = json.dumps(replica.manifest, ensure_ascii=False, indent=2) + "\n"
-    out["manifest.json"] = manifest.encode("utf-8")
-    out["PROVENANCE.md"] = replica.provenance.encode("utf-8")
-    return site, out
+    return site, replica
 
 
 def differences(built: dict[str, bytes], folder: Path) -> list[str]:
