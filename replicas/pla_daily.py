@@ -1,13 +1,13 @@
 """81.cn (PLA Daily) from its sources (``sources/81.cn``, see its PROVENANCE.md).
 
 ``real/pla-daily-article-16473227.html`` is one whole real article page, served byte
-for byte, and the skeleton of every other article page: a written article
-(``written.json``) is the real page with its title, metas, header line, body (between
-the ``<!--HTMLBOX-->`` comments) and ids replaced. The build checks that rendering the
-real article's own data into the skeleton gives back the real page exactly. Listing
-and home pages reuse the real page's header and footer includes around an invented
-list; ``replica.json`` holds the sections, the real article's data and the dead link.
-The manifest is read back from the built pages with lxml.
+for byte, and the skeleton of every other article page: ``templates/article.html`` is
+that page with its title, metas, header line, body (between the ``<!--HTMLBOX-->``
+comments) and ids as fields, and a written article (``written.json``) fills them. The
+build checks that the real article's own values give back the real page exactly.
+Listing and home pages reuse the real page's header and footer includes around an
+invented list; ``replica.json`` holds the sections, the real article's values and the
+dead link. The manifest is read back from the built pages with lxml.
 """
 
 from __future__ import annotations
