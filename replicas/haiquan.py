@@ -23,12 +23,6 @@ SITE = "baohaiquanvietnam.vn"
 ORIGIN = "https://baohaiquanvietnam.vn"
 HOSTS = ["baohaiquanvietnam.vn", "www.baohaiquanvietnam.vn"]
 html = sk.Templates(SITE)
-# The author line: its markup varies; the last one has no space after the colon.
-BYLINES = {
-    "strong": '<p style="text-align: right;"><strong>{}</strong></p>',
-    "em-strong": '<p style="text-align: right;"><em><strong>{}</strong></em></p>',
-    "plain-nospace": '<p style="text-align:right">{}</p>',
-}
 
 
 def caption_text(block: dict[str, Any]) -> str | None:
@@ -102,7 +96,8 @@ def contribution(site: Site) -> str:
 
 def content_html(site: Site, article: Article) -> str:
     """``div.content_news``: paragraphs, images each in a centred paragraph with its
-    caption paragraph right under it, the author right-aligned, and where the
+    caption paragraph right under it, the author right-aligned (its markup varies:
+    ``templates/byline-*.html``), and where the
     source says so the contribution notice (``inside``: a paragraph;
     ``widget-inside``: the notice's widget) and share links inside it."""
     data = article.data
@@ -116,7 +111,7 @@ def content_html(site: Site, article: Article) -> str:
         if text:
             inner = f"<em>{esc(text)}</em>" if block["caption_form"] == "I" else esc(text)
             parts.append(f'<p style="text-align: center;">{inner}</p>')
-    parts.append(BYLINES[data["byline_form"]].format(esc(data["byline"])))
+    parts.append(html(f"byline-{data['byline_form']}", byline=esc(data["byline"])))
     if data["furniture"] == "inside":
         notice = f"{esc(site.meta['contribution'])}{site.meta['contribution_mail']}"
         parts.append(f"<p><em>{notice}</em></p>")

@@ -20,36 +20,30 @@ from replicas.qdnd import (
     placed,
     replica,
 )
-from replicas.skeleton import Replica, attr, esc, load, slugify
+from replicas.skeleton import Replica, Templates, attr, esc, load, slugify
 
 SITE = "en.qdnd.vn"
 UUIDS = uuid.UUID("6f1d2c9e-4b7a-4c1e-9a55-0e2d5d3b8a10")  # namespace of the image tables' ids
-CAPTIONS = {"bare": "{}", "p_span": "<p><span>{}</span></p>", "h2_span": "<h2><span>{}</span></h2>"}
-BYLINES = {"strong": "<p>{}</p>", "right": '<p style="text-align: right;">{}</p>'}
+html = Templates(SITE)
 
 
 def render_body(entry: dict[str, Any]) -> str:
     """``div[itemprop=articleBody]`` in the 2025 layout: paragraphs, image tables
-    (``img`` row, caption row; ``&nbsp;`` for none), and the closing credit paragraph."""
+    (``img`` row, caption row in its style; ``&nbsp;`` for none), and the closing credit
+    paragraph in its style."""
     parts = ['<div itemprop="articleBody">']
     for index, block in enumerate(entry["blocks"]):
         if "image" not in block:
             parts.append(f"<p>{block['p']}</p>")
             continue
-        caption, style = block["caption"], block["caption_style"]
-        cell = (
-            "&nbsp;"
-            if caption is None or style == "empty"
-            else CAPTIONS[style].format(esc(caption))
-        )
-        table_id = uuid.uuid5(UUIDS, f"{entry['id']}-{index}")
+        style = "empty" if block["caption"] is None else block["caption_style"]
+        cell = html(f"caption-{style}", caption=esc(block["caption"] or ""))
+        table = {"id": uuid.uuid5(UUIDS, f"{entry['id']}-{index}"), "cell": cell}
         parts.append(
-            f'<table align="center" border="0" id="{table_id}">'
-            f'<tbody><tr><td><img alt="{attr(entry["title"])}" src="{attr(block["image"])}" '
-            f'width="870"></td></tr><tr><td>{cell}</td></tr></tbody></table>'
+            html("image-table", **table, alt=attr(entry["title"]), src=attr(block["image"]))
         )
     byline = entry["byline"]
-    parts += [BYLINES[byline["style"]].format(f"<strong>{esc(byline['text'])}</strong>"), "</div>"]
+    parts += [html(f"byline-{byline['style']}", byline=esc(byline["text"])), "</div>"]
     return "\n".join(parts)
 
 
