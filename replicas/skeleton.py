@@ -1,10 +1,11 @@
-"""What every replica build shares: text helpers, the article model, page and feed
-markup, listings, the manifest, PROVENANCE.md, and building or checking the files.
+"""What every replica build shares: text helpers, the article model, the site's
+templates (its page chrome), listings, the manifest, PROVENANCE.md, and building or
+checking the files.
 
 A site's module ``replicas/<spider>.py`` names its folder (``SITE``) and turns
-``sources/<SITE>/`` into a :class:`Replica` (``build``); :func:`files` renders it, and
-the command line (``python -m replicas``) writes it into ``crawler/mirror/sites/<SITE>/``
-or compares it with what is committed there.
+``sources/<SITE>/`` into a :class:`Replica`, its files (``build``); the command line
+(``python -m replicas``) writes them into ``crawler/mirror/sites/<SITE>/`` or compares
+them with what is committed there.
 """
 
 from __future__ import annotations
