@@ -121,12 +121,9 @@ def right_column(site: Site, lang: str, article: Article | None, focus: bool) ->
 def body_html(article: Article) -> str:
     parts = []
     for block in article.blocks:
-        if "lead" in block:
-            parts.append(
-                f'<p style="text-align: justify;"><strong>{esc(block["lead"])}</strong></p>'
-            )
-        elif "p" in block:
-            parts.append(f'<p style="text-align: justify;">{esc(block["p"])}</p>')
+        kind = next((k for k in ("lead", "p") if k in block), None)
+        if kind:
+            parts.append(html(kind, text=esc(block[kind])))
         else:
             caption, row = block.get("caption"), ""
             if caption is not None:
@@ -134,9 +131,8 @@ def body_html(article: Article) -> str:
                 row = f'\n<tr><td style="text-align: center;"><em>{text}</em></td></tr>'
             parts.append(html("image", src=attr(article.image_url(block["img"])), caption_row=row))
     if article.byline is not None:
-        after = esc(article.byline.get("after", ""))
-        em = esc(article.byline["em"])
-        parts.append(f'<p style="text-align: right;"><strong><em>{em}</em></strong>{after}</p>')
+        byline = article.byline
+        parts.append(html("byline", em=esc(byline["em"]), after=esc(byline.get("after", ""))))
     return "\n".join(parts)
 
 
