@@ -187,16 +187,10 @@ def page_facts(html: str) -> dict[str, Any]:
     root = lxml.html.fromstring(html)
     info = "//div[contains(@class,'artichle-info')]"
     title = fold("".join(root.xpath(f"{info}/h2")[0].itertext()))
-    printed = [
-        fold(s.text_content()).removeprefix("发布：")
-        for s in root.xpath(f"{info}/p/span")
-        if fold(s.text_content()).startswith("发布：")
-    ]
-    day = (
-        printed[0].replace(" ", "T")
-        if printed
-        else root.xpath("//meta[@name='publishdate']/@content")[0]
-    )
+    spans = [fold(s.text_content()) for s in root.xpath(f"{info}/p/span")]
+    printed = [s.removeprefix("发布：") for s in spans if s.startswith("发布：")]
+    meta_date = root.xpath("//meta[@name='publishdate']/@content")
+    day = printed[0].replace(" ", "T") if printed else meta_date[0]
     paragraphs = root.xpath("//ul[@id='main-news-list']")[0].xpath("./p")
     images = captions = 0
     for p, after in zip(paragraphs, [*paragraphs[1:], None], strict=True):

@@ -174,14 +174,18 @@ class Templates:
     A file's final newline is not part of its template; a whole page ends with one."""
 
     site: str
+    root: Path = SOURCES
 
     def __call__(self, template: str, /, **fields: object) -> str:
-        return _template(self.file(template)).substitute(fields)
+        try:
+            return _template(self.file(template)).substitute(fields)
+        except KeyError as missing:
+            raise ValueError(f"{self.file(template)}: no value for ${missing.args[0]}") from None
 
     def file(self, template: str) -> Path:
         """``templates/<template>.html``, or the file named if its name has a suffix."""
         name = template if "." in template else f"{template}.html"
-        return SOURCES / self.site / "templates" / name
+        return self.root / self.site / "templates" / name
 
     def has(self, template: str) -> bool:
         return self.file(template).is_file()
