@@ -224,31 +224,21 @@ def load_articles(sources: Path, meta: dict[str, Any], edition: Edition) -> list
         record = records[entry["record"]]
         if fold(record["article_text"]) != fold(body):
             raise ValueError(f"{entry['fragment']} is not record {entry['record']}")
-        key, title, summary = (
-            Path(entry["fragment"]).stem,
-            record["title"].strip(),
-            record["summary"].strip(),
-        )
+        title, summary = record["title"].strip(), record["summary"].strip()
         summary = None if summary == "No Summary Found" else summary
         real = dict(source="fragment", source_file=entry["fragment"], layout="2025", body=body)
+        key = Path(entry["fragment"]).stem
         articles.append(placed(edition, entry, key=key, title=title, summary=summary, **real))
     seed = meta["seed"]
-    text = (sources / seed["text"]).read_text(encoding="utf-8")
-    body = render_old_body(
-        seed_blocks(text, seed["images"]), seed["toolbar"], seed["caption_row_class"]
-    )
+    blocks = seed_blocks((sources / seed["text"]).read_text(encoding="utf-8"), seed["images"])
+    body = render_old_body(blocks, seed["toolbar"], seed["caption_row_class"])
     tags = [(slug, name) for slug, name in seed.get("tags", [])]
-    articles.append(
-        placed(
-            edition, seed, key="seed", source="seed", source_file=seed["text"], body=body, tags=tags
-        )
-    )
+    where = {"source": "seed", "source_file": seed["text"]}
+    articles.append(placed(edition, seed, key="seed", body=body, tags=tags, **where))
     for entry in sk.load(sources / "written.json")["articles"]:
         body = render_old_body(entry["blocks"], entry["toolbar"], entry["caption_row_class"])
-        file = f"written.json#{entry['key']}"
-        articles.append(
-            placed(edition, entry, key=entry["key"], source="written", source_file=file, body=body)
-        )
+        where = {"source": "written", "source_file": f"written.json#{entry['key']}"}
+        articles.append(placed(edition, entry, key=entry["key"], body=body, **where))
     return articles
 
 
