@@ -136,11 +136,12 @@ class Replica:
                 html = qdnd.listing_page(self.site, section, None, number, chunk_list)
                 pages[path] = html.encode()
         newest = [self.article(i) for i in range(min(qdnd.FEED_LIMIT, self.count))]
-        feeds = [(qdnd.VI.latest_feed, "Tin tức mới nhất", qdnd.VI.origin + "/", newest)]
+        edition = self.site.edition
+        feeds = [(edition.latest_feed, edition.newest, edition.origin + "/", newest)]
         for slug, sec in self.site.sections.items():
             if "feed" in sec:
                 items = [self.article(i) for i in self.section_indices(slug)[: qdnd.FEED_LIMIT]]
-                feeds.append((sec["feed"], sec["name"], f"{qdnd.VI.origin}/{slug}", items))
+                feeds.append((sec["feed"], sec["name"], f"{edition.origin}/{slug}", items))
         for path, title, channel, items in feeds:
             text, _ = qdnd.feed(self.site, title, channel, items, tracking=False)
             pages[path] = text.encode()
@@ -195,16 +196,18 @@ class GeneratedSite(Site):
 class GeneratedMirror(MirrorServer):
     """The replica server over pages held in memory (cookie gate and all)."""
 
-    def __init__(self, pages: dict[str, bytes], host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, pages: dict[str, bytes], hosts: list[str], host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self._empty = tempfile.TemporaryDirectory()
         super().__init__(Path(self._empty.name), host=host, port=port)
         site = GeneratedSite(
             folder=Path(self._empty.name),
-            hosts=tuple(qdnd.VI.hosts),
+            hosts=tuple(hosts),
             gate=CookieGate(name=qdnd.GATE_COOKIE),
             generated=pages,
         )
-        self._sites = {host_name: site for host_name in qdnd.VI.hosts}
+        self._sites = {host_name: site for host_name in hosts}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,8 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
-    pages = Replica(args.articles).pages()
-    server: Any = GeneratedMirror(pages, port=args.port).start()
+    replica = Replica(args.articles)
+    pages = replica.pages()
+    server: Any = GeneratedMirror(pages, replica.site.edition.hosts, port=args.port).start()
     print(f"READY {server.base_url} {len(pages)}", flush=True)
     # Serve until the parent closes our standard input (or interrupts us).
     with contextlib.suppress(KeyboardInterrupt):

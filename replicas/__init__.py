@@ -1,5 +1,6 @@
 """Replica builds, not installed with the package: ``replicas/<spider>.py`` turns
-``sources/<site>/`` into ``crawler/mirror/sites/<site>/`` on the shared ``skeleton``.
+``sources/<site>/`` into ``crawler/mirror/sites/<site>/`` on the shared ``skeleton``,
+its pages' markup in ``sources/<site>/templates/``.
 
 ``python -m replicas`` rebuilds every replica; ``--check`` writes nothing and names
 each file that differs from what the sources build. ``sources/<site>/replica.md`` is

@@ -11,7 +11,8 @@ not known, as ``/tag/<slug>-<id>/trang-<N>.html`` from ``div.bp-pagination``) an
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from email.utils import format_datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,14 +20,15 @@ from typing import Any
 import lxml.html
 
 from replicas import skeleton as sk
-from replicas.skeleton import VI_WEEKDAYS, attr, esc, fold
+from replicas.skeleton import attr, esc, fold
 
 SITE = "bienphong.com.vn"
 ORIGIN = "https://www.bienphong.com.vn"
 MEDIA = "https://files.bienphong.com.vn/bbpmedia/media/730"
 HOSTS = ["www.bienphong.com.vn", "bienphong.com.vn"]
-SITE_NAME = "Báo Biên phòng"
 NO_IMAGE = "/images/no-image.png"
+PRINTED = "{weekday}, %d/%m/%Y | %H:%M"  # an article's date line
+html = sk.Templates(SITE)
 
 
 def text_of_html(fragment: str) -> str:
@@ -36,9 +38,8 @@ def text_of_html(fragment: str) -> str:
 
 @dataclass(kw_only=True)
 class Article(sk.Article):
-    """An article, or (no ``data``) a listed dead page or video that is not an article."""
+    """An article, or a listed dead page or video that is not an article."""
 
-    data: dict[str, Any] = field(default_factory=dict)
     prefix: str = ""
 
     @property
@@ -63,13 +64,13 @@ class Article(sk.Article):
     def thumbnail(self) -> str:
         return self.image_url(self.images[0]) if self.images else NO_IMAGE
 
+    def fields(self) -> dict[str, object]:
+        return {**super().fields(), "title_html": self.title_html}
+
 
 @dataclass
-class Site:
-    meta: dict[str, Any]
-    articles: list[Article]
-    dead: Article
-    video: Article
+class Site(sk.Site[Article]):
+    video: Article  # listed, not an article
 
     def tag_name(self, slug: str) -> str:
         return str(self.meta["tags"][slug]["name"])
@@ -78,92 +79,45 @@ class Site:
         base = f"/tag/{slug}-{self.meta['tags'][slug]['id']}"
         return f"{base}.html" if number == 1 else f"{base}/trang-{number}.html"
 
-    def listed(self, tag: str) -> list[Article]:
+    def tagged(self, tag: str) -> list[Article]:
         links = [(self.dead, "dead_link"), (self.video, "video_link")]
         items = [a for a in self.articles if tag in a.data["tags"]]
         return sk.newest_first(items + [x for x, key in links if self.meta[key]["tag"] == tag])
 
 
 def load_site(sources: Path) -> Site:
-    meta = sk.load(sources / "site.json")
-
-    def article(entry: dict[str, Any], **fields: Any) -> Article:
-        published = sk.local(entry["published"])
-        return Article(
-            origin=ORIGIN, id=entry["id"], title=entry["title"], published=published, **fields
-        )
-
-    articles = sk.newest_first(
-        article(a, data=a) for a in sk.load(sources / "articles.json")["articles"]
-    )
+    articles = [Article.of(a, ORIGIN) for a in sk.load(sources / "articles.json")["articles"]]
     for a in articles:
         if text_of_html(a.title_html) != fold(a.title):
             raise ValueError(f"title markup of {a.id} does not read as its title")
         if text_of_html(a.data.get("sapo_html") or esc(a.data["sapo"])) != fold(a.data["sapo"]):
             raise ValueError(f"lead markup of {a.id} does not read as its lead")
-    sk.unique_ids(articles)
-    return Site(
-        meta, articles, article(meta["dead_link"]), article(meta["video_link"], prefix="/videos")
+    meta = sk.load(sources / "site.json")
+    dead, video = Article.of(meta["dead_link"], ORIGIN), meta["video_link"]
+    return Site(meta, articles, dead, Article.of(video, ORIGIN, prefix="/videos"))
+
+
+def page(site: Site, kind: str, *, exclude: Article | None = None, **fields: object) -> str:
+    """A page of ``kind`` in the chrome, with the most read (but ``exclude``) in the sidebar."""
+    categories = site.meta["categories"].items()
+    menu = [f'<li><a href="/{slug}/">{esc(c["name"])}</a></li>' for slug, c in categories]
+    return html.page(
+        kind,
+        **fields,
+        today=sk.printed(sk.local(site.meta["snapshot_day"]), "{weekday}, %d/%m/%Y"),
+        menu="\n".join(menu),
+        most_read=sk.links([a for a in site.articles if a is not exclude][:5]),
     )
-
-
-# ----------------------------------------------------------------------------
-# Pages
-
-
-def page(site: Site, *, title: str, head: str, main: str, sidebar: str) -> str:
-    today = sk.local(site.meta["snapshot_day"])
-    menu = "\n".join(
-        ['<li><a href="/">Trang chủ</a></li>']
-        + [
-            f'<li><a href="/{slug}/">{esc(c["name"])}</a></li>'
-            for slug, c in site.meta["categories"].items()
-        ]
-    )
-    body = f"""<div class="bp-header">
-<div class="bp-top"><span class="bp-clock">{VI_WEEKDAYS[today.weekday()]}, {today:%d/%m/%Y}</span>
-<a class="bp-top-link" href="/rss/thoi-su.rss">RSS</a> <a class="bp-top-link" href="/tim-kiem/">Tìm kiếm</a></div>
-<div class="bp-logo"><a href="/"><img src="/images/logo-bbp.png" alt="{SITE_NAME}"></a></div>
-<ul class="bp-menu">
-{menu}
-</ul>
-</div>
-<div class="bp-container">
-<div class="bp-main">
-{main}
-</div>
-<div class="bp-sidebar">
-{sidebar}
-</div>
-</div>
-<div class="bp-footer">
-<p><strong>BÁO BIÊN PHÒNG</strong> - Cơ quan của Đảng ủy, Bộ Tư lệnh Bộ đội Biên phòng, \
-diễn đàn của Bộ đội Biên phòng và nhân dân khu vực biên giới.</p>
-<p>Tòa soạn: Số 40A Hàng Bài, Hoàn Kiếm, Hà Nội.</p>
-<p>Ghi rõ nguồn “Báo Biên phòng” khi phát hành lại thông tin từ website này.</p>
-</div>"""
-    return sk.document(
-        "vi", title, f'{head}\n<link rel="stylesheet" href="/css/bp-main.css">', body
-    )
-
-
-def most_read(site: Site, exclude: Article | None = None) -> str:
-    items = sk.links([a for a in site.articles if a is not exclude][:5])
-    return f'<div class="bp-box-most-read">\n<h3 class="bp-box-title">Đọc nhiều</h3>\n<ul>\n{items}\n</ul>\n</div>'
 
 
 def image_html(article: Article, block: dict[str, Any]) -> str:
-    src = attr(article.image_url(block))
     caption = block.get("caption")
-    alt = attr(text_of_html(caption)) if caption else ""
+    image = {"src": attr(article.image_url(block)), "alt": attr(text_of_html(caption or ""))}
     if block["form"] == "table":
         row = f'\n<tr><td class="image_desc">{caption}</td></tr>' if caption else ""
-        return (
-            '<table class="image" align="center"><tbody>\n'
-            f'<tr><td><img src="{src}" alt="{alt}"></td></tr>{row}\n</tbody></table>'
-        )
+        return html("image-table", **image, caption_row=row)
     figcaption = f"<figcaption>{caption}</figcaption>" if caption else ""
-    return f'<figure class="image"><img src="{src}" alt="{alt}">{figcaption}</figure>'
+    return html("image-figure", **image, figcaption=figcaption)
 
 
 def body_html(site: Site, article: Article) -> str:
@@ -183,10 +137,7 @@ def body_html(site: Site, article: Article) -> str:
         paragraphs += 1
         if paragraphs == 2 and sum("p" in b for b in data["body"]) >= 4:
             other = next(a for a in site.articles if a is not article)
-            parts.append(
-                '<div class="bp-detail-relate"><span>Tin liên quan:</span> '
-                f'<a href="{attr(other.url)}">{esc(other.title)}</a></div>'
-            )
+            parts.append(html("relate", **other.fields()))
     if data.get("byline"):
         parts.append(f'<p style="text-align: right;"><strong>{esc(data["byline"])}</strong></p>')
     return ("" if data.get("joined") else "\n").join(parts)
@@ -195,128 +146,84 @@ def body_html(site: Site, article: Article) -> str:
 def article_page(site: Site, article: Article) -> str:
     data = article.data
     category = data["category"]
-    tags = " ".join(
-        f'<a href="{site.tag_path(slug)}">{esc(site.tag_name(slug))}</a>' for slug in data["tags"]
-    )
+    tags = [f'<a href="{site.tag_path(t)}">{esc(site.tag_name(t))}</a>' for t in data["tags"]]
     related = [a for a in site.articles if a.data["category"] == category and a is not article][:3]
-    related_items = "\n".join(
-        f'<li><a href="{attr(a.url)}">{a.title_html}</a></li>' for a in related
+    return page(
+        site,
+        "article",
+        exclude=article,
+        **article.fields(),
+        sapo_attr=attr(fold(data["sapo"])),
+        published=article.published.isoformat(),
+        published_printed=sk.printed(article.published, PRINTED),
+        category=category,
+        category_name=esc(site.meta["categories"][category]["name"]),
+        sapo=esc(data["sapo_prefix"]) + (data.get("sapo_html") or esc(data["sapo"])),
+        body=body_html(site, article),
+        tags=" ".join(tags),
+        related="\n".join(f'<li><a href="{attr(a.url)}">{a.title_html}</a></li>' for a in related),
     )
-    url = attr(article.url)
-    head = f"""<meta name="description" content="{attr(fold(data["sapo"]))}">
-<meta property="og:type" content="article">
-<meta property="og:site_name" content="{SITE_NAME}">
-<meta property="og:title" content="{attr(article.title)}">
-<meta property="og:url" content="{url}">
-<meta property="og:image" content="{attr(article.thumbnail)}">
-<meta property="article:published_time" content="{article.published.isoformat()}">
-<link rel="canonical" href="{url}">"""
-    day = article.published
-    main = f"""<div class="bp-detail">
-<div class="bp-breadcrumb"><a href="/">Trang chủ</a> <a href="/{category}/">{esc(site.meta["categories"][category]["name"])}</a></div>
-<div class="bp-detail-content">
-<h1 class="bp-detail-content-title-h1">{article.title_html}</h1>
-<div class="bp-detail-meta"><span class="bp-date-time">{VI_WEEKDAYS[day.weekday()]}, {day:%d/%m/%Y | %H:%M}</span>
-<span class="bp-detail-share"><a href="https://www.facebook.com/sharer/sharer.php?u={url}">Facebook</a> <a href="https://zalo.me/share?u={url}">Zalo</a></span></div>
-<p class="bp-detail-sapo">{esc(data["sapo_prefix"])}{data.get("sapo_html") or esc(data["sapo"])}</p>
-<div class="bp-detail-text-content">
-{body_html(site, article)}
-</div>
-<div class="bp-detail-tags"><span class="bp-tag-label">Từ khóa:</span> {tags}</div>
-</div>
-<div class="bp-related">
-<h3 class="bp-box-title">Tin cùng chuyên mục</h3>
-<ul>
-{related_items}
-</ul>
-</div>
-</div>"""
-    title = f"{article.title} | {SITE_NAME}"
-    return page(site, title=title, head=head, main=main, sidebar=most_read(site, article))
 
 
 def tag_page(site: Site, tag: str, number: int, chunks: list[list[Article]]) -> str:
-    items = []
-    for i, item in enumerate(chunks[number - 1]):
-        href = attr(item.url if i % 2 == 0 else item.path)  # absolute and relative, like the site
-        sapo = f'\n<p class="bp-list-sapo">{esc(item.data["sapo"])}</p>' if item.data else ""
-        items.append(
-            f"""<div class="bp-list-item">
-<a class="bp-list-thumb" href="{href}"><img src="{attr(item.thumbnail)}" alt=""></a>
-<h3 class="bp-list-title"><a href="{href}">{item.title_html}</a></h3>
-<span class="bp-list-time">{item.published:%d/%m/%Y}</span>{sapo}
-</div>"""
+    items = [
+        html(
+            "tag-item",
+            **item.fields(),
+            href=attr(item.url if i % 2 == 0 else item.path),  # absolute, relative: as the site
+            sapo=f'\n<p class="bp-list-sapo">{esc(item.data["sapo"])}</p>'
+            if "sapo" in item.data
+            else "",
         )
-    pager = [
-        f'<span class="bp-page active">{n}</span>'
-        if n == number
-        else f'<a class="bp-page" href="{site.tag_path(tag, n)}">{n}</a>'
-        for n in range(1, len(chunks) + 1)
+        for i, item in enumerate(chunks[number - 1])
     ]
-    if number < len(chunks):
-        pager.append(
-            f'<a class="bp-page bp-next" href="{ORIGIN}{site.tag_path(tag, number + 1)}">›</a>'
-        )
-    pagination = (
-        '<div class="bp-pagination">\n' + "\n".join(pager) + "\n</div>" if len(chunks) > 1 else ""
+    return page(
+        site,
+        "tag",
+        canonical=site.tag_path(tag, number),
+        number=f" - Trang {number}" if number > 1 else "",
+        name=esc(site.tag_name(tag)),
+        items="\n".join(items),
+        pagination=sk.pagination(
+            html, number, len(chunks), partial(site.tag_path, tag), origin=ORIGIN
+        ),
     )
-    main = f"""<div class="bp-breadcrumb"><a href="/">Trang chủ</a> <span>Tag</span></div>
-<h1 class="bp-tag-title">{esc(site.tag_name(tag))}</h1>
-<div class="bp-list-news">
-{chr(10).join(items)}
-</div>
-{pagination}"""
-    title = f"{site.tag_name(tag)} | {SITE_NAME}" + (f" - Trang {number}" if number > 1 else "")
-    head = f'<link rel="canonical" href="{ORIGIN}{site.tag_path(tag, number)}">'
-    return page(site, title=title, head=head, main=main, sidebar=most_read(site))
 
 
 def home_page(site: Site) -> str:
-    top = "\n".join(
-        f'<div class="bp-home-item"><a href="{attr(a.url)}"><img src="{attr(a.thumbnail)}" alt=""></a>'
-        f'<h2><a href="{attr(a.path)}">{a.title_html}</a></h2></div>'
-        for a in site.articles[:5]
-    )
     boxes = [
-        f'<div class="bp-home-cate"><h2><a href="/{slug}/">{esc(cat["name"])}</a></h2>\n<ul>\n'
-        + sk.links(a for a in site.articles if a.data["category"] == slug)
-        + "\n</ul></div>"
+        html(
+            "home-box",
+            slug=slug,
+            name=esc(cat["name"]),
+            links=sk.links(a for a in site.articles if a.data["category"] == slug),
+        )
         for slug, cat in site.meta["categories"].items()
     ]
-    main = '<div class="bp-home-top">\n' + top + "\n</div>\n" + "\n".join(boxes)
-    head = f'<link rel="canonical" href="{ORIGIN}/">'
-    title = f"{SITE_NAME} - Tin tức biên giới, biển đảo"
-    return page(site, title=title, head=head, main=main, sidebar=most_read(site))
+    return page(
+        site,
+        "home",
+        top=html.each("home-item", site.articles[:5]),
+        boxes="\n".join(boxes),
+    )
 
 
 def feed(site: Site, category: str) -> tuple[str, list[str]]:
-    name = site.meta["categories"][category]["name"]
     items = [a for a in site.articles if a.data["category"] == category][: site.meta["feed_limit"]]
     tracking = site.meta["tracking"]
     urls = [a.url + (f"?{tracking['query']}" if a.id == tracking["article"] else "") for a in items]
     entries = [
-        {
-            "title": esc(a.title),
-            "link": esc(url),
-            "description": f'<![CDATA[<a href="{attr(a.url)}"><img src="{attr(a.thumbnail)}"></a>'
-            f"{esc(a.data['sapo'])}]]>",
-            "pubDate": a.published,
-            'guid isPermaLink="false"': str(a.id),
-        }
+        html("feed-item.xml", **a.fields(), link=esc(url), sapo=esc(a.data["sapo"]))
         for a, url in zip(items, urls, strict=True)
     ]
-    channel = {
-        "title": f"{esc(name)} - {SITE_NAME}",
-        "link": f"{ORIGIN}/{category}/",
-        "description": f"{esc(name)} - {SITE_NAME}",
-        "language": "vi",
-        "lastBuildDate": items[0].published,
-    }
-    return sk.rss(channel, entries), urls
-
-
-# ----------------------------------------------------------------------------
-# Build
+    text = html.whole(
+        "feed.xml",
+        name=esc(site.meta["categories"][category]["name"]),
+        category=category,
+        built=format_datetime(items[0].published),
+        items="\n".join(entries),
+    )
+    return text, urls
 
 
 def build(sources: Path) -> sk.Replica:
@@ -329,7 +236,7 @@ def build(sources: Path) -> sk.Replica:
     size = site.meta["page_size"]
     for tag in site.meta["listings"]:
         b.listing(
-            site.listed(tag),
+            site.tagged(tag),
             size,
             partial(site.tag_path, tag),
             partial(tag_page, site, tag),
@@ -340,21 +247,13 @@ def build(sources: Path) -> sk.Replica:
     for category, cat in site.meta["categories"].items():
         b.feed(cat["feed"], *feed(site, category))
     tracking = site.meta["tracking"]
-    account = b.provenance(
-        f"`replicas/sources/{SITE}/`",
-        [(f"`{a.path}`", f"written (`articles.json`, id {a.id})") for a in site.articles],
-        page_size=size,
-        feed_limit=site.meta["feed_limit"],
-        dead=site.dead.path,
-        video=site.video.path,
-    )
     return b.replica(
         [manifest_entry(site, a) for a in site.articles],
-        account,
-        timezone="+07:00",
-        page_size=size,
+        site.dead,
+        f"`replicas/sources/{SITE}/`",
+        [(f"`{a.path}`", f"written (`articles.json`, id {a.id})") for a in site.articles],
+        facts={"feed_limit": site.meta["feed_limit"], "video": site.video.path},
         home=ORIGIN + "/",
-        dead_urls=[site.dead.url],
         not_articles=[site.video.url],
         tracking_urls=[
             {"url": f"{a.url}?{tracking['query']}", "canonical": a.url}
@@ -368,10 +267,6 @@ def manifest_entry(site: Site, a: Article) -> dict[str, Any]:
     """Computed from the sources: title and lead as their markup reads, image and caption
     counts, the byline as printed."""
     data = a.data
-    images = [
-        {"url": a.image_url(b), "caption": text_of_html(b["caption"]) if b.get("caption") else None}
-        for b in a.images
-    ]
     return {
         "url": a.url,
         "article_id": str(a.id),
@@ -380,10 +275,10 @@ def manifest_entry(site: Site, a: Article) -> dict[str, Any]:
         "summary": fold(data["sapo"]),
         "summary_printed": fold(data["sapo_prefix"] + data["sapo"]),
         "published": a.published.isoformat(),
-        "published_raw": f"{VI_WEEKDAYS[a.published.weekday()]}, {a.published:%d/%m/%Y | %H:%M}",
-        "image_count": len(images),
-        "caption_count": sum(1 for i in images if i["caption"]),
-        "images": images,
+        "published_raw": sk.printed(a.published, PRINTED),
+        **sk.images(
+            (a.image_url(b), text_of_html(b.get("caption") or "") or None) for b in a.images
+        ),
         "byline": data.get("byline"),
         "tags": [site.tag_name(t) for t in data["tags"]],
         "language": "vi",

@@ -1,13 +1,13 @@
 """81.cn (PLA Daily) from its sources (``sources/81.cn``, see its PROVENANCE.md).
 
 ``real/pla-daily-article-16473227.html`` is one whole real article page, served byte
-for byte, and the skeleton of every other article page: a written article
-(``written.json``) is the real page with its title, metas, header line, body (between
-the ``<!--HTMLBOX-->`` comments) and ids replaced. The build checks that rendering the
-real article's own data into the skeleton gives back the real page exactly. Listing
-and home pages reuse the real page's header and footer includes around an invented
-list; ``replica.json`` holds the sections, the real article's data and the dead link.
-The manifest is read back from the built pages with lxml.
+for byte, and the skeleton of every other article page: ``templates/article.html`` is
+that page with its title, metas, header line, body (between the ``<!--HTMLBOX-->``
+comments) and ids as fields, and a written article (``written.json``) fills them. The
+build checks that the real article's own values give back the real page exactly.
+Listing and home pages reuse the real page's header and footer includes around an
+invented list; ``replica.json`` holds the sections, the real article's values and the
+dead link. The manifest is read back from the built pages with lxml.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,41 +30,30 @@ ORIGIN = "https://www.81.cn"
 PRINTED_ORIGIN = "http://www.81.cn"  # the pages link over http, as the real one does
 HOSTS = ["www.81.cn", "81.cn"]
 PAGE_SIZE = 4  # listing items per page: small, so that 要闻 reaches three pages
-TEXT_P = '<p tag="ueditor-text-p_display" class="ueditor-text-p_display" style="">{}</p>'
-CAPTION_P = (
-    '<p tag="ueditor-text-p_display" class="ueditor-text-p_display" '
-    'style="text-indent: 0em; text-align: center;">'
-    '<span style="font-family: 楷体, 楷体_GB2312, SimKai;">{}</span></p>'
-)
-IMAGE_P = (
-    '<p class="ueditor-paragraph-media ueditor-paragraph-img" tag="ueditor-paragraph-media" '
-    'style="text-indent: 0em; text-align: center;"><img src="{src}" data-id="{data_id}"></p>'
-)
+html = sk.Templates(SITE)
 CREDITS = {"plain": "{c}{n}摄", "bracket": "{c}（{n}摄）", "spaced": "{c} {n} 摄"}
 HTMLBOX = re.compile(r"<!--HTMLBOX-->(.*)<!--HTMLBOX-->", re.S)
 
 
-def local(text: str) -> datetime:
-    return sk.local(text, hours=8)  # China time
-
-
 @dataclass(kw_only=True)
 class Article(sk.Article):
-    """An article (``source`` "real" or "written"), or the dead listing link."""
+    """An article, its ``data`` its entry in ``replica.json`` (``source`` "real") or in
+    ``written.json`` ("written"); or the dead listing link."""
 
-    section: str
-    key: str = ""
     source: str = "dead"
-    date_only: bool = False  # no "发布：" line in the header: the meta date is all there is
-    editor: str = ""
-    reporter: str = ""
-    author_info: str | None = None
     body: str = ""  # the HTML between the <!--HTMLBOX--> comments
-    made: str = ""  # the page's "make time" comment
+
+    @property
+    def section(self) -> str:
+        return str(self.data["section"])
 
     @property
     def path(self) -> str:
         return f"/{self.section}/{self.id}.html"
+
+    @classmethod
+    def read(cls, entry: dict[str, Any], **fields: Any) -> Article:
+        return cls.of(entry, ORIGIN, hours=8, **fields)  # China time
 
 
 def render_body(entry: dict[str, Any]) -> str:
@@ -72,148 +61,79 @@ def render_body(entry: dict[str, Any]) -> str:
     line breaks inside a paragraph's text stay (see written.json's note)."""
     parts = []
     images = 0
-    day = local(entry["published"])
+    day = sk.local(entry["published"], hours=8)
     for block in entry["blocks"]:
         if "img" in block:
             images += 1
             digest = hashlib.md5(f"{entry['id']}-{images}".encode()).hexdigest()
             src = f"/{entry['section']}/_attachment/{day:%Y/%m/%d}/{entry['id']}_{digest}.jpg"
             data_id = 7435000 + entry["id"] % 997 + images
-            parts.append(IMAGE_P.format(src=attr(src), data_id=data_id))
+            parts.append(html("image-p", src=attr(src), data_id=data_id))
         elif "caption" in block:
             credit = block.get("credit")
             form = CREDITS[block["form"]] if credit else "{c}"
-            parts.append(CAPTION_P.format(esc(form.format(c=block["caption"], n=credit))))
+            parts.append(html("caption-p", text=esc(form.format(c=block["caption"], n=credit))))
         elif "reporter" in block:
-            parts.append(TEXT_P.format(esc(block["reporter"])))
+            parts.append(html("text-p", text=esc(block["reporter"])))
         else:
             text = esc(block["p"])
-            parts.append(TEXT_P.format(f"<strong>{text}</strong>" if block.get("bold") else text))
+            parts.append(
+                html("text-p", text=f"<strong>{text}</strong>" if block.get("bold") else text)
+            )
     return (
         "\n                                   " + "".join(parts) + "\n                           "
     )
 
 
-def article(entry: dict[str, Any], **fields: Any) -> Article:
-    place = {k: entry[k] for k in ("id", "section", "title")}
-    return Article(origin=ORIGIN, published=local(entry["published"]), **place, **fields)
-
-
-def written(entry: dict[str, Any]) -> Article:
-    reporter = entry["reporter"]
-    made = local(entry["published"]) + timedelta(minutes=31, seconds=5)  # as the real page
-    return article(
-        entry,
-        key=entry["key"],
-        source="written",
-        date_only=bool(entry.get("no_publish_span")),
-        editor=entry["editor"],
-        reporter=reporter,
-        author_info=entry.get("author_info", f"作者：{reporter}" if reporter else None),
-        body=render_body(entry),
-        made=f"{made:%Y-%m-%d %H:%M:%S}",
-    )
-
-
-# ----------------------------------------------------------------------------
-# The real page as the skeleton
-
-
 @dataclass
-class Skeleton:
-    """The real article page, and its parts shared with other pages."""
-
-    text: str
-    real: Article
-    sections: dict[str, Any]
+class Site(sk.Site[Article]):
+    real: str  # the real article page
 
     def span(self, start: str, end: str) -> str:
-        """The text from the line holding ``start`` to the end of the last line holding ``end``."""
-        first = self.text.rfind("\n", 0, self.text.index(start)) + 1
-        return self.text[first : self.text.index("\n", self.text.rindex(end)) + 1]
-
-    def article(self, a: Article) -> str:
-        """The real page with ``a`` in place of the real article."""
-        r, text, sections = self.real, self.text, self.sections
-        node = 'content="cbf-{}" id="node-id-path"'
-        crumb = f'<a href="{PRINTED_ORIGIN}/{{}}/index.html" target="_blank" >{{}}</a>'
-        span = '           <span  id="author-info">{}</span>'
-        when = "           <span>发布：{:%Y-%m-%d %H:%M:%S}</span>"
-        for old, new in (
-            (f'content="{r.title} - 中国军网"', f'content="{attr(a.title)} - 中国军网"'),
-            (f"<title>{r.title} - 中国军网</title>", f"<title>{esc(a.title)} - 中国军网</title>"),
-            (node.format(sections[r.section]["node"]), node.format(sections[a.section]["node"])),
-            (f'content="cbf-{r.id}"', f'content="cbf-{a.id}"'),
-            (
-                f'"publishdate" content="{r.published:%Y-%m-%d}"',
-                f'"publishdate" content="{a.published:%Y-%m-%d}"',
-            ),
-            (f'name="author"  content="{r.editor}"', f'name="author"  content="{a.editor}"'),
-            (f'name="editor" content="{r.editor}"', f'name="editor" content="{a.editor}"'),
-            (f'name="reporter" content="{r.reporter}"', f'name="reporter" content="{a.reporter}"'),
-            (
-                crumb.format(r.section, sections[r.section]["name"]),
-                crumb.format(a.section, sections[a.section]["name"]),
-            ),
-            (f"<h2>{r.title}<span", f"<h2>{esc(a.title)}<span"),
-            (span.format(r.author_info), span.format(esc(a.author_info)) if a.author_info else ""),
-            (f"<span >责任编辑：{r.editor}</span>", f"<span >责任编辑：{esc(a.editor)}</span>"),
-            (when.format(r.published), "" if a.date_only else when.format(a.published)),
-            (f"<!--HTMLBOX-->{r.body}<!--HTMLBOX-->", f"<!--HTMLBOX-->{a.body}<!--HTMLBOX-->"),
-            (f"'{r.id}',", f"'{a.id}',"),
-            (f"<!-- make time {r.made} -->", f"<!-- make time {a.made} -->"),
-        ):
-            if text.count(old) != 1:
-                raise ValueError(f"skeleton: {old!r} found {text.count(old)} times, expected once")
-            text = text.replace(old, new)
-        return text
+        """The real page from the line holding ``start`` to the end of the last line
+        holding ``end``."""
+        first = self.real.rfind("\n", 0, self.real.index(start)) + 1
+        return self.real[first : self.real.index("\n", self.real.rindex(end)) + 1]
 
     def page(self, *, title: str, page_count: int, main: str) -> str:
-        """A listing or home page: the shared includes around ``main``."""
-        head = self.span("<!-- 公共头部引入 -->", "make template id  504 name 公共头部引入 -->")
-        header = self.span("<!-- 头部 -->", "make template id  306 name 响应式列表页-头部 -->")
+        """A listing or home page: the real page's includes around ``main``."""
         footer = self.span("<!-- 页脚-->", "make template id  637 name 公共底部引入 -->")
-        template = f"{PRINTED_ORIGIN}/template/tenant207"
-        return f"""<!DOCTYPE html>
-<html lang="zh-cn">
-  <head>
-    <meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
-    <!-- 设置根目录 -->
-    <meta id="domain" content="{PRINTED_ORIGIN}/material/">
-    <!-- 设置页面总数 -->
-    <meta id="pageCount" content="{page_count}">
-    <meta http-equiv="X-UA-Compatible" content="IE=edge" />
-    <meta name="viewport" content="width=device-width, initial-scale=1, maximum-scale=1, user-scalable=no"/>
-    <title>{esc(title)}</title>
-    <meta name="description" content=""/>
-    <link rel="stylesheet" href='{template}/t291/css/cmui.min.css?v=1.0.1' />
-    <link rel="stylesheet" href='{template}/t306/css/list.css?v=1.0.2' />
-{head}
-  </head>
-  <body>
-{header}
-{main}
-  <!-- 页脚-->
-{footer.split("<!-- 页脚-->", 1)[1].lstrip(chr(10))}
-  </body>
-</html>
-"""
+        return html.whole(
+            "page",
+            page_count=page_count,
+            title=esc(title),
+            head=self.span("<!-- 公共头部引入 -->", "make template id  504 name 公共头部引入 -->"),
+            header=self.span("<!-- 头部 -->", "make template id  306 name 响应式列表页-头部 -->"),
+            main=main,
+            footer=footer.split("<!-- 页脚-->", 1)[1].lstrip("\n"),
+        )
 
 
-# ----------------------------------------------------------------------------
-# Listings and the home page
-
-
-@dataclass
-class Site:
-    skeleton: Skeleton
-    sections: dict[str, Any]
-    articles: list[Article]  # newest first
-    dead: Article
-
-    def listed(self, section: str) -> list[Article]:
-        """Items of a section's listing, newest first (the dead link among them)."""
-        return sk.newest_first(a for a in [*self.articles, self.dead] if a.section == section)
+def article_page(site: Site, a: Article) -> str:
+    """``templates/article.html``, the real page with its article's values as fields."""
+    data, day = a.data, a.published
+    section = site.meta["sections"][a.section]
+    author = data.get("author_info", f"作者：{data['reporter']}" if data["reporter"] else None)
+    made = data.get("made", f"{day + timedelta(minutes=31, seconds=5):%Y-%m-%d %H:%M:%S}")
+    author_line = f'           <span  id="author-info">{esc(author or "")}</span>'
+    published = f"           <span>发布：{day:%Y-%m-%d %H:%M:%S}</span>"
+    return html(
+        "article",
+        title=esc(a.title),
+        title_attr=attr(a.title),
+        node=section["node"],
+        id=a.id,
+        date=f"{day:%Y-%m-%d}",
+        editor=esc(data["editor"]),
+        editor_attr=attr(data["editor"]),
+        reporter_attr=attr(data["reporter"]),
+        section=a.section,
+        section_name=esc(section["name"]),
+        author_info=author_line if author else "",
+        published="" if data.get("no_publish_span") else published,
+        body=a.body,
+        made=made,
+    )
 
 
 def item_href(a: Article, index: int) -> str:
@@ -229,58 +149,37 @@ def listing_url(section: str, number: int) -> str:
 
 
 def listing_page(site: Site, section: str, number: int, chunks: list[list[Article]]) -> str:
-    name = site.sections[section]["name"]
-    total = sum(len(c) for c in chunks)
-    items = "\n".join(
-        f"""              <li class="col-lg-12 col-md-12 col-sm-12 col-xs-12 content-list-li">
-                <a href="{attr(item_href(item, i))}" target="_blank">
-                  <h4 class="title">{esc(item.title)}</h4>
-                  <small class="time">{item.published:%Y-%m-%d %H:%M}</small>
-                </a>
-              </li>"""
+    name = site.meta["sections"][section]["name"]
+    items = [
+        html(
+            "listing-item",
+            href=attr(item_href(item, i)),
+            title=esc(item.title),
+            time=f"{item.published:%Y-%m-%d %H:%M}",
+        )
         for i, item in enumerate(chunks[number - 1])
+    ]
+    main = html(
+        "listing",
+        name=esc(name),
+        items="\n".join(items),
+        pages=len(chunks),
+        number=number,
+        total=sum(len(c) for c in chunks),
     )
-    main = f"""    <div class="container">
-      <ol class="breadcrumb hidden-print">
-         <a href="{PRINTED_ORIGIN}" target="_blank" >首页</a>
-         {esc(name)}
-      </ol>
-      <div class="row">
-        <div class="col-lg-8 col-md-8">
-            <ul class="row m-t-list" id="main-news-list">
-{items}
-            </ul>
-          <!-- 分页dom -->
-          <div class="more-page" id="displaypagenum"></div>
-        </div>
-      </div>
-    </div>
-    <script src='{PRINTED_ORIGIN}/template/tenant207/t291/js/jquery-1.11.3.js'></script>
-    <script src='{PRINTED_ORIGIN}/material/js/fenye.js'></script>
-    <script>
-      createPageHTML('{len(chunks)}','{number}','index','html','{total}','fenye','')
-    </script>"""
-    return site.skeleton.page(title=f"{name} - 中国军网", page_count=len(chunks), main=main)
+    return site.page(title=f"{name} - 中国军网", page_count=len(chunks), main=main)
 
 
 def home_page(site: Site) -> str:
     boxes = []
-    for slug, sec in site.sections.items():
-        lines = "\n".join(
-            f'            <li><a href="{attr(PRINTED_ORIGIN + a.path)}" target="_blank">{esc(a.title)}</a></li>'
+    for slug, sec in site.meta["sections"].items():
+        links = [
+            html("home-link", href=attr(PRINTED_ORIGIN + a.path), title=esc(a.title))
             for a in [a for a in site.articles if a.section == slug][:4]
-        )
-        boxes.append(
-            f"""        <div class="col-lg-4 col-md-4 home-box">
-          <h3><a href="{PRINTED_ORIGIN}/{slug}/index.html" target="_blank">{esc(sec["name"])}</a></h3>
-          <ul class="home-list">
-{lines}
-          </ul>
-        </div>"""
-        )
-    main = '    <div class="container">\n      <div class="row">\n' + "\n".join(boxes)
-    main += "\n      </div>\n    </div>"
-    return site.skeleton.page(title="中国军网", page_count=1, main=main)
+        ]
+        boxes.append(html("home-box", section=slug, name=esc(sec["name"]), links="\n".join(links)))
+    main = html("home", boxes="\n".join(boxes))
+    return site.page(title="中国军网", page_count=1, main=main)
 
 
 def page_facts(html: str) -> dict[str, Any]:
@@ -288,16 +187,10 @@ def page_facts(html: str) -> dict[str, Any]:
     root = lxml.html.fromstring(html)
     info = "//div[contains(@class,'artichle-info')]"
     title = fold("".join(root.xpath(f"{info}/h2")[0].itertext()))
-    printed = [
-        fold(s.text_content()).removeprefix("发布：")
-        for s in root.xpath(f"{info}/p/span")
-        if fold(s.text_content()).startswith("发布：")
-    ]
-    day = (
-        printed[0].replace(" ", "T")
-        if printed
-        else root.xpath("//meta[@name='publishdate']/@content")[0]
-    )
+    spans = [fold(s.text_content()) for s in root.xpath(f"{info}/p/span")]
+    printed = [s.removeprefix("发布：") for s in spans if s.startswith("发布：")]
+    meta_date = root.xpath("//meta[@name='publishdate']/@content")
+    day = printed[0].replace(" ", "T") if printed else meta_date[0]
     paragraphs = root.xpath("//ul[@id='main-news-list']")[0].xpath("./p")
     images = captions = 0
     for p, after in zip(paragraphs, [*paragraphs[1:], None], strict=True):
@@ -308,7 +201,7 @@ def page_facts(html: str) -> dict[str, Any]:
     texts = [fold(p.text_content()) for p in paragraphs if fold(p.text_content())]
     reporter = next((t for t in texts[:4] if t.startswith("■")), None)
     author_info = root.xpath("//span[@id='author-info']")
-    published = local(day)
+    published = sk.local(day, hours=8)
     return {
         "title": title,
         "published": published.isoformat(),
@@ -319,64 +212,45 @@ def page_facts(html: str) -> dict[str, Any]:
     }
 
 
-# ----------------------------------------------------------------------------
-# Build
-
-
 def build(sources: Path) -> sk.Replica:
     meta = sk.load(sources / "replica.json")
-    entry = meta["real"]
-    text = (sources / entry["file"]).read_text(encoding="utf-8")
+    text = (sources / meta["real"]["file"]).read_text(encoding="utf-8")
     body = HTMLBOX.search(text)
     assert body is not None
-    keys = ("editor", "reporter", "author_info", "made")
-    real = article(
-        entry, key="real", source="real", body=body.group(1), **{k: entry[k] for k in keys}
-    )
-    shape = Skeleton(text, real, meta["sections"])
-    if shape.article(real) != text:
-        raise ValueError("the skeleton does not give back the real page")
-    written_articles = [written(e) for e in sk.load(sources / "written.json")["articles"]]
-    site = Site(
-        shape,
-        meta["sections"],
-        sk.newest_first([real, *written_articles]),
-        article(meta["dead_link"]),
-    )
-    sk.unique_ids([*site.articles, site.dead])
-    b = sk.Build("pla_daily", SITE, ORIGIN, HOSTS)
+    real = Article.read(meta["real"], source="real", body=body.group(1))
+    written = [
+        Article.read(e, source="written", body=render_body(e))
+        for e in sk.load(sources / "written.json")["articles"]
+    ]
+    site = Site(meta, [real, *written], Article.read(meta["dead_link"]), text)
+    if article_page(site, real) != text:
+        raise ValueError("templates/article.html does not give back the real page")
+    b = sk.Build("pla_daily", SITE, ORIGIN, HOSTS, timezone="+08:00")
     b.page("/robots.txt", sk.robots("/ysym/ssjgy/"))
     b.page("/", home_page(site))
     entries = []
     for a in site.articles:
-        html = text if a.source == "real" else shape.article(a)  # the real page byte for byte
-        b.page(a.path, html)
+        page = article_page(site, a)
+        b.page(a.path, page)
         more = {"url": a.url, "article_id": str(a.id), "section": a.section, "source": a.source}
-        entries.append({**more, "language": "zh", **page_facts(html)})
-    for section in site.sections:
+        entries.append({**more, "language": "zh", **page_facts(page)})
+    for section in site.meta["sections"]:
         b.listing(
-            site.listed(section),
+            site.listed(section=section),
             PAGE_SIZE,
             partial(listing_url, section),
             partial(listing_page, site, section),
         )
     written_row = "written (`written.json#{}`) in the real page's skeleton"
     real_row = "real page, byte for byte (`sources/81.cn/real/`)"
-    account = b.provenance(
-        f"`replicas/sources/{SITE}/` (see the PROVENANCE.md there)",
-        [
-            (f"`{a.path}`", real_row if a.source == "real" else written_row.format(a.key))
-            for a in site.articles
-        ],
-        real=real.path,
-        page_size=PAGE_SIZE,
-        dead=site.dead.path,
-    )
     return b.replica(
         entries,
-        account,
-        timezone="+08:00",
-        page_size=PAGE_SIZE,
+        site.dead,
+        f"`replicas/sources/{SITE}/` (see the PROVENANCE.md there)",
+        [
+            (f"`{a.path}`", real_row if a.source == "real" else written_row.format(a.data["key"]))
+            for a in site.articles
+        ],
+        facts={"real": real.path},
         home=ORIGIN + "/",
-        dead_urls=[site.dead.url],
     )

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import format_datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,115 +33,45 @@ PAGE_SIZE = 4  # listing items per page: small, so two sections reach 3+ pages
 FEED_LIMIT = 50
 ROBOTS_DISALLOW = ["/preview/", "/services/", "/api/", "/search/", "/tim-kiem/"]
 NO_IMAGE = "/themes/qdnd/images/no-image.jpg"
+html = sk.Templates(SITE)  # the Vietnamese edition's; an Edition has its own
 ARTICLES_JSON = "mourinhan8_qdnd-crawler_articles.json"
 TOOLBAR_TOKEN = "leftcenterrightdel"
 TAG_HREF = re.compile(r"/tag/([a-z0-9-]+-\d+)\.html$")
 TRAILER = re.compile(r"^\*\s*(Mời|Chuyên mục)")
 
-# The image editor's alignment toolbar, left in the old layout's image tables
-# as a row of its own. Its exact markup is unknown, so pages vary it; every
-# variant flattens to ``leftcenterrightdel`` (no white space between words).
-TOOLBAR_ROWS: dict[str, str] = {
-    "span-a": (
-        '<tr><td><span class="imgEditor-toolbar">'
-        "<a>left</a><a>center</a><a>right</a><a>del</a></span></td></tr>"
-    ),
-    "div": (
-        '<tr><td><div class="imgEditor-toolbar"><div class="imgEditor-btn">left</div>'
-        '<div class="imgEditor-btn">center</div><div class="imgEditor-btn">right</div>'
-        '<div class="imgEditor-btn">del</div></div></td></tr>'
-    ),
-    "span": (
-        '<tr class="imgEditor-toolbar"><td>'
-        "<span>left</span><span>center</span><span>right</span><span>del</span></td></tr>"
-    ),
-    "a-href": (
-        '<tr><td><div class="imgEditor-tools">'
-        '<a href="javascript:void(0)" title="Căn trái">left</a>'
-        '<a href="javascript:void(0)" title="Căn giữa">center</a>'
-        '<a href="javascript:void(0)" title="Căn phải">right</a>'
-        '<a href="javascript:void(0)" title="Xóa">del</a></div></td></tr>'
-    ),
-}
-SUMMARIES = {  # how a page prints its summary: the styles of both editions
-    "p_tag": "<p>QĐND - {}</p>",
-    "bare_tag": "QĐND - {}",
-    "p_plain": "<p>{}</p>",
-    "paren_tag": "<p>(QĐND) - {}</p>",
-    "pano": "PANO - {}",
-    "p_pano": "<p>PANO - {}</p>",
-    "plain": "<p>{}</p>",
-}
-
 
 @dataclass(frozen=True)
 class Edition:
-    """What the two editions do not share: addresses, language, the chrome's words."""
+    """What the two editions do not share (``edition`` in their sources): addresses,
+    the words in feeds and titles; the rest of their words are in their templates."""
 
     spider: str
     site: str
     origin: str
     hosts: list[str]
-    name: str
     latest_feed: str
-    date_format: str  # strftime, with ``{weekday}`` for a Vietnamese day name
-    words: dict[str, str]
-    top_links: str
-    logo: str
-    footer: str
+    newest: str  # the latest feed's title
+    date_format: str  # as sk.printed's
+    page_word: str
 
     @property
     def lang(self) -> str:
         return "vi" if self.spider == "qdnd" else "en"
 
+    @property
+    def html(self) -> sk.Templates:
+        return sk.Templates(self.site)
+
     def printed_date(self, moment: datetime) -> str:
         """The date line of an article: ``Thứ Năm, 16/01/2025 - 09:32``."""
-        return moment.strftime(self.date_format.format(weekday=sk.VI_WEEKDAYS[moment.weekday()]))
-
-
-VI = Edition(
-    spider="qdnd",
-    site=SITE,
-    origin="https://www.qdnd.vn",
-    hosts=["www.qdnd.vn", "qdnd.vn"],
-    name="Báo Quân đội nhân dân",
-    latest_feed="/rss/cate/tin-tuc-moi-nhat.rss",
-    date_format="{weekday}, %d/%m/%Y - %H:%M",
-    words={
-        "newest": "Tin tức mới nhất",
-        "home": "Trang chủ",
-        "latest": "Tin mới",
-        "share": "Chia sẻ",
-        "tags": "Từ khóa:",
-        "related": "Tin liên quan",
-        "page": "Trang",
-        "motto": "Tin tức quân sự, quốc phòng",
-    },
-    top_links="",
-    logo="logo.png",
-    footer="""<p><strong>BÁO QUÂN ĐỘI NHÂN DÂN</strong> - Cơ quan của Quân ủy Trung ương và Bộ \
-Quốc phòng, tiếng nói của lực lượng vũ trang và nhân dân Việt Nam.</p>
-<p>Tòa soạn: Số 7 Phan Đình Phùng, quận Ba Đình, Hà Nội.</p>
-<p>Bản quyền thuộc về Báo Quân đội nhân dân. Ghi rõ nguồn khi phát hành lại thông tin từ \
-website này.</p>""",
-)
-
-
-# ----------------------------------------------------------------------------
-# Articles
-
-
-@dataclass
-class Image:
-    url: str
-    caption: str | None
+        return sk.printed(moment, self.date_format)
 
 
 @dataclass
 class BodyFacts:
     """What a body holds, read back from its HTML."""
 
-    images: list[Image]
+    images: list[dict[str, str | None]]  # url, caption: as the manifest has them
     byline: str | None
     trailer: str | None
     tags: list[tuple[str, str]]
@@ -172,7 +103,7 @@ class Article(sk.Article):
 
     @property
     def thumbnail(self) -> str:
-        return self.image or (self.facts.images[0].url if self.facts.images else NO_IMAGE)
+        return self.image or str(self.facts.images[0]["url"] if self.facts.images else NO_IMAGE)
 
     def tag_links(self, sections: dict[str, Any]) -> list[tuple[str, str]]:
         """Tags for ``.post-tag``: its own and the body's tag links, else the section's."""
@@ -207,7 +138,7 @@ def analyse_body(body: str) -> BodyFacts:
                 if text and text.replace(" ", "") != TOOLBAR_TOKEN:
                     caption = text
                     break
-        images.append(Image(url=str(img.get("src")), caption=caption))
+        images.append({"url": str(img.get("src")), "caption": caption})
     paragraphs = [fold(p.text_content()) for p in root.iterchildren("p")]
     paragraphs = [p for p in paragraphs if p]
     trailer = None
@@ -235,22 +166,21 @@ def placed(edition: Edition, entry: dict[str, Any], **fields: Any) -> Article:
 
 
 def render_old_body(blocks: Sequence[dict[str, Any]], toolbar: str, caption_class: bool) -> str:
-    """A body in the layout up to about 2023: ``table.imgEditor`` image tables
-    with the editor toolbar left in a row between the image and the caption."""
+    """A body in the layout up to about 2023: ``table.imgEditor`` image tables with the
+    editor's alignment toolbar left in a row between the image and the caption. Its
+    exact markup is unknown, so pages vary it (``templates/toolbar-*.html``); every
+    variant flattens to ``leftcenterrightdel`` (no white space between words)."""
     parts = ['<div itemprop="articleBody">']
     for block in blocks:
         if "image" in block:
-            rows = [
-                "<tr>",
-                f'<td><img class="imgtelerik" src="{attr(block["image"])}" alt="" width="870"></td>',
-                "</tr>",
-                TOOLBAR_ROWS[toolbar],
-            ]
+            caption = ""
             if block.get("caption") is not None:
                 tr = '<tr class="alt_imgEditor">' if caption_class else "<tr>"
-                rows += [tr, f"<td><em><span>{esc(block['caption'])}</span></em></td>", "</tr>"]
-            parts += ['<table class="imgEditor" align="center">', "<tbody>", *rows]
-            parts += ["</tbody>", "</table>"]
+                caption = f"\n{tr}\n<td><em><span>{esc(block['caption'])}</span></em></td>\n</tr>"
+            toolbar_row = html(f"toolbar-{toolbar}")
+            parts.append(
+                html("old-image", src=attr(block["image"]), toolbar=toolbar_row, caption=caption)
+            )
         else:
             attrs = "".join(f' {k}="{attr(v)}"' for k, v in block.get("attrs", {}).items())
             parts.append(f"<p{attrs}>{block['p']}</p>")
@@ -284,7 +214,7 @@ def seed_blocks(text: str, image_urls: Sequence[str]) -> list[dict[str, Any]]:
     return blocks
 
 
-def load_articles(sources: Path, meta: dict[str, Any]) -> list[Article]:
+def load_articles(sources: Path, meta: dict[str, Any], edition: Edition) -> list[Article]:
     """The 28 real bodies verbatim, with their real titles and summaries; the seed
     and the written articles in the old layout."""
     records = sk.load(sources / ARTICLES_JSON)
@@ -294,79 +224,56 @@ def load_articles(sources: Path, meta: dict[str, Any]) -> list[Article]:
         record = records[entry["record"]]
         if fold(record["article_text"]) != fold(body):
             raise ValueError(f"{entry['fragment']} is not record {entry['record']}")
-        key, title, summary = (
-            Path(entry["fragment"]).stem,
-            record["title"].strip(),
-            record["summary"].strip(),
-        )
+        title, summary = record["title"].strip(), record["summary"].strip()
         summary = None if summary == "No Summary Found" else summary
         real = dict(source="fragment", source_file=entry["fragment"], layout="2025", body=body)
-        articles.append(placed(VI, entry, key=key, title=title, summary=summary, **real))
+        key = Path(entry["fragment"]).stem
+        articles.append(placed(edition, entry, key=key, title=title, summary=summary, **real))
     seed = meta["seed"]
-    text = (sources / seed["text"]).read_text(encoding="utf-8")
-    body = render_old_body(
-        seed_blocks(text, seed["images"]), seed["toolbar"], seed["caption_row_class"]
-    )
+    blocks = seed_blocks((sources / seed["text"]).read_text(encoding="utf-8"), seed["images"])
+    body = render_old_body(blocks, seed["toolbar"], seed["caption_row_class"])
     tags = [(slug, name) for slug, name in seed.get("tags", [])]
-    articles.append(
-        placed(VI, seed, key="seed", source="seed", source_file=seed["text"], body=body, tags=tags)
-    )
+    where = {"source": "seed", "source_file": seed["text"]}
+    articles.append(placed(edition, seed, key="seed", body=body, tags=tags, **where))
     for entry in sk.load(sources / "written.json")["articles"]:
         body = render_old_body(entry["blocks"], entry["toolbar"], entry["caption_row_class"])
-        file = f"written.json#{entry['key']}"
-        articles.append(
-            placed(VI, entry, key=entry["key"], source="written", source_file=file, body=body)
-        )
+        where = {"source": "written", "source_file": f"written.json#{entry['key']}"}
+        articles.append(placed(edition, entry, key=entry["key"], body=body, **where))
     return articles
 
 
-# ----------------------------------------------------------------------------
-# Pages
-
-
 @dataclass
-class Site:
-    """Everything the pages are built from."""
+class Site(sk.Site[Article]):
+    """An edition's pages' sources: ``meta`` (``replica.json``, ``written.json``) and articles."""
 
     edition: Edition
-    sections: dict[str, Any]
-    articles: list[Article]  # newest first
-    dead: Article
-    tracking: Article
-    tracking_query: str
-    tracking_feed: str
-    snapshot_day: datetime
 
-    def listed(self, section: str, subsection: str | None = None) -> list[Article]:
-        """Items of a section (or subsection) listing, newest first."""
-        return sk.newest_first(
-            a
-            for a in [*self.articles, self.dead]
-            if a.section == section and subsection in (None, a.subsection)
-        )
+    @property
+    def sections(self) -> dict[str, Any]:
+        return dict(self.meta["sections"])
+
+    @property
+    def snapshot(self) -> datetime:
+        return sk.local(self.meta["snapshot_day"])
+
+    @property
+    def tracking(self) -> dict[str, Any]:
+        """Which article's link carries tracking parameters (``query``) in which ``feed``."""
+        key = self.meta["tracking"]["key"]
+        return {**self.meta["tracking"], "article": next(a for a in self.articles if a.key == key)}
 
 
 def make_site(edition: Edition, meta: dict[str, Any], articles: list[Article]) -> Site:
     """The site of ``articles``, with the sections, dead link and tracking link of ``meta``."""
-    dead = placed(edition, meta["dead_link"], key="dead", source="dead")
-    dead.image = meta["dead_link"].get("thumbnail", "")
-    sk.unique_ids([*articles, dead])
-    tracking = meta["tracking"]
-    return Site(
-        edition=edition,
-        sections=meta["sections"],
-        articles=sk.newest_first(articles),
-        dead=dead,
-        tracking=next(a for a in articles if a.key == tracking["key"]),
-        tracking_query=tracking["query"],
-        tracking_feed=tracking["feed"],
-        snapshot_day=sk.local(meta["snapshot_day"]),
-    )
+    thumbnail = meta["dead_link"].get("thumbnail", "")
+    dead = placed(edition, meta["dead_link"], key="dead", source="dead", image=thumbnail)
+    return Site(meta, articles, dead, edition)
 
 
 def load_site(sources: Path) -> Site:
     meta = sk.load(sources / "replica.json")
-    return make_site(VI, meta, load_articles(sources, meta))
+    edition = Edition(**meta["edition"])
+    return make_site(edition, meta, load_articles(sources, meta, edition))
 
 
 def link(site: Site, url: str, index: int) -> str:
@@ -374,145 +281,68 @@ def link(site: Site, url: str, index: int) -> str:
     return url if index % 2 == 0 else url.removeprefix(site.edition.origin)
 
 
-def menu(site: Site) -> str:
-    items = [f'<li><a href="/">{site.edition.words["home"]}</a></li>']
-    items += [
-        f'<li><a href="/{slug}">{esc(s["name"])}</a></li>' for slug, s in site.sections.items()
-    ]
-    return '<nav class="main-menu">\n<ul class="menu">\n' + "\n".join(items) + "\n</ul>\n</nav>"
-
-
-def page(site: Site, *, title: str, head: str, main: str, sidebar: str) -> str:
-    """The site chrome around a page's own content."""
+def page(site: Site, kind: str, **fields: object) -> str:
+    """A page of ``kind`` in the site chrome."""
     e = site.edition
-    today = e.printed_date(site.snapshot_day).split(" - ")[0]
-    feed = e.origin + e.latest_feed
-    head += f"""
-<link rel="stylesheet" href="/themes/qdnd/css/style.css">
-<link rel="alternate" type="application/rss+xml" title="{e.words["newest"]}" href="{feed}">"""
-    body = f"""<header class="header">
-<div class="top-bar">
-<span class="header-date">{today}</span>
-{e.top_links}<a class="top-link" href="{feed}">RSS</a>
-</div>
-<div class="logo"><a href="/"><img src="/themes/qdnd/images/{e.logo}" alt="{e.name}"></a></div>
-{menu(site)}
-</header>
-<main class="container">
-<div class="row">
-<div class="col-md-8 main-content">
-{main}
-</div>
-<aside class="col-md-4 sidebar">
-{sidebar}
-</aside>
-</div>
-</main>
-<footer class="footer">
-<div class="footer-menu">{menu(site)}</div>
-<div class="footer-info">
-{e.footer}
-</div>
-</footer>"""
-    return sk.document(e.lang, title, head, body)
-
-
-def latest_box(site: Site, exclude: Article | None = None, count: int = 6) -> str:
-    """The "Tin mới" sidebar: newest articles of the whole site."""
-    items = [a for a in site.articles if a is not exclude][:count]
-    return (
-        f'<div class="box-latest">\n<h2 class="box-title">{site.edition.words["latest"]}</h2>\n'
-        f'<ul class="list-latest">\n{sk.links(items)}\n</ul>\n</div>'
+    sections = site.sections.items()
+    items = [f'<li><a href="/{slug}">{esc(s["name"])}</a></li>' for slug, s in sections]
+    return e.html.page(
+        kind,
+        **fields,
+        today=e.printed_date(site.snapshot).split(" - ")[0],
+        menu=e.html("menu", items="\n".join(items)),
     )
+
+
+def latest_box(site: Site, exclude: Article | None = None) -> str:
+    """The "Tin mới" sidebar: newest articles of the whole site."""
+    items = [a for a in site.articles if a is not exclude][:6]
+    return site.edition.html("latest", links=sk.links(items))
 
 
 def breadcrumb(site: Site, section: str, subsection: str | None) -> str:
     sec = site.sections[section]
-    items = [
-        f'<li><a href="/">{site.edition.words["home"]}</a></li>',
-        f'<li><a href="/{section}">{esc(sec["name"])}</a></li>',
-    ]
-    if subsection:
-        name = esc(sec["subsections"][subsection])
-        items.append(f'<li class="active"><a href="/{section}/{subsection}">{name}</a></li>')
-    return '<ul class="breadcrumb">\n' + "\n".join(items) + "\n</ul>"
+    where = {"section": section, "section_name": esc(sec["name"]), "subsection": subsection}
+    sub = esc(sec["subsections"][subsection]) if subsection else ""
+    active = site.edition.html("breadcrumb-active", **where, subsection_name=sub)
+    return site.edition.html("breadcrumb", **where, active=active if subsection else "")
 
 
-def summary_html(article: Article) -> str:
+def summary_html(html: sk.Templates, article: Article) -> str:
+    """The summary in its style (``templates/summary-<style>.html``), if there is one."""
     if article.summary is None:
         return ""
-    inner = SUMMARIES[article.summary_style].format(esc(article.summary))
+    inner = html(f"summary-{article.summary_style}", summary=esc(article.summary))
     return f'<div class="post-summary">{inner}</div>\n'
 
 
-def summary_printed(article: Article) -> str | None:
-    html = summary_html(article)
-    return fold(lxml.html.fromstring(html).text_content()) if html else None
+def summary_printed(html: sk.Templates, article: Article) -> str | None:
+    summary = summary_html(html, article)
+    return fold(lxml.html.fromstring(summary).text_content()) if summary else None
 
 
 def article_page(site: Site, article: Article) -> str:
     e = site.edition
     tags = article.tag_links(site.sections)
-    tag_links = ", ".join(f'<a href="/tag/{slug}.html">{esc(name)}</a>' for slug, name in tags)
     related = [a for a in site.articles if a.section == article.section and a is not article][:3]
-    description = article.summary or article.title
-    og = (
-        f'\n<meta property="og:description" content="{attr(description)}">'
-        if e.lang == "vi"
-        else ""
+    return page(
+        site,
+        "article",
+        **article.fields(),
+        description=attr(article.summary or article.title),
+        breadcrumb=breadcrumb(site, article.section, article.subsection),
+        published=e.printed_date(article.published),
+        summary=summary_html(e.html, article),
+        body=article.body,
+        tags=", ".join(f'<a href="/tag/{slug}.html">{esc(name)}</a>' for slug, name in tags),
+        related=sk.links(related),
+        sidebar=latest_box(site, article),
     )
-    head = f"""<meta name="description" content="{attr(description)}">
-<meta property="og:type" content="article">
-<meta property="og:site_name" content="{e.name}">
-<meta property="og:title" content="{attr(article.title)}">{og}
-<meta property="og:url" content="{attr(article.url)}">
-<meta property="og:image" content="{attr(article.thumbnail)}">
-<link rel="canonical" href="{attr(article.url)}">"""
-    share = f"https://www.facebook.com/sharer/sharer.php?u={attr(article.url)}"
-    main = f"""{breadcrumb(site, article.section, article.subsection)}
-<article class="post-detail">
-<h1 class="post-title">{esc(article.title)}</h1>
-<div class="post-info">
-<span class="post-subinfo">{e.printed_date(article.published)}</span>
-<span class="post-share"><a href="{share}">{e.words["share"]}</a></span>
-</div>
-{summary_html(article)}<div class="post-content">
-{article.body}
-</div>
-<div class="post-tag"><span class="tag-label">{e.words["tags"]}</span> {tag_links}</div>
-</article>
-<div class="box-related">
-<h2 class="box-title">{e.words["related"]}</h2>
-<ul class="list-related">
-{sk.links(related)}
-</ul>
-</div>"""
-    title = f"{article.title} - {e.name}"
-    return page(site, title=title, head=head, main=main, sidebar=latest_box(site, article))
 
 
 def listing_url(section: str, subsection: str | None, number: int) -> str:
     base = f"/{section}" + (f"/{subsection}" if subsection else "")
     return base if number == 1 else f"{base}/p/{number}"
-
-
-def pagination(site: Site, section: str, subsection: str | None, number: int, total: int) -> str:
-    if total < 2:
-        return ""
-    origin = site.edition.origin
-    items = []
-    if number > 1:
-        prev = origin + listing_url(section, subsection, number - 1)
-        items.append(f'<li class="prev"><a href="{prev}">‹</a></li>')
-    for n in range(1, total + 1):
-        if n == number:
-            items.append(f'<li class="active"><span>{n}</span></li>')
-        else:
-            items.append(f'<li><a href="{listing_url(section, subsection, n)}">{n}</a></li>')
-    if number < total:
-        nxt = origin + listing_url(section, subsection, number + 1)
-        items.append(f'<li class="next"><a href="{nxt}">›</a></li>')
-    return '<ul class="pagination">\n' + "\n".join(items) + "\n</ul>"
 
 
 def listing_page(
@@ -521,66 +351,61 @@ def listing_page(
     e = site.edition
     sec = site.sections[section]
     name = sec["subsections"][subsection] if subsection else sec["name"]
-    items = []
-    for i, item in enumerate(chunks[number - 1]):
-        href = attr(link(site, item.url, i))
-        summary = f'\n<p class="hidden-xs">{esc(item.summary)}</p>' if item.summary else ""
-        items.append(
-            f"""<article class="item-news">
-<a class="thumb" href="{href}"><img src="{attr(item.thumbnail)}" alt="{attr(item.title)}"></a>
-<h3><a href="{href}">{esc(item.title)}</a></h3>{summary}
-</article>"""
+    items = [
+        e.html(
+            "listing-item",
+            **item.fields(),
+            href=attr(link(site, item.url, i)),
+            summary=f'\n<p class="hidden-xs">{esc(item.summary)}</p>' if item.summary else "",
         )
-    submenu = "\n".join(
-        f'<li><a href="/{section}/{slug}">{esc(title)}</a></li>'
-        for slug, title in sec["subsections"].items()
-    )
-    main = f"""{breadcrumb(site, section, subsection)}
-<h1 class="category-title">{esc(name)}</h1>
-<ul class="sub-menu">
-{submenu}
-</ul>
-<div class="list-news-category">
-{chr(10).join(items)}
-</div>
-{pagination(site, section, subsection, number, len(chunks))}"""
+        for i, item in enumerate(chunks[number - 1])
+    ]
+    submenu = [
+        f'<li><a href="/{section}/{s}">{esc(t)}</a></li>' for s, t in sec["subsections"].items()
+    ]
+    url = partial(listing_url, section, subsection)
     sidebar = latest_box(site)
-    if e.lang == "vi":
-        most_read = "\n".join(
-            f'<article class="item-sidebar"><a href="{attr(a.url)}">{esc(a.title)}</a></article>'
-            for a in site.articles[:5]
-        )
-        sidebar = f'<div class="box-most-read">\n<h2 class="box-title">Đọc nhiều</h2>\n{most_read}\n</div>'
-    title = f"{name} - {e.name}" + (f" - {e.words['page']} {number}" if number > 1 else "")
-    head = f'<link rel="canonical" href="{e.origin}{listing_url(section, subsection, number)}">'
-    return page(site, title=title, head=head, main=main, sidebar=sidebar)
+    if e.html.has("most-read"):  # the edition's listings show the most read instead
+        most_read = [e.html("most-read-item", **a.fields()) for a in site.articles[:5]]
+        sidebar = e.html("most-read", items="\n".join(most_read))
+    return page(
+        site,
+        "listing",
+        canonical=url(number),
+        number=f" - {e.page_word} {number}" if number > 1 else "",
+        breadcrumb=breadcrumb(site, section, subsection),
+        name=esc(name),
+        submenu="\n".join(submenu),
+        items="\n".join(items),
+        pagination=sk.pagination(e.html, number, len(chunks), url, origin=e.origin),
+        sidebar=sidebar,
+    )
 
 
 def home_page(site: Site) -> str:
     e = site.edition
-    featured = "\n".join(
-        f"""<article class="item-featured">
-<a class="thumb" href="{attr(link(site, a.url, i))}"><img src="{attr(a.thumbnail)}" alt="{attr(a.title)}"></a>
-<h2><a href="{attr(link(site, a.url, i))}">{esc(a.title)}</a></h2>
-</article>"""
-        for i, a in enumerate(site.articles[:5])
+
+    def featured(index: int, a: Article) -> str:
+        href = attr(link(site, a.url, index))
+        return e.html("home-featured", **a.fields(), href=href)
+
+    boxes = []  # the sections' newest, where the edition's home page has them
+    for slug, sec in site.sections.items() if e.html.has("home-box") else ():
+        items = [a for a in site.articles if a.section == slug][:4]
+        lines = [
+            f'<li><a href="{attr(link(site, a.url, i + 1))}">{esc(a.title)}</a></li>'
+            for i, a in enumerate(items)
+        ]
+        boxes.append(
+            e.html("home-box", section=slug, section_name=esc(sec["name"]), links="\n".join(lines))
+        )
+    return page(
+        site,
+        "home",
+        featured="\n".join(featured(i, a) for i, a in enumerate(site.articles[:5])),
+        boxes="\n".join(boxes),
+        sidebar=latest_box(site),
     )
-    main = '<div class="box-featured">\n' + featured + "\n</div>"
-    head = f'<link rel="canonical" href="{e.origin}/">'
-    if e.lang == "vi":  # boxes of the sections' newest, and a description
-        for slug, sec in site.sections.items():
-            items = [a for a in site.articles if a.section == slug][:4]
-            lines = "\n".join(
-                f'<li><a href="{attr(link(site, a.url, i + 1))}">{esc(a.title)}</a></li>'
-                for i, a in enumerate(items)
-            )
-            main += (
-                f'\n<div class="box-home-category">\n<h2 class="box-title"><a href="/{slug}">'
-                f"{esc(sec['name'])}</a></h2>\n<ul>\n{lines}\n</ul>\n</div>"
-            )
-        head = f'<meta name="description" content="{e.name}: tin tức quân sự, quốc phòng">\n{head}'
-    title = f"{e.name} - {e.words['motto']}"
-    return page(site, title=title, head=head, main=main, sidebar=latest_box(site))
 
 
 def feed(
@@ -591,31 +416,21 @@ def feed(
     e = site.edition
     items = items[:FEED_LIMIT]
     urls = [
-        f"{a.url}?{site.tracking_query}" if tracking and a is site.tracking else a.url
+        f"{a.url}?{site.tracking['query']}" if tracking and a is site.tracking["article"] else a.url
         for a in items
     ]
     entries = [
-        {
-            "title": esc(a.title),
-            "link": esc(url),
-            "description": esc(a.summary or ""),
-            "pubDate": a.published,
-            'guid isPermaLink="true"': esc(url),
-        }
+        e.html("feed-item.xml", **a.fields(), link=esc(url), summary=esc(a.summary or ""))
         for a, url in zip(items, urls, strict=True)
     ]
-    channel = {
-        "title": esc(title),
-        "link": esc(channel_link),
-        "description": f"{esc(title)} - {e.name}",
-        "language": e.lang,
-        "lastBuildDate": items[0].published if items else site.snapshot_day,
-    }
-    return sk.rss(channel, entries), urls
-
-
-# ----------------------------------------------------------------------------
-# Build
+    text = e.html.whole(
+        "feed.xml",
+        title=esc(title),
+        link=esc(channel_link),
+        built=format_datetime(items[0].published if items else site.snapshot),
+        items="\n".join(entries),
+    )
+    return text, urls
 
 
 def page_file(url_path: str) -> str:
@@ -640,31 +455,35 @@ def replica(
         for sub in [None, *sec["subsections"]]:
             where = {"section": section, "subsection": sub} if e.lang == "vi" else {}
             b.listing(
-                site.listed(section, sub),
+                site.listed(section=section, **({"subsection": sub} if sub else {})),
                 PAGE_SIZE,
                 partial(listing_url, section, sub),
                 partial(listing_page, site, section, sub),
                 **where,
             )
-    feeds = [(e.latest_feed, e.words["newest"], e.origin + "/", site.articles)]
+    feeds = [(e.latest_feed, e.newest, e.origin + "/", site.articles)]
     for slug, sec in site.sections.items():
         if "feed" in sec:
             in_section = [a for a in site.articles if a.section == slug]
             feeds.append((sec["feed"], sec["name"], f"{e.origin}/{slug}", in_section))
     for path, title, channel, items in feeds:
-        text, urls = feed(site, title, channel, items, tracking=path == site.tracking_feed)
+        text, urls = feed(site, title, channel, items, tracking=path == site.tracking["feed"])
         b.feed(path, text, urls, title=title)
-    tracking = {"url": f"{site.tracking.url}?{site.tracking_query}", "canonical": site.tracking.url}
+    tracked = site.tracking["article"].url
+    tracking = {"url": f"{tracked}?{site.tracking['query']}", "canonical": tracked}
     return b.replica(
         [manifest_entry(site, a) for a in site.articles],
-        b.provenance(sources, rows, **facts),
-        {"hosts": e.hosts, "cookie_gate": {"name": GATE_COOKIE, "exempt": ["/robots.txt"]}},
+        site.dead,
+        sources,
+        rows,
+        facts=facts,
+        site_json={
+            "hosts": e.hosts,
+            "cookie_gate": {"name": GATE_COOKIE, "exempt": ["/robots.txt"]},
+        },
         cookie_gate=GATE_COOKIE,
-        timezone="+07:00",
-        page_size=PAGE_SIZE,
         home=e.origin + "/",
         robots_disallow=ROBOTS_DISALLOW,
-        dead_urls=[site.dead.url],
         tracking_urls=[tracking],
     )
 
@@ -674,7 +493,11 @@ def manifest_entry(site: Site, a: Article) -> dict[str, Any]:
     vi = site.edition.lang == "vi"
     facts = a.facts
     origin = {"layout": a.layout, "source": a.source, "source_file": a.source_file}
-    summary = {"summary_printed": summary_printed(a)} if vi else {"summary_style": a.summary_style}
+    summary = (
+        {"summary_printed": summary_printed(site.edition.html, a)}
+        if vi
+        else {"summary_style": a.summary_style}
+    )
     return {
         "url": a.url,
         "article_id": str(a.id),
@@ -687,8 +510,8 @@ def manifest_entry(site: Site, a: Article) -> dict[str, Any]:
         "published": a.published.isoformat(),
         "published_raw": site.edition.printed_date(a.published),
         "image_count": len(facts.images),
-        "caption_count": sum(1 for i in facts.images if i.caption),
-        "images": [{"url": i.url, "caption": i.caption} for i in facts.images],
+        "caption_count": sum(1 for i in facts.images if i["caption"]),
+        "images": facts.images,
         "byline": facts.byline,
         **({"trailer": facts.trailer} if vi else {}),
         "tags": [fold(name) for _, name in a.tag_links(site.sections)],
@@ -710,9 +533,7 @@ def build(sources: Path) -> sk.Replica:
         f"`replicas/sources/{SITE}/` (see the PROVENANCE.md there)",
         rows,
         digest=hashlib.sha256((sources / ARTICLES_JSON).read_bytes()).hexdigest(),
-        latest_feed=VI.latest_feed,
+        latest_feed=site.edition.latest_feed,
         gate_cookie=GATE_COOKIE,
         toolbar=TOOLBAR_TOKEN,
-        page_size=PAGE_SIZE,
-        dead=site.dead.path,
     )

@@ -14,92 +14,58 @@ from typing import Any
 
 from replicas.qdnd import (
     GATE_COOKIE,
-    PAGE_SIZE,
     ROBOTS_DISALLOW,
     Edition,
     make_site,
     placed,
     replica,
 )
-from replicas.skeleton import Replica, attr, esc, load, slugify
+from replicas.skeleton import Replica, Templates, attr, esc, load, slugify
 
 SITE = "en.qdnd.vn"
 UUIDS = uuid.UUID("6f1d2c9e-4b7a-4c1e-9a55-0e2d5d3b8a10")  # namespace of the image tables' ids
-CAPTIONS = {"bare": "{}", "p_span": "<p><span>{}</span></p>", "h2_span": "<h2><span>{}</span></h2>"}
-BYLINES = {"strong": "<p>{}</p>", "right": '<p style="text-align: right;">{}</p>'}
-EN = Edition(
-    spider="qdnd_en",
-    site=SITE,
-    origin="https://en.qdnd.vn",
-    hosts=["en.qdnd.vn"],
-    name="People's Army Newspaper",
-    latest_feed="/rss/cate/latest-news.rss",
-    date_format="%A, %B %d, %Y - %H:%M",
-    words={
-        "newest": "Latest news",
-        "home": "Home",
-        "latest": "Latest news",
-        "share": "Share",
-        "tags": "Tags:",
-        "related": "Related news",
-        "page": "Page",
-        "motto": "Vietnam military news",
-    },
-    top_links='<a class="top-link" href="https://www.qdnd.vn">Tiếng Việt</a>\n',
-    logo="logo-en.png",
-    footer="""<p><strong>PEOPLE'S ARMY NEWSPAPER ONLINE</strong> - Agency of the Central Military \
-Commission and the Ministry of National Defence of Vietnam.</p>
-<p>Address: No. 7 Phan Dinh Phung Street, Ba Dinh District, Hanoi.</p>
-<p>Copyright by People's Army Newspaper. Please cite the source when reusing information from \
-this website.</p>""",
-)
+html = Templates(SITE)
 
 
 def render_body(entry: dict[str, Any]) -> str:
     """``div[itemprop=articleBody]`` in the 2025 layout: paragraphs, image tables
-    (``img`` row, caption row; ``&nbsp;`` for none), and the closing credit paragraph."""
+    (``img`` row, caption row in its style; ``&nbsp;`` for none), and the closing credit
+    paragraph in its style."""
     parts = ['<div itemprop="articleBody">']
     for index, block in enumerate(entry["blocks"]):
         if "image" not in block:
             parts.append(f"<p>{block['p']}</p>")
             continue
-        caption, style = block["caption"], block["caption_style"]
-        cell = (
-            "&nbsp;"
-            if caption is None or style == "empty"
-            else CAPTIONS[style].format(esc(caption))
-        )
-        table_id = uuid.uuid5(UUIDS, f"{entry['id']}-{index}")
+        style = "empty" if block["caption"] is None else block["caption_style"]
+        cell = html(f"caption-{style}", caption=esc(block["caption"] or ""))
+        table = {"id": uuid.uuid5(UUIDS, f"{entry['id']}-{index}"), "cell": cell}
         parts.append(
-            f'<table align="center" border="0" id="{table_id}">'
-            f'<tbody><tr><td><img alt="{attr(entry["title"])}" src="{attr(block["image"])}" '
-            f'width="870"></td></tr><tr><td>{cell}</td></tr></tbody></table>'
+            html("image-table", **table, alt=attr(entry["title"]), src=attr(block["image"]))
         )
     byline = entry["byline"]
-    parts += [BYLINES[byline["style"]].format(f"<strong>{esc(byline['text'])}</strong>"), "</div>"]
+    parts += [html(f"byline-{byline['style']}", byline=esc(byline["text"])), "</div>"]
     return "\n".join(parts)
 
 
 def build(sources: Path) -> Replica:
     data = load(sources / "written.json")
+    edition = Edition(**data["edition"])
     articles = []
     for entry in data["articles"]:
         tags = [(f"{slugify(tag)}-{7000 + i}", tag) for i, tag in enumerate(entry["tags"])]
-        file = f"written.json#{entry['key']}"
-        body = render_body(entry)
+        where = {"source": "written", "source_file": f"written.json#{entry['key']}"}
         article = placed(
-            EN, entry, key=entry["key"], source="written", source_file=file, body=body, tags=tags
+            edition, entry, key=entry["key"], body=render_body(entry), tags=tags, **where
         )
         if article.facts.byline != entry["byline"]["text"]:
             raise ValueError(f"{article.key}: the body does not end with its byline")
         articles.append(article)
-    site = make_site(EN, data, articles)
+    site = make_site(edition, data, articles)
     return replica(
         site,
         f"`replicas/sources/{SITE}/written.json`",
         [(f"`{a.path}`", f"written (`{a.source_file}`)") for a in site.articles],
         gate_cookie=GATE_COOKIE,
         robots=", ".join(f"`{p}`" for p in ROBOTS_DISALLOW),
-        page_size=PAGE_SIZE,
-        latest_feed=EN.latest_feed,
+        latest_feed=edition.latest_feed,
     )

@@ -1,15 +1,17 @@
-"""What every replica build shares: text helpers, the article model, page and feed
-markup, listings, the manifest, PROVENANCE.md, and building or checking the files.
+"""What every replica build shares: text helpers, the article model, the site's
+templates (its page chrome), listings, the manifest, PROVENANCE.md, and building or
+checking the files.
 
 A site's module ``replicas/<spider>.py`` names its folder (``SITE``) and turns
-``sources/<SITE>/`` into a :class:`Replica` (``build``); :func:`files` renders it, and
-the command line (``python -m replicas``) writes it into ``crawler/mirror/sites/<SITE>/``
-or compares it with what is committed there.
+``sources/<SITE>/`` into a :class:`Replica`, its files (``build``); the command line
+(``python -m replicas``) writes them into ``crawler/mirror/sites/<SITE>/`` or compares
+them with what is committed there.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import html
 import importlib
 import json
@@ -24,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path, PurePosixPath
 from string import Template
-from typing import Any, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = REPO / "replicas" / "sources"
@@ -36,7 +38,6 @@ MANIFEST_KEYS = (  # the order of a manifest's keys, whichever of them a replica
     *("robots_disallow", "article_count", "articles", "dead_urls", "not_articles"),
     *("tracking_urls", "listings", "feeds"),
 )
-T = TypeVar("T")
 A = TypeVar("A", bound="Article")
 
 
@@ -70,6 +71,10 @@ def load(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+
+
 @dataclass(kw_only=True)
 class Article:
     """An article of a replica, or a listed link that has no page (a dead link).
@@ -83,6 +88,16 @@ class Article:
     published: datetime
     data: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, entry: dict[str, Any], origin: str, hours: int = 7, **fields: Any) -> Self:
+        """The article of a source entry: its ``id``, ``title`` and ``published`` (the
+        site's wall-clock time, see :func:`local`), the entry as ``data``, then ``fields``."""
+        given = {"data": entry, **fields}
+        published = local(entry["published"], hours)
+        return cls(
+            origin=origin, id=entry["id"], title=entry["title"], published=published, **given
+        )
+
     @property
     def path(self) -> str:
         raise NotImplementedError
@@ -91,21 +106,58 @@ class Article:
     def url(self) -> str:
         return self.origin + self.path
 
+    @property
+    def thumbnail(self) -> str:
+        return ""  # the image listings show; a site's subclass knows it
+
+    def fields(self) -> dict[str, object]:
+        """What templates print of the article, escaped: ``$id``, ``$url``, ``$path``,
+        ``$title`` as text, ``$title_attr`` in an attribute, ``$thumbnail``, ``$day``
+        (``dd/mm/yyyy``), ``$pub_date`` (RFC 822, for feeds)."""
+        return {
+            "id": self.id,
+            "url": attr(self.url),
+            "path": attr(self.path),
+            "title": esc(self.title),
+            "title_attr": attr(self.title),
+            "thumbnail": attr(self.thumbnail),
+            "day": f"{self.published:%d/%m/%Y}",
+            "pub_date": format_datetime(self.published),
+        }
+
 
 def newest_first(items: Iterable[A]) -> list[A]:
     return sorted(items, key=lambda a: a.published, reverse=True)
 
 
-def unique_ids(items: Iterable[Article]) -> None:
-    ids = [a.id for a in items]
-    if len(set(ids)) != len(ids):
-        raise ValueError("duplicate article ids")
+@dataclass
+class Site(Generic[A]):
+    """A replica's sources, read: ``meta`` (the site's own JSON), the articles (kept
+    newest first, their ids unique) and the dead link that listings hold too."""
+
+    meta: dict[str, Any]
+    articles: list[A]
+    dead: A
+
+    def __post_init__(self) -> None:
+        self.articles = newest_first(self.articles)
+        ids = [a.id for a in [*self.articles, self.dead]]
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate article ids")
+
+    def listed(self, **where: object) -> list[A]:
+        """A listing's items, newest first: the articles, and the dead link, whose
+        attributes have the values ``where`` gives."""
+        items = [*self.articles, self.dead]
+        return newest_first(a for a in items if all(getattr(a, k) == v for k, v in where.items()))
 
 
-def paged(items: Sequence[T], size: int, at_least_one: bool = True) -> list[list[T]]:
-    """A listing's items cut into its pages; an empty listing still has its first page."""
-    chunks = [list(items[i : i + size]) for i in range(0, len(items), size)]
-    return chunks or ([[]] if at_least_one else [])
+def images(pairs: Iterable[tuple[str, str | None]]) -> dict[str, Any]:
+    """An article's ``image_count``, ``caption_count`` and ``images`` in the manifest,
+    from each image's URL and caption."""
+    listed = [{"url": url, "caption": caption} for url, caption in pairs]
+    captions = sum(1 for i in listed if i["caption"])
+    return {"image_count": len(listed), "caption_count": captions, "images": listed}
 
 
 def links(items: Iterable[Article], href: str = "url") -> str:
@@ -115,44 +167,78 @@ def links(items: Iterable[Article], href: str = "url") -> str:
     )
 
 
-def document(lang: str, title: str, head: str, body: str) -> str:
-    """An HTML page: the head every replica page starts with, then ``head`` and ``body``."""
-    return f"""<!DOCTYPE html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(title)}</title>
-{head}
-</head>
-<body>
-{body}
-</body>
-</html>
-"""
+@dataclass(frozen=True)
+class Templates:
+    """A site's page chrome: ``sources/<site>/templates/<name>.html``, each a
+    :class:`string.Template` whose ``$fields`` the build fills with text it has escaped.
+    A file's final newline is not part of its template; a whole page ends with one."""
+
+    site: str
+    root: Path = SOURCES
+
+    def __call__(self, template: str, /, **fields: object) -> str:
+        try:
+            return _template(self.file(template)).substitute(fields)
+        except KeyError as missing:
+            raise ValueError(f"{self.file(template)}: no value for ${missing.args[0]}") from None
+
+    def file(self, template: str) -> Path:
+        """``templates/<template>.html``, or the file named if its name has a suffix."""
+        name = template if "." in template else f"{template}.html"
+        return self.root / self.site / "templates" / name
+
+    def has(self, template: str) -> bool:
+        return self.file(template).is_file()
+
+    def whole(self, template: str, /, **fields: object) -> str:
+        """A whole file (a page, a feed): the template filled, and a final newline."""
+        return self(template, **fields) + "\n"
+
+    def page(self, kind: str, /, **fields: object) -> str:
+        """A whole page: ``page.html`` with ``<kind>-head.html`` as its ``$head`` and
+        ``<kind>.html`` as its ``$main``, all three filled from ``fields``."""
+        parts = {"head": self(f"{kind}-head", **fields), "main": self(kind, **fields)}
+        return self.whole("page", **fields, **parts)
+
+    def each(self, template: str, articles: Iterable[Article], /, **fields: object) -> str:
+        """``template`` filled for each article (its fields, then ``fields``), one a line."""
+        return "\n".join(self(template, **{**a.fields(), **fields}) for a in articles)
 
 
-def rss(channel: dict[str, Any], items: Iterable[dict[str, Any]], encoding: str = "UTF-8") -> str:
-    """RSS 2.0: the channel's elements, then its items', each in the order given.
+@functools.cache
+def _template(path: Path) -> Template:
+    return Template(path.read_text(encoding="utf-8").removesuffix("\n"))
 
-    Values are written as they are (escape them first), a ``datetime`` as an RFC 822
-    date; a key may carry attributes (``'guid isPermaLink="true"'``)."""
 
-    def elements(fields: dict[str, Any]) -> str:
-        return "\n".join(
-            f"<{key}>{format_datetime(v) if isinstance(v, datetime) else v}</{key.split()[0]}>"
-            for key, v in fields.items()
-        )
+def pagination(
+    html: Templates, number: int, total: int, href: Callable[[int], str], **fields: object
+) -> str:
+    """Links to the pages of a listing, one a line, in the site's ``pager-*`` templates:
+    ``pager-page`` each (``pager-current`` this one), after ``pager-prev`` (on the first
+    page ``pager-first``) and before ``pager-next`` (on the last ``pager-last``), those of
+    them the site has; their fields are ``$n``, ``$href`` (``href(n)``) and ``fields``.
+    A site with a ``pagination`` template has them in it, and none on a listing of one
+    page or past its last."""
 
-    entries = "\n".join(f"<item>\n{elements(item)}\n</item>" for item in items)
-    return f"""<?xml version="1.0" encoding="{encoding}"?>
-<rss version="2.0">
-<channel>
-{elements(channel)}
-{entries}
-</channel>
-</rss>
-"""
+    def link(name: str, n: int) -> list[str]:
+        return [html(name, n=n, href=href(n), **fields)] if html.has(name) else []
+
+    links = link("pager-prev", number - 1) if number > 1 else link("pager-first", number)
+    for n in range(1, total + 1):
+        links += link("pager-current" if n == number else "pager-page", n)
+    links += link("pager-next", number + 1) if number < total else link("pager-last", number)
+    if not html.has("pagination"):
+        return "\n".join(links)
+    return html("pagination", pages="\n".join(links)) if 1 < total >= number else ""
+
+
+def printed(moment: datetime, form: str) -> str:
+    """``moment`` as a page prints it: ``form`` is strftime's, with ``{weekday}`` for the
+    Vietnamese day name (``Thứ Hai``; ``{weekday_lower}``: ``Thứ hai``) and ``{day}`` for
+    the day of the month without a leading zero."""
+    weekday = VI_WEEKDAYS[moment.weekday()]
+    names = {"weekday": weekday, "weekday_lower": weekday.capitalize(), "day": moment.day}
+    return moment.strftime(form.format(**names))
 
 
 def robots(*disallow: str) -> str:
@@ -170,14 +256,7 @@ def page_file(url: str) -> str:
     return "/".join([*parts[:-1], str(name)])
 
 
-@dataclass
-class Replica:
-    """Everything a build writes: pages by path under ``pages/``, and the three files beside."""
-
-    pages: dict[str, str]
-    site_json: dict[str, Any]
-    manifest: dict[str, Any]
-    provenance: str
+Replica = dict[str, bytes]  # every file of a replica, by its path in the replica's folder
 
 
 @dataclass
@@ -188,10 +267,12 @@ class Build:
     site: str
     origin: str
     hosts: list[str]
+    timezone: str = "+07:00"  # of the site's dates
     file: Callable[[str], str] = page_file  # where the server finds a URL path
     pages: dict[str, str] = field(default_factory=dict)
     listings: list[dict[str, Any]] = field(default_factory=list)
     feeds: list[dict[str, Any]] = field(default_factory=list)
+    page_size: int = 0  # of the listings
 
     def page(self, url: str, text: str) -> None:
         file = self.file(url)
@@ -213,9 +294,12 @@ class Build:
         **where: Any,
     ) -> None:
         """Every page of a listing (``url(n)``, ``render(n, pages)``), in the manifest with
-        the links it holds; ``after_last``: the server also answers the page after the last."""
-        chunks = paged(items, size, at_least_one)
+        the links it holds; an empty listing has a first page if ``at_least_one``;
+        ``after_last``: the server also answers the page after the last."""
+        chunks = [list(items[i : i + size]) for i in range(0, len(items), size)]
+        chunks = chunks or ([[]] if at_least_one else [])
         served = [*chunks, []] if after_last else chunks
+        self.page_size = size
         for number, chunk in enumerate(served, start=1):
             self.page(url(number), render(number, served))
             self.listings.append(
@@ -232,35 +316,31 @@ class Build:
         self.page(url, text)
         self.feeds.append({"url": self.origin + url, **about, "links": links})
 
-    def provenance(self, sources: str, rows: Iterable[Sequence[object]], **facts: object) -> str:
-        """PROVENANCE.md: who writes it and from what, the site's own account of what is real
-        and what is invented (``sources/<site>/replica.md``, its ``$facts`` filled in), then
-        one table row a page."""
-        opening = f"{sources}; do not edit the pages by hand. `manifest.json` lists every"
-        account = Template((SOURCES / self.site / "replica.md").read_text(encoding="utf-8"))
-        return (
-            f"# {self.site} replica: where every page comes from\n\n"
-            f"Generated by `python -m replicas {self.spider}` from\n"
-            + textwrap.fill(f"{opening} article with what its page holds.", 73)
-            + "\n\n"
-            + account.substitute(facts)
-            + "".join("| " + " | ".join(map(str, row)) + " |\n" for row in rows)
-        )
-
     def replica(
         self,
         articles: list[dict[str, Any]],
-        provenance: str,
+        dead: Article,
+        sources: str,
+        rows: Iterable[Sequence[object]],
+        *,
+        facts: dict[str, object] | None = None,
         site_json: dict[str, Any] | None = None,
         **fields: Any,
     ) -> Replica:
-        """The replica, its manifest holding ``articles``, the listings, feeds and ``fields``."""
+        """The replica: its manifest holds ``articles``, the dead link's URL, the listings,
+        feeds and ``fields``; its PROVENANCE.md says it is built from ``sources``, then
+        carries the site's own account of what is real and what is invented
+        (``sources/<site>/replica.md``; its ``$page_size``, ``$dead`` path and ``facts``
+        filled in), then the table of pages, a row each of ``rows``."""
         about = {
             "site": self.site,
             "generated_by": f"python -m replicas {self.spider}",
             "hosts": self.hosts,
+            "timezone": self.timezone,
+            "page_size": self.page_size,
             "article_count": len(articles),
             "articles": articles,
+            "dead_urls": [dead.url],
             "listings": self.listings,
             **({"feeds": self.feeds} if self.feeds else {}),
             **fields,
@@ -269,11 +349,21 @@ class Build:
         if unknown:
             raise ValueError(f"manifest keys without a place in MANIFEST_KEYS: {unknown}")
         manifest = {key: about[key] for key in MANIFEST_KEYS if key in about}
-        return Replica(self.pages, site_json or {"hosts": self.hosts}, manifest, provenance)
-
-
-# ----------------------------------------------------------------------------
-# Build and check
+        opening = f"{sources}; do not edit the pages by hand. `manifest.json` lists every"
+        account = Template((SOURCES / self.site / "replica.md").read_text(encoding="utf-8"))
+        provenance = (
+            f"# {self.site} replica: where every page comes from\n\n"
+            f"Generated by `python -m replicas {self.spider}` from\n"
+            + textwrap.fill(f"{opening} article with what its page holds.", 73)
+            + "\n\n"
+            + account.substitute({"page_size": self.page_size, "dead": dead.path, **(facts or {})})
+            + "".join("| " + " | ".join(map(str, row)) + " |\n" for row in rows)
+        )
+        files = {f"pages/{path}": text for path, text in self.pages.items()}
+        files["site.json"] = json_text(site_json or {"hosts": self.hosts})
+        files["manifest.json"] = json_text(manifest)
+        files["PROVENANCE.md"] = provenance
+        return {path: text.encode("utf-8") for path, text in files.items()}
 
 
 def files(spider: str) -> tuple[str, dict[str, bytes]]:
@@ -281,12 +371,7 @@ def files(spider: str) -> tuple[str, dict[str, bytes]]:
     module = importlib.import_module(f"replicas.{spider}")
     site: str = module.SITE
     replica: Replica = module.build(SOURCES / site)
-    out = {f"pages/{path}": text.encode("utf-8") for path, text in replica.pages.items()}
-    out["site.json"] = (json.dumps(replica.site_json, indent=2) + "\n").encode()
-    manifest = json.dumps(replica.manifest, ensure_ascii=False, indent=2) + "\n"
-    out["manifest.json"] = manifest.encode("utf-8")
-    out["PROVENANCE.md"] = replica.provenance.encode("utf-8")
-    return site, out
+    return site, replica
 
 
 def differences(built: dict[str, bytes], folder: Path) -> list[str]:
