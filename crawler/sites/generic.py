@@ -28,6 +28,7 @@ from crawler.generic.discover import (
     section_links,
     sitemaps_from_robots,
 )
+from crawler.generic.parser import GenericParser
 from crawler.sites.base import NewsSpider
 from crawler.sites.description import SiteDescription
 from crawler.sites.parser import base_url, document
@@ -50,6 +51,7 @@ SECTION_DEPTH = 3
 
 class GenericSpider(NewsSpider):
     name = "generic"
+    parser = GenericParser
     language = ""  # the page says (html lang), else a guess from its script
 
     def __init__(
