@@ -116,10 +116,6 @@ def listing_page(focus: Article, number: int, chunks: list[list[Article]]) -> st
     )
 
 
-def home_page(articles: list[Article]) -> str:
-    return html.page("home", stream=html.each("stream-item", articles[:5]))
-
-
 def feed(articles: list[Article], snapshot: datetime) -> str:
     """The newest articles; the second one's link carries utm parameters."""
     items = [
@@ -139,11 +135,9 @@ def build(sources: Path) -> sk.Replica:
     dead = Article.of(data["dead"], ORIGIN)
     b = sk.Build("baochinhphu_en", SITE, ORIGIN, HOSTS)
     b.page("/robots.txt", sk.robots("/search.htm", "/ajax/"))
-    b.page("/", home_page(articles))
-    for index, a in enumerate(articles):
-        b.page(
-            a.path, article_page(a, [o for o in articles if o is not a][index % 3 : index % 3 + 4])
-        )
+    b.page("/", html.page("home", stream=html.each("stream-item", articles[:5])))
+    for i, a in enumerate(articles):
+        b.page(a.path, article_page(a, [o for o in articles if o is not a][i % 3 : i % 3 + 4]))
     b.listing(
         sk.newest_first([*articles, dead]),
         data["page_size"],

@@ -99,13 +99,12 @@ def load_site(sources: Path) -> Site:
 
 def page(site: Site, kind: str, *, exclude: Article | None = None, **fields: object) -> str:
     """A page of ``kind`` in the chrome, with the most read (but ``exclude``) in the sidebar."""
-    categories = site.meta["categories"].items()
-    menu = [f'<li><a href="/{slug}/">{esc(c["name"])}</a></li>' for slug, c in categories]
+    menu = sk.menu((f"/{slug}/", c["name"]) for slug, c in site.meta["categories"].items())
     return html.page(
         kind,
         **fields,
         today=sk.printed(sk.local(site.meta["snapshot_day"]), "{weekday}, %d/%m/%Y"),
-        menu="\n".join(menu),
+        menu=menu,
         most_read=sk.links([a for a in site.articles if a is not exclude][:5]),
     )
 

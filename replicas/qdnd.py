@@ -284,13 +284,12 @@ def link(site: Site, url: str, index: int) -> str:
 def page(site: Site, kind: str, **fields: object) -> str:
     """A page of ``kind`` in the site chrome."""
     e = site.edition
-    sections = site.sections.items()
-    items = [f'<li><a href="/{slug}">{esc(s["name"])}</a></li>' for slug, s in sections]
+    items = sk.menu((f"/{slug}", s["name"]) for slug, s in site.sections.items())
     return e.html.page(
         kind,
         **fields,
         today=e.printed_date(site.snapshot).split(" - ")[0],
-        menu=e.html("menu", items="\n".join(items)),
+        menu=e.html("menu", items=items),
     )
 
 
@@ -314,11 +313,6 @@ def summary_html(html: sk.Templates, article: Article) -> str:
         return ""
     inner = html(f"summary-{article.summary_style}", summary=esc(article.summary))
     return f'<div class="post-summary">{inner}</div>\n'
-
-
-def summary_printed(html: sk.Templates, article: Article) -> str | None:
-    summary = summary_html(html, article)
-    return fold(lxml.html.fromstring(summary).text_content()) if summary else None
 
 
 def article_page(site: Site, article: Article) -> str:
@@ -360,9 +354,6 @@ def listing_page(
         )
         for i, item in enumerate(chunks[number - 1])
     ]
-    submenu = [
-        f'<li><a href="/{section}/{s}">{esc(t)}</a></li>' for s, t in sec["subsections"].items()
-    ]
     url = partial(listing_url, section, subsection)
     sidebar = latest_box(site)
     if e.html.has("most-read"):  # the edition's listings show the most read instead
@@ -375,7 +366,7 @@ def listing_page(
         number=f" - {e.page_word} {number}" if number > 1 else "",
         breadcrumb=breadcrumb(site, section, subsection),
         name=esc(name),
-        submenu="\n".join(submenu),
+        submenu=sk.menu((f"/{section}/{s}", t) for s, t in sec["subsections"].items()),
         items="\n".join(items),
         pagination=sk.pagination(e.html, number, len(chunks), url, origin=e.origin),
         sidebar=sidebar,
@@ -392,13 +383,8 @@ def home_page(site: Site) -> str:
     boxes = []  # the sections' newest, where the edition's home page has them
     for slug, sec in site.sections.items() if e.html.has("home-box") else ():
         items = [a for a in site.articles if a.section == slug][:4]
-        lines = [
-            f'<li><a href="{attr(link(site, a.url, i + 1))}">{esc(a.title)}</a></li>'
-            for i, a in enumerate(items)
-        ]
-        boxes.append(
-            e.html("home-box", section=slug, section_name=esc(sec["name"]), links="\n".join(lines))
-        )
+        lines = sk.menu((link(site, a.url, i + 1), a.title) for i, a in enumerate(items))
+        boxes.append(e.html("home-box", section=slug, section_name=esc(sec["name"]), links=lines))
     return page(
         site,
         "home",
@@ -490,14 +476,10 @@ def replica(
 
 def manifest_entry(site: Site, a: Article) -> dict[str, Any]:
     """What the page of ``a`` holds, read back from its body."""
-    vi = site.edition.lang == "vi"
-    facts = a.facts
+    vi, facts, summary = site.edition.lang == "vi", a.facts, summary_html(site.edition.html, a)
     origin = {"layout": a.layout, "source": a.source, "source_file": a.source_file}
-    summary = (
-        {"summary_printed": summary_printed(site.edition.html, a)}
-        if vi
-        else {"summary_style": a.summary_style}
-    )
+    printed = fold(lxml.html.fromstring(summary).text_content()) if summary else None
+    summary_key = {"summary_printed": printed} if vi else {"summary_style": a.summary_style}
     return {
         "url": a.url,
         "article_id": str(a.id),
@@ -506,12 +488,10 @@ def manifest_entry(site: Site, a: Article) -> dict[str, Any]:
         **(origin if vi else {"language": "en"}),
         "title": fold(a.title),
         "summary": fold(a.summary) if a.summary else None,
-        **summary,
+        **summary_key,
         "published": a.published.isoformat(),
         "published_raw": site.edition.printed_date(a.published),
-        "image_count": len(facts.images),
-        "caption_count": sum(1 for i in facts.images if i["caption"]),
-        "images": facts.images,
+        **sk.images((str(i["url"]), i["caption"]) for i in facts.images),
         "byline": facts.byline,
         **({"trailer": facts.trailer} if vi else {}),
         "tags": [fold(name) for _, name in a.tag_links(site.sections)],

@@ -1,11 +1,6 @@
-"""What every replica build shares: text helpers, the article model, the site's
-templates (its page chrome), listings, the manifest, PROVENANCE.md, and building or
-checking the files.
-
-A site's module ``replicas/<spider>.py`` names its folder (``SITE``) and turns
-``sources/<SITE>/`` into a :class:`Replica`, its files (``build``); the command line
-(``python -m replicas``) writes them into ``crawler/mirror/sites/<SITE>/`` or compares
-them with what is committed there.
+"""What every replica build shares: text helpers, the article model, the templates
+(page chrome), listings, the manifest, PROVENANCE.md, and writing or checking the files
+(``python -m replicas``) that a site's ``build(sources/<SITE>)`` returns.
 """
 
 from __future__ import annotations
@@ -92,11 +87,8 @@ class Article:
     def of(cls, entry: dict[str, Any], origin: str, hours: int = 7, **fields: Any) -> Self:
         """The article of a source entry: its ``id``, ``title`` and ``published`` (the
         site's wall-clock time, see :func:`local`), the entry as ``data``, then ``fields``."""
-        given = {"data": entry, **fields}
-        published = local(entry["published"], hours)
-        return cls(
-            origin=origin, id=entry["id"], title=entry["title"], published=published, **given
-        )
+        given = {"id": entry["id"], "title": entry["title"], "data": entry, **fields}
+        return cls(origin=origin, published=local(entry["published"], hours), **given)
 
     @property
     def path(self) -> str:
@@ -160,11 +152,14 @@ def images(pairs: Iterable[tuple[str, str | None]]) -> dict[str, Any]:
     return {"image_count": len(listed), "caption_count": captions, "images": listed}
 
 
+def menu(pairs: Iterable[tuple[str, str]]) -> str:
+    """``<li>`` links, one a line, from (href, text) pairs: menus and lists of articles."""
+    return "\n".join(f'<li><a href="{attr(href)}">{esc(text)}</a></li>' for href, text in pairs)
+
+
 def links(items: Iterable[Article], href: str = "url") -> str:
-    """``<li>`` links, one a line: the lists of related, newest and most read articles."""
-    return "\n".join(
-        f'<li><a href="{attr(getattr(a, href))}">{esc(a.title)}</a></li>' for a in items
-    )
+    """The lists of related, newest and most read articles (``href``: their attribute)."""
+    return menu((getattr(a, href), a.title) for a in items)
 
 
 @dataclass(frozen=True)
@@ -421,8 +416,6 @@ def main(argv: list[str] | None = None) -> int:
             (folder / name).write_bytes(data)
         print(f"built {folder}", file=sys.stderr)
     if stale:
-        print(
-            f"stale: {', '.join(stale)} (run: python -m replicas {' '.join(stale)})",
-            file=sys.stderr,
-        )
+        rebuild = f"python -m replicas {' '.join(stale)}"
+        print(f"stale: {', '.join(stale)} (run: {rebuild})", file=sys.stderr)
     return 1 if stale else 0

@@ -96,11 +96,9 @@ def load_site(sources: Path) -> Site:
 def page(site: Site, kind: str, lang: str, **fields: object) -> str:
     """A page of ``kind`` in the chrome of every page: the site clock, the menu, the
     page's main column and ``right`` column, the footer."""
-    menu = [
-        f'<li><a href="{listing(lang, c)}">{esc(c["name"])}</a></li>' for c in site.categories[lang]
-    ]
+    menu = sk.menu((listing(lang, c), c["name"]) for c in site.categories[lang])
     clock = printed_date(lang, sk.local(site.meta["clock"]))
-    return html.page(kind, **WORDS[lang], **fields, lang=lang, clock=clock, menu="\n".join(menu))
+    return html.page(kind, **WORDS[lang], **fields, lang=lang, clock=clock, menu=menu)
 
 
 def link_list(articles: list[Article], with_date: bool = False) -> str:
