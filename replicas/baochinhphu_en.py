@@ -1,10 +1,7 @@
-"""en.baochinhphu.vn: defence articles written for the replica (``articles.json``).
-
-Pages follow SITES.md: articles ``/<slug>-<17 or 18 digit id>.htm``; the defence
-listing ``/defense.html``, items in ``div.timeline > div.box-stream`` (next pages
-``/defense/trang-N.htm``, a choice of this replica); VCCorp article markup: a title
-sometimes starting with a soft hyphen, a lead starting ``VGP - ``, photo boxes and
-related-news boxes in the text, ``./.`` closing many articles.
+"""en.baochinhphu.vn: defence articles written for the replica (``articles.json``) in
+VCCorp's article markup as SITES.md describes it: a title sometimes starting with a soft
+hyphen, a lead starting ``VGP - ``, photo and related-news boxes, ``./.`` closing many
+articles (``sources/en.baochinhphu.vn/replica.md``).
 """
 
 from __future__ import annotations
@@ -37,10 +34,6 @@ class Article(sk.Article):
     @property
     def summary(self) -> str:
         return str(self.data["summary"])
-
-    @property
-    def blocks(self) -> list[dict[str, Any]]:
-        return list(self.data.get("blocks", []))
 
     @property
     def author(self) -> str | None:

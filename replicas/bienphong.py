@@ -1,11 +1,7 @@
 """bienphong.com.vn: articles written for the replica (``articles.json``: inline markup in
 titles, leads, paragraphs and captions kept as written, so the glued-words trap is in
 the source) and ``site.json`` (categories, tags, listings, feeds, the dead and video links).
-
-Pages follow SITES.md: articles ``/<slug>-post<id>.html``, images on
-``files.bienphong.com.vn/bbpmedia``, tag pages ``/tag/<slug>-<id>.html`` (further pages,
-not known, as ``/tag/<slug>-<id>/trang-<N>.html`` from ``div.bp-pagination``) and feeds
-``/rss/<category>.rss``.
+URL shapes follow SITES.md; what is invented: ``sources/bienphong.com.vn/replica.md``.
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
 """baohaiquanvietnam.vn: articles written for the replica (``articles.json``) and
-``site.json`` (categories, page size, the contribution notice, a dead listing link).
-
-The article page follows the site's public theme template and SITES.md: a breadcrumb
-with the publish time as a link, ``h1.title-news-detail-left``, optional subtitles,
-``div.que_news`` (an optional ``p.hqol`` prefix, the lead in ``p strong``),
-``div.content_news`` with relative image addresses, caption paragraphs under the
-images and the author right-aligned; then the contribution notice and share links.
+``site.json`` (categories, page size, the contribution notice, a dead listing link), in
+the markup of the site's public theme (``sources/baohaiquanvietnam.vn/replica.md``).
 Listings are ``/danh-muc/<slug>`` and ``?page=N`` (files ``<slug>@page=N.html``).
 """
 
@@ -159,7 +154,7 @@ def article_page(site: Site, article: Article) -> str:
     )
 
 
-def listing_path(category: str, number: int) -> str:
+def listing_path(category: str, number: int = 1) -> str:
     return f"/danh-muc/{category}" + (f"?page={number}" if number > 1 else "")
 
 
@@ -179,17 +174,14 @@ def listing_page(site: Site, category: str, number: int, chunks: list[list[Artic
         for i, item in enumerate(chunks[number - 1])
     ]
     total = len([c for c in chunks if c])  # Laravel: no pagination on a page after the last
-
-    def href(n: int) -> str:
-        return f"{ORIGIN}/danh-muc/{category}?page={n}"
-
+    first = ORIGIN + listing_path(category)
     return page(
         site,
         "listing",
         **where,
         canonical=listing_path(category, number),
         items="\n".join(items),
-        pagination=sk.pagination(html, number, total, href),
+        pagination=sk.pagination(html, number, total, lambda n: f"{first}?page={n}"),
     )
 
 

@@ -1,13 +1,7 @@
-"""81.cn (PLA Daily) from its sources (``sources/81.cn``, see its PROVENANCE.md).
-
-``real/pla-daily-article-16473227.html`` is one whole real article page, served byte
-for byte, and the skeleton of every other article page: ``templates/article.html`` is
-that page with its title, metas, header line, body (between the ``<!--HTMLBOX-->``
-comments) and ids as fields, and a written article (``written.json``) fills them. The
-build checks that the real article's own values give back the real page exactly.
-Listing and home pages reuse the real page's header and footer includes around an
-invented list; ``replica.json`` holds the sections, the real article's values and the
-dead link. The manifest is read back from the built pages with lxml.
+"""81.cn (PLA Daily): one real article page, served byte for byte, is also the skeleton
+of every written article (``templates/article.html``, its values as fields); the build
+checks that the real values give the real page back (see ``sources/81.cn/replica.md``).
+The manifest is read back from the built pages with lxml.
 """
 
 from __future__ import annotations

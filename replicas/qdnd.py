@@ -1,12 +1,9 @@
 """qdnd.vn, and its English edition on the same CMS (``qdnd_en``, an :class:`Edition`).
 
-Sources (``sources/qdnd.vn``, see its PROVENANCE.md): 28 real article bodies of the
-layout of 2024 on (``article_body_fragments/NN.html``; their real titles and summaries
-in the ``articles.json`` of ``mourinhan8/qdnd-crawler``), served verbatim inside an
-invented page; the seed article (``seed/``, flattened text) and ``written.json``'s
-articles, rendered in the layout up to about 2023 (``table.imgEditor``); and
-``replica.json``, everything invented about them and the site's sections. The manifest
-is read back from the built bodies, so tests check crawls against what pages hold.
+Real bodies of the 2024 layout served verbatim inside an invented page; the seed and the
+written articles rendered in the old ``table.imgEditor`` layout (what is real:
+``sources/qdnd.vn/replica.md``). The manifest is read back from the built bodies, so
+tests check crawls against what pages hold.
 """
 
 from __future__ import annotations

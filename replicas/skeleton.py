@@ -102,6 +102,10 @@ class Article:
     def thumbnail(self) -> str:
         return ""  # the image listings show; a site's subclass knows it
 
+    @property
+    def blocks(self) -> list[dict[str, Any]]:
+        return list(self.data.get("blocks", []))  # the text's paragraphs, images, boxes
+
     def fields(self) -> dict[str, object]:
         """What templates print of the article, escaped: ``$id``, ``$url``, ``$path``,
         ``$title`` as text, ``$title_attr`` in an attribute, ``$thumbnail``, ``$day``

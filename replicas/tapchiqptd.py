@@ -1,13 +1,7 @@
 """tapchiqptd.vn: articles written for the replica in Vietnamese and English
-(``articles.json``: also the categories and the time the site clock shows).
-
-Pages follow SITES.md: article ``/<vi|en>/<category>/<slug>/<id>.html``, listings
-``/<vi|en>/<category>-<id>.html`` paged with ``?pageindex=N`` (stored as
-``<category>-<id>@pageindex=N.html``). Every article page has, as the real site's: the
-site clock above the article (the first date on the page, not the publish date), the
-headline in ``div.newsdt-page-ct-tit``, image tables in the text, the author as the last
-``p`` in ``strong > em`` behind a rank, and boilerplate blocks (reader comments, focus,
-related news) inside the article's parent, right after the text.
+(``articles.json``: also the categories and the time the site clock shows). Pages follow
+SITES.md (``sources/tapchiqptd.vn/replica.md``): the site clock, not the publish date, is
+the first date on a page, and boilerplate blocks sit in the article's parent.
 """
 
 from __future__ import annotations
@@ -48,10 +42,6 @@ class Article(sk.Article):
         return str(self.category["slug"])
 
     @property
-    def blocks(self) -> list[dict[str, Any]]:
-        return list(self.data.get("blocks", []))
-
-    @property
     def byline(self) -> dict[str, str] | None:
         return self.data.get("byline")
 
@@ -64,12 +54,9 @@ class Article(sk.Article):
         return None if byline is None else fold(byline["em"] + byline.get("after", ""))
 
 
-def listing(lang: str, cat: dict[str, Any]) -> str:
-    return f"/{lang}/{cat['slug']}-{cat['id']}.html"
-
-
-def listing_url(lang: str, cat: dict[str, Any], number: int) -> str:
-    return listing(lang, cat) + (f"?pageindex={number}" if number > 1 else "")
+def listing(lang: str, cat: dict[str, Any], number: int = 1) -> str:
+    page = f"?pageindex={number}" if number > 1 else ""
+    return f"/{lang}/{cat['slug']}-{cat['id']}.html{page}"
 
 
 class Site(sk.Site[Article]):
@@ -201,7 +188,7 @@ def build(sources: Path) -> sk.Replica:
             b.listing(
                 site.listed(lang=lang, section=cat["slug"]),
                 site.meta["page_size"],
-                partial(listing_url, lang, cat),
+                partial(listing, lang, cat),
                 partial(listing_page, site, lang, cat),
             )
     rows = [
