@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from email.utils import format_datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -111,15 +110,10 @@ def listing_page(focus: Article, number: int, chunks: list[list[Article]]) -> st
 
 def feed(articles: list[Article], snapshot: datetime) -> str:
     """The newest articles; the second one's link carries utm parameters."""
-    items = [
-        html(
-            "feed-item.xml",
-            **a.fields(),
-            link=esc(a.url + ("?utm_source=rss&utm_medium=feed" if index == 1 else "")),
-        )
-        for index, a in enumerate(articles)
-    ]
-    return html.whole("feed.xml", built=format_datetime(snapshot), items="\n".join(items))
+    utm = "?utm_source=rss&utm_medium=feed"
+    return sk.rss(
+        html, articles, [a.url + (utm if i == 1 else "") for i, a in enumerate(articles)], snapshot
+    )
 
 
 def build(sources: Path) -> sk.Replica:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from email.utils import format_datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,10 @@ class Article(sk.Article):
         return str(self.data.get("title_html") or esc(self.title))
 
     @property
+    def sapo(self) -> str:
+        return str(self.data.get("sapo", ""))
+
+    @property
     def images(self) -> list[dict[str, Any]]:
         return [b for b in self.data.get("body", []) if "img" in b]
 
@@ -61,7 +64,7 @@ class Article(sk.Article):
         return self.image_url(self.images[0]) if self.images else NO_IMAGE
 
     def fields(self) -> dict[str, object]:
-        return {**super().fields(), "title_html": self.title_html}
+        return {**super().fields(), "title_html": self.title_html, "sapo": esc(self.sapo)}
 
 
 @dataclass
@@ -153,7 +156,7 @@ def article_page(site: Site, article: Article) -> str:
         published_printed=sk.printed(article.published, PRINTED),
         category=category,
         category_name=esc(site.meta["categories"][category]["name"]),
-        sapo=esc(data["sapo_prefix"]) + (data.get("sapo_html") or esc(data["sapo"])),
+        lead=esc(data["sapo_prefix"]) + (data.get("sapo_html") or esc(data["sapo"])),
         body=body_html(site, article),
         tags=" ".join(tags),
         related="\n".join(f'<li><a href="{attr(a.url)}">{a.title_html}</a></li>' for a in related),
@@ -166,7 +169,7 @@ def tag_page(site: Site, tag: str, number: int, chunks: list[list[Article]]) -> 
             "tag-item",
             **item.fields(),
             href=attr(item.url if i % 2 == 0 else item.path),  # absolute, relative: as the site
-            sapo=f'\n<p class="bp-list-sapo">{esc(item.data["sapo"])}</p>'
+            sapo_p=f'\n<p class="bp-list-sapo">{esc(item.data["sapo"])}</p>'
             if "sapo" in item.data
             else "",
         )
@@ -207,18 +210,8 @@ def feed(site: Site, category: str) -> tuple[str, list[str]]:
     items = [a for a in site.articles if a.data["category"] == category][: site.meta["feed_limit"]]
     tracking = site.meta["tracking"]
     urls = [a.url + (f"?{tracking['query']}" if a.id == tracking["article"] else "") for a in items]
-    entries = [
-        html("feed-item.xml", **a.fields(), link=esc(url), sapo=esc(a.data["sapo"]))
-        for a, url in zip(items, urls, strict=True)
-    ]
-    text = html.whole(
-        "feed.xml",
-        name=esc(site.meta["categories"][category]["name"]),
-        category=category,
-        built=format_datetime(items[0].published),
-        items="\n".join(entries),
-    )
-    return text, urls
+    name = esc(site.meta["categories"][category]["name"])
+    return sk.rss(html, items, urls, items[0].published, name=name, category=category), urls
 
 
 def build(sources: Path) -> sk.Replica:

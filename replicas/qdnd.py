@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import format_datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -101,6 +100,9 @@ class Article(sk.Article):
     @property
     def thumbnail(self) -> str:
         return self.image or str(self.facts.images[0]["url"] if self.facts.images else NO_IMAGE)
+
+    def fields(self) -> dict[str, object]:
+        return {**super().fields(), "summary": esc(self.summary or "")}
 
     def tag_links(self, sections: dict[str, Any]) -> list[tuple[str, str]]:
         """Tags for ``.post-tag``: its own and the body's tag links, else the section's."""
@@ -323,7 +325,7 @@ def article_page(site: Site, article: Article) -> str:
         description=attr(article.summary or article.title),
         breadcrumb=breadcrumb(site, article.section, article.subsection),
         published=e.printed_date(article.published),
-        summary=summary_html(e.html, article),
+        summary_div=summary_html(e.html, article),
         body=article.body,
         tags=", ".join(f'<a href="/tag/{slug}.html">{esc(name)}</a>' for slug, name in tags),
         related=sk.links(related),
@@ -347,7 +349,7 @@ def listing_page(
             "listing-item",
             **item.fields(),
             href=attr(link(site, item.url, i)),
-            summary=f'\n<p class="hidden-xs">{esc(item.summary)}</p>' if item.summary else "",
+            summary_p=f'\n<p class="hidden-xs">{esc(item.summary)}</p>' if item.summary else "",
         )
         for i, item in enumerate(chunks[number - 1])
     ]
@@ -396,23 +398,13 @@ def feed(
 ) -> tuple[str, list[str]]:
     """RSS 2.0 text and its item links, newest first, at most FEED_LIMIT items.
     With ``tracking``, the tracking article's link carries utm parameters."""
-    e = site.edition
     items = items[:FEED_LIMIT]
     urls = [
         f"{a.url}?{site.tracking['query']}" if tracking and a is site.tracking["article"] else a.url
         for a in items
     ]
-    entries = [
-        e.html("feed-item.xml", **a.fields(), link=esc(url), summary=esc(a.summary or ""))
-        for a, url in zip(items, urls, strict=True)
-    ]
-    text = e.html.whole(
-        "feed.xml",
-        title=esc(title),
-        link=esc(channel_link),
-        built=format_datetime(items[0].published if items else site.snapshot),
-        items="\n".join(entries),
-    )
+    built = items[0].published if items else site.snapshot
+    text = sk.rss(site.edition.html, items, urls, built, title=esc(title), link=esc(channel_link))
     return text, urls
 
 

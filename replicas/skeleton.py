@@ -231,6 +231,20 @@ def pagination(
     return html("pagination", pages="\n".join(links)) if 1 < total >= number else ""
 
 
+def rss(
+    html: Templates,
+    items: Sequence[Article],
+    links: Sequence[str],
+    built: datetime,
+    **fields: object,
+) -> str:
+    """A feed: ``feed-item.xml`` for each item (its fields, ``$link`` its link in ``links``)
+    in ``feed.xml``, filled with ``$built`` (RFC 822), ``$items`` and ``fields``."""
+    pairs = zip(items, links, strict=True)
+    entries = "\n".join(html("feed-item.xml", **a.fields(), link=esc(link)) for a, link in pairs)
+    return html.whole("feed.xml", built=format_datetime(built), items=entries, **fields)
+
+
 def printed(moment: datetime, form: str) -> str:
     """``moment`` as a page prints it: ``form`` is strftime's, with ``{weekday}`` for the
     Vietnamese day name (``Thứ Hai``; ``{weekday_lower}``: ``Thứ hai``) and ``{day}`` for
