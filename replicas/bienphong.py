@@ -169,9 +169,7 @@ def tag_page(site: Site, tag: str, number: int, chunks: list[list[Article]]) -> 
             "tag-item",
             **item.fields(),
             href=attr(item.url if i % 2 == 0 else item.path),  # absolute, relative: as the site
-            sapo_p=f'\n<p class="bp-list-sapo">{esc(item.data["sapo"])}</p>'
-            if "sapo" in item.data
-            else "",
+            sapo_p=f'\n<p class="bp-list-sapo">{esc(item.sapo)}</p>' if item.sapo else "",
         )
         for i, item in enumerate(chunks[number - 1])
     ]
@@ -198,12 +196,7 @@ def home_page(site: Site) -> str:
         )
         for slug, cat in site.meta["categories"].items()
     ]
-    return page(
-        site,
-        "home",
-        top=html.each("home-item", site.articles[:5]),
-        boxes="\n".join(boxes),
-    )
+    return page(site, "home", top=html.each("home-item", site.articles[:5]), boxes="\n".join(boxes))
 
 
 def feed(site: Site, category: str) -> tuple[str, list[str]]:

@@ -58,10 +58,7 @@ class Article(sk.Article):
         return self.src(self.images[0]) if self.images else "/themes/default/images/no-image.jpg"
 
 
-class Site(sk.Site[Article]):
-    @property
-    def categories(self) -> list[tuple[str, dict[str, Any]]]:
-        return list(self.meta["categories"].items())
+Site = sk.Site[Article]
 
 
 def load_site(sources: Path) -> Site:
@@ -73,7 +70,10 @@ def load_site(sources: Path) -> Site:
 def page(site: Site, kind: str, *, exclude: Article | None = None, **fields: object) -> str:
     """A page of ``kind`` in the chrome of every page, with the newest articles (but
     ``exclude``) in the sidebar."""
-    menu = [html("menu-item", slug=slug, name=esc(c["name"])) for slug, c in site.categories]
+    menu = [
+        html("menu-item", slug=slug, name=esc(c["name"]))
+        for slug, c in site.meta["categories"].items()
+    ]
     return html.page(
         kind,
         **fields,
@@ -140,7 +140,7 @@ def article_page(site: Site, article: Article) -> str:
         **article.fields(),
         summary_attr=attr(fold(data["summary"])),
         image=attr(image),
-        category_id=[slug for slug, _ in site.categories].index(article.category) + 31,
+        category_id=list(site.meta["categories"]).index(article.category) + 31,
         category=article.category,
         category_name=esc(site.meta["categories"][article.category]["name"]),
         published=f"{article.published:%d/%m/%Y %H:%M:%S}",
@@ -193,7 +193,7 @@ def home_page(site: Site) -> str:
             name=esc(cat["name"]),
             links=sk.links((a for a in site.articles if a.category == slug), href="path"),
         )
-        for slug, cat in site.categories
+        for slug, cat in site.meta["categories"].items()
     ]
     return page(site, "home", boxes="\n".join(boxes))
 

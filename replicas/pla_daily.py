@@ -74,9 +74,7 @@ def render_body(entry: dict[str, Any]) -> str:
             parts.append(
                 html("text-p", text=f"<strong>{text}</strong>" if block.get("bold") else text)
             )
-    return (
-        "\n                                   " + "".join(parts) + "\n                           "
-    )
+    return f"\n{' ' * 35}{''.join(parts)}\n{' ' * 27}"  # the real page's indentation
 
 
 @dataclass

@@ -444,6 +444,7 @@ def replica(
     for path, title, channel, items in feeds:
         text, urls = feed(site, title, channel, items, tracking=path == site.tracking["feed"])
         b.feed(path, text, urls, title=title)
+    gate = {"name": GATE_COOKIE, "exempt": ["/robots.txt"]}  # robots.txt answers without it
     tracked = site.tracking["article"].url
     tracking = {"url": f"{tracked}?{site.tracking['query']}", "canonical": tracked}
     return b.replica(
@@ -452,10 +453,7 @@ def replica(
         sources,
         rows,
         facts=facts,
-        site_json={
-            "hosts": e.hosts,
-            "cookie_gate": {"name": GATE_COOKIE, "exempt": ["/robots.txt"]},
-        },
+        site_json={"hosts": e.hosts, "cookie_gate": gate},
         cookie_gate=GATE_COOKIE,
         home=e.origin + "/",
         robots_disallow=ROBOTS_DISALLOW,

@@ -12,14 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from replicas.qdnd import (
-    GATE_COOKIE,
-    ROBOTS_DISALLOW,
-    Edition,
-    make_site,
-    placed,
-    replica,
-)
+from replicas.qdnd import GATE_COOKIE, ROBOTS_DISALLOW, Edition, make_site, placed, replica
 from replicas.skeleton import Replica, Templates, attr, esc, load, slugify
 
 SITE = "en.qdnd.vn"
