@@ -70,15 +70,13 @@ def load_site(sources: Path) -> Site:
 def page(site: Site, kind: str, *, exclude: Article | None = None, **fields: object) -> str:
     """A page of ``kind`` in the chrome of every page, with the newest articles (but
     ``exclude``) in the sidebar."""
-    menu = [
-        html("menu-item", slug=slug, name=esc(c["name"]))
-        for slug, c in site.meta["categories"].items()
-    ]
+    categories = site.meta["categories"].items()
+    menu = sk.menu((ORIGIN + listing_path(slug), c["name"]) for slug, c in categories)
     return html.page(
         kind,
         **fields,
         today=sk.printed(sk.local(site.meta["snapshot_day"]), "{weekday_lower}, %d/%m/%Y"),
-        menu="\n".join(menu),
+        menu=menu,
         latest=html.each("latest-item", [a for a in site.articles if a is not exclude][:5]),
         mail=site.meta["contribution_mail"],
     )

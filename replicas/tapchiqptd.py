@@ -88,14 +88,13 @@ def page(site: Site, kind: str, lang: str, **fields: object) -> str:
     return html.page(kind, **WORDS[lang], **fields, lang=lang, clock=clock, menu=menu)
 
 
-def link_list(articles: list[Article], with_date: bool = False) -> str:
-    link = "link-dated" if with_date else "link"
-    return "\n".join(html(link, **a.fields()) for a in articles)
-
-
 def box(lang: str, name: str, articles: list[Article], with_date: bool = False) -> str:
     """A box of links: ``focus``, ``most`` (read) or ``other`` (news of the category)."""
-    return html(f"box-{name}", **WORDS[lang], links=link_list(articles, with_date))
+    return html(
+        f"box-{name}",
+        **WORDS[lang],
+        links=html.each("link-dated" if with_date else "link", articles),
+    )
 
 
 def right_column(site: Site, lang: str, article: Article | None, focus: bool) -> str:
@@ -150,7 +149,7 @@ def listing_page(
         lang,
         listing=path,
         category=esc(cat["name"]),
-        links=link_list(chunks[number - 1], with_date=True),
+        links=html.each("link-dated", chunks[number - 1]),
         pages=sk.pagination(
             html, number, len(chunks), lambda n: f"{path}?pageindex={n}", page=WORDS[lang]["page"]
         ),
@@ -164,8 +163,9 @@ def home_page(site: Site, lang: str) -> str:
             "home-cate",
             listing=listing(lang, cat),
             category=esc(cat["name"]),
-            links=link_list(
-                [a for a in site.listed(lang=lang, section=cat["slug"]) if a is not site.dead][:3]
+            links=html.each(
+                "link",
+                [a for a in site.listed(lang=lang, section=cat["slug"]) if a is not site.dead][:3],
             ),
         )
         for cat in site.categories[lang]
