@@ -120,8 +120,7 @@ def build(sources: Path) -> sk.Replica:
     data = sk.load(sources / "articles.json")
     articles = sk.newest_first(Article.of(a, ORIGIN) for a in data["articles"])
     dead = Article.of(data["dead"], ORIGIN)
-    b = sk.Build("baochinhphu_en", SITE, ORIGIN, HOSTS)
-    b.page("/robots.txt", sk.robots("/search.htm", "/ajax/"))
+    b = sk.Build("baochinhphu_en", SITE, ORIGIN, HOSTS, ["/search.htm", "/ajax/"])
     b.page("/", html.page("home", stream=html.each("stream-item", articles[:5])))
     for i, a in enumerate(articles):
         b.page(a.path, article_page(a, [o for o in articles if o is not a][i % 3 : i % 3 + 4]))

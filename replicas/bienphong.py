@@ -209,9 +209,8 @@ def feed(site: Site, category: str) -> tuple[str, list[str]]:
 
 def build(sources: Path) -> sk.Replica:
     site = load_site(sources)
-    b = sk.Build("bienphong", SITE, ORIGIN, HOSTS)
+    b = sk.Build("bienphong", SITE, ORIGIN, HOSTS, ["/admin/", "/tim-kiem/", "/preview/"])
     b.page("/", home_page(site))
-    b.page("/robots.txt", sk.robots("/admin/", "/tim-kiem/", "/preview/"))
     for a in site.articles:
         b.page(a.path, article_page(site, a))
     size = site.meta["page_size"]

@@ -198,9 +198,8 @@ def home_page(site: Site) -> str:
 
 def build(sources: Path) -> sk.Replica:
     site = load_site(sources)
-    b = sk.Build("haiquan", SITE, ORIGIN, HOSTS)
+    b = sk.Build("haiquan", SITE, ORIGIN, HOSTS, ["/admin", "/print/", "/tim-kiem"])
     b.page("/", home_page(site))
-    b.page("/robots.txt", sk.robots("/admin", "/print/", "/tim-kiem"))
     for a in site.articles:
         b.page(a.path, article_page(site, a))
     for category in site.meta["categories"]:

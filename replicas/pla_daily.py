@@ -217,8 +217,7 @@ def build(sources: Path) -> sk.Replica:
     site = Site(meta, [real, *written], Article.read(meta["dead_link"]), text)
     if article_page(site, real) != text:
         raise ValueError("templates/article.html does not give back the real page")
-    b = sk.Build("pla_daily", SITE, ORIGIN, HOSTS, timezone="+08:00")
-    b.page("/robots.txt", sk.robots("/ysym/ssjgy/"))
+    b = sk.Build("pla_daily", SITE, ORIGIN, HOSTS, ["/ysym/ssjgy/"], timezone="+08:00")
     b.page("/", home_page(site))
     entries = []
     for a in site.articles:

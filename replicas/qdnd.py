@@ -421,9 +421,8 @@ def replica(
 ) -> sk.Replica:
     """The replica of either edition; ``sources``, ``rows`` and ``facts`` for PROVENANCE.md."""
     e = site.edition
-    b = sk.Build(e.spider, e.site, e.origin, e.hosts, file=page_file)
+    b = sk.Build(e.spider, e.site, e.origin, e.hosts, ROBOTS_DISALLOW, file=page_file)
     b.page("/", home_page(site))
-    b.page("/robots.txt", sk.robots(*ROBOTS_DISALLOW))
     for a in site.articles:
         b.page(a.path, article_page(site, a))
     for section, sec in site.sections.items():

@@ -274,18 +274,23 @@ Replica = dict[str, bytes]  # every file of a replica, by its path in the replic
 
 @dataclass
 class Build:
-    """A replica being built: its pages, and its listings and feeds for the manifest."""
+    """A replica being built: its pages (robots.txt the first), and its listings and feeds
+    for the manifest."""
 
     spider: str
     site: str
     origin: str
     hosts: list[str]
+    disallow: Sequence[str]  # robots.txt's paths
     timezone: str = "+07:00"  # of the site's dates
     file: Callable[[str], str] = page_file  # where the server finds a URL path
     pages: dict[str, str] = field(default_factory=dict)
     listings: list[dict[str, Any]] = field(default_factory=list)
     feeds: list[dict[str, Any]] = field(default_factory=list)
     page_size: int = 0  # of the listings
+
+    def __post_init__(self) -> None:
+        self.page("/robots.txt", robots(*self.disallow))
 
     def page(self, url: str, text: str) -> None:
         file = self.file(url)

@@ -176,8 +176,7 @@ def home_page(site: Site, lang: str) -> str:
 
 def build(sources: Path) -> sk.Replica:
     site = load_site(sources)
-    b = sk.Build("tapchiqptd", SITE, ORIGIN, HOSTS)
-    b.page("/robots.txt", sk.robots("/Admin/", "/DesktopModules/", "/Keywords/"))
+    b = sk.Build("tapchiqptd", SITE, ORIGIN, HOSTS, ["/Admin/", "/DesktopModules/", "/Keywords/"])
     b.page("/", home_page(site, "vi"))
     for lang in ("vi", "en"):
         b.page(f"/{lang}/index.html", home_page(site, lang))
