@@ -132,11 +132,8 @@ def analyse_body(body: str) -> BodyFacts:
         row = next((a for a in img.iterancestors() if a.tag == "tr"), None)
         if table is not None and row is not None:
             rows = list(table.iter("tr"))
-            for later in rows[rows.index(row) + 1 :]:
-                text = fold("".join(later.itertext()))
-                if text and text.replace(" ", "") != TOOLBAR_TOKEN:
-                    caption = text
-                    break
+            texts = (fold("".join(later.itertext())) for later in rows[rows.index(row) + 1 :])
+            caption = next((t for t in texts if t and t.replace(" ", "") != TOOLBAR_TOKEN), None)
         images.append({"url": str(img.get("src")), "caption": caption})
     paragraphs = [fold(p.text_content()) for p in root.iterchildren("p")]
     paragraphs = [p for p in paragraphs if p]
@@ -356,8 +353,7 @@ def listing_page(
     url = partial(listing_url, section, subsection)
     sidebar = latest_box(site)
     if e.html.has("most-read"):  # the edition's listings show the most read instead
-        most_read = [e.html("most-read-item", **a.fields()) for a in site.articles[:5]]
-        sidebar = e.html("most-read", items="\n".join(most_read))
+        sidebar = e.html("most-read", items=e.html.each("most-read-item", site.articles[:5]))
     return page(
         site,
         "listing",
