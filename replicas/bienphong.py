@@ -227,6 +227,7 @@ def build(sources: Path) -> sk.Replica:
     for category, cat in site.meta["categories"].items():
         b.feed(cat["feed"], *feed(site, category))
     tracking = site.meta["tracking"]
+    tracked = next(a for a in site.articles if a.id == tracking["article"]).url
     return b.replica(
         [manifest_entry(site, a) for a in site.articles],
         site.dead,
@@ -235,11 +236,7 @@ def build(sources: Path) -> sk.Replica:
         facts={"feed_limit": site.meta["feed_limit"], "video": site.video.path},
         home=ORIGIN + "/",
         not_articles=[site.video.url],
-        tracking_urls=[
-            {"url": f"{a.url}?{tracking['query']}", "canonical": a.url}
-            for a in site.articles
-            if a.id == tracking["article"]
-        ],
+        tracking_urls=[{"url": f"{tracked}?{tracking['query']}", "canonical": tracked}],
     )
 
 

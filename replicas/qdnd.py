@@ -458,7 +458,8 @@ def replica(
 
 def manifest_entry(site: Site, a: Article) -> dict[str, Any]:
     """What the page of ``a`` holds, read back from its body."""
-    vi, facts, summary = site.edition.lang == "vi", a.facts, summary_html(site.edition.html, a)
+    vi, facts = site.edition.lang == "vi", a.facts
+    summary = summary_html(site.edition.html, a)
     origin = {"layout": a.layout, "source": a.source, "source_file": a.source_file}
     printed = fold(lxml.html.fromstring(summary).text_content()) if summary else None
     summary_key = {"summary_printed": printed} if vi else {"summary_style": a.summary_style}
