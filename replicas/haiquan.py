@@ -89,9 +89,8 @@ def contribution(site: Site) -> str:
 
 def content_html(site: Site, article: Article) -> str:
     """``div.content_news``: paragraphs, images each in a centred paragraph with its
-    caption paragraph right under it, the author right-aligned (its markup varies:
-    ``templates/byline-*.html``), and where the
-    source says so the contribution notice (``inside``: a paragraph;
+    caption paragraph right under it, the author right-aligned (``byline-*.html``), and
+    where the source says so the contribution notice (``inside``: a paragraph;
     ``widget-inside``: the notice's widget) and share links inside it."""
     data = article.data
     parts = []
