@@ -108,14 +108,6 @@ def listing_page(focus: Article, number: int, chunks: list[list[Article]]) -> st
     )
 
 
-def feed(articles: list[Article], snapshot: datetime) -> str:
-    """The newest articles; the second one's link carries utm parameters."""
-    utm = "?utm_source=rss&utm_medium=feed"
-    return sk.rss(
-        html, articles, [a.url + (utm if i == 1 else "") for i, a in enumerate(articles)], snapshot
-    )
-
-
 def build(sources: Path) -> sk.Replica:
     data = sk.load(sources / "articles.json")
     articles = sk.newest_first(Article.of(a, ORIGIN) for a in data["articles"])
@@ -132,7 +124,10 @@ def build(sources: Path) -> sk.Replica:
         count=False,
     )
     in_feed = articles[: data["feed_size"]]
-    b.feed(FEED, feed(in_feed, datetime.fromisoformat(data["snapshot"])), [a.url for a in in_feed])
+    utm = "?utm_source=rss&utm_medium=feed"  # on the feed's second link only
+    links = [a.url + (utm if i == 1 else "") for i, a in enumerate(in_feed)]
+    text = sk.rss(html, in_feed, links, datetime.fromisoformat(data["snapshot"]))
+    b.feed(FEED, text, [a.url for a in in_feed])
     rows = [
         (
             f"`{a.path}`",

@@ -145,8 +145,8 @@ def listing_page(site: Site, section: str, number: int, chunks: list[list[Articl
     items = [
         html(
             "listing-item",
+            **item.fields(),
             href=attr(item_href(item, i)),
-            title=esc(item.title),
             time=f"{item.published:%Y-%m-%d %H:%M}",
         )
         for i, item in enumerate(chunks[number - 1])
