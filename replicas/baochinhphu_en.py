@@ -128,32 +128,29 @@ def build(sources: Path) -> sk.Replica:
     links = [a.url + (utm if i == 1 else "") for i, a in enumerate(in_feed)]
     text = sk.rss(html, in_feed, links, datetime.fromisoformat(data["snapshot"]))
     b.feed(FEED, text, [a.url for a in in_feed])
-    rows = [
-        (
-            f"`{a.path}`",
-            len(str(a.id)),
-            a.published.isoformat(),
-            "yes" if a.data.get("soft_hyphen") else "no",
-            len(a.photos),
-            a.author or "(none)",
-        )
-        for a in articles
-    ]
-    entries = [
-        {
-            "url": a.url,
-            "article_id": a.id,
-            "language": "en",
-            "title": fold(a.title),
-            "title_printed": a.printed_title,
-            "summary": fold(a.summary.removeprefix("VGP - ")),
-            "published": a.published.isoformat(),
-            **sk.images((a.image_url(p), fold(p.get("caption") or "") or None) for p in a.photos),
-            "byline": a.author,
-            "end_marker": any(x.get("end_marker") for x in a.blocks),
-            "related_boxes": sum(1 for x in a.blocks if "related" in x),
-        }
-        for a in articles
-    ]
-    facts = {"feed": FEED, "feed_size": len(articles[:6])}
-    return b.replica(entries, dead, f"`replicas/sources/{SITE}/articles.json`", rows, facts=facts)
+    return b.replica(
+        sk.Site(data, articles, dead),
+        manifest_entry,
+        f"`replicas/sources/{SITE}/articles.json`",
+        provenance_row,
+        facts={"feed": FEED, "feed_size": len(articles[:6])},
+    )
+
+
+def provenance_row(a: Article) -> list[object]:
+    hyphen = "yes" if a.data.get("soft_hyphen") else "no"  # the title starts with a soft one
+    return [len(str(a.id)), a.published.isoformat(), hyphen, len(a.photos), a.author or "(none)"]
+
+
+def manifest_entry(a: Article) -> dict[str, Any]:
+    return {
+        "language": "en",
+        "title": fold(a.title),
+        "title_printed": a.printed_title,
+        "summary": fold(a.summary.removeprefix("VGP - ")),
+        "published": a.published.isoformat(),
+        **sk.images((a.image_url(p), fold(p.get("caption") or "") or None) for p in a.photos),
+        "byline": a.author,
+        "end_marker": any(x.get("end_marker") for x in a.blocks),
+        "related_boxes": sum(1 for x in a.blocks if "related" in x),
+    }

@@ -229,10 +229,10 @@ def build(sources: Path) -> sk.Replica:
     tracking = site.meta["tracking"]
     tracked = next(a for a in site.articles if a.id == tracking["article"]).url
     return b.replica(
-        [manifest_entry(site, a) for a in site.articles],
-        site.dead,
+        site,
+        partial(manifest_entry, site),
         f"`replicas/sources/{SITE}/`",
-        [(f"`{a.path}`", f"written (`articles.json`, id {a.id})") for a in site.articles],
+        lambda a: [f"written (`articles.json`, id {a.id})"],
         facts={"feed_limit": site.meta["feed_limit"], "video": site.video.path},
         home=ORIGIN + "/",
         not_articles=[site.video.url],
@@ -245,8 +245,6 @@ def manifest_entry(site: Site, a: Article) -> dict[str, Any]:
     counts, the byline as printed."""
     data = a.data
     return {
-        "url": a.url,
-        "article_id": str(a.id),
         "section": data["category"],
         "title": fold(a.title),
         "summary": fold(data["sapo"]),

@@ -212,10 +212,10 @@ def build(sources: Path) -> sk.Replica:
             after_last=True,  # Laravel serves it, with an empty list and no pagination
         )
     return b.replica(
-        [manifest_entry(a) for a in site.articles],
-        site.dead,
+        site,
+        manifest_entry,
         f"`replicas/sources/{SITE}/`",
-        [(f"`{a.path}`", f"written (`articles.json`, id {a.id})") for a in site.articles],
+        lambda a: [f"written (`articles.json`, id {a.id})"],
         home=ORIGIN + "/",
         feeds=[],
     )
@@ -223,8 +223,6 @@ def build(sources: Path) -> sk.Replica:
 
 def manifest_entry(a: Article) -> dict[str, Any]:
     return {
-        "url": a.url,
-        "article_id": str(a.id),
         "section": a.category,
         "title": fold(a.title),
         "subtitle": a.data.get("subtitle"),

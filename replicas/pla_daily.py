@@ -219,12 +219,12 @@ def build(sources: Path) -> sk.Replica:
         raise ValueError("templates/article.html does not give back the real page")
     b = sk.Build("pla_daily", SITE, ORIGIN, HOSTS, ["/ysym/ssjgy/"], timezone="+08:00")
     b.page("/", home_page(site))
-    entries = []
+    entries: dict[str, dict[str, Any]] = {}  # read back from the built pages
     for a in site.articles:
         page = article_page(site, a)
         b.page(a.path, page)
-        more = {"url": a.url, "article_id": str(a.id), "section": a.section, "source": a.source}
-        entries.append({**more, "language": "zh", **page_facts(page)})
+        more = {"section": a.section, "source": a.source, "language": "zh"}
+        entries[a.path] = {**more, **page_facts(page)}
     for section in site.meta["sections"]:
         b.listing(
             site.listed(section=section),
@@ -235,13 +235,10 @@ def build(sources: Path) -> sk.Replica:
     written_row = "written (`written.json#{}`) in the real page's skeleton"
     real_row = "real page, byte for byte (`sources/81.cn/real/`)"
     return b.replica(
-        entries,
-        site.dead,
+        site,
+        lambda a: entries[a.path],
         f"`replicas/sources/{SITE}/` (see the PROVENANCE.md there)",
-        [
-            (f"`{a.path}`", real_row if a.source == "real" else written_row.format(a.data["key"]))
-            for a in site.articles
-        ],
+        lambda a: [real_row if a.source == "real" else written_row.format(a.data["key"])],
         facts={"real": real.path},
         home=ORIGIN + "/",
     )

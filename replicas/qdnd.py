@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -413,9 +413,9 @@ def page_file(url_path: str) -> str:
 
 
 def replica(
-    site: Site, sources: str, rows: Sequence[Sequence[object]], **facts: object
+    site: Site, sources: str, row: Callable[[Article], Sequence[object]], **facts: object
 ) -> sk.Replica:
-    """The replica of either edition; ``sources``, ``rows`` and ``facts`` for PROVENANCE.md."""
+    """The replica of either edition; ``sources``, ``row`` and ``facts`` for PROVENANCE.md."""
     e = site.edition
     b = sk.Build(e.spider, e.site, e.origin, e.hosts, ROBOTS_DISALLOW, file=page_file)
     b.page("/", home_page(site))
@@ -443,10 +443,10 @@ def replica(
     tracked = site.tracking["article"].url
     tracking = {"url": f"{tracked}?{site.tracking['query']}", "canonical": tracked}
     return b.replica(
-        [manifest_entry(site, a) for a in site.articles],
-        site.dead,
+        site,
+        partial(manifest_entry, site),
         sources,
-        rows,
+        row,
         facts=facts,
         site_json={"hosts": e.hosts, "cookie_gate": gate},
         cookie_gate=GATE_COOKIE,
@@ -464,8 +464,6 @@ def manifest_entry(site: Site, a: Article) -> dict[str, Any]:
     printed = fold(lxml.html.fromstring(summary).text_content()) if summary else None
     summary_key = {"summary_printed": printed} if vi else {"summary_style": a.summary_style}
     return {
-        "url": a.url,
-        "article_id": str(a.id),
         "section": a.section,
         "subsection": a.subsection,
         **(origin if vi else {"language": "en"}),
@@ -488,13 +486,10 @@ def build(sources: Path) -> sk.Replica:
         "seed": "the seed `{}`, rebuilt in the old layout; title and summary written",
         "written": "written for the replica (`{}`)",
     }
-    rows = [
-        (f"`{a.path}`", a.layout, origin[a.source].format(a.source_file)) for a in site.articles
-    ]
     return replica(
         site,
         f"`replicas/sources/{SITE}/` (see the PROVENANCE.md there)",
-        rows,
+        lambda a: [a.layout, origin[a.source].format(a.source_file)],
         digest=hashlib.sha256((sources / ARTICLES_JSON).read_bytes()).hexdigest(),
         latest_feed=site.edition.latest_feed,
         gate_cookie=GATE_COOKIE,

@@ -190,29 +190,23 @@ def build(sources: Path) -> sk.Replica:
                 partial(listing, lang, cat),
                 partial(listing_page, site, lang, cat),
             )
-    rows = [
-        (
-            f"`{a.path}`",
-            a.lang,
-            printed_date(a.lang, a.published),
-            f"byline `{a.printed_byline() or ''}`" if a.byline else "no byline",
-        )
-        for a in site.articles
-    ]
     return b.replica(
-        [manifest_entry(a) for a in site.articles],
-        site.dead,
+        site,
+        manifest_entry,
         f"`replicas/sources/{SITE}/articles.json`",
-        rows,
+        provenance_row,
         clock=printed_date("vi", sk.local(site.meta["clock"])),
     )
+
+
+def provenance_row(a: Article) -> list[str]:
+    byline = f"byline `{a.printed_byline() or ''}`" if a.byline else "no byline"
+    return [a.lang, printed_date(a.lang, a.published), byline]
 
 
 def manifest_entry(a: Article) -> dict[str, Any]:
     images = [b for b in a.blocks if "img" in b]
     return {
-        "url": a.url,
-        "article_id": str(a.id),
         "language": a.lang,
         "section": a.category["slug"],
         "title": fold(a.title),
