@@ -173,16 +173,15 @@ def tag_page(site: Site, tag: str, number: int, chunks: list[list[Article]]) -> 
         )
         for i, item in enumerate(chunks[number - 1])
     ]
+    url = partial(site.tag_path, tag)
     return page(
         site,
         "tag",
-        canonical=site.tag_path(tag, number),
+        canonical=url(number),
         number=f" - Trang {number}" if number > 1 else "",
         name=esc(site.tag_name(tag)),
         items="\n".join(items),
-        pagination=sk.pagination(
-            html, number, len(chunks), partial(site.tag_path, tag), origin=ORIGIN
-        ),
+        pagination=sk.pagination(html, number, len(chunks), url, origin=ORIGIN),
     )
 
 
