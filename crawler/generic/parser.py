@@ -4,30 +4,77 @@ Spider ``generic`` uses it for every page, and every site spider falls back on
 it for a field its own parser could not find (``parser_version`` then reads
 ``<site version>+generic-<n>``). It stands only on ``sites.parser`` and the pure
 text rules, never on a spider, so the spider base can import it without a cycle.
+The fields come from :mod:`crawler.generic.metadata`, the body from
+:mod:`crawler.generic.extract`; the cleaning pipelines then treat the record as
+any site's.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from datetime import UTC, datetime
+from typing import ClassVar
 
 from scrapy.http import TextResponse
 
-from crawler.items import Block
-from crawler.sites.blocks import blocks_from_element, text_of
+from crawler.generic.extract import body
+from crawler.generic.metadata import metadata
+from crawler.items import Article, Block
 from crawler.sites.parser import ArticleParser, base_url, document
+from crawler.text.bylines import parse_byline, title_case
+from crawler.urls import site_of
 
 
 class GenericParser(ArticleParser):
     version: ClassVar[str] = "generic-1"
 
+    def parse(self, response: TextResponse) -> Article:
+        """Metadata first (the body's extraction prunes the page's tree), then the body."""
+        tree = document(response)
+        url = self.url(response)
+        found = metadata(tree, self.timezone)
+        blocks, region_byline = body(tree, base_url(response), found.title)
+        blocks, lead_byline = _leading_byline(blocks)
+        byline = found.byline or region_byline or lead_byline
+        authors = found.authors or (self.authors(byline) if byline else [])
+        sample = " ".join(b for b in blocks[:5] if isinstance(b, str))
+        language = self.site.language or found.language
+        if not language:
+            from crawler.generic.metadata import language_of
+
+            language = language_of(tree, sample)
+        article = Article(
+            url=url,
+            site=self.site.site or site_of(url),
+            spider=self.site.spider,
+            language=language,
+            title=found.title,
+            summary=found.summary,
+            section=found.section or self.section(url, response),
+            article_id=self.site.article_id(url),
+            tags=found.tags,
+            published_at=found.published_at,
+            published_raw=found.published_raw,
+            fetched_at=datetime.now(UTC),
+            parser_version=self.version,
+            blocks=blocks,
+            extra_tokens=self.layout_tokens,
+            extra_boilerplate=self.boilerplate,
+        )
+        if byline:
+            article.byline = byline
+            article.authors = authors
+        return article
+
+    def authors(self, byline: str) -> list[str]:
+        return parse_byline(byline) or [title_case(byline)]
+
     def body_blocks(self, response: TextResponse) -> list[Block]:
-        """The blocks of the element whose own paragraphs hold the most text."""
-        best: Any = None
-        best_weight = 0
-        for parent in {p.getparent() for p in document(response).iter("p")}:
-            if parent is None:
-                continue
-            weight = sum(len(text_of(p)) for p in parent if p.tag == "p")
-            if weight > best_weight:
-                best, best_weight = parent, weight
-        return blocks_from_element(best, base_url(response)) if best is not None else []
+        return body(document(response), base_url(response))[0]
+
+
+def _leading_byline(blocks: list[Block]) -> tuple[list[Block], str | None]:
+    """A credit line among the first paragraphs (``By NAME``) leaves the text."""
+    for index, block in enumerate(blocks[:4]):
+        if isinstance(block, str) and parse_byline(block):
+            return blocks[:index] + blocks[index + 1 :], block
+    return blocks, None

@@ -1,0 +1,323 @@
+"""The body of any article page: where it is, what around it is not article, its blocks.
+
+A page is its article plus the site around it: menus, share bars, related links,
+comments, newsletter boxes, ads, cookie notices. The article is the element whose
+paragraphs hold the most text for the least other text; boilerplate inside it
+is recognised by its markup (the tag, a class or id that says share, related,
+comments …) or by being mostly links. Captions are kept with their image, never
+in the text. Pure functions over an lxml tree; they prune the tree they are given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from lxml import etree
+from lxml.etree import _Element
+
+from crawler.items import Block
+from crawler.sites.blocks import blocks_from_element, image_url
+
+# Never article text, wherever they stand.
+_DROP_TAGS = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "nav",
+    "aside",
+    "footer",
+    "form",
+    "button",
+    "select",
+    "textarea",
+    "dialog",
+    "menu",
+    "iframe",
+    "svg",
+)
+# A class or id word that marks boilerplate (words are split at spaces, - and _).
+_BOILERPLATE = re.compile(
+    r"(?:^|[\s_-])(?:share|sharing|sharebar|social|socials|related|recommended|recommendations?"
+    r"|comments?|commentlist|disqus|newsletter|subscribe|subscription|signup|promo|promos"
+    r"|advert|adverts|advertisement|ads|ad|adslot|adunit|ad-slot|dfp|gpt|sponsored|sponsor"
+    r"|cookie|cookies|consent|gdpr|breadcrumbs?|sidebar|widget|widgets|navbar|menu|nav"
+    r"|popup|modal|outbrain|taboola|trending|popular|most-read|mostread|more-stories"
+    r"|read-more|readmore|also-read|see-also|tags|tag-list|taglist|keywords|author-bio"
+    r"|authorbio|bio|paywall|toolbar|print|hidden|visually-hidden|sr-only|screen-reader-text"
+    r"|skip|jump|rating|vote|poll|pagination|pager|next-prev|masthead|banner|copyright"
+    r"|byline|bylines|dateline|timestamp|published|posted-on|meta|article-meta|entry-meta"
+    r"|post-meta|author|authors|contributor|updated)(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+# Elements the pruning reads the class or id of (the rest is skipped in C).
+_MARKED = etree.XPath("descendant::*[@class or @id or @role or @hidden or @aria-hidden or @style]")
+_ROLES = frozenset(
+    ("navigation", "banner", "complementary", "contentinfo", "search", "dialog", "menu")
+)
+_CAPTION_MARK = re.compile(r"caption|credit|wp-caption-text", re.IGNORECASE)
+_STRING = etree.XPath("normalize-space()")
+_LINKS = etree.XPath("descendant::a")
+
+# Share of a paragraph's text in links above which it is a link, not text.
+MAX_LINK_DENSITY = 0.5
+# A block whose text is more links than this is a list of links (related, tags …).
+MAX_LINK_SHARE = 0.6
+# Text outside paragraphs costs this much of paragraph text when choosing the region.
+OTHER_TEXT_COST = 0.4
+# A boilerplate-marked element holding more of the region's text than this stays.
+MAX_MARKED_SHARE = 0.25
+
+
+def _text_len(element: _Element) -> int:
+    return len(_STRING(element))
+
+
+def _link_len(element: _Element) -> int:
+    return sum(len(_STRING(a)) for a in _LINKS(element))
+
+
+def drop(element: _Element) -> None:
+    """Remove ``element``, keeping its tail text where it stood."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail = element.tail
+    if tail and tail.strip():
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(element)
+
+
+def prune_tags(root: _Element) -> None:
+    """Drop the elements that are never article text (scripts, menus, forms …)."""
+    for element in list(root.iter(*_DROP_TAGS)):
+        drop(element)
+    for element in list(root.iter(etree.Comment)):
+        drop(element)
+
+
+def is_boilerplate(element: _Element) -> bool:
+    """Marked as not article: hidden, a landmark role, or a class/id that says so."""
+    if element.get("hidden") is not None or element.get("aria-hidden") == "true":
+        return True
+    style = element.get("style")
+    if style and "display:none" in style.replace(" ", "").lower():
+        return True
+    if (element.get("role") or "").lower() in _ROLES:
+        return True
+    marks = f"{element.get('class') or ''} {element.get('id') or ''}"
+    return marks != " " and _BOILERPLATE.search(marks) is not None
+
+
+_INLINE = frozenset(
+    (
+        "a", "span", "strong", "em", "b", "i", "u", "font", "small", "big", "sup", "sub",
+        "mark", "abbr", "cite", "q", "time", "code", "s", "del", "ins", "label", "bdi", "bdo",
+    )
+)  # fmt: skip
+_LONG_TEXTS = etree.XPath("//body//text()[string-length(normalize-space()) > 24]")
+
+
+def text_weights(root: _Element) -> dict[_Element, int]:
+    """Per element, the text of the paragraphs it holds, links not counted.
+
+    A paragraph is the block element around a run of text (``p``, or a ``div``
+    holding text directly); the text is found in C, only long runs are looked at.
+    """
+    weights: dict[_Element, int] = {}
+    for text in _LONG_TEXTS(root):
+        owner = text.getparent()
+        if owner is None:
+            continue
+        if text.is_tail:
+            owner = owner.getparent()
+        linked = False
+        while owner is not None and owner.tag in _INLINE:
+            linked = linked or owner.tag == "a"
+            owner = owner.getparent()
+        if owner is None or linked or owner.tag in ("h1", "title", "option"):
+            continue
+        weight = len(text.strip())
+        weights[owner] = weights.get(owner, 0) + weight
+        for ancestor in owner.iterancestors():
+            weights[ancestor] = weights.get(ancestor, 0) + weight
+    return weights
+
+
+def best_region(root: _Element) -> tuple[_Element | None, dict[_Element, int]]:
+    """The element whose paragraphs hold the most text for the least other text, and the
+    paragraph text of every element (:func:`text_weights`)."""
+    weights = text_weights(root)
+    if not weights:
+        return None, weights
+    top = max(weights.values())
+    best, best_score = None, float("-inf")
+    for element, weight in weights.items():
+        if weight < 0.3 * top:
+            continue
+        score = weight - OTHER_TEXT_COST * (_text_len(element) - weight)
+        if score > best_score:
+            best, best_score = element, score
+    return best, weights
+
+
+def prune_region(
+    region: _Element, weights: dict[_Element, int] | None = None, title: str = ""
+) -> str | None:
+    """Take boilerplate out of the article region; the byline text it held, if any.
+
+    An element marked as boilerplate that holds a good share of the region's text is
+    kept: page builders call every box a ``widget``.
+    """
+    byline: str | None = None
+    weights = weights or {}
+    limit = MAX_MARKED_SHARE * weights.get(region, 0)
+    for element in list(_MARKED(region)):
+        if element.getparent() is None or not _attached(element, region):
+            continue
+        if weights.get(element, 0) <= limit and is_boilerplate(element):
+            if byline is None and _is_byline_mark(element):
+                text = _STRING(element)
+                if 0 < len(text) <= 160:
+                    byline = text
+            drop(element)
+    _captions_to_figures(region)
+    for element in list(region.iter("ul", "ol", "div", "section", "p", "table", "dl", "span")):
+        if not _attached(element, region):
+            continue
+        text = _text_len(element)
+        linky = text and _link_len(element) > MAX_LINK_SHARE * text
+        if linky and (text < 300 or next(element.iter("img"), None) is None):
+            drop(element)
+    folded = " ".join(title.split()).casefold()
+    for heading in list(region.iter("h1")):
+        drop(heading)
+    if folded:
+        for heading in list(region.iter("h2", "h3")):
+            if _STRING(heading).casefold() == folded:
+                drop(heading)
+    return byline
+
+
+def _attached(element: _Element, region: _Element) -> bool:
+    return any(ancestor is region for ancestor in element.iterancestors())
+
+
+_BYLINE_MARK = re.compile(r"byline|author|contributor", re.IGNORECASE)
+
+
+def _is_byline_mark(element: _Element) -> bool:
+    marks = f"{element.get('class') or ''} {element.get('id') or ''}"
+    return _BYLINE_MARK.search(marks) is not None
+
+
+def _captions_to_figures(region: _Element) -> None:
+    """Captions printed beside an image in a box (WordPress ``wp-caption``, a
+    ``caption`` class): the box becomes a ``figure`` and the caption its
+    ``figcaption``, so that it goes with the image; a caption with no image near
+    it leaves the text."""
+    for element in list(region.iter()):
+        if element.tag in ("figcaption", "figure") or not isinstance(element.tag, str):
+            continue
+        marks = f"{element.get('class') or ''} {element.get('id') or ''}"
+        if marks == " " or not _CAPTION_MARK.search(marks):
+            continue
+        if not _attached(element, region) or _inside_figcaption(element):
+            continue
+        box = element.getparent()
+        for _ in range(3):
+            if box is None or box is region:
+                break
+            if box.tag == "figure" or next(box.iter("img"), None) is not None:
+                break
+            box = box.getparent()
+        if box is None or box is region or _text_len(box) > _text_len(element) + 200:
+            drop(element)
+            continue
+        if box.tag != "figure":
+            box.tag = "figure"
+        existing = next(box.iter("figcaption"), None)
+        if existing is None:
+            element.tag = "figcaption"
+        else:
+            existing.append(_detached(element))
+
+
+def _inside_figcaption(element: _Element) -> bool:
+    return any(a.tag == "figcaption" for a in element.iterancestors())
+
+
+def _detached(element: _Element) -> _Element:
+    drop(element)
+    element.tail = None
+    return element
+
+
+def figures_with_images(region: _Element, base_url: str) -> None:
+    """A ``figure`` whose image is lazy (``picture``/``source`` sets, an ``img`` in
+    ``noscript``, a ``data-`` attribute) gets a plain ``img``, so that its caption goes
+    with an image and not into the text."""
+    for figure in list(region.iter("figure")):
+        if any(image_url(img, base_url) for img in figure.iter("img")):
+            continue
+        url = _lazy_image(figure, base_url)
+        img = etree.Element("img")
+        if url:
+            img.set("src", url)
+        figure.insert(0, img)
+
+
+def _lazy_image(figure: _Element, base_url: str) -> str | None:
+    for element in figure.iter():
+        if not isinstance(element.tag, str):
+            continue
+        for attr in ("srcset", "data-srcset", "data-src", "data-original", "data-lazy-src"):
+            value = (element.get(attr) or "").strip()
+            if value and not value.startswith("data:"):
+                first = value.split(",")[0].split()[0]
+                probe = etree.Element("img")
+                probe.set("src", first)
+                return image_url(probe, base_url)
+    return None
+
+
+_BOILERPLATE_TEXT = re.compile(
+    r"^(?:advertisement|advertising|sponsored|share(?: this(?: article| story)?)?|"
+    r"(?:read|see) (?:more|also)\b.{0,120}|related(?: articles?| stories| coverage)?:?.{0,120}|"
+    r"(?:sign up|subscribe)\b.{0,200}|click here\b.{0,120}|follow us\b.{0,120}|"
+    r"(?:photo|image|video)(?: credit)?:.{0,120}|continue reading.{0,40}|"
+    r"(?:we|this (?:site|website)) uses? cookies\b.{0,300}|all rights reserved.{0,80}|"
+    r"©.{0,160}|copyright\b.{0,160}|loading\W*|play video|watch:.{0,120}|"
+    r"(?:updated|published|posted)(?: on)?:? .{0,60}|last (?:updated|modified):? .{0,60}|"
+    r"(?:leave|post|add) a comment.{0,40}|comments?\s*\(?\d*\)?|\d+ comments?|"
+    r"tags?:.{0,200}|filed under:?.{0,200}|topics?:.{0,200})$",
+    re.IGNORECASE,
+)
+
+
+def is_boilerplate_text(paragraph: str) -> bool:
+    """A paragraph that is the site talking, not the article (``Advertisement``,
+    ``Read more: …``, ``Sign up for …``)."""
+    return len(paragraph) <= 320 and _BOILERPLATE_TEXT.match(paragraph.strip()) is not None
+
+
+def clean_blocks(blocks: Iterable[Block]) -> list[Block]:
+    """The blocks without the paragraphs that are the site talking."""
+    return [b for b in blocks if not isinstance(b, str) or not is_boilerplate_text(b)]
+
+
+def body(root: _Element, base_url: str, title: str = "") -> tuple[list[Block], str | None]:
+    """The article's blocks and the byline line found in its region (it leaves the text)."""
+    prune_tags(root)
+    region, weights = best_region(root)
+    if region is None:
+        return [], None
+    byline = prune_region(region, weights, title)
+    figures_with_images(region, base_url)
+    blocks = clean_blocks(blocks_from_element(region, base_url))
+    return blocks, byline

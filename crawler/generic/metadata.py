@@ -1,0 +1,382 @@
+"""What any article page states about itself: title, date, authors, summary, tags,
+section, language.
+
+Pages say it in several places at once: JSON-LD, ``og:`` and ``article:`` meta,
+``itemprop`` microdata, the ``h1``, the ``<title>``, a ``time`` element, a
+visible date or byline line. Each field takes the most specific statement and
+checks it against the others (the ``<title>`` carries the site's name, ``og:title``
+sometimes a shortened headline, the ``h1`` sometimes the site's logo). Pure
+functions of the parsed tree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from lxml import etree
+from lxml.etree import _Element
+
+from crawler.text.bylines import parse_byline, title_case
+from crawler.text.dates import parse_date
+
+__all__ = [
+    "Metadata",
+    "json_ld",
+    "json_ld_types",
+    "language_of",
+    "meta",
+    "metadata",
+    "site_name_removed",
+    "text_weight",
+]
+
+
+def json_ld(tree: _Element) -> Iterator[dict[str, Any]]:
+    """Every object of the page's JSON-LD scripts, ``@graph`` members included."""
+    for script in _LD_SCRIPTS(tree):
+        try:
+            data = json.loads(script.text or "", strict=False)
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(reversed(item))
+            elif isinstance(item, dict):
+                yield item
+                graph = item.get("@graph")
+                if isinstance(graph, list):
+                    stack.extend(reversed(graph))
+
+
+def json_ld_types(item: dict[str, Any]) -> set[str]:
+    kind = item.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return {k.lower() for k in kinds if isinstance(k, str)}
+
+
+_LD_SCRIPTS = etree.XPath(
+    "//script[translate(normalize-space(@type), 'LDJSON', 'ldjson')='application/ld+json']"
+)
+_METAS = etree.XPath("//meta[@content]")
+
+
+def meta(tree: _Element, name: str) -> str:
+    """The ``content`` of the first ``<meta property|name|itemprop=name>`` (case-insensitive)."""
+    for element in _METAS(tree):
+        key = element.get("property") or element.get("name") or element.get("itemprop") or ""
+        if key.lower() == name:
+            return (element.get("content") or "").strip()
+    return ""
+
+
+def _metas(tree: _Element) -> dict[str, list[str]]:
+    """Every meta's content by lower-case key, in page order (one walk for all fields)."""
+    found: dict[str, list[str]] = {}
+    for element in _METAS(tree):
+        key = element.get("property") or element.get("name") or element.get("itemprop") or ""
+        value = " ".join((element.get("content") or "").split())
+        if key and value:
+            found.setdefault(key.lower(), []).append(value)
+    return found
+
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def text_weight(text: str) -> int:
+    """Length of ``text`` in Latin-script characters: a Chinese, Japanese or Korean
+    character says about as much as three."""
+    return len(text) + 2 * len(_CJK.findall(text))
+
+
+ARTICLE_TYPES = frozenset(
+    {
+        "article",
+        "newsarticle",
+        "reportagenewsarticle",
+        "analysisnewsarticle",
+        "opinionnewsarticle",
+        "backgroundnewsarticle",
+        "blogposting",
+        "report",
+        "techarticle",
+        "scholarlyarticle",
+        "liveblogposting",
+    }
+)
+
+
+@dataclass
+class Metadata:
+    """The fields of an article page other than its body, as the page states them."""
+
+    title: str = ""
+    published_raw: str | None = None
+    published_at: datetime | None = None
+    byline: str | None = None
+    authors: list[str] = field(default_factory=list)
+    summary: str | None = None
+    tags: list[str] = field(default_factory=list)
+    section: str | None = None
+    language: str = ""
+
+
+def _fold(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _text(element: _Element) -> str:
+    return _fold("".join(element.itertext()))
+
+
+def _first_text(tree: _Element, tag: str) -> str:
+    for element in tree.iter(tag):
+        text = _text(element)
+        if text:
+            return text
+    return ""
+
+
+def _ld_article(tree: _Element) -> dict[str, Any]:
+    """The page's JSON-LD article object (the first of an article type), else ``{}``."""
+    for item in json_ld(tree):
+        if json_ld_types(item) & ARTICLE_TYPES:
+            return item
+    return {}
+
+
+def _ld_text(value: Any) -> str:
+    if isinstance(value, str):
+        return _fold(value)
+    if isinstance(value, list) and value:
+        return _ld_text(value[0])
+    if isinstance(value, dict):
+        return _ld_text(value.get("name") or value.get("@value") or "")
+    return ""
+
+
+def _ld_names(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    names = []
+    for item in items:
+        name = _ld_text(item)
+        if name and not name.startswith(("http://", "https://")):
+            names.append(name)
+    return names
+
+
+# -- title -----------------------------------------------------------------------------
+
+_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»/]\s+|\s*[|｜丨_]\s*")
+
+
+def site_name_removed(title: str, site_names: tuple[str, ...] = ()) -> str:
+    """``<title>`` text without the site's name: the longest part between separators,
+    or whatever is left after taking off a part that names the site."""
+    for name in site_names:
+        if name and len(name) < len(title):
+            for pattern in (
+                rf"^\s*{re.escape(name)}\s*[|\-–—:·•»/｜丨_]+\s*",
+                rf"\s*[|\-–—:·•»/｜丨_]+\s*{re.escape(name)}\s*$",
+            ):
+                stripped = re.sub(pattern, "", title, flags=re.IGNORECASE)
+                if stripped != title and stripped.strip():
+                    return stripped.strip()
+    parts = [p for p in _TITLE_SEPARATORS.split(title) if p.strip()]
+    if len(parts) < 2:
+        return title
+    longest = max(parts, key=text_weight)
+    return longest.strip() if text_weight(longest) >= 0.4 * text_weight(title) else title
+
+
+def _comparable(text: str) -> str:
+    return re.sub(r"\W+", " ", text.casefold()).strip()
+
+
+def _title(tree: _Element, metas: dict[str, list[str]], ld: dict[str, Any]) -> str:
+    """The headline as the page prints it: the ``h1`` that agrees with what the page
+    says its title is; else the structured headline; else the ``<title>`` less the site."""
+    site_names = tuple(metas.get("og:site_name", [])) + tuple(metas.get("application-name", []))
+    stated = [
+        _ld_text(ld.get("headline")),
+        *(metas.get("og:title", [])[:1]),
+        *(metas.get("twitter:title", [])[:1]),
+        *(metas.get("headline", [])[:1]),
+    ]
+    page_title = site_name_removed(_first_text(tree, "title"), site_names)
+    stated = [s for s in stated if s]
+    candidates = [site_name_removed(s, site_names) for s in stated] + [page_title]
+    keys = [_comparable(c) for c in candidates if c]
+    for h1 in _H1(tree):
+        text = _text(h1)
+        key = _comparable(text)
+        if len(key) >= 8 and any(
+            key == k or (key in k) or (k in key and len(k) > 0.6 * len(key)) for k in keys
+        ):
+            return text
+    for tag in ("h1", "h2"):
+        # A heading that the title element starts with, or holds.
+        for element in tree.iter(tag):
+            text = _text(element)
+            key = _comparable(text)
+            if len(key) >= 8 and any(key in k for k in keys if k):
+                return text
+            if tag == "h2":
+                break
+    return next((c for c in candidates if c), "")
+
+
+_H1 = etree.XPath("//h1")
+
+
+# -- date --------------------------------------------------------------------------------
+
+_PUBLISHED_KEYS = (
+    "article:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "publishdate",
+    "publish-date",
+    "pubdate",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "dc.date",
+    "dcterms.created",
+    "date",
+    "article:modified_time",
+)
+_TIME = etree.XPath("//time[@datetime] | //*[@itemprop='datePublished']")
+_VISIBLE_DATE = re.compile(
+    r"\d{4}年\d{1,2}月\d{1,2}日(?:\s*\d{1,2}[:：]\d{2})?"
+    r"|(?:\d{1,2}:\d{2}\s*)?\b\d{1,2}[/.-]\d{1,2}[/.-]\d{4}\b(?:[\s,|-]*\d{1,2}[:hg]\d{2})?"
+    r"|\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?"
+    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}"
+    r"(?:,? (?:at )?\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?)?"
+    r"|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{4}",
+    re.IGNORECASE,
+)
+
+
+def _published(
+    tree: _Element, metas: dict[str, list[str]], ld: dict[str, Any], tz: timezone
+) -> tuple[str | None, datetime | None]:
+    """(as printed, aware UTC): JSON-LD, meta, ``time``, then a date printed near the top."""
+    stated = [_ld_text(ld.get("datePublished")), _ld_text(ld.get("dateCreated"))]
+    stated += [value for key in _PUBLISHED_KEYS for value in metas.get(key, [])[:1]]
+    for element in _TIME(tree):
+        stated.append(element.get("datetime") or element.get("content") or _text(element))
+    for raw in stated:
+        parsed = parse_date(raw, tz) if raw else None
+        if parsed is not None:
+            return raw, parsed
+    body = tree.find("body")
+    text = " ".join(body.itertext())[:30000] if body is not None else ""
+    for match in _VISIBLE_DATE.finditer(text):
+        parsed = parse_date(match.group(0), tz)
+        if parsed is not None:
+            return _fold(match.group(0)), parsed
+    return None, None
+
+
+# -- authors -----------------------------------------------------------------------------
+
+_BYLINE_ELEMENTS = etree.XPath(
+    "//*[@rel='author' or @itemprop='author' or contains(@class, 'byline')"
+    " or contains(@class, 'author-name') or contains(@class, 'author')][not(self::meta)]"
+)
+_BY = re.compile(r"^(?:by|written by|from)\s+", re.IGNORECASE)
+
+
+def _authors(
+    tree: _Element, metas: dict[str, list[str]], ld: dict[str, Any]
+) -> tuple[str | None, list[str]]:
+    names = _ld_names(ld.get("author"))
+    if not names:
+        names = [n for n in metas.get("author", []) + metas.get("article:author", []) if n]
+        names = [n for n in names if not n.startswith(("http://", "https://"))]
+    for element in _BYLINE_ELEMENTS(tree):
+        text = _text(element)
+        if not text or text_weight(text) > 120:
+            continue
+        found = parse_byline(text)
+        if found:
+            return text, names or found
+        if names and any(n in text for n in names):
+            return text, names
+    if names:
+        names = [title_case(n) if n.isupper() else n for n in names]
+        return None, list(dict.fromkeys(names))
+    return None, []
+
+
+# -- language ------------------------------------------------------------------------------
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_VIETNAMESE = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
+
+
+def language_of(tree: _Element, sample: str = "") -> str:
+    """BCP 47: ``<html lang>``, ``og:locale``, ``content-language``; else a guess from
+    the script of ``sample`` (Chinese, Vietnamese, else English)."""
+    stated = tree.get("lang") or tree.get("xml:lang") or ""
+    if not stated:
+        stated = meta(tree, "og:locale") or meta(tree, "content-language")
+    stated = stated.strip().replace("_", "-").split(",")[0]
+    if re.fullmatch(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*", stated):
+        return stated.partition("-")[0].lower()
+    if _HAN.search(sample[:2000]):
+        return "zh"
+    if len(_VIETNAMESE.findall(sample[:2000])) >= 5:
+        return "vi"
+    return "en" if sample.strip() else ""
+
+
+# -- all of it -------------------------------------------------------------------------------
+
+
+def _keywords(metas: dict[str, list[str]], ld: dict[str, Any]) -> list[str]:
+    tags = [t for t in metas.get("article:tag", [])]
+    if not tags:
+        value = ld.get("keywords")
+        if isinstance(value, list):
+            tags = [_ld_text(v) for v in value]
+        elif isinstance(value, str):
+            tags = value.split(",")
+    if not tags and metas.get("news_keywords"):
+        tags = metas["news_keywords"][0].split(",")
+    if not tags and metas.get("keywords"):
+        tags = metas["keywords"][0].split(",")
+    return list(dict.fromkeys(t for t in (_fold(t) for t in tags) if t))[:50]
+
+
+def metadata(tree: _Element, tz: timezone, sample: str = "") -> Metadata:
+    """Everything but the body that ``tree`` states about its article."""
+    metas = _metas(tree)
+    ld = _ld_article(tree)
+    raw, published = _published(tree, metas, ld, tz)
+    byline, authors = _authors(tree, metas, ld)
+    summary = (
+        _ld_text(ld.get("description"))
+        or next(iter(metas.get("og:description", [])), "")
+        or next(iter(metas.get("description", [])), "")
+    )
+    section = _ld_text(ld.get("articleSection")) or next(iter(metas.get("article:section", [])), "")
+    return Metadata(
+        title=_title(tree, metas, ld),
+        published_raw=raw,
+        published_at=published,
+        byline=byline,
+        authors=authors,
+        summary=summary or None,
+        tags=_keywords(metas, ld),
+        section=section or None,
+        language=language_of(tree, sample),
+    )
