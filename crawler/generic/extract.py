@@ -25,18 +25,16 @@ _DROP_TAGS = (
     "style",
     "noscript",
     "template",
-    "nav",
-    "aside",
-    "footer",
-    "form",
     "button",
     "select",
     "textarea",
-    "dialog",
-    "menu",
     "iframe",
     "svg",
 )
+# Not article text either, unless a page wraps its article in one (ASP.NET pages hold
+# everything in a ``form``; some themes put the article in an ``aside``).
+_CHROME_TAGS = ("nav", "aside", "footer", "form", "dialog", "menu")
+_HOLDS_ARTICLE = etree.XPath("boolean(descendant::p[string-length(normalize-space()) > 150])")
 # A class or id word that marks boilerplate (words are split at spaces, - and _).
 _BOILERPLATE = re.compile(
     r"(?:^|[\s_-])(?:share|sharing|sharebar|social|socials|related|recommended|recommendations?"
@@ -58,6 +56,11 @@ _ROLES = frozenset(
 )
 _CAPTION_MARK = re.compile(r"caption|credit|wp-caption-text", re.IGNORECASE)
 _STRING = etree.XPath("normalize-space()")
+# Blocks with two links or more: those that may be lists of links.
+_LINK_HOLDERS = etree.XPath(
+    "descendant::*[self::ul or self::ol or self::div or self::section or self::table"
+    " or self::dl or self::p or self::span][count(descendant::a) > 1]"
+)
 _LINKS = etree.XPath("descendant::a")
 
 # Share of a paragraph's text in links above which it is a link, not text.
@@ -97,6 +100,9 @@ def prune_tags(root: _Element) -> None:
     """Drop the elements that are never article text (scripts, menus, forms …)."""
     for element in list(root.iter(*_DROP_TAGS)):
         drop(element)
+    for element in list(root.iter(*_CHROME_TAGS)):
+        if element.getparent() is not None and not _HOLDS_ARTICLE(element):
+            drop(element)
     for element in list(root.iter(etree.Comment)):
         drop(element)
 
@@ -120,7 +126,7 @@ _INLINE = frozenset(
         "mark", "abbr", "cite", "q", "time", "code", "s", "del", "ins", "label", "bdi", "bdo",
     )
 )  # fmt: skip
-_LONG_TEXTS = etree.XPath("//body//text()[string-length(normalize-space()) > 24]")
+_LONG_TEXTS = etree.XPath("//body//text()[string-length(normalize-space()) > 24][not(ancestor::a)]")
 
 
 def text_weights(root: _Element) -> dict[_Element, int]:
@@ -130,23 +136,60 @@ def text_weights(root: _Element) -> dict[_Element, int]:
     holding text directly); the text is found in C, only long runs are looked at.
     """
     weights: dict[_Element, int] = {}
+    headlines = _headline_boxes(root)
     for text in _LONG_TEXTS(root):
         owner = text.getparent()
         if owner is None:
             continue
         if text.is_tail:
             owner = owner.getparent()
-        linked = False
         while owner is not None and owner.tag in _INLINE:
-            linked = linked or owner.tag == "a"
             owner = owner.getparent()
-        if owner is None or linked or owner.tag in ("h1", "title", "option"):
+        if owner is None or owner.tag in ("h1", "title", "option"):
             continue
+        if headlines and _after_headline(owner, headlines):
+            continue  # a teaser: the summary under a linked headline
         weight = len(text.strip())
         weights[owner] = weights.get(owner, 0) + weight
         for ancestor in owner.iterancestors():
             weights[ancestor] = weights.get(ancestor, 0) + weight
     return weights
+
+
+_HEADLINE_LINKS = etree.XPath(
+    "//body//a[string-length(normalize-space()) > 25][not(ancestor::p)][not(ancestor::li)]"
+)
+
+
+def _headline_boxes(root: _Element) -> set[_Element]:
+    """Headline links outside paragraphs, and the two boxes around each: what a teaser's
+    summary follows."""
+    boxes: set[_Element] = set()
+    for link in _HEADLINE_LINKS(root):
+        boxes.add(link)
+        parent = link.getparent()
+        if parent is not None and parent.tag != "body":
+            boxes.add(parent)
+            grand = parent.getparent()
+            if grand is not None and grand.tag in _HEADING_TAGS:
+                boxes.add(grand)
+    return boxes
+
+
+_HEADING_TAGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
+
+
+def _after_headline(block: _Element, headlines: set[_Element]) -> bool:
+    """Right after a linked headline (the block's, or its parent's, previous sibling)."""
+    for element in (block, block.getparent()):
+        if element is None:
+            return False
+        previous = element.getprevious()
+        while previous is not None and not isinstance(previous.tag, str):
+            previous = previous.getprevious()
+        if previous is not None and previous in headlines:
+            return True
+    return False
 
 
 def best_region(root: _Element) -> tuple[_Element | None, dict[_Element, int]]:
@@ -187,7 +230,7 @@ def prune_region(
                     byline = text
             drop(element)
     _captions_to_figures(region)
-    for element in list(region.iter("ul", "ol", "div", "section", "p", "table", "dl", "span")):
+    for element in _LINK_HOLDERS(region):
         if not _attached(element, region):
             continue
         text = _text_len(element)
@@ -205,7 +248,8 @@ def prune_region(
 
 
 def _attached(element: _Element, region: _Element) -> bool:
-    return any(ancestor is region for ancestor in element.iterancestors())
+    """Still in the document (not inside an element already dropped)."""
+    return element.getroottree().getroot() is region.getroottree().getroot()
 
 
 _BYLINE_MARK = re.compile(r"byline|author|contributor", re.IGNORECASE)

@@ -271,9 +271,12 @@ def _published(
     """(as printed, aware UTC): JSON-LD, meta, ``time``, then a date printed near the top."""
     stated = [_ld_text(ld.get("datePublished")), _ld_text(ld.get("dateCreated"))]
     stated += [value for key in _PUBLISHED_KEYS for value in metas.get(key, [])[:1]]
-    for element in _TIME(tree):
-        stated.append(element.get("datetime") or element.get("content") or _text(element))
     for raw in stated:
+        parsed = parse_date(raw, tz) if raw else None
+        if parsed is not None:
+            return raw, parsed
+    for element in _TIME(tree):
+        raw = element.get("datetime") or element.get("content") or _text(element)
         parsed = parse_date(raw, tz) if raw else None
         if parsed is not None:
             return raw, parsed
@@ -289,8 +292,8 @@ def _published(
 # -- authors -----------------------------------------------------------------------------
 
 _BYLINE_ELEMENTS = etree.XPath(
-    "//*[@rel='author' or @itemprop='author' or contains(@class, 'byline')"
-    " or contains(@class, 'author-name') or contains(@class, 'author')][not(self::meta)]"
+    "//body//*[@class][contains(@class, 'byline') or contains(@class, 'author')]"
+    " | //body//*[@rel='author' or @itemprop='author'][not(self::meta)]"
 )
 _BY = re.compile(r"^(?:by|written by|from)\s+", re.IGNORECASE)
 
@@ -302,7 +305,7 @@ def _authors(
     if not names:
         names = [n for n in metas.get("author", []) + metas.get("article:author", []) if n]
         names = [n for n in names if not n.startswith(("http://", "https://"))]
-    for element in _BYLINE_ELEMENTS(tree):
+    for element in _BYLINE_ELEMENTS(tree)[:12]:
         text = _text(element)
         if not text or text_weight(text) > 120:
             continue
