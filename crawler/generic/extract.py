@@ -46,7 +46,7 @@ _BOILERPLATE = re.compile(
     r"|authorbio|bio|paywall|toolbar|print|hidden|visually-hidden|sr-only|screen-reader-text"
     r"|skip|jump|rating|vote|poll|pagination|pager|next-prev|masthead|banner|copyright"
     r"|byline|bylines|dateline|timestamp|published|posted-on|meta|article-meta|entry-meta"
-    r"|post-meta|author|authors|contributor|updated)(?:$|[\s_-])",
+    r"|post-meta|author|authors|contributor|updated|footer|site-footer)(?:$|[\s_-])",
     re.IGNORECASE,
 )
 # Elements the pruning reads the class or id of (the rest is skipped in C).
@@ -69,6 +69,9 @@ MAX_LINK_DENSITY = 0.5
 MAX_LINK_SHARE = 0.6
 # Text outside paragraphs costs this much of paragraph text when choosing the region.
 OTHER_TEXT_COST = 0.4
+# A sibling of the article's container with this share of its paragraph text goes with it.
+SIBLING_SHARE = 0.2
+SIBLING_LEVELS = 3
 # A boilerplate-marked element holding more of the region's text than this stays.
 MAX_MARKED_SHARE = 0.25
 
@@ -129,13 +132,16 @@ _INLINE = frozenset(
 _LONG_TEXTS = etree.XPath("//body//text()[string-length(normalize-space()) > 24][not(ancestor::a)]")
 
 
-def text_weights(root: _Element) -> dict[_Element, int]:
-    """Per element, the text of the paragraphs it holds, links not counted.
+def text_weights(root: _Element) -> tuple[dict[_Element, int], dict[_Element, float]]:
+    """Per element, the text of the paragraphs it holds, links not counted; and the
+    text of the paragraphs right under it (its own, its children's, half of its
+    grandchildren's): what a container of the article's paragraphs holds most of.
 
     A paragraph is the block element around a run of text (``p``, or a ``div``
     holding text directly); the text is found in C, only long runs are looked at.
     """
     weights: dict[_Element, int] = {}
+    near: dict[_Element, float] = {}
     headlines = _headline_boxes(root)
     for text in _LONG_TEXTS(root):
         owner = text.getparent()
@@ -151,9 +157,12 @@ def text_weights(root: _Element) -> dict[_Element, int]:
             continue  # a teaser: the summary under a linked headline
         weight = len(text.strip())
         weights[owner] = weights.get(owner, 0) + weight
-        for ancestor in owner.iterancestors():
+        near[owner] = near.get(owner, 0) + weight
+        for depth, ancestor in enumerate(owner.iterancestors()):
             weights[ancestor] = weights.get(ancestor, 0) + weight
-    return weights
+            if depth < 2:
+                near[ancestor] = near.get(ancestor, 0) + (weight if depth == 0 else weight / 2)
+    return weights, near
 
 
 _HEADLINE_LINKS = etree.XPath(
@@ -192,21 +201,74 @@ def _after_headline(block: _Element, headlines: set[_Element]) -> bool:
     return False
 
 
-def best_region(root: _Element) -> tuple[_Element | None, dict[_Element, int]]:
-    """The element whose paragraphs hold the most text for the least other text, and the
-    paragraph text of every element (:func:`text_weights`)."""
-    weights = text_weights(root)
-    if not weights:
-        return None, weights
-    top = max(weights.values())
-    best, best_score = None, float("-inf")
-    for element, weight in weights.items():
-        if weight < 0.3 * top:
-            continue
-        score = weight - OTHER_TEXT_COST * (_text_len(element) - weight)
+def best_region(root: _Element) -> tuple[list[_Element], dict[_Element, int]]:
+    """The elements that hold the article, in page order, and the paragraph text of
+    every element (:func:`text_weights`).
+
+    The container with the most paragraph text right under it (the markup's hints
+    weighed in) is the article; its siblings that hold paragraphs of their own
+    too (a lead in a box of its own, a body split by an ad) go with it.
+    """
+    weights, near = text_weights(root)
+    if not near:
+        return [], weights
+    best, best_score = None, 0.0
+    for element, value in near.items():
+        score = value * _mark_factor(element)
         if score > best_score:
             best, best_score = element, score
-    return best, weights
+    if best is None:
+        return [], weights
+    regions = [best]
+    floor = SIBLING_SHARE * weights[best]
+    level = best
+    for _ in range(SIBLING_LEVELS):
+        parent = level.getparent()
+        if parent is None or level.tag in ("body", "html") or parent.tag in ("body", "html"):
+            break
+        before: list[_Element] = []
+        after: list[_Element] = []
+        side = before
+        for sibling in parent:
+            if sibling is level:
+                side = after
+            elif _goes_with(sibling, weights, floor):
+                side.append(sibling)
+        regions = before + regions + after
+        level = parent
+    return regions, weights
+
+
+def _goes_with(sibling: _Element, weights: dict[_Element, int], floor: float) -> bool:
+    """A sibling of the article's container that holds article paragraphs too."""
+    if not isinstance(sibling.tag, str) or weights.get(sibling, 0) < floor:
+        return False
+    if is_boilerplate(sibling):
+        return False
+    return _link_len(sibling) < MAX_LINK_DENSITY * max(_text_len(sibling), 1) / 2
+
+
+_CONTENT_MARK = re.compile(
+    r"article[-_]?body|articlebody|story[-_]?body|entry[-_]content|post[-_]content|post[-_]body"
+    r"|article[-_]content|article[-_]text|story[-_]content|main[-_]content|body[-_]text"
+    r"|content[-_]body|article__body|rich[-_]?text",
+    re.IGNORECASE,
+)
+
+
+def _mark_factor(element: _Element) -> float:
+    """What the markup says of a candidate region: ``itemprop="articleBody"`` or a class
+    such as ``article-body`` make it likelier, a boilerplate class (footer, sidebar,
+    comments …) on it or its parent much less likely."""
+    if element.get("itemprop") == "articleBody":
+        return 2.0
+    marks = f"{element.get('class') or ''} {element.get('id') or ''}"
+    if marks != " " and _CONTENT_MARK.search(marks):
+        return 1.5
+    for node in (element, element.getparent()):
+        if node is not None and node.tag != "body" and is_boilerplate(node):
+            return 0.3
+    return 1.0
 
 
 def prune_region(
@@ -358,10 +420,11 @@ def clean_blocks(blocks: Iterable[Block]) -> list[Block]:
 def body(root: _Element, base_url: str, title: str = "") -> tuple[list[Block], str | None]:
     """The article's blocks and the byline line found in its region (it leaves the text)."""
     prune_tags(root)
-    region, weights = best_region(root)
-    if region is None:
-        return [], None
-    byline = prune_region(region, weights, title)
-    figures_with_images(region, base_url)
-    blocks = clean_blocks(blocks_from_element(region, base_url))
+    regions, weights = best_region(root)
+    byline = None
+    blocks: list[Block] = []
+    for region in regions:
+        byline = prune_region(region, weights, title) or byline
+        figures_with_images(region, base_url)
+        blocks += clean_blocks(blocks_from_element(region, base_url))
     return blocks, byline
