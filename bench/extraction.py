@@ -65,6 +65,7 @@ class Page:
     text: str  # decoded as the response decodes it: what trafilatura is given
     truth: str
     figcaptions: list[str]
+    teasers: set[str]  # figcaptions of figures inside a link: another article's card
 
 
 def load(data: Path = DATA) -> list[Page]:
@@ -74,16 +75,25 @@ def load(data: Path = DATA) -> list[Page]:
         body = gzip.decompress((data / "html" / f"{key}.html.gz").read_bytes())
         url = truth[key]["url"]
         text = HtmlResponse(url=url, body=body).text
-        pages.append(Page(key, url, body, text, truth[key]["articleBody"], figcaptions(text)))
+        captions, teasers = figcaptions(text)
+        pages.append(Page(key, url, body, text, truth[key]["articleBody"], captions, teasers))
     return pages
 
 
-def figcaptions(text: str) -> list[str]:
+def figcaptions(text: str) -> tuple[list[str], set[str]]:
+    """The page's ``<figcaption>`` texts, and those of figures inside a link."""
     root = etree.fromstring(text.encode("utf-8"), etree.HTMLParser(encoding="utf-8"))
     if root is None:
-        return []
-    found = (normalise(" ".join(e.itertext())) for e in root.iter("figcaption"))
-    return [t for t in found if len(t) > MIN_CAPTION]
+        return [], set()
+    found: list[str] = []
+    teasers: set[str] = set()
+    for element in root.iter("figcaption"):
+        caption = normalise(" ".join(element.itertext()))
+        if len(caption) > MIN_CAPTION:
+            found.append(caption)
+            if any(a.tag == "a" for a in element.iterancestors()):
+                teasers.add(caption)
+    return found, teasers
 
 
 # -- scoring ---------------------------------------------------------------------------
@@ -150,7 +160,7 @@ def timed(pages: list[Page], spider: GenericSpider) -> tuple[float, float]:
 
 
 def caption_figures(pages: list[Page], articles: list[Article | None]) -> dict[str, Any]:
-    total = in_body = as_caption = in_truth = 0
+    total = in_body = as_caption = in_truth = teasers = teasers_as_caption = 0
     for page, article in zip(pages, articles, strict=True):
         truth = normalise(page.truth)
         body = article.body if article else ""
@@ -163,9 +173,11 @@ def caption_figures(pages: list[Page], articles: list[Article | None]) -> dict[s
             in_truth += text in truth
             in_body += text in body
             words = _tokens(text)
-            as_caption += any(
-                sum((words & c).values()) >= 0.8 * sum(words.values()) for c in captions
-            )
+            found = any(sum((words & c).values()) >= 0.8 * sum(words.values()) for c in captions)
+            as_caption += found
+            if text in page.teasers:
+                teasers += 1
+                teasers_as_caption += found
     return {
         "figcaptions": total,
         "in_body": in_body,
@@ -173,6 +185,13 @@ def caption_figures(pages: list[Page], articles: list[Article | None]) -> dict[s
         "as_image_caption": as_caption,
         "in_body_share": round(in_body / total, 4) if total else 0.0,
         "as_caption_share": round(as_caption / total, 4) if total else 0.0,
+        "in_links": teasers,
+        "in_links_as_caption": teasers_as_caption,
+        "as_caption_share_outside_links": round(
+            (as_caption - teasers_as_caption) / (total - teasers), 4
+        )
+        if total > teasers
+        else 0.0,
         "target_in_body": TARGET_CAPTIONS_IN_BODY,
         "target_as_caption": TARGET_CAPTIONS_AS_CAPTION,
         "target_met": bool(total)

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from lxml import etree
 from lxml.etree import _Element
 
-from crawler.items import Block
-from crawler.sites.blocks import blocks_from_element, image_url
+from crawler.items import Block, Image
+from crawler.sites.blocks import blocks_from_element, image_url, text_of
 
 # Never article text, wherever they stand.
 _DROP_TAGS = (
@@ -51,6 +51,7 @@ _BOILERPLATE = re.compile(
 )
 # Elements the pruning reads the class or id of (the rest is skipped in C).
 _MARKED = etree.XPath("descendant::*[@class or @id or @role or @hidden or @aria-hidden or @style]")
+_IN_FIGURES = etree.XPath("descendant::figure//*")
 _ROLES = frozenset(
     ("navigation", "banner", "complementary", "contentinfo", "search", "dialog", "menu")
 )
@@ -282,8 +283,9 @@ def prune_region(
     byline: str | None = None
     weights = weights or {}
     limit = MAX_MARKED_SHARE * weights.get(region, 0)
+    in_figures = set(_IN_FIGURES(region))  # a figure's caption box is no "meta" bar
     for element in list(_MARKED(region)):
-        if element.getparent() is None or not _attached(element, region):
+        if element in in_figures or not _attached(element, region):
             continue
         if weights.get(element, 0) <= limit and is_boilerplate(element):
             if byline is None and _is_byline_mark(element):
@@ -421,10 +423,62 @@ def body(root: _Element, base_url: str, title: str = "") -> tuple[list[Block], s
     """The article's blocks and the byline line found in its region (it leaves the text)."""
     prune_tags(root)
     regions, weights = best_region(root)
+    captioned = _CAPTIONED_FIGURES(root)
     byline = None
     blocks: list[Block] = []
     for region in regions:
         byline = prune_region(region, weights, title) or byline
         figures_with_images(region, base_url)
         blocks += clean_blocks(blocks_from_element(region, base_url))
+    if regions and captioned:
+        blocks = _outside_figures(captioned, regions, base_url, blocks)
     return blocks, byline
+
+
+_CAPTIONED_FIGURES = etree.XPath("//body//figure[descendant::figcaption]")
+
+
+def _outside_figures(
+    figures: list[_Element], regions: list[_Element], base_url: str, blocks: list[Block]
+) -> list[Block]:
+    """The article's captioned figures that stand outside its text (a lead photo above
+    the headline, a gallery after): their images, before or after the text."""
+    first = regions[0]
+    before: list[Block] = []
+    after: list[Block] = []
+    for figure in figures:
+        if not _attached(figure, first) or any(
+            region is figure or region in figure.iterancestors() or figure in region.iter("figure")
+            for region in regions
+        ):
+            continue
+        if any(a.tag == "a" for a in figure.iterancestors()):
+            continue  # a teaser card: another article's picture and headline
+        images = _figure_images(figure, base_url)
+        if images:
+            (before if _precedes(figure, first) else after).extend(images)
+    return [*before, *blocks, *after]
+
+
+def _precedes(element: _Element, other: _Element) -> bool:
+    """``element`` comes before ``other`` in the page (neither holds the other)."""
+    chain = [element, *element.iterancestors()]
+    position = {id(node): index for index, node in enumerate(chain)}
+    child = other
+    for ancestor in other.iterancestors():
+        if id(ancestor) in position:
+            mine = chain[position[id(ancestor)] - 1]
+            return ancestor.index(mine) < ancestor.index(child)
+        child = ancestor
+    return False
+
+
+def _figure_images(figure: _Element, base_url: str) -> list[Image]:
+    caption_el = next(figure.iter("figcaption"), None)
+    caption = text_of(caption_el) if caption_el is not None else ""
+    urls = [image_url(img, base_url) for img in figure.iter("img")]
+    urls = [u for u in urls if u] or [_lazy_image(figure, base_url)]
+    images = [Image(url=url) for url in urls]
+    if images and " ".join(caption.split()):
+        images[0].caption = caption
+    return images
