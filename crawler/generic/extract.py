@@ -337,6 +337,8 @@ def _captions_to_figures(region: _Element) -> None:
             continue
         if not _attached(element, region) or _inside_figcaption(element):
             continue
+        if next(element.iter("img"), None) is not None:
+            continue  # the box itself (``wp-caption``), not its caption
         box = element.getparent()
         for _ in range(3):
             if box is None or box is region:
@@ -468,7 +470,7 @@ def _precedes(element: _Element, other: _Element) -> bool:
     for ancestor in other.iterancestors():
         if id(ancestor) in position:
             mine = chain[position[id(ancestor)] - 1]
-            return ancestor.index(mine) < ancestor.index(child)
+            return bool(ancestor.index(mine) < ancestor.index(child))
         child = ancestor
     return False
 

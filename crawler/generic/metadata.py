@@ -122,6 +122,7 @@ class Metadata:
     published_at: datetime | None = None
     byline: str | None = None
     authors: list[str] = field(default_factory=list)
+    authors_stated: bool = False  # by structured data (JSON-LD), not only a meta tag
     summary: str | None = None
     tags: list[str] = field(default_factory=list)
     section: str | None = None
@@ -174,7 +175,7 @@ def _ld_names(value: Any) -> list[str]:
 
 # -- title -----------------------------------------------------------------------------
 
-_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»/]\s+|\s*[|｜丨_]\s*")
+_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»/]\s+|\s*[|｜]\s*")
 
 
 def site_name_removed(title: str, site_names: tuple[str, ...] = ()) -> str:
@@ -265,6 +266,23 @@ _VISIBLE_DATE = re.compile(
 )
 
 
+def _date_areas(tree: _Element) -> list[_Element]:
+    """Where a printed date is looked for: around the headline first (a site's header
+    prints today's date), then the whole page."""
+    areas = []
+    h1 = next(iter(_H1(tree)), None)
+    if h1 is not None:
+        parent = h1.getparent()
+        if parent is not None:
+            areas.append(parent)
+            if parent.getparent() is not None:
+                areas.append(parent.getparent())
+    body = tree.find("body")
+    if body is not None:
+        areas.append(body)
+    return areas
+
+
 def _published(
     tree: _Element, metas: dict[str, list[str]], ld: dict[str, Any], tz: timezone
 ) -> tuple[str | None, datetime | None]:
@@ -280,12 +298,12 @@ def _published(
         parsed = parse_date(raw, tz) if raw else None
         if parsed is not None:
             return raw, parsed
-    body = tree.find("body")
-    text = " ".join(body.itertext())[:30000] if body is not None else ""
-    for match in _VISIBLE_DATE.finditer(text):
-        parsed = parse_date(match.group(0), tz)
-        if parsed is not None:
-            return _fold(match.group(0)), parsed
+    for area in _date_areas(tree):
+        text = " ".join(area.itertext())[:30000]
+        for match in _VISIBLE_DATE.finditer(text):
+            parsed = parse_date(match.group(0), tz)
+            if parsed is not None:
+                return _fold(match.group(0)), parsed
     return None, None
 
 
@@ -366,6 +384,7 @@ def metadata(tree: _Element, tz: timezone, sample: str = "") -> Metadata:
     ld = _ld_article(tree)
     raw, published = _published(tree, metas, ld, tz)
     byline, authors = _authors(tree, metas, ld)
+    stated = bool(_ld_names(ld.get("author")))
     summary = (
         _ld_text(ld.get("description"))
         or next(iter(metas.get("og:description", [])), "")
@@ -378,6 +397,7 @@ def metadata(tree: _Element, tz: timezone, sample: str = "") -> Metadata:
         published_at=published,
         byline=byline,
         authors=authors,
+        authors_stated=stated,
         summary=summary or None,
         tags=_keywords(metas, ld),
         section=section or None,

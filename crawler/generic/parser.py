@@ -20,7 +20,7 @@ from crawler.generic.extract import body
 from crawler.generic.metadata import metadata
 from crawler.items import Article, Block
 from crawler.sites.parser import ArticleParser, base_url, document
-from crawler.text.bylines import parse_byline, title_case
+from crawler.text.bylines import parse_byline, parse_chinese_byline, title_case
 from crawler.urls import site_of
 
 
@@ -33,9 +33,14 @@ class GenericParser(ArticleParser):
         url = self.url(response)
         found = metadata(tree, self.timezone)
         blocks, region_byline = body(tree, base_url(response), found.title)
+        blocks = _without_headline_repeat(blocks, found.title)
         blocks, lead_byline = _leading_byline(blocks)
         byline = found.byline or region_byline or lead_byline
         authors = found.authors or (self.authors(byline) if byline else [])
+        if lead_byline and not found.authors_stated:
+            # The line printed over the text names the reporter; a meta author is
+            # often the web editor (81.cn).
+            byline, authors = lead_byline, self.authors(lead_byline)
         sample = " ".join(b for b in blocks[:5] if isinstance(b, str))
         language = self.site.language or found.language
         if not language:
@@ -60,21 +65,33 @@ class GenericParser(ArticleParser):
             extra_tokens=self.layout_tokens,
             extra_boilerplate=self.boilerplate,
         )
-        if byline:
-            article.byline = byline
-            article.authors = authors
+        article.byline = byline or None
+        article.authors = authors
         return article
 
     def authors(self, byline: str) -> list[str]:
-        return parse_byline(byline) or [title_case(byline)]
+        return parse_byline(byline) or parse_chinese_byline(byline) or [title_case(byline)]
 
     def body_blocks(self, response: TextResponse) -> list[Block]:
         return body(document(response), base_url(response))[0]
 
 
 def _leading_byline(blocks: list[Block]) -> tuple[list[Block], str | None]:
-    """A credit line among the first paragraphs (``By NAME``) leaves the text."""
+    """A credit line among the first paragraphs (``By NAME``, ``■王永文``) leaves the text."""
     for index, block in enumerate(blocks[:4]):
-        if isinstance(block, str) and parse_byline(block):
+        if isinstance(block, str) and (parse_byline(block) or parse_chinese_byline(block)):
             return blocks[:index] + blocks[index + 1 :], block
     return blocks, None
+
+
+def _without_headline_repeat(blocks: list[Block], title: str) -> list[Block]:
+    """A first paragraph that repeats the headline (or its part after a column label,
+    as 81.cn prints it in bold) is page furniture."""
+    folded = "".join(title.split()).casefold()
+    for index, block in enumerate(blocks[:3]):
+        if isinstance(block, str):
+            text = "".join(block.split()).casefold()
+            if len(text) >= 4 and folded and (text == folded or folded.endswith(text)):
+                return blocks[:index] + blocks[index + 1 :]
+            break
+    return blocks
