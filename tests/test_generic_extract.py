@@ -331,7 +331,7 @@ def test_a_page_with_no_article_gives_no_body_and_a_huge_one_is_whole() -> None:
     tree = parse_html(
         HtmlResponse(url="https://x.example/", body=b"<html><body></body></html>", encoding="utf-8")
     )
-    assert body(tree, "https://x.example/") == ([], None)
+    assert body(tree, "https://x.example/").blocks == []
     many = [
         f"Paragraph {i} of a very long report on the fleet, with enough words to count."
         for i in range(3000)

@@ -11,7 +11,8 @@ in the text. Pure functions over an lxml tree; they prune the tree they are give
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from lxml import etree
 from lxml.etree import _Element
@@ -421,20 +422,58 @@ def clean_blocks(blocks: Iterable[Block]) -> list[Block]:
     return [b for b in blocks if not isinstance(b, str) or not is_boilerplate_text(b)]
 
 
-def body(root: _Element, base_url: str, title: str = "") -> tuple[list[Block], str | None]:
-    """The article's blocks and the byline line found in its region (it leaves the text)."""
+class Body(NamedTuple):
+    blocks: list[Block]
+    byline: str | None = None  # the credit line the text region held (it left the text)
+    lead: str | None = None  # the summary printed in a box of its own over the text
+
+
+def body(root: _Element, base_url: str, title: str = "", summary: str | None = None) -> Body:
+    """The article's blocks, and what left them: the byline line, the printed lead."""
     prune_tags(root)
     regions, weights = best_region(root)
     captioned = _CAPTIONED_FIGURES(root)
     byline = None
+    lead = None
     blocks: list[Block] = []
+    if regions and summary:
+        area = regions[0]
+        for _ in range(3):
+            area = area.getparent() if area.getparent() is not None else area
+        lead = _take_lead(area, summary)
     for region in regions:
+        if region.getparent() is None:
+            continue  # the lead's own box, taken out
         byline = prune_region(region, weights, title) or byline
         figures_with_images(region, base_url)
         blocks += clean_blocks(blocks_from_element(region, base_url))
     if regions and captioned:
         blocks = _outside_figures(captioned, regions, base_url, blocks)
-    return blocks, byline
+    return Body(blocks, byline, lead)
+
+
+_LEAD_BOXES = etree.XPath(
+    "descendant::*[contains(@class, 'sapo') or contains(@class, 'summary')"
+    " or contains(@class, 'lead') or contains(@class, 'standfirst') or contains(@class, 'chapeau')"
+    " or contains(@class, 'excerpt') or contains(@class, 'intro') or contains(@class, 'desc')]"
+)
+
+
+def _take_lead(region: _Element, summary: str) -> str | None:
+    """The summary printed in a box of its own (``sapo``, ``summary``, ``lead`` …) at the
+    top of the text leaves it: it is the record's summary, as site parsers take it."""
+    wanted = _comparable(summary)
+    if not wanted:
+        return None
+    for box in _LEAD_BOXES(region)[:6]:
+        text = str(_STRING(box))
+        found = _comparable(text)
+        if found and (
+            found == wanted or (found.endswith(wanted) and len(found) - len(wanted) < 20)
+        ):
+            drop(box)
+            return text
+    return None
 
 
 _CAPTIONED_FIGURES = etree.XPath("//body//figure[descendant::figcaption]")
@@ -484,3 +523,37 @@ def _figure_images(figure: _Element, base_url: str) -> list[Image]:
     if images and " ".join(caption.split()):
         images[0].caption = caption
     return images
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_SENTENCE_END = re.compile(r"[.!?。！？…:;)\"”]$")
+# The first paragraph worth the name: text before it is page furniture when it looks so.
+LEAD_LENGTH = 80
+
+
+def _comparable(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def trim_edges(blocks: list[Block], is_date: Callable[[str], bool]) -> list[Block]:
+    """Page furniture at the edges of the text.
+
+    Before the first real paragraph: a section label, a printed date. At the end: a
+    line that gives an e-mail address (``send your stories to …``).
+    """
+    start = next(
+        (i for i, b in enumerate(blocks) if isinstance(b, str) and len(b) >= LEAD_LENGTH),
+        0,
+    )
+    head = [
+        b
+        for b in blocks[:start]
+        if not isinstance(b, str)
+        or not (is_date(b) or (len(b) <= 30 and not _SENTENCE_END.search(b.strip())))
+    ]
+    blocks = head + blocks[start:]
+    while blocks and isinstance(blocks[-1], str) and len(blocks[-1]) <= 200:
+        if not _EMAIL.search(blocks[-1]):
+            break
+        blocks = blocks[:-1]
+    return blocks

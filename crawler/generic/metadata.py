@@ -260,31 +260,41 @@ _VISIBLE_DATE = re.compile(
     r"|(?:\d{1,2}:\d{2}\s*)?\b\d{1,2}[/.-]\d{1,2}[/.-]\d{4}\b(?:[\s,|-]*\d{1,2}[:hg]\d{2})?"
     r"|\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?"
     r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}"
-    r"(?:,? (?:at )?\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?)?"
+    r"(?:[\s,|–-]+(?:at\s+)?\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?)?"
     r"|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{4}",
     re.IGNORECASE,
 )
 
 
-def _date_areas(tree: _Element) -> list[_Element]:
-    """Where a printed date is looked for: around the headline first (a site's header
-    prints today's date), then the whole page."""
+def is_printed_date(line: str) -> bool:
+    """A short line that is a date as pages print them (``Monday, November 4, 2024 09:12
+    (GMT+7)``, ``16/01/2025 - 16:40``)."""
+    if len(line) > 60:
+        return False
+    match = _VISIBLE_DATE.search(line)
+    return match is not None and len(match.group(0)) >= 0.4 * len(line.strip())
+
+
+def _date_areas(tree: _Element, title: str) -> list[str]:
+    """Texts a printed date is looked for in: around the headline first, then the page
+    outside its header and menus (a site's header prints today's date)."""
+    key = _comparable(title)
+    headline = next((h for h in _H1(tree) if key and _comparable(_text(h)) == key), None)
     areas = []
-    h1 = next(iter(_H1(tree)), None)
-    if h1 is not None:
-        parent = h1.getparent()
-        if parent is not None:
-            areas.append(parent)
-            if parent.getparent() is not None:
-                areas.append(parent.getparent())
-    body = tree.find("body")
-    if body is not None:
-        areas.append(body)
+    if headline is not None:
+        parent = headline.getparent()
+        for area in (parent, parent.getparent() if parent is not None else None):
+            if area is not None and area.tag != "body":
+                areas.append(" ".join(area.itertext())[:5000])
+    areas.append(" ".join(_PAGE_TEXT(tree))[:30000])
     return areas
 
 
+_PAGE_TEXT = etree.XPath("//body//text()[not(ancestor::header)][not(ancestor::nav)]")
+
+
 def _published(
-    tree: _Element, metas: dict[str, list[str]], ld: dict[str, Any], tz: timezone
+    tree: _Element, metas: dict[str, list[str]], ld: dict[str, Any], tz: timezone, title: str = ""
 ) -> tuple[str | None, datetime | None]:
     """(as printed, aware UTC): JSON-LD, meta, ``time``, then a date printed near the top."""
     stated = [_ld_text(ld.get("datePublished")), _ld_text(ld.get("dateCreated"))]
@@ -298,8 +308,7 @@ def _published(
         parsed = parse_date(raw, tz) if raw else None
         if parsed is not None:
             return raw, parsed
-    for area in _date_areas(tree):
-        text = " ".join(area.itertext())[:30000]
+    for text in _date_areas(tree, title):
         for match in _VISIBLE_DATE.finditer(text):
             parsed = parse_date(match.group(0), tz)
             if parsed is not None:
@@ -382,7 +391,8 @@ def metadata(tree: _Element, tz: timezone, sample: str = "") -> Metadata:
     """Everything but the body that ``tree`` states about its article."""
     metas = _metas(tree)
     ld = _ld_article(tree)
-    raw, published = _published(tree, metas, ld, tz)
+    title = _title(tree, metas, ld)
+    raw, published = _published(tree, metas, ld, tz, title)
     byline, authors = _authors(tree, metas, ld)
     stated = bool(_ld_names(ld.get("author")))
     summary = (
@@ -392,7 +402,7 @@ def metadata(tree: _Element, tz: timezone, sample: str = "") -> Metadata:
     )
     section = _ld_text(ld.get("articleSection")) or next(iter(metas.get("article:section", [])), "")
     return Metadata(
-        title=_title(tree, metas, ld),
+        title=title,
         published_raw=raw,
         published_at=published,
         byline=byline,

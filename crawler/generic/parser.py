@@ -16,8 +16,8 @@ from typing import ClassVar
 
 from scrapy.http import TextResponse
 
-from crawler.generic.extract import body
-from crawler.generic.metadata import metadata
+from crawler.generic.extract import body, trim_edges
+from crawler.generic.metadata import is_printed_date, metadata
 from crawler.items import Article, Block
 from crawler.sites.parser import ArticleParser, base_url, document
 from crawler.text.bylines import parse_byline, parse_chinese_byline, title_case
@@ -32,8 +32,9 @@ class GenericParser(ArticleParser):
         tree = document(response)
         url = self.url(response)
         found = metadata(tree, self.timezone)
-        blocks, region_byline = body(tree, base_url(response), found.title)
+        blocks, region_byline, lead = body(tree, base_url(response), found.title, found.summary)
         blocks = _without_headline_repeat(blocks, found.title)
+        blocks = trim_edges(blocks, is_printed_date)
         blocks, lead_byline = _leading_byline(blocks)
         byline = found.byline or region_byline or lead_byline
         authors = found.authors or (self.authors(byline) if byline else [])
@@ -53,7 +54,7 @@ class GenericParser(ArticleParser):
             spider=self.site.spider,
             language=language,
             title=found.title,
-            summary=found.summary,
+            summary=lead or found.summary,
             section=found.section or self.section(url, response),
             article_id=self.site.article_id(url),
             tags=found.tags,
@@ -73,7 +74,7 @@ class GenericParser(ArticleParser):
         return parse_byline(byline) or parse_chinese_byline(byline) or [title_case(byline)]
 
     def body_blocks(self, response: TextResponse) -> list[Block]:
-        return body(document(response), base_url(response))[0]
+        return body(document(response), base_url(response)).blocks
 
 
 def _leading_byline(blocks: list[Block]) -> tuple[list[Block], str | None]:
