@@ -549,7 +549,7 @@ def trim_edges(blocks: list[Block], is_date: Callable[[str], bool]) -> list[Bloc
         b
         for b in blocks[:start]
         if not isinstance(b, str)
-        or not (is_date(b) or (len(b) <= 30 and not _SENTENCE_END.search(b.strip())))
+        or not (is_date(b) or (len(b.split()) <= 3 and not _SENTENCE_END.search(b.strip())))
     ]
     blocks = head + blocks[start:]
     while blocks and isinstance(blocks[-1], str) and len(blocks[-1]) <= 200:

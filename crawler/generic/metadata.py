@@ -257,7 +257,7 @@ _PUBLISHED_KEYS = (
 _TIME = etree.XPath("//time[@datetime] | //*[@itemprop='datePublished']")
 _VISIBLE_DATE = re.compile(
     r"\d{4}年\d{1,2}月\d{1,2}日(?:\s*\d{1,2}[:：]\d{2})?"
-    r"|(?:\d{1,2}:\d{2}\s*)?\b\d{1,2}[/.-]\d{1,2}[/.-]\d{4}\b(?:[\s,|-]*\d{1,2}[:hg]\d{2})?"
+    r"|(?:\d{1,2}:\d{2}\s*)?\b\d{1,2}[/.-]\d{1,2}[/.-]\d{4}\b(?:[\s,|-]*\d{1,2}[:hg]\d{2}(?::\d{2})?)?"
     r"|\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?"
     r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}"
     r"(?:[\s,|–-]+(?:at\s+)?\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?)?"

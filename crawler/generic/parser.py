@@ -34,8 +34,8 @@ class GenericParser(ArticleParser):
         found = metadata(tree, self.timezone)
         blocks, region_byline, lead = body(tree, base_url(response), found.title, found.summary)
         blocks = _without_headline_repeat(blocks, found.title)
-        blocks = trim_edges(blocks, is_printed_date)
         blocks, lead_byline = _leading_byline(blocks)
+        blocks = trim_edges(blocks, is_printed_date)
         byline = found.byline or region_byline or lead_byline
         authors = found.authors or (self.authors(byline) if byline else [])
         if lead_byline and not found.authors_stated:
