@@ -440,7 +440,7 @@ def body(root: _Element, base_url: str, title: str = "", summary: str | None = N
         area = regions[0]
         for _ in range(3):
             area = area.getparent() if area.getparent() is not None else area
-        lead = _take_lead(area, summary)
+        lead = _take_lead(area, summary, regions[:-1])
     for region in regions:
         if region.getparent() is None:
             continue  # the lead's own box, taken out
@@ -459,13 +459,14 @@ _LEAD_BOXES = etree.XPath(
 )
 
 
-def _take_lead(region: _Element, summary: str) -> str | None:
-    """The summary printed in a box of its own (``sapo``, ``summary``, ``lead`` …) at the
-    top of the text leaves it: it is the record's summary, as site parsers take it."""
+def _take_lead(region: _Element, summary: str, boxes: list[_Element]) -> str | None:
+    """The summary printed in a box of its own (``sapo``, ``summary``, ``lead`` …, or a box
+    over the text that holds nothing else) leaves the text: it is the record's summary,
+    as site parsers take it."""
     wanted = _comparable(summary)
     if not wanted:
         return None
-    for box in _LEAD_BOXES(region)[:6]:
+    for box in [*_LEAD_BOXES(region)[:6], *boxes[:2]]:
         text = str(_STRING(box))
         found = _comparable(text)
         if found and (
