@@ -10,6 +10,7 @@ in the text. Pure functions over an lxml tree; they prune the tree they are give
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
@@ -215,7 +216,9 @@ def best_region(root: _Element) -> tuple[list[_Element], dict[_Element, int]]:
     if not near:
         return [], weights
     best, best_score = None, 0.0
-    for element, value in near.items():
+    for element, value in sorted(near.items(), key=lambda item: -item[1]):
+        if value * MAX_MARK_FACTOR <= best_score:
+            break  # no hint in the markup can lift the rest above the best
         score = value * _mark_factor(element)
         if score > best_score:
             best, best_score = element, score
@@ -258,12 +261,15 @@ _CONTENT_MARK = re.compile(
 )
 
 
+MAX_MARK_FACTOR = 2.0
+
+
 def _mark_factor(element: _Element) -> float:
     """What the markup says of a candidate region: ``itemprop="articleBody"`` or a class
     such as ``article-body`` make it likelier, a boilerplate class (footer, sidebar,
     comments …) on it or its parent much less likely."""
     if element.get("itemprop") == "articleBody":
-        return 2.0
+        return MAX_MARK_FACTOR
     marks = f"{element.get('class') or ''} {element.get('id') or ''}"
     if marks != " " and _CONTENT_MARK.search(marks):
         return 1.5
@@ -437,10 +443,7 @@ def body(root: _Element, base_url: str, title: str = "", summary: str | None = N
     lead = None
     blocks: list[Block] = []
     if regions and summary:
-        area = regions[0]
-        for _ in range(3):
-            area = area.getparent() if area.getparent() is not None else area
-        lead = _take_lead(area, summary, regions[:-1])
+        lead = _take_lead(regions, summary)
     for region in regions:
         if region.getparent() is None:
             continue  # the lead's own box, taken out
@@ -452,21 +455,36 @@ def body(root: _Element, base_url: str, title: str = "", summary: str | None = N
     return Body(blocks, byline, lead)
 
 
-_LEAD_BOXES = etree.XPath(
-    "descendant::*[contains(@class, 'sapo') or contains(@class, 'summary')"
-    " or contains(@class, 'lead') or contains(@class, 'standfirst') or contains(@class, 'chapeau')"
-    " or contains(@class, 'excerpt') or contains(@class, 'intro') or contains(@class, 'desc')]"
-)
+_LEAD_MARK = re.compile(r"sapo|summary|lead|standfirst|chapeau|excerpt|intro|desc", re.I)
 
 
-def _take_lead(region: _Element, summary: str, boxes: list[_Element]) -> str | None:
-    """The summary printed in a box of its own (``sapo``, ``summary``, ``lead`` …, or a box
-    over the text that holds nothing else) leaves the text: it is the record's summary,
-    as site parsers take it."""
+def _take_lead(regions: list[_Element], summary: str) -> str | None:
+    """The summary printed in a box of its own over the text (``sapo``, ``summary``,
+    ``lead`` …, or a box that holds nothing else) leaves the text: it is the record's
+    summary, as site parsers take it."""
     wanted = _comparable(summary)
     if not wanted:
         return None
-    for box in [*_LEAD_BOXES(region)[:6], *boxes[:2]]:
+    boxes = list(regions[:-1][:2])
+    boxes += [  # at the top of the text itself
+        box
+        for box in itertools.islice(regions[0].iterchildren(), 8)
+        if isinstance(box.tag, str)
+        and _LEAD_MARK.search(f"{box.get('class') or ''} {box.get('id') or ''}")
+    ]
+    level = regions[0]
+    for _ in range(3):  # boxes just before the text, at its level and the two above
+        boxes += [
+            box
+            for box in itertools.islice(level.itersiblings(preceding=True), 4)
+            if isinstance(box.tag, str)
+            and _LEAD_MARK.search(f"{box.get('class') or ''} {box.get('id') or ''}")
+        ]
+        parent = level.getparent()
+        if parent is None or parent.tag == "body":
+            break
+        level = parent
+    for box in boxes:
         text = str(_STRING(box))
         found = _comparable(text)
         if found and (

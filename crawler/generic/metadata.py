@@ -319,8 +319,8 @@ def _published(
 # -- authors -----------------------------------------------------------------------------
 
 _BYLINE_ELEMENTS = etree.XPath(
-    "//body//*[@class][contains(@class, 'byline') or contains(@class, 'author')]"
-    " | //body//*[@rel='author' or @itemprop='author'][not(self::meta)]"
+    "//body//*[@rel='author' or @itemprop='author' or contains(@class, 'byline')"
+    " or contains(@class, 'author')][not(self::meta)]"
 )
 _BY = re.compile(r"^(?:by|written by|from)\s+", re.IGNORECASE)
 
