@@ -332,6 +332,10 @@ def _authors(
     if not names:
         names = [n for n in metas.get("author", []) + metas.get("article:author", []) if n]
         names = [n for n in names if not n.startswith(("http://", "https://"))]
+    if names and _ld_names(ld.get("author")):
+        # Structured data names them; the printed line (pruned from the text by its
+        # class anyway) is not worth a walk over the whole page.
+        return None, list(dict.fromkeys(names))
     for element in _BYLINE_ELEMENTS(tree)[:12]:
         text = _text(element)
         if not text or text_weight(text) > 120:
