@@ -36,9 +36,9 @@ __all__ = [
 ]
 
 
-def json_ld(tree: _Element) -> Iterator[dict[str, Any]]:
+def json_ld(tree: _Element, scripts: list[_Element] | None = None) -> Iterator[dict[str, Any]]:
     """Every object of the page's JSON-LD scripts, ``@graph`` members included."""
-    for script in _LD_SCRIPTS(tree):
+    for script in _LD_SCRIPTS(tree) if scripts is None else scripts:
         try:
             data = json.loads(script.text or "", strict=False)
         except ValueError:
@@ -76,10 +76,45 @@ def meta(tree: _Element, name: str) -> str:
     return ""
 
 
-def _metas(tree: _Element) -> dict[str, list[str]]:
+@dataclass
+class _Scan:
+    """The elements metadata is read from, found in one walk over the page."""
+
+    metas: dict[str, list[str]] = field(default_factory=dict)
+    scripts: list[_Element] = field(default_factory=list)  # JSON-LD
+    h1s: list[_Element] = field(default_factory=list)
+    h2: _Element | None = None
+    title: str = ""
+    times: list[_Element] = field(default_factory=list)
+
+
+def _scan(tree: _Element) -> _Scan:
+    found = _Scan()
+    metas: list[_Element] = []
+    for element in tree.iter("meta", "script", "h1", "h2", "title", "time"):
+        tag = element.tag
+        if tag == "meta":
+            metas.append(element)
+        elif tag == "script":
+            kind = (element.get("type") or "").strip().lower()
+            if kind == "application/ld+json":
+                found.scripts.append(element)
+        elif tag == "h1":
+            found.h1s.append(element)
+        elif tag == "h2":
+            found.h2 = element if found.h2 is None else found.h2
+        elif tag == "title":
+            found.title = found.title or _text(element)
+        elif element.get("datetime"):
+            found.times.append(element)
+    found.metas = _metas(metas)
+    return found
+
+
+def _metas(elements: list[_Element]) -> dict[str, list[str]]:
     """Every meta's content by lower-case key, in page order (one walk for all fields)."""
     found: dict[str, list[str]] = {}
-    for element in _METAS(tree):
+    for element in elements:
         key = element.get("property") or element.get("name") or element.get("itemprop") or ""
         value = " ".join((element.get("content") or "").split())
         if key and value:
@@ -127,6 +162,7 @@ class Metadata:
     tags: list[str] = field(default_factory=list)
     section: str | None = None
     language: str = ""
+    article_body: str = ""  # JSON-LD ``articleBody``: the text, when the markup lacks it
 
 
 def _fold(text: str | None) -> str:
@@ -145,9 +181,9 @@ def _first_text(tree: _Element, tag: str) -> str:
     return ""
 
 
-def _ld_article(tree: _Element) -> dict[str, Any]:
+def _ld_article(tree: _Element, scripts: list[_Element] | None = None) -> dict[str, Any]:
     """The page's JSON-LD article object (the first of an article type), else ``{}``."""
-    for item in json_ld(tree):
+    for item in json_ld(tree, scripts):
         if json_ld_types(item) & ARTICLE_TYPES:
             return item
     return {}
@@ -201,9 +237,10 @@ def _comparable(text: str) -> str:
     return re.sub(r"\W+", " ", text.casefold()).strip()
 
 
-def _title(tree: _Element, metas: dict[str, list[str]], ld: dict[str, Any]) -> str:
+def _title(scan: _Scan, ld: dict[str, Any]) -> str:
     """The headline as the page prints it: the ``h1`` that agrees with what the page
     says its title is; else the structured headline; else the ``<title>`` less the site."""
+    metas = scan.metas
     site_names = tuple(metas.get("og:site_name", [])) + tuple(metas.get("application-name", []))
     stated = [
         _ld_text(ld.get("headline")),
@@ -211,26 +248,23 @@ def _title(tree: _Element, metas: dict[str, list[str]], ld: dict[str, Any]) -> s
         *(metas.get("twitter:title", [])[:1]),
         *(metas.get("headline", [])[:1]),
     ]
-    page_title = site_name_removed(_first_text(tree, "title"), site_names)
+    page_title = site_name_removed(scan.title, site_names)
     stated = [s for s in stated if s]
     candidates = [site_name_removed(s, site_names) for s in stated] + [page_title]
     keys = [_comparable(c) for c in candidates if c]
-    for h1 in _H1(tree):
+    for h1 in scan.h1s:
         text = _text(h1)
         key = _comparable(text)
         if len(key) >= 8 and any(
             key == k or (key in k) or (k in key and len(k) > 0.6 * len(key)) for k in keys
         ):
             return text
-    for tag in ("h1", "h2"):
-        # A heading that the title element starts with, or holds.
-        for element in tree.iter(tag):
-            text = _text(element)
-            key = _comparable(text)
-            if len(key) >= 8 and any(key in k for k in keys if k):
-                return text
-            if tag == "h2":
-                break
+    # A heading that the title element holds (the first h2 on pages without an h1).
+    for element in [*scan.h1s, *([scan.h2] if scan.h2 is not None else [])]:
+        text = _text(element)
+        key = _comparable(text)
+        if len(key) >= 8 and any(key in k for k in keys if k):
+            return text
     return next((c for c in candidates if c), "")
 
 
@@ -275,11 +309,11 @@ def is_printed_date(line: str) -> bool:
     return match is not None and len(match.group(0)) >= 0.4 * len(line.strip())
 
 
-def _date_areas(tree: _Element, title: str) -> list[str]:
+def _date_areas(tree: _Element, title: str, h1s: list[_Element]) -> list[str]:
     """Texts a printed date is looked for in: around the headline first, then the page
     outside its header and menus (a site's header prints today's date)."""
     key = _comparable(title)
-    headline = next((h for h in _H1(tree) if key and _comparable(_text(h)) == key), None)
+    headline = next((h for h in h1s if key and _comparable(_text(h)) == key), None)
     areas = []
     if headline is not None:
         parent = headline.getparent()
@@ -294,21 +328,21 @@ _PAGE_TEXT = etree.XPath("//body//text()[not(ancestor::header)][not(ancestor::na
 
 
 def _published(
-    tree: _Element, metas: dict[str, list[str]], ld: dict[str, Any], tz: timezone, title: str = ""
+    tree: _Element, scan: _Scan, ld: dict[str, Any], tz: timezone, title: str = ""
 ) -> tuple[str | None, datetime | None]:
     """(as printed, aware UTC): JSON-LD, meta, ``time``, then a date printed near the top."""
     stated = [_ld_text(ld.get("datePublished")), _ld_text(ld.get("dateCreated"))]
-    stated += [value for key in _PUBLISHED_KEYS for value in metas.get(key, [])[:1]]
+    stated += [value for key in _PUBLISHED_KEYS for value in scan.metas.get(key, [])[:1]]
     for raw in stated:
         parsed = parse_date(raw, tz) if raw else None
         if parsed is not None:
             return raw, parsed
-    for element in _TIME(tree):
+    for element in scan.times:
         raw = element.get("datetime") or element.get("content") or _text(element)
         parsed = parse_date(raw, tz) if raw else None
         if parsed is not None:
             return raw, parsed
-    for text in _date_areas(tree, title):
+    for text in _date_areas(tree, title, scan.h1s):
         for match in _VISIBLE_DATE.finditer(text):
             parsed = parse_date(match.group(0), tz)
             if parsed is not None:
@@ -357,12 +391,15 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 _VIETNAMESE = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
 
 
-def language_of(tree: _Element, sample: str = "") -> str:
+def language_of(tree: _Element, sample: str = "", metas: dict[str, list[str]] | None = None) -> str:
     """BCP 47: ``<html lang>``, ``og:locale``, ``content-language``; else a guess from
     the script of ``sample`` (Chinese, Vietnamese, else English)."""
     stated = tree.get("lang") or tree.get("xml:lang") or ""
     if not stated:
-        stated = meta(tree, "og:locale") or meta(tree, "content-language")
+        if metas is not None:
+            stated = next(iter(metas.get("og:locale", []) + metas.get("content-language", [])), "")
+        else:
+            stated = meta(tree, "og:locale") or meta(tree, "content-language")
     stated = stated.strip().replace("_", "-").split(",")[0]
     if re.fullmatch(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*", stated):
         return stated.partition("-")[0].lower()
@@ -393,10 +430,11 @@ def _keywords(metas: dict[str, list[str]], ld: dict[str, Any]) -> list[str]:
 
 def metadata(tree: _Element, tz: timezone, sample: str = "") -> Metadata:
     """Everything but the body that ``tree`` states about its article."""
-    metas = _metas(tree)
-    ld = _ld_article(tree)
-    title = _title(tree, metas, ld)
-    raw, published = _published(tree, metas, ld, tz, title)
+    scan = _scan(tree)
+    metas = scan.metas
+    ld = _ld_article(tree, scan.scripts)
+    title = _title(scan, ld)
+    raw, published = _published(tree, scan, ld, tz, title)
     byline, authors = _authors(tree, metas, ld)
     stated = bool(_ld_names(ld.get("author")))
     summary = (
@@ -413,7 +451,8 @@ def metadata(tree: _Element, tz: timezone, sample: str = "") -> Metadata:
         authors=authors,
         authors_stated=stated,
         summary=summary or None,
+        article_body=body_text if isinstance(body_text := ld.get("articleBody"), str) else "",
         tags=_keywords(metas, ld),
         section=section or None,
-        language=language_of(tree, sample),
+        language=language_of(tree, sample, metas),
     )
