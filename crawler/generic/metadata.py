@@ -211,21 +211,27 @@ def _ld_names(value: Any) -> list[str]:
 
 # -- title -----------------------------------------------------------------------------
 
+_SEPARATOR_CHARS = " |-–—:·•»/｜丨_"
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»/]\s+|\s*[|｜]\s*")
 
 
 def site_name_removed(title: str, site_names: tuple[str, ...] = ()) -> str:
     """``<title>`` text without the site's name: the longest part between separators,
     or whatever is left after taking off a part that names the site."""
+    folded = title.casefold()
     for name in site_names:
-        if name and len(name) < len(title):
-            for pattern in (
-                rf"^\s*{re.escape(name)}\s*[|\-–—:·•»/｜丨_]+\s*",
-                rf"\s*[|\-–—:·•»/｜丨_]+\s*{re.escape(name)}\s*$",
-            ):
-                stripped = re.sub(pattern, "", title, flags=re.IGNORECASE)
-                if stripped != title and stripped.strip():
-                    return stripped.strip()
+        key = name.strip().casefold()
+        if not key or len(key) >= len(folded):
+            continue
+        if folded.startswith(key):
+            rest = title[len(key) :]
+        elif folded.endswith(key):
+            rest = title[: -len(key)]
+        else:
+            continue
+        stripped = rest.strip(_SEPARATOR_CHARS)
+        if stripped and len(stripped.strip()) < len(rest.strip()):
+            return stripped.strip()
     parts = [p for p in _TITLE_SEPARATORS.split(title) if p.strip()]
     if len(parts) < 2:
         return title
