@@ -36,6 +36,7 @@ _DROP_TAGS = (
 # Not article text either, unless a page wraps its article in one (ASP.NET pages hold
 # everything in a ``form``; some themes put the article in an ``aside``).
 _CHROME_TAGS = ("nav", "aside", "footer", "form", "dialog", "menu")
+_CHROME_TAG_SET = frozenset(_CHROME_TAGS)
 _HOLDS_ARTICLE = etree.XPath("boolean(descendant::p[string-length(normalize-space()) > 150])")
 # A class or id word that marks boilerplate (words are split at spaces, - and _).
 _BOILERPLATE = re.compile(
@@ -104,13 +105,15 @@ def drop(element: _Element) -> None:
 
 def prune_tags(root: _Element) -> None:
     """Drop the elements that are never article text (scripts, menus, forms …)."""
-    for element in list(root.iter(*_DROP_TAGS)):
-        drop(element)
-    for element in list(root.iter(*_CHROME_TAGS)):
+    chrome = []
+    for element in list(root.iter(*_DROP_TAGS, *_CHROME_TAGS, etree.Comment)):
+        if element.tag in _CHROME_TAG_SET:
+            chrome.append(element)
+        else:
+            drop(element)
+    for element in chrome:
         if element.getparent() is not None and not _HOLDS_ARTICLE(element):
             drop(element)
-    for element in list(root.iter(etree.Comment)):
-        drop(element)
 
 
 def is_boilerplate(element: _Element) -> bool:
@@ -145,7 +148,6 @@ def text_weights(root: _Element) -> tuple[dict[_Element, int], dict[_Element, fl
     """
     weights: dict[_Element, int] = {}
     near: dict[_Element, float] = {}
-    headlines = _headline_boxes(root)
     for text in _LONG_TEXTS(root):
         owner = text.getparent()
         if owner is None:
@@ -156,8 +158,6 @@ def text_weights(root: _Element) -> tuple[dict[_Element, int], dict[_Element, fl
             owner = owner.getparent()
         if owner is None or owner.tag in ("h1", "title", "option"):
             continue
-        if headlines and _after_headline(owner, headlines):
-            continue  # a teaser: the summary under a linked headline
         weight = len(text.strip())
         weights[owner] = weights.get(owner, 0) + weight
         near[owner] = near.get(owner, 0) + weight
@@ -166,42 +166,6 @@ def text_weights(root: _Element) -> tuple[dict[_Element, int], dict[_Element, fl
             if depth < 2:
                 near[ancestor] = near.get(ancestor, 0) + (weight if depth == 0 else weight / 2)
     return weights, near
-
-
-_HEADLINE_LINKS = etree.XPath(
-    "//body//a[string-length(normalize-space()) > 25][not(ancestor::p)][not(ancestor::li)]"
-)
-
-
-def _headline_boxes(root: _Element) -> set[_Element]:
-    """Headline links outside paragraphs, and the two boxes around each: what a teaser's
-    summary follows."""
-    boxes: set[_Element] = set()
-    for link in _HEADLINE_LINKS(root):
-        boxes.add(link)
-        parent = link.getparent()
-        if parent is not None and parent.tag != "body":
-            boxes.add(parent)
-            grand = parent.getparent()
-            if grand is not None and grand.tag in _HEADING_TAGS:
-                boxes.add(grand)
-    return boxes
-
-
-_HEADING_TAGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
-
-
-def _after_headline(block: _Element, headlines: set[_Element]) -> bool:
-    """Right after a linked headline (the block's, or its parent's, previous sibling)."""
-    for element in (block, block.getparent()):
-        if element is None:
-            return False
-        previous = element.getprevious()
-        while previous is not None and not isinstance(previous.tag, str):
-            previous = previous.getprevious()
-        if previous is not None and previous in headlines:
-            return True
-    return False
 
 
 def best_region(root: _Element) -> tuple[list[_Element], dict[_Element, int]]:
