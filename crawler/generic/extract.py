@@ -148,6 +148,7 @@ def text_weights(root: _Element) -> tuple[dict[_Element, int], dict[_Element, fl
     """
     weights: dict[_Element, int] = {}
     near: dict[_Element, float] = {}
+    own: dict[_Element, int] = {}
     for text in _LONG_TEXTS(root):
         owner = text.getparent()
         if owner is None:
@@ -158,7 +159,9 @@ def text_weights(root: _Element) -> tuple[dict[_Element, int], dict[_Element, fl
             owner = owner.getparent()
         if owner is None or owner.tag in ("h1", "title", "option"):
             continue
-        weight = len(text.strip())
+        own[owner] = own.get(owner, 0) + len(text.strip())
+    # Each paragraph's text goes up to its ancestors once (a paragraph has many runs).
+    for owner, weight in own.items():
         weights[owner] = weights.get(owner, 0) + weight
         near[owner] = near.get(owner, 0) + weight
         for depth, ancestor in enumerate(owner.iterancestors()):

@@ -333,6 +333,21 @@ def _date_areas(tree: _Element, title: str, h1s: list[_Element]) -> list[str]:
 _PAGE_TEXT = etree.XPath("//body//text()[not(ancestor::header)][not(ancestor::nav)]")
 
 
+def _headline_area(h1s: list[_Element], title: str) -> _Element | None:
+    """The headline's box, four levels up: where its byline and date are printed."""
+    key = _comparable(title)
+    headline = next((h for h in h1s if key and _comparable(_text(h)) == key), None)
+    if headline is None:
+        return None
+    area = headline
+    for _ in range(4):
+        parent = area.getparent()
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        area = parent
+    return area
+
+
 def _published(
     tree: _Element, scan: _Scan, ld: dict[str, Any], tz: timezone, title: str = ""
 ) -> tuple[str | None, datetime | None]:
@@ -359,15 +374,17 @@ def _published(
 # -- authors -----------------------------------------------------------------------------
 
 _BYLINE_ELEMENTS = etree.XPath(
-    "//body//*[@rel='author' or @itemprop='author' or contains(@class, 'byline')"
+    "descendant::*[@rel='author' or @itemprop='author' or contains(@class, 'byline')"
     " or contains(@class, 'author')][not(self::meta)]"
 )
 _BY = re.compile(r"^(?:by|written by|from)\s+", re.IGNORECASE)
 
 
 def _authors(
-    tree: _Element, metas: dict[str, list[str]], ld: dict[str, Any]
+    tree: _Element, metas: dict[str, list[str]], ld: dict[str, Any], near: _Element | None = None
 ) -> tuple[str | None, list[str]]:
+    """(the byline as printed, the names): JSON-LD, else a byline element (looked for
+    around the headline, ``near``, when there is one), else the meta author."""
     names = _ld_names(ld.get("author"))
     if not names:
         names = [n for n in metas.get("author", []) + metas.get("article:author", []) if n]
@@ -376,7 +393,7 @@ def _authors(
         # Structured data names them; the printed line (pruned from the text by its
         # class anyway) is not worth a walk over the whole page.
         return None, list(dict.fromkeys(names))
-    for element in _BYLINE_ELEMENTS(tree)[:12]:
+    for element in _BYLINE_ELEMENTS(near if near is not None else tree)[:12]:
         text = _text(element)
         if not text or text_weight(text) > 120:
             continue
@@ -441,7 +458,7 @@ def metadata(tree: _Element, tz: timezone, sample: str = "") -> Metadata:
     ld = _ld_article(tree, scan.scripts)
     title = _title(scan, ld)
     raw, published = _published(tree, scan, ld, tz, title)
-    byline, authors = _authors(tree, metas, ld)
+    byline, authors = _authors(tree, metas, ld, _headline_area(scan.h1s, title))
     stated = bool(_ld_names(ld.get("author")))
     summary = (
         _ld_text(ld.get("description"))
