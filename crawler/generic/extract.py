@@ -37,7 +37,9 @@ _DROP_TAGS = (
 # everything in a ``form``; some themes put the article in an ``aside``).
 _CHROME_TAGS = ("nav", "aside", "footer", "form", "dialog", "menu")
 _CHROME_TAG_SET = frozenset(_CHROME_TAGS)
-_HOLDS_ARTICLE = etree.XPath("boolean(descendant::p[string-length(normalize-space()) > 150])")
+_HOLDS_ARTICLE = etree.XPath(
+    "boolean(descendant::p[string-length() > 150][string-length(normalize-space()) > 150])"
+)
 # A class or id word that marks boilerplate (words are split at spaces, - and _).
 _BOILERPLATE = re.compile(
     r"(?:^|[\s_-])(?:share|sharing|sharebar|social|socials|related|recommended|recommendations?"
@@ -63,7 +65,7 @@ _STRING = etree.XPath("normalize-space()")
 # Blocks with two links or more: those that may be lists of links.
 _LINK_HOLDERS = etree.XPath(
     "descendant::*[self::ul or self::ol or self::div or self::section or self::table"
-    " or self::dl or self::p or self::span][count(descendant::a) > 1]"
+    " or self::dl or self::p or self::span][descendant::a[2]]"
 )
 _LINKS = etree.XPath("descendant::a")
 
@@ -135,7 +137,9 @@ _INLINE = frozenset(
         "mark", "abbr", "cite", "q", "time", "code", "s", "del", "ins", "label", "bdi", "bdo",
     )
 )  # fmt: skip
-_LONG_TEXTS = etree.XPath("//body//text()[string-length(normalize-space()) > 24][not(ancestor::a)]")
+_LONG_TEXTS = etree.XPath(  # the raw length first: it rules out most runs at no cost
+    "//body//text()[string-length() > 24][string-length(normalize-space()) > 24][not(ancestor::a)]"
+)
 
 
 def text_weights(root: _Element) -> tuple[dict[_Element, int], dict[_Element, float]]:
