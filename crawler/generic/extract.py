@@ -55,7 +55,15 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 # Elements the pruning reads the class or id of (the rest is skipped in C).
-_MARKED = etree.XPath("descendant::*[@class or @id or @role or @hidden or @aria-hidden or @style]")
+_MARKED = etree.XPath(  # not inline words inside a paragraph: they are never boxes
+    "descendant::*[@class or @id or @role or @hidden or @aria-hidden or @style]"
+    "[not(self::a or self::img or self::source or self::strong or self::em or self::b"
+    " or self::i or self::br)][not(ancestor::p)]"
+)
+_CAPTION_MARKED = etree.XPath(
+    "descendant::*[contains(@class, 'aption') or contains(@class, 'redit')"
+    " or contains(@id, 'aption')][not(self::figcaption or self::figure)]"
+)
 _IN_FIGURES = etree.XPath("descendant::figure//*")
 _ROLES = frozenset(
     ("navigation", "banner", "complementary", "contentinfo", "search", "dialog", "menu")
@@ -307,9 +315,7 @@ def _captions_to_figures(region: _Element) -> None:
     ``caption`` class): the box becomes a ``figure`` and the caption its
     ``figcaption``, so that it goes with the image; a caption with no image near
     it leaves the text."""
-    for element in list(region.iter()):
-        if element.tag in ("figcaption", "figure") or not isinstance(element.tag, str):
-            continue
+    for element in _CAPTION_MARKED(region):
         marks = f"{element.get('class') or ''} {element.get('id') or ''}"
         if marks == " " or not _CAPTION_MARK.search(marks):
             continue
