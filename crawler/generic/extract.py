@@ -161,25 +161,31 @@ def text_weights(root: _Element) -> tuple[dict[_Element, int], dict[_Element, fl
     weights: dict[_Element, int] = {}
     near: dict[_Element, float] = {}
     own: dict[_Element, int] = {}
+    inline = _INLINE
     for text in _LONG_TEXTS(root):
         owner = text.getparent()
-        if owner is None:
-            continue
-        if text.is_tail:
+        if text.is_tail and owner is not None:
             owner = owner.getparent()
-        while owner is not None and owner.tag in _INLINE:
+        while owner is not None and owner.tag in inline:
             owner = owner.getparent()
         if owner is None or owner.tag in ("h1", "title", "option"):
             continue
         own[owner] = own.get(owner, 0) + len(text.strip())
     # Each paragraph's text goes up to its ancestors once (a paragraph has many runs).
+    get = weights.get
     for owner, weight in own.items():
-        weights[owner] = weights.get(owner, 0) + weight
+        weights[owner] = get(owner, 0) + weight
         near[owner] = near.get(owner, 0) + weight
-        for depth, ancestor in enumerate(owner.iterancestors()):
-            weights[ancestor] = weights.get(ancestor, 0) + weight
-            if depth < 2:
-                near[ancestor] = near.get(ancestor, 0) + (weight if depth == 0 else weight / 2)
+        parent = owner.getparent()
+        if parent is None:
+            continue
+        near[parent] = near.get(parent, 0) + weight
+        grand = parent.getparent()
+        if grand is not None:
+            near[grand] = near.get(grand, 0) + weight / 2
+        weights[parent] = get(parent, 0) + weight
+        for ancestor in parent.iterancestors():
+            weights[ancestor] = get(ancestor, 0) + weight
     return weights, near
 
 
