@@ -139,8 +139,9 @@ def test_81cn_body_and_date(pla: Article) -> None:
     assert pla.body == site.body
     assert pla.body.split("\n\n")[0].startswith("习主席强调")
     assert pla.language == "zh"
-    assert pla.published_at is not None
-    assert pla.published_at.astimezone(CHINA).date().isoformat() == "2026-05-10"
+    # The meta says the day only; the time printed by the headline, in China time.
+    assert pla.published_raw == "2026-05-10 06:30:46"
+    assert pla.published_at == site.published_at == datetime(2026, 5, 9, 22, 30, 46, tzinfo=UTC)
 
 
 # -- boilerplate, captions, metadata on small pages ------------------------------------

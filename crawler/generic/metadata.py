@@ -354,21 +354,31 @@ def _published(
     """(as printed, aware UTC): JSON-LD, meta, ``time``, then a date printed near the top."""
     stated = [_ld_text(ld.get("datePublished")), _ld_text(ld.get("dateCreated"))]
     stated += [value for key in _PUBLISHED_KEYS for value in scan.metas.get(key, [])[:1]]
+    stated += [e.get("datetime") or e.get("content") or _text(e) for e in scan.times]
+    day_only: tuple[str, datetime] | None = None
     for raw in stated:
         parsed = parse_date(raw, tz) if raw else None
         if parsed is not None:
-            return raw, parsed
-    for element in scan.times:
-        raw = element.get("datetime") or element.get("content") or _text(element)
-        parsed = parse_date(raw, tz) if raw else None
-        if parsed is not None:
-            return raw, parsed
-    for text in _date_areas(tree, title, scan.h1s):
+            if not _DAY_ONLY.fullmatch(raw.strip()):
+                return raw, parsed
+            day_only = day_only or (raw, parsed)
+    for index, text in enumerate(_date_areas(tree, title, scan.h1s)):
+        if day_only is not None and index > 1:
+            break  # a stated day: only a time printed by the headline refines it
         for match in _VISIBLE_DATE.finditer(text):
-            parsed = parse_date(match.group(0), tz)
-            if parsed is not None:
-                return _fold(match.group(0)), parsed
-    return None, None
+            printed = _fold(match.group(0))
+            parsed = parse_date(printed, tz)
+            if parsed is None:
+                continue
+            if day_only is None:
+                return printed, parsed
+            same_day = parsed.astimezone(tz).date() == day_only[1].astimezone(tz).date()
+            if ":" in printed and same_day:
+                return printed, parsed
+    return day_only if day_only is not None else (None, None)
+
+
+_DAY_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 # -- authors -----------------------------------------------------------------------------
@@ -399,9 +409,9 @@ def _authors(
             continue
         found = parse_byline(text)
         if found:
-            return text, names or found
+            return text, list(dict.fromkeys(names or found))
         if names and any(n in text for n in names):
-            return text, names
+            return text, list(dict.fromkeys(names))
     if names:
         names = [title_case(n) if n.isupper() else n for n in names]
         return None, list(dict.fromkeys(names))

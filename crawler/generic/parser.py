@@ -11,16 +11,17 @@ any site's.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import ClassVar
+from datetime import UTC, datetime, timezone
+from typing import Any, ClassVar
 
 from scrapy.http import TextResponse
 
 from crawler.generic.extract import body, trim_edges
-from crawler.generic.metadata import is_printed_date, metadata
+from crawler.generic.metadata import is_printed_date, language_of, metadata
 from crawler.items import Article, Block
 from crawler.sites.parser import ArticleParser, base_url, document
 from crawler.text.bylines import parse_byline, parse_chinese_byline, title_case
+from crawler.text.dates import CHINA, VIETNAM
 from crawler.urls import site_of
 
 
@@ -31,7 +32,7 @@ class GenericParser(ArticleParser):
         """Metadata first (the body's extraction prunes the page's tree), then the body."""
         tree = document(response)
         url = self.url(response)
-        found = metadata(tree, self.timezone)
+        found = metadata(tree, self._zone(tree))
         blocks, region_byline, lead = body(tree, base_url(response), found.title, found.summary)
         blocks = _from_structured_data(blocks, found.article_body)
         blocks = _without_headline_repeat(blocks, found.title)
@@ -46,8 +47,6 @@ class GenericParser(ArticleParser):
         sample = " ".join(b for b in blocks[:5] if isinstance(b, str))
         language = self.site.language or found.language
         if not language:
-            from crawler.generic.metadata import language_of
-
             language = language_of(tree, sample)
         article = Article(
             url=url,
@@ -56,7 +55,7 @@ class GenericParser(ArticleParser):
             language=language,
             title=found.title,
             summary=lead or found.summary,
-            section=found.section or self.section(url, response),
+            section=found.section or _path_section(self.section(url, response)),
             article_id=self.site.article_id(url),
             tags=found.tags,
             published_at=found.published_at,
@@ -71,11 +70,26 @@ class GenericParser(ArticleParser):
         article.authors = authors
         return article
 
+    def _zone(self, tree: Any) -> timezone:
+        """The site's time zone; for the generic spider (which knows no site), the zone
+        of the page's language where one country speaks it (zh: China, vi: Vietnam)."""
+        if self.site.language:
+            return self.timezone
+        return _ZONES.get(language_of(tree), self.timezone)
+
     def authors(self, byline: str) -> list[str]:
         return parse_byline(byline) or parse_chinese_byline(byline) or [title_case(byline)]
 
     def body_blocks(self, response: TextResponse) -> list[Block]:
         return body(document(response), base_url(response)).blocks
+
+
+_ZONES = {"zh": CHINA, "vi": VIETNAM}
+
+
+def _path_section(segment: str | None) -> str | None:
+    """A URL's first segment names a section unless it is a number (a year, an id)."""
+    return segment if segment and not segment.isdigit() else None
 
 
 def _from_structured_data(blocks: list[Block], article_body: str) -> list[Block]:
