@@ -286,6 +286,7 @@ def prune_region(
                     byline = text
             drop(element)
     _captions_to_figures(region)
+    _centred_captions(region)
     for element in _LINK_HOLDERS(region):
         if not _attached(element, region):
             continue
@@ -346,6 +347,30 @@ def _captions_to_figures(region: _Element) -> None:
             element.tag = "figcaption"
         else:
             existing.append(_detached(element))
+
+
+_CENTRED_AFTER_IMAGE = etree.XPath(
+    "descendant::p[.//img][not(normalize-space())]/following-sibling::*[1][self::p]"
+    "[contains(translate(@style, 'CENTER ', 'center'), 'align:center') or @align='center'"
+    " or contains(@class, 'center')][string-length(normalize-space()) < 200]"
+    "[not(starts-with(normalize-space(), '“') or starts-with(normalize-space(), '\"'))]"
+    # and the text around it is not centred too (a page that centres everything)
+    "[not(following-sibling::p[1][contains(translate(@style, 'CENTER ', 'center'),"
+    " 'align:center') or @align='center' or contains(@class, 'center')])]"
+)
+
+
+def _centred_captions(region: _Element) -> None:
+    """A short centred paragraph right under a paragraph that holds only an image, in text
+    that is not centred, is its caption (81.cn, many Chinese and Vietnamese CMSs): the
+    two become a figure."""
+    for caption in _CENTRED_AFTER_IMAGE(region):
+        image = caption.getprevious()
+        if image is None or caption.getparent() is None:
+            continue
+        image.tag = "figure"
+        caption.tag = "figcaption"
+        image.append(_detached(caption))
 
 
 def _inside_figcaption(element: _Element) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 from lxml import etree
 from lxml.etree import _Element
 
-from crawler.text.bylines import parse_byline, title_case
+from crawler.text.bylines import parse_byline, parse_chinese_byline, title_case
 from crawler.text.dates import parse_date
 
 __all__ = [
@@ -385,7 +385,7 @@ _DAY_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _BYLINE_ELEMENTS = etree.XPath(
     "descendant::*[@rel='author' or @itemprop='author' or contains(@class, 'byline')"
-    " or contains(@class, 'author')][not(self::meta)]"
+    " or contains(@class, 'author') or contains(@id, 'author')][not(self::meta)]"
 )
 _BY = re.compile(r"^(?:by|written by|from)\s+", re.IGNORECASE)
 
@@ -407,9 +407,9 @@ def _authors(
         text = _text(element)
         if not text or text_weight(text) > 120:
             continue
-        found = parse_byline(text)
-        if found:
-            return text, list(dict.fromkeys(names or found))
+        found = parse_byline(text) or parse_chinese_byline(text)
+        if found:  # the printed credit over a meta author (often the web editor)
+            return text, list(dict.fromkeys(found))
         if names and any(n in text for n in names):
             return text, list(dict.fromkeys(names))
     if names:
