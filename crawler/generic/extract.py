@@ -116,7 +116,7 @@ def drop(element: _Element) -> None:
 def prune_tags(root: _Element) -> None:
     """Drop the elements that are never article text (scripts, menus, forms …)."""
     chrome = []
-    for element in list(root.iter(*_DROP_TAGS, *_CHROME_TAGS, etree.Comment)):
+    for element in list(root.iter(*_DROP_TAGS, *_CHROME_TAGS)):
         if element.tag in _CHROME_TAG_SET:
             chrome.append(element)
         else:

@@ -403,6 +403,8 @@ def _authors(
         # Structured data names them; the printed line (pruned from the text by its
         # class anyway) is not worth a walk over the whole page.
         return None, list(dict.fromkeys(names))
+    if near is None and names:
+        return None, list(dict.fromkeys(names))  # no headline to look around; the meta
     for element in _BYLINE_ELEMENTS(near if near is not None else tree)[:12]:
         text = _text(element)
         if not text or text_weight(text) > 120:

@@ -75,7 +75,8 @@ class GenericParser(ArticleParser):
         of the page's language where one country speaks it (zh: China, vi: Vietnam)."""
         if self.site.language:
             return self.timezone
-        return _ZONES.get(language_of(tree), self.timezone)
+        stated = (tree.get("lang") or "").split("-")[0].lower()
+        return _ZONES.get(stated, self.timezone)
 
     def authors(self, byline: str) -> list[str]:
         return parse_byline(byline) or parse_chinese_byline(byline) or [title_case(byline)]
