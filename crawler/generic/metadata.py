@@ -315,19 +315,17 @@ def is_printed_date(line: str) -> bool:
     return match is not None and len(match.group(0)) >= 0.4 * len(line.strip())
 
 
-def _date_areas(tree: _Element, title: str, h1s: list[_Element]) -> list[str]:
-    """Texts a printed date is looked for in: around the headline first, then the page
-    outside its header and menus (a site's header prints today's date)."""
+def _date_areas(tree: _Element, title: str, h1s: list[_Element]) -> Iterator[str]:
+    """Texts a printed date is looked for in, nearest first: around the headline, then
+    the page outside its header and menus (a site's header prints today's date)."""
     key = _comparable(title)
     headline = next((h for h in h1s if key and _comparable(_text(h)) == key), None)
-    areas = []
     if headline is not None:
         parent = headline.getparent()
         for area in (parent, parent.getparent() if parent is not None else None):
             if area is not None and area.tag != "body":
-                areas.append(" ".join(area.itertext())[:5000])
-    areas.append(" ".join(_PAGE_TEXT(tree))[:30000])
-    return areas
+                yield " ".join(area.itertext())[:5000]
+    yield " ".join(_PAGE_TEXT(tree))[:30000]
 
 
 _PAGE_TEXT = etree.XPath("//body//text()[not(ancestor::header)][not(ancestor::nav)]")
