@@ -286,6 +286,7 @@ def prune_region(
                     byline = text
             drop(element)
     _captions_to_figures(region)
+    _stray_figcaptions(region)
     _centred_captions(region)
     for element in _LINK_HOLDERS(region):
         if not _attached(element, region):
@@ -358,6 +359,23 @@ _CENTRED_AFTER_IMAGE = etree.XPath(
     "[not(following-sibling::p[1][contains(translate(@style, 'CENTER ', 'center'),"
     " 'align:center') or @align='center' or contains(@class, 'center')])]"
 )
+
+
+_STRAY_FIGCAPTIONS = etree.XPath("descendant::figcaption[not(ancestor::figure)]")
+
+
+def _stray_figcaptions(region: _Element) -> None:
+    """A ``figcaption`` outside any ``figure`` (Reuters prints it after the figure) joins
+    the figure just before it; with none, it still never is text."""
+    for caption in _STRAY_FIGCAPTIONS(region):
+        previous = caption.getprevious()
+        if previous is not None and previous.tag == "figure":
+            previous.append(_detached(caption))
+        elif previous is not None and next(previous.iter("img"), None) is not None:
+            previous.tag = "figure"
+            previous.append(_detached(caption))
+        else:
+            drop(caption)
 
 
 def _centred_captions(region: _Element) -> None:
