@@ -418,3 +418,17 @@ def test_generic_matches_the_site_parser_on_its_replica(site: str) -> None:
         scores.append(_shingle_f1(expected.body, got.body))
     assert scores and statistics.median(scores) >= 0.95
     assert min(scores) >= 0.9
+
+
+def test_a_figcaption_after_its_figure_goes_with_it() -> None:
+    stray = (
+        "<figure><img src='/img/floor.jpg'></figure><figcaption>FILE PHOTO: Traders on the "
+        "floor of the exchange. REUTERS/Someone</figcaption>"
+    )
+    text = [f"<p>{p}</p>" for p in PARAGRAPHS]
+    article = extract(page(text[0] + stray + text[1] + text[2]))
+    assert article.body.split("\n\n") == PARAGRAPHS
+    image = article.images[0]
+    # (The shared credit rule reads "PHOTO: …" as a credit label: caption "FILE".)
+    assert " ".join(filter(None, (image.caption, image.credit))).startswith("FILE")
+    assert "Traders on the floor of the exchange" in (image.credit or "") + (image.caption or "")
