@@ -276,10 +276,13 @@ def prune_region(
     weights = weights or {}
     limit = MAX_MARKED_SHARE * weights.get(region, 0)
     in_figures = set(_IN_FIGURES(region))  # a figure's caption box is no "meta" bar
-    for element in list(_MARKED(region)):
-        if element in in_figures or not _attached(element, region):
+    page = region.getroottree().getroot()
+    for element in _MARKED(region):
+        if weights.get(element, 0) > limit or element in in_figures:
             continue
-        if weights.get(element, 0) <= limit and is_boilerplate(element):
+        if element.getroottree().getroot() is not page:
+            continue  # inside a box already dropped
+        if is_boilerplate(element):
             if byline is None and _is_byline_mark(element):
                 text = _STRING(element)
                 if 0 < len(text) <= 160:

@@ -332,13 +332,13 @@ _PAGE_TEXT = etree.XPath("//body//text()[not(ancestor::header)][not(ancestor::na
 
 
 def _headline_area(h1s: list[_Element], title: str) -> _Element | None:
-    """The headline's box, four levels up: where its byline and date are printed."""
+    """The headline's box, three levels up: where its byline is printed."""
     key = _comparable(title)
     headline = next((h for h in h1s if key and _comparable(_text(h)) == key), None)
     if headline is None:
         return None
     area = headline
-    for _ in range(4):
+    for _ in range(3):
         parent = area.getparent()
         if parent is None or parent.tag in ("body", "html"):
             break
