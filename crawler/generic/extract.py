@@ -81,8 +81,6 @@ _LINKS = etree.XPath("descendant::a")
 MAX_LINK_DENSITY = 0.5
 # A block whose text is more links than this is a list of links (related, tags …).
 MAX_LINK_SHARE = 0.6
-# Text outside paragraphs costs this much of paragraph text when choosing the region.
-OTHER_TEXT_COST = 0.4
 # A sibling of the article's container with this share of its paragraph text goes with it.
 SIBLING_SHARE = 0.2
 SIBLING_LEVELS = 3

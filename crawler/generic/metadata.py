@@ -173,14 +173,6 @@ def _text(element: _Element) -> str:
     return _fold("".join(element.itertext()))
 
 
-def _first_text(tree: _Element, tag: str) -> str:
-    for element in tree.iter(tag):
-        text = _text(element)
-        if text:
-            return text
-    return ""
-
-
 def _ld_article(tree: _Element, scripts: list[_Element] | None = None) -> dict[str, Any]:
     """The page's JSON-LD article object (the first of an article type), else ``{}``."""
     for item in json_ld(tree, scripts):
@@ -274,9 +266,6 @@ def _title(scan: _Scan, ld: dict[str, Any]) -> str:
     return next((c for c in candidates if c), "")
 
 
-_H1 = etree.XPath("//h1")
-
-
 # -- date --------------------------------------------------------------------------------
 
 _PUBLISHED_KEYS = (
@@ -294,7 +283,6 @@ _PUBLISHED_KEYS = (
     "date",
     "article:modified_time",
 )
-_TIME = etree.XPath("//time[@datetime] | //*[@itemprop='datePublished']")
 _VISIBLE_DATE = re.compile(
     r"\d{4}年\d{1,2}月\d{1,2}日(?:\s*\d{1,2}[:：]\d{2})?"
     r"|(?:\d{1,2}:\d{2}\s*)?\b\d{1,2}[/.-]\d{1,2}[/.-]\d{4}\b(?:[\s,|-]*\d{1,2}[:hg]\d{2}(?::\d{2})?)?"
@@ -385,7 +373,6 @@ _BYLINE_ELEMENTS = etree.XPath(
     "descendant::*[@rel='author' or @itemprop='author' or contains(@class, 'byline')"
     " or contains(@class, 'author') or contains(@id, 'author')][not(self::meta)]"
 )
-_BY = re.compile(r"^(?:by|written by|from)\s+", re.IGNORECASE)
 
 
 def _authors(
