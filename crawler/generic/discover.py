@@ -13,14 +13,16 @@ on its own.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
 from urllib.parse import urlsplit
 
 from lxml.etree import _Element
 
+from crawler.generic.metadata import json_ld as _json_ld
+from crawler.generic.metadata import json_ld_types as _types
+from crawler.generic.metadata import meta as _meta
+from crawler.generic.metadata import text_weight
 from crawler.urls import join_url
 
 FEED_TYPES = frozenset(
@@ -240,48 +242,6 @@ def _scripted_next(tree: _Element, base: str, page: int) -> str | None:
     if current >= int(count):
         return None
     return join_url(base, f"index_{current + 1}.html")
-
-
-def _json_ld(tree: _Element) -> Iterator[dict[str, Any]]:
-    for script in tree.iter("script"):
-        if (script.get("type") or "").strip().lower() != "application/ld+json":
-            continue
-        try:
-            data = json.loads(script.text or "")
-        except ValueError:
-            continue
-        stack = [data]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, list):
-                stack.extend(item)
-            elif isinstance(item, dict):
-                yield item
-                graph = item.get("@graph")
-                if isinstance(graph, list):
-                    stack.extend(graph)
-
-
-def _types(item: dict[str, Any]) -> set[str]:
-    kind = item.get("@type")
-    kinds = kind if isinstance(kind, list) else [kind]
-    return {k.lower() for k in kinds if isinstance(k, str)}
-
-
-def _meta(tree: _Element, name: str) -> str:
-    for meta in tree.iter("meta"):
-        if (meta.get("property") or meta.get("name") or "").lower() == name:
-            return (meta.get("content") or "").strip()
-    return ""
-
-
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-
-
-def text_weight(text: str) -> int:
-    """Length of ``text`` in Latin-script characters: a Chinese, Japanese or Korean
-    character says about as much as three."""
-    return len(text) + 2 * len(_CJK.findall(text))
 
 
 def _linked_headings(parent: _Element) -> int:

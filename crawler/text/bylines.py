@@ -211,3 +211,33 @@ def split_byline(paragraphs: Sequence[str]) -> tuple[list[str], str | None, list
     if authors is None:
         return list(paragraphs), None, []
     return list(paragraphs[:-1]), paragraphs[-1], authors
+
+
+# Chinese reporter lines: "■王永文", "■本报记者王永文 通讯员李明", "本报记者 张三", "作者：李四".
+_CN_ROLE = re.compile(
+    r"(?:本报|解放军报|中国军网|新华社|人民日报|央视)?(?:特约)?(?:记者|通讯员)|实习生|作者\s*[:：]|编辑\s*[:：]"
+)
+_CN_OPENING = re.compile(r"^(?:■|□|●|◆)|^[（(]?\s*(?:本报|特约)?(?:记者|通讯员)|^作者\s*[:：]")
+_CN_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,5}$")
+
+
+def parse_chinese_byline(line: str) -> list[str] | None:
+    """The names of a Chinese reporter line (``■本报记者王永文 通讯员李明``), else ``None``.
+
+    The line opens with a ``■`` or a role (记者, 通讯员, 作者：); roles are left out,
+    and a name the page spaced out (``杨 帆``) is one name."""
+    text = line.strip().strip("（）()")
+    if not text or len(text) > 40 or not _CN_OPENING.match(text):
+        return None
+    words = _CN_ROLE.sub(" ", text.lstrip("■□●◆ ")).replace("、", " ").replace("，", " ").split()
+    names: list[str] = []
+    for word in words:
+        if (len(word) == 1 and names and len(names[-1]) == 1) or (
+            len(word) == 1 and names and len(names[-1]) < 4 and not _CN_NAME.match(names[-1])
+        ):
+            names[-1] += word
+        else:
+            names.append(word)
+    if not names or not all(_CN_NAME.match(name) for name in names):
+        return None
+    return list(dict.fromkeys(names))
