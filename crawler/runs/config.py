@@ -31,6 +31,9 @@ class Alarm:
     min_captions: float = 0.3
     min_found_ratio: float = 0.25
     history: int = 10
+    # Share of archived articles the generic parser had to complete: a few odd pages are
+    # normal, a changed layout sends most of them there.
+    max_fallback: float = 0.1
 
 
 @dataclass(frozen=True)

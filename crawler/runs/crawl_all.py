@@ -38,6 +38,7 @@ from crawler.runs.manifest import (
 )
 from crawler.runs.metrics import write_metrics
 from crawler.runs.notify import send
+from crawler.sites.base import FALLBACK_FIELDS, FALLBACK_STAT
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ KEPT_STATS = (
     "crawler/incremental/known_in_archive",
     "crawler/incremental/listings_stopped",
     "crawler/blocked",
+    FALLBACK_STAT,
+    *(f"{FALLBACK_STAT}/{name}" for name in FALLBACK_FIELDS),
 )
 
 
@@ -105,9 +108,18 @@ def site_entry(
         "errors": result.errors,
         "failures": failure_kinds(stats),
         "blocked": blocked,
+        "generic_fallback": generic_fallback(stats),
         "alarm": alarm_problems,
         "stats": {key: stats[key] for key in KEPT_STATS if key in stats},
     }
+
+
+def generic_fallback(stats: dict[str, Any]) -> dict[str, int]:
+    """Articles the generic parser completed, in all and per field it filled."""
+    counts = {"articles": int(stats.get(FALLBACK_STAT, 0))}
+    for name in FALLBACK_FIELDS:
+        counts[name] = int(stats.get(f"{FALLBACK_STAT}/{name}", 0))
+    return counts
 
 
 def crawl_all(
@@ -246,6 +258,12 @@ def summary(manifest: dict[str, Any]) -> str:
             f"{entry['skipped_known']:>6} {dropped:>8} {entry['errors']:>6}"
         )
         problems += [f"  {name}: layout alarm: {problem}" for problem in entry["alarm"]]
+        fallback = entry.get("generic_fallback", {})
+        if fallback.get("articles") and not entry["alarm"]:
+            fields = ", ".join(f"{k} {v}" for k, v in fallback.items() if k != "articles" and v)
+            problems.append(
+                f"  {name}: the generic parser completed {fallback['articles']} articles ({fields})"
+            )
         if entry["blocked"]:
             problems.append(
                 f"  {name}: blocked by a bot challenge ({entry['stats'].get('crawler/blocked')})"
