@@ -45,7 +45,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     try:
         with ExitStack() as replica:
             if args.replica:
-                overrides.update(replica.enter_context(serving_replicas(args.spiders, overrides)))
+                served = serving_replicas(args.spiders, overrides, spider_args.get("start", ()))
+                overrides.update(replica.enter_context(served))
             result = run_spiders(args.spiders, overrides, spider_args)
     except KeyError as error:
         raise CommandError(str(error.args[0])) from None
@@ -77,7 +78,8 @@ def cmd_crawl_all(args: argparse.Namespace) -> int:
             extra = {}
             if args.replica:
                 spiders = [site.spider for site in config.enabled]
-                extra = replica.enter_context(serving_replicas(spiders, config.settings))
+                starts = [url for site in config.enabled for url in site.start]
+                extra = replica.enter_context(serving_replicas(spiders, config.settings, starts))
             manifest, status = crawl_all(config, log_level=args.log_level, settings=extra)
     except LockHeld as error:
         print(f"crawler crawl-all: {error}", file=sys.stderr)

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyarrow.compute as pc
 
@@ -15,6 +16,8 @@ from crawler.archive import read_table
 from crawler.archive.writer import check_writable
 from crawler.crawling.runner import RunResult, run_spiders
 from crawler.mirror.server import MirrorServer
+
+GENERIC_SPIDER = "generic"  # needs no replica of its own: it crawls the start URLs it is given
 
 # Loopback is not a site to be polite to: no delays, more concurrency.
 DEMO_SETTINGS: dict[str, Any] = {
@@ -47,14 +50,17 @@ class NoReplica(ValueError):
 
 @contextmanager
 def serving_replicas(
-    spiders: Iterable[str] = (), settings: dict[str, Any] | None = None
+    spiders: Iterable[str] = (),
+    settings: dict[str, Any] | None = None,
+    starts: Iterable[str] = (),
 ) -> Iterator[dict[str, Any]]:
     """Serve the bundled replicas on 127.0.0.1 while the block runs; yields the settings
     that send a crawl there (``crawl --replica``, ``crawl-all --replica``).
 
     A spider of ``spiders`` without a replica raises ``NoReplica``: it would get a 404
-    for every page and look like a quiet site. Names that are no spider at all are
-    left to the crawl, which says so.
+    for every page and look like a quiet site; so does a start URL of the generic
+    spider (``starts``) whose host no replica answers for. Names that are no spider at
+    all are left to the crawl, which says so.
     """
     from scrapy.spiderloader import SpiderLoader
 
@@ -63,11 +69,18 @@ def serving_replicas(
     known = set(SpiderLoader.from_settings(project_settings(settings)).list())
     with MirrorServer() as server:
         served = demo_spiders(server)
-        missing = sorted({name for name in spiders if name in known} - set(served))
+        wanted = {name for name in spiders if name in known and name != GENERIC_SPIDER}
+        missing = sorted(wanted - set(served))
         if missing:
             raise NoReplica(
                 f"no bundled replica for {', '.join(missing)} (replicas: {', '.join(served)})"
             )
+        hosts = set(server.hosts())
+        for url in starts:
+            if urlsplit(url).hostname not in hosts:
+                raise NoReplica(
+                    f"no bundled replica for {url} (replica hosts: {', '.join(sorted(hosts))})"
+                )
         yield {**DEMO_SETTINGS, "CRAWLER_MIRROR_URL": server.base_url}
 
 
