@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.generic.compare import body_f1, score, shingles
+from crawler.generic.compare import body_f1, compare_crawls, comparison_table, score, shingles
 
 
 def test_the_same_words_score_1_whatever_the_spacing_and_punctuation() -> None:
@@ -38,3 +38,28 @@ def test_empty_and_short_texts() -> None:
     assert body_f1("extra words nobody expected", "") == 0.0
     assert shingles("hai ba") == {("hai", "ba"): 1}
     assert body_f1("中国 军网", "中国 军网") == 1.0
+
+
+def test_two_crawls_are_compared_per_site_by_article_url() -> None:
+    by_site = [
+        {"url": "https://www.a.vn/x-1", "title": "Tàu  hộ vệ", "body": "one two three four five"},
+        {"url": "https://www.a.vn/x-2", "title": "Hai", "body": "six seven eight nine ten"},
+        {"url": "https://b.vn/y-1", "title": "B", "body": "alpha beta gamma delta"},
+    ]
+    by_generic = [
+        {"url": "https://a.vn/x-1/", "title": "tàu hộ vệ", "body": "one two three four five"},
+        {"url": "https://a.vn/x-9", "title": "Other", "body": "not in the site crawl"},
+        {"url": "https://c.vn/z", "title": "C", "body": "a site the site spiders do not have"},
+    ]
+    a, b = compare_crawls(by_site, by_generic)
+    assert (a.site, a.by_site, a.by_generic, a.both, a.titles_matching) == ("a.vn", 2, 2, 1, 1)
+    assert a.found_share == 0.5 and a.title_share == 1.0 and a.median_body_f1 == 1.0
+    assert (b.site, b.by_generic, b.both, b.median_body_f1, b.title_share) == (
+        "b.vn",
+        0,
+        0,
+        0.0,
+        0.0,
+    )
+    table = comparison_table([a, b]).splitlines()
+    assert table[1].split() == ["a.vn", "2", "2", "1", "50%", "100%", "1.000"]

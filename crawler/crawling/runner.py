@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scrapy.crawler import Crawler, CrawlerProcess
-from scrapy.settings import Settings
+from scrapy.settings import SETTINGS_PRIORITIES, Settings
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.project import get_project_settings
 
@@ -25,6 +25,10 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
     if overrides:
         settings.setdict(overrides, priority="cmdline")
     return settings
+
+
+OWN_PRIORITY = SETTINGS_PRIORITIES["cmdline"] + 1
+"""Priority of one crawl's own settings (``per_spider``, ``per_crawl``) over the run's."""
 
 
 class SettingError(ValueError):
@@ -110,8 +114,10 @@ def run_spiders(
         raise ValueError("per_crawl needs one (settings, arguments) pair per spider name")
     for name, (own_settings, _) in zip(names, extra, strict=True):
         crawler = process.create_crawler(name)
-        crawler.settings.setdict((per_spider or {}).get(name, {}), priority="cmdline")
-        crawler.settings.setdict(own_settings, priority="cmdline")
+        # Above "cmdline": when the crawl starts, Scrapy merges the process's settings (the
+        # command line's among them) into the crawler's again, and equal priority loses.
+        crawler.settings.setdict((per_spider or {}).get(name, {}), priority=OWN_PRIORITY)
+        crawler.settings.setdict(own_settings, priority=OWN_PRIORITY)
         crawlers.append(crawler)
     for other in sorted({c.settings.get("CRAWLER_ARCHIVE_DIR") or "output" for c in crawlers}):
         if other != root:
