@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -140,3 +141,16 @@ def test_list_lines_take_the_url_after_the_last_tab(tmp_path: Path) -> None:
     assert lines[0].path == tmp_path / "a\tb.html" and lines[0].url == "https://x.vn/1"
     assert lines[1].path is None and not lines[1].problem
     assert lines[2].problem == "expected PATH<TAB>URL" and lines[2].number == 3
+
+
+def test_what_is_not_a_page_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo")  # reading it would wait for ever
+    lines = ["fifo\thttps://www.qdnd.vn/a-1", "/dev/zero\thttps://www.qdnd.vn/a-1"]
+    (tmp_path / "list.tsv").write_text("\n".join(lines) + "\n", "utf-8")
+    done = crawler("extract", "qdnd", "--batch", str(tmp_path / "list.tsv"))
+    assert done.returncode == 1
+    assert done.stdout == "\n\n"
+    assert done.stderr.splitlines()[:2] == [
+        f"line 1: {tmp_path / 'fifo'}: not a regular file",
+        "line 2: /dev/zero: not a regular file",
+    ]

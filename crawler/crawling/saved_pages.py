@@ -24,6 +24,9 @@ from scrapy.http import HtmlResponse
 from crawler.pipelines import clean
 from crawler.sites.base import NewsSpider
 
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+"""A saved page larger than this is refused: four times what a crawl downloads (16 MiB)."""
+
 
 class PageError(Exception):
     """A page that gave no record; the message is one line saying why."""
@@ -61,11 +64,16 @@ def extract_page(
     """
     check_url(url)
     try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise PageError("is a folder, not a page")
+        if not path.is_file():  # a FIFO or a device (/dev/zero) would never end
+            raise PageError("not a regular file")
+        if size > MAX_PAGE_BYTES:
+            raise PageError(f"{size:,} bytes, more than a page ({MAX_PAGE_BYTES:,} at most)")
         body = path.read_bytes()
     except FileNotFoundError:
         raise PageError("no such file") from None
-    except IsADirectoryError:
-        raise PageError("is a folder, not a page") from None
     except OSError as error:
         raise PageError(f"cannot read: {error.strerror or error}") from None
     response = HtmlResponse(url=url, body=body, encoding=encoding)
