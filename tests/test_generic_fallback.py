@@ -15,6 +15,7 @@ from crawler.kit.fixtures import fixture_page
 from crawler.pipelines import clean
 from crawler.runs.alarm import SiteHealth, check
 from crawler.runs.config import Alarm
+from crawler.runs.metrics import metrics_text
 from crawler.sites.base import FALLBACK_STAT, missing_fields
 from crawler.sites.qdnd import QdndSpider
 
@@ -104,3 +105,21 @@ def test_the_alarm_reports_the_share_that_needed_the_fallback() -> None:
         "date, above the maximum 10%"
     ]
     assert check(health(35, 35), Alarm(max_fallback=1.0), []) == []
+
+
+def test_metrics_give_each_site_its_fallback_count() -> None:
+    entry = {"status": "alarm", "alarm": ["generic fallback: …"], "articles_new": 35}
+    manifest = {
+        "run_id": "r",
+        "start": "2026-01-01T00:00:00+00:00",
+        "end": "2026-01-01T00:01:00+00:00",
+        "status": "finished",
+        "exit_status": 4,
+        "sites": {
+            "qdnd": {**entry, "generic_fallback": {"articles": 35, "title": 35}},
+            "old": {**entry},  # a manifest from before the fallback: no sample
+        },
+    }
+    text = metrics_text(manifest, [])
+    assert 'crawler_site_generic_fallback{site="qdnd"} 35' in text
+    assert 'crawler_site_generic_fallback{site="old"}' not in text
