@@ -177,7 +177,9 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         "crawl-all",
         "Crawl every enabled site of the configuration file, under a lock; write a run manifest "
         "(at the start, and at the end with each site's status and, for a failed site, its kinds "
-        "of error), <archive>/_runs/metrics.prom, and the alerts of its [notify] table.\n\n"
+        "of error), <archive>/_runs/metrics.prom, and the alerts of its [notify] table. A site "
+        'with no code is one table: [sites.NAME] spider = "generic", start = ["https://…/"].'
+        "\n\n"
         "Exit status: 0 all sites well; 1 a site failed (errors, or stopped early); 2 bad "
         "configuration, or an archive that cannot be written; 3 a site is blocked (bot challenge); 4 layout alarm (a site fell below "
         "its thresholds); 5 another run holds the lock. When several apply, the first in "
