@@ -39,6 +39,7 @@ from lxml import etree
 from scrapy.exceptions import DropItem
 from scrapy.http import HtmlResponse
 
+from crawler.generic import compare
 from crawler.items import Article
 from crawler.pipelines import clean
 from crawler.sites.generic import GenericSpider
@@ -99,29 +100,14 @@ def figcaptions(text: str) -> tuple[list[str], set[str]]:
 # -- scoring ---------------------------------------------------------------------------
 
 
-def shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
-    tokens = _WORD.findall(text)
-    if len(tokens) < n:
-        return Counter([tuple(tokens)]) if tokens else Counter()
-    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-
-
-def counts(truth: str, predicted: str) -> tuple[int, int, int]:
-    """(true positives, false positives, false negatives) of one page, in shingles."""
-    expected, got = shingles(truth), shingles(predicted)
-    tp = sum((expected & got).values())
-    return tp, sum((got - expected).values()), sum((expected - got).values())
-
-
-def page_scores(tp: int, fp: int, fn: int) -> tuple[float, float]:
-    """(precision, recall) of one page; nothing predicted and nothing expected is perfect."""
-    precision = tp / (tp + fp) if tp + fp else (1.0 if not fn else 0.0)
-    recall = tp / (tp + fn) if tp + fn else 1.0
-    return precision, recall
+def page_scores(truth: str, predicted: str) -> tuple[float, float]:
+    """(precision, recall) of one page, in shingles; nothing predicted and nothing expected is perfect."""
+    found = compare.score(predicted, truth)
+    return found.precision, found.recall
 
 
 def score(truths: Iterable[str], predictions: Iterable[str]) -> dict[str, Any]:
-    pages = [page_scores(*counts(t, p)) for t, p in zip(truths, predictions, strict=True)]
+    pages = [page_scores(t, p) for t, p in zip(truths, predictions, strict=True)]
     precision = statistics.mean(p for p, _ in pages)
     recall = statistics.mean(r for _, r in pages)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -234,14 +220,14 @@ def measure(data: Path = DATA, worst: int = 0, timing: bool = True) -> dict[str,
     if worst:
         ranked = sorted(
             zip(pages, bodies, texts, strict=True),
-            key=lambda item: sum(page_scores(*counts(item[0].truth, item[1]))),
+            key=lambda item: sum(page_scores(item[0].truth, item[1])),
         )
         result["worst"] = [
             {
                 "key": page.key[:12],
                 "url": page.url,
-                "precision_recall": [round(x, 3) for x in page_scores(*counts(page.truth, body))],
-                "trafilatura": [round(x, 3) for x in page_scores(*counts(page.truth, text))],
+                "precision_recall": [round(x, 3) for x in page_scores(page.truth, body)],
+                "trafilatura": [round(x, 3) for x in page_scores(page.truth, text)],
             }
             for page, body, text in ranked[:worst]
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from typing import Any
 
 from conftest import DATA
 
+from crawler.archive import read_table
+from crawler.generic.parser import GenericParser
 from crawler.mirror.server import SITES_ROOT, MirrorServer
 from crawler.runs.lock import run_lock
 
@@ -91,11 +94,59 @@ def test_layout_change_raises_the_alarm(tmp_path: Path) -> None:
     assert manifest is not None
     qdnd = manifest["sites"]["qdnd"]
     assert qdnd["status"] == "alarm"
+    # The generic parser found the titles: the articles are archived, and say how.
+    assert qdnd["articles_new"] == 35
+    assert qdnd["generic_fallback"] == {"articles": 35, "title": 35, "body": 0, "date": 0}
+    assert qdnd["stats"]["crawler/generic/fallback/title"] == 35
+    assert qdnd["health"]["fallback"] == 35
+    expected = "generic fallback: 100% (35 of 35) needed the generic parser"
+    assert any(problem.startswith(expected) for problem in qdnd["alarm"])
+    assert f"qdnd: layout alarm: {expected}" in done.stdout
+    archive = tmp_path / "archive"
+    rows = read_table(archive, columns=["title", "parser_version"]).to_pylist()
+    assert {row["parser_version"] for row in rows} == {f"1+{GenericParser.version}"}
+    assert all(row["title"] for row in rows)
+    # The other commands take the new parser_version form.
+    checked = cli("validate", "--archive", str(archive))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    again = cli("reextract", "--archive", str(archive), "--outdated")
+    assert again.returncode == 0 and "nothing to re-parse" in again.stderr
+    again = cli("reextract", "--archive", str(archive), "--spider-version", "1")
+    assert again.returncode == 0, again.stderr
+    assert "35 stored pages re-parsed, 35 rows written" in again.stderr
+
+
+def test_layout_change_nobody_can_read_is_still_the_title_alarm(tmp_path: Path) -> None:
+    sites = tmp_path / "sites"
+    shutil.copytree(SITES_ROOT / "qdnd.vn", sites / "qdnd.vn")
+    for page in (sites / "qdnd.vn" / "pages").rglob("*.html"):
+        text = page.read_text("utf-8")
+        page.write_text(
+            re.sub(
+                r"<h1[^>]*>.*?</h1>|<title>.*?</title>|<meta [^>]*>|<script[^>]*>.*?</script>",
+                "",
+                text,
+                flags=re.S,
+            ),
+            "utf-8",
+        )
+    with MirrorServer(root=sites) as server:
+        done, manifest = crawl_all(config(tmp_path, server))
+    assert done.returncode == 4, done.stderr[-2000:]
+    assert manifest is not None
+    qdnd = manifest["sites"]["qdnd"]
+    assert qdnd["status"] == "alarm"
     assert qdnd["articles_new"] == 0
     assert qdnd["dropped"]["no_title"] == 35
     assert any(problem.startswith("title: 0% (0 of 35)") for problem in qdnd["alarm"])
     assert "qdnd: layout alarm: title: 0% (0 of 35)" in done.stdout
     assert not (tmp_path / "archive" / "articles").exists()
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_blocked_site(tmp_path: Path) -> None:

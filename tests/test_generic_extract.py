@@ -11,9 +11,7 @@ figures live in ``bench/extraction.py``, never here.
 from __future__ import annotations
 
 import json
-import re
 import statistics
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from lxml import html
 from scrapy.exceptions import DropItem
 from scrapy.http import HtmlResponse
 
+from crawler.generic.compare import body_f1
 from crawler.generic.extract import body, is_boilerplate_text
 from crawler.generic.metadata import language_of, metadata, site_name_removed
 from crawler.generic.parser import GenericParser
@@ -376,19 +375,6 @@ def test_a_centred_line_under_an_image_is_its_caption_unless_all_text_is_centred
 # -- the seven replicas: the generic parser against each site's own --------------------
 
 
-def _shingle_f1(expected: str, got: str) -> float:
-    def shingles(text: str) -> Counter[tuple[str, ...]]:
-        words = re.findall(r"\w+", text)
-        return Counter(tuple(words[i : i + 4]) for i in range(max(len(words) - 3, 1)))
-
-    a, b = shingles(expected), shingles(got)
-    shared = sum((a & b).values())
-    if not shared:
-        return 0.0
-    precision, recall = shared / sum(b.values()), shared / sum(a.values())
-    return 2 * precision * recall / (precision + recall)
-
-
 SITE_SPIDERS = {
     "qdnd.vn": "qdnd",
     "en.qdnd.vn": "qdnd_en",
@@ -415,7 +401,7 @@ def test_generic_matches_the_site_parser_on_its_replica(site: str) -> None:
             continue  # a page the site itself does not archive (video, dead link)
         got = generic(data, url)
         assert got.title == expected.title, url
-        scores.append(_shingle_f1(expected.body, got.body))
+        scores.append(body_f1(expected.body, got.body))
     assert scores and statistics.median(scores) >= 0.95
     assert min(scores) >= 0.9
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from scrapy.http import HtmlResponse
 
+from crawler.generic.compare import body_f1
+from crawler.generic.parser import GenericParser
 from crawler.kit.fixtures import expected_record, fixture_page, refresh, save_fixture
 from crawler.kit.newsite import scaffold
 from crawler.sites.qdnd import QdndParser, QdndSpider
@@ -75,7 +77,16 @@ def test_new_site_writes_files_that_run_and_a_suite_that_says_what_is_missing(
         [sys.executable, "-c", "from crawler.sites.navy_news import NavyNewsSpider as S; print(S.name, S.parser.version)"],
         capture_output=True, text=True, cwd=project,
     )  # fmt: skip
-    assert listed.stdout.split() == ["navy_news", "1"], listed.stderr
+    assert listed.stdout.split() == ["navy_news", GenericParser.version], listed.stderr
+    # ... and it archives at once: its parser is the generic one until selectors are filled.
+    url = "https://www.navy-news.example/fleet/frigate-drills-1234"
+    extracted = run("extract", "navy_news", str(SEED_PAGE), "--url", url, cwd=project)
+    assert extracted.returncode == 0, extracted.stderr
+    record = json.loads(extracted.stdout)
+    assert record["parser_version"] == GenericParser.version
+    assert record["site"] == "navy-news.example" and record["spider"] == "navy_news"
+    assert record["title"] == SEED["record"]["title"]
+    assert body_f1(record["body"], SEED["record"]["body"]) >= 0.9
     suite = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_sites.py", "-k", "navy_news"],
         capture_output=True, text=True, cwd=project, timeout=300,

@@ -25,9 +25,10 @@ COMMANDS = (extract, crawl, kit, browse, query, validate, compact, report, reext
 
 EXAMPLES = {
     "clean": "crawler clean ../shared/seed/000_e17f4e3068c7ab98.txt",
-    "extract": "crawler extract qdnd page.html --url https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/abc-812345",
+    "extract": "crawler extract qdnd page.html --url https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/abc-812345\n"
+    "         crawler extract generic --batch pages.tsv > records.jsonl   # PATH<TAB>URL a line",
     "crawl": "crawler crawl qdnd --since 2025-01-01 --out output",
-    "demo": "crawler demo",
+    "demo": "crawler demo\n         crawler demo --generic   # the generic spider against each site spider",
     "crawl-all": "crawler crawl-all --config crawl.toml",
     "schedule": "crawler schedule >> /tmp/cron && crontab /tmp/cron   # or: crawler schedule --systemd",
     "fixture": "crawler fixture qdnd page.html --url https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/abc-812345\n"

@@ -45,7 +45,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     try:
         with ExitStack() as replica:
             if args.replica:
-                overrides.update(replica.enter_context(serving_replicas(args.spiders, overrides)))
+                served = serving_replicas(args.spiders, overrides, spider_args.get("start", ()))
+                overrides.update(replica.enter_context(served))
             result = run_spiders(args.spiders, overrides, spider_args)
     except KeyError as error:
         raise CommandError(str(error.args[0])) from None
@@ -77,7 +78,8 @@ def cmd_crawl_all(args: argparse.Namespace) -> int:
             extra = {}
             if args.replica:
                 spiders = [site.spider for site in config.enabled]
-                extra = replica.enter_context(serving_replicas(spiders, config.settings))
+                starts = [url for site in config.enabled for url in site.start]
+                extra = replica.enter_context(serving_replicas(spiders, config.settings, starts))
             manifest, status = crawl_all(config, log_level=args.log_level, settings=extra)
     except LockHeld as error:
         print(f"crawler crawl-all: {error}", file=sys.stderr)
@@ -175,7 +177,9 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         "crawl-all",
         "Crawl every enabled site of the configuration file, under a lock; write a run manifest "
         "(at the start, and at the end with each site's status and, for a failed site, its kinds "
-        "of error), <archive>/_runs/metrics.prom, and the alerts of its [notify] table.\n\n"
+        "of error), <archive>/_runs/metrics.prom, and the alerts of its [notify] table. A site "
+        'with no code is one table: [sites.NAME] spider = "generic", start = ["https://…/"].'
+        "\n\n"
         "Exit status: 0 all sites well; 1 a site failed (errors, or stopped early); 2 bad "
         "configuration, or an archive that cannot be written; 3 a site is blocked (bot challenge); 4 layout alarm (a site fell below "
         "its thresholds); 5 another run holds the lock. When several apply, the first in "

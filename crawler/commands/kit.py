@@ -86,7 +86,10 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
     p.set_defaults(func=cmd_fixture)
 
     p = command(
-        "new-site", "Write a new site's spider module, replica skeleton and fixtures folder."
+        "new-site",
+        "Write a new site's spider module, replica skeleton and fixtures folder. The "
+        "module's parser starts on generic extraction (parser_version generic-<n>), so the "
+        "site archives at once; each selector filled in takes over its field.",
     )
     p.add_argument("name", help="spider name, e.g. vnexpress_qp")
     p.add_argument("--domain", required=True, help="the site's host, e.g. www.example.vn")

@@ -50,12 +50,14 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         "--spider-version",
         action="append",
         metavar="VERSION",
-        help="only rows made by this parser version, e.g. 1 (repeatable)",
+        help="only rows made by this parser version, e.g. 1 (repeatable; 1 takes the rows "
+        "the generic parser completed, 1+generic-1, too)",
     )
     p.add_argument(
         "--outdated",
         action="store_true",
-        help="only rows whose parser version is not their spider's current one",
+        help="only rows whose parser version is not their spider's current one (nor the "
+        "current one completed by the current generic parser)",
     )
     p.add_argument("--log-level", default="WARNING", help="Scrapy log level (default WARNING)")
     p.set_defaults(func=cmd_reextract)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Self
 from crawler.archive.views import retrying
 from crawler.archive.warc import REPLAY_META, RawPageError, read_page
 from crawler.progress import Progress
+from crawler.sites.base import fallback_version
 
 if TYPE_CHECKING:
     import duckdb
@@ -69,8 +70,14 @@ def select_rows(
         where.append("site IN (" + ", ".join("?" for _ in sites) + ")")
         params += sites
     if versions:
-        where.append("parser_version IN (" + ", ".join("?" for _ in versions) + ")")
-        params += versions
+        # A version names the site parser's rows, those the generic parser completed too.
+        where.append(
+            "("
+            + " OR ".join("parser_version = ? OR starts_with(parser_version, ?)" for _ in versions)
+            + ")"
+        )
+        for version in versions:
+            params += [version, version + "+"]
     sql = (
         "SELECT url, url_key, site, spider, parser_version, fetched_at, raw_ref FROM latest"
         + (" WHERE " + " AND ".join(where) if where else "")
@@ -111,8 +118,8 @@ def make_plan(
         if outdated:
             if spider not in current:
                 current[spider] = loader.load(spider).parser.version
-            if row["parser_version"] == current[spider]:
-                continue
+            if row["parser_version"] in (current[spider], fallback_version(current[spider])):
+                continue  # made by today's parsers (completed by the generic one or not)
         plan.pages.setdefault(spider, []).append(row)
     return plan
 

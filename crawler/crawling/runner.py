@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from scrapy.crawler import Crawler, CrawlerProcess
-from scrapy.settings import Settings
+from scrapy.settings import SETTINGS_PRIORITIES, Settings
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.project import get_project_settings
 
@@ -24,6 +25,10 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
     if overrides:
         settings.setdict(overrides, priority="cmdline")
     return settings
+
+
+OWN_PRIORITY = SETTINGS_PRIORITIES["cmdline"] + 1
+"""Priority of one crawl's own settings (``per_spider``, ``per_crawl``) over the run's."""
 
 
 class SettingError(ValueError):
@@ -76,10 +81,14 @@ def run_spiders(
     overrides: dict[str, Any] | None = None,
     spider_args: dict[str, Any] | None = None,
     per_spider: dict[str, dict[str, Any]] | None = None,
+    per_crawl: Sequence[tuple[dict[str, Any], dict[str, Any]]] | None = None,
 ) -> RunResult:
     """Crawl ``names`` together in one reactor; returns when all have closed.
 
-    ``per_spider`` adds settings for one spider only (its limits, say).
+    ``per_spider`` adds settings for one spider only (its limits, say);
+    ``per_crawl``, one ``(settings, spider arguments)`` pair per name, in the
+    order of ``names``, for a spider that runs more than once (``generic``, one
+    crawl per site); the results come in the order of ``names``.
     Unknown spider names raise ``KeyError``, an archive that cannot be written
     ``ArchiveNotWritable``, a bad setting ``SettingError``, before any request is sent.
     """
@@ -100,15 +109,21 @@ def run_spiders(
     check_writable(root)  # before Scrapy starts logging
     process = CrawlerProcess(settings)
     crawlers: list[Crawler] = []
-    for name in names:
+    extra = list(per_crawl) if per_crawl is not None else [({}, {})] * len(names)
+    if len(extra) != len(names):
+        raise ValueError("per_crawl needs one (settings, arguments) pair per spider name")
+    for name, (own_settings, _) in zip(names, extra, strict=True):
         crawler = process.create_crawler(name)
-        crawler.settings.setdict((per_spider or {}).get(name, {}), priority="cmdline")
+        # Above "cmdline": when the crawl starts, Scrapy merges the process's settings (the
+        # command line's among them) into the crawler's again, and equal priority loses.
+        crawler.settings.setdict((per_spider or {}).get(name, {}), priority=OWN_PRIORITY)
+        crawler.settings.setdict(own_settings, priority=OWN_PRIORITY)
         crawlers.append(crawler)
     for other in sorted({c.settings.get("CRAWLER_ARCHIVE_DIR") or "output" for c in crawlers}):
         if other != root:
             check_writable(other)  # a spider with an archive of its own
-    for crawler in crawlers:
-        process.crawl(crawler, **(spider_args or {}))
+    for crawler, (_, own_args) in zip(crawlers, extra, strict=True):
+        process.crawl(crawler, **{**(spider_args or {}), **own_args})
     process.start()
     results = []
     for crawler in crawlers:

@@ -1,9 +1,10 @@
 """``crawler new-site``: the files a new site starts from.
 
 It writes a spider module, a replica skeleton and a fixtures folder. All of it
-runs at once: the spider loads and crawls, and the test over all spiders
-(tests/test_sites.py) fails, saying what is still missing, until the site is
-filled in.
+runs at once: the spider loads and crawls, its parser extracts the generic way
+until its selectors are filled (so the site archives from its first crawl), and
+the test over all spiders (tests/test_sites.py) fails, saying what is still
+missing, until the site is filled in.
 """
 
 from __future__ import annotations
@@ -23,17 +24,20 @@ SPIDER = Template('''"""$site: TODO one line on the site, then its quirks (what 
 
 from __future__ import annotations
 
+from crawler.generic.starter import StarterParser
 from crawler.sites.base import NewsSpider
-from crawler.sites.parser import ArticleParser
 
 HOME = "https://$host"
 
 
-class ${cls}Parser(ArticleParser):
-    title_css = "h1"  # TODO the headline
+class ${cls}Parser(StarterParser):
+    """Generic extraction (parser_version generic-<n>) until the selectors are filled: each
+    one filled takes over its field. All filled: subclass ArticleParser, version = "1"."""
+
+    title_css = ""  # TODO the headline
     summary_css = ""  # TODO the lead / sapo
     date_css = ""  # TODO e.g. 'meta[property="article:published_time"]@content'
-    body_css = ("article",)  # TODO the element that holds the paragraphs and images
+    body_css = ()  # TODO the element that holds the paragraphs and images, e.g. ("article",)
     tags_css = ""  # TODO tag links
     byline_css = ""  # TODO an element with the author credit, if the site has one
     exclude_css = ()  # TODO share bars, related news inside the body

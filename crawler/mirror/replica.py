@@ -26,3 +26,17 @@ def article_pages(site: str, root: Path = SITES_ROOT) -> list[tuple[str, Path]]:
             raise FileNotFoundError(f"no replica page for {article['url']}")
         pages.append((article["url"], path))
     return pages
+
+
+def home_page(site: str, root: Path = SITES_ROOT) -> str:
+    """The replica's home page: where the generic spider starts, knowing nothing else."""
+    home = manifest(site, root).get("home")
+    if isinstance(home, str) and home:
+        return home
+    hosts = json.loads((root / site / "site.json").read_text("utf-8"))["hosts"]
+    return f"https://{hosts[0]}/"
+
+
+def replica_sites(root: Path = SITES_ROOT) -> list[str]:
+    """Every replica with a manifest, by folder name (the site)."""
+    return sorted(path.parent.name for path in root.glob("*/manifest.json"))

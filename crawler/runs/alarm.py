@@ -28,6 +28,7 @@ class SiteHealth:
     images: int
     captioned: int
     found: int  # articles discovered: parsed + skipped as already archived
+    fallback: int = 0  # archived articles the generic parser completed (title, body or date)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -65,6 +66,14 @@ def check(health: SiteHealth, alarm: Alarm, earlier_found: Sequence[int]) -> lis
                     "image captions", captions, alarm.min_captions, health.captioned, health.images
                 )
             )
+    if health.archived:
+        fallback = health.fallback / health.archived
+        if fallback > alarm.max_fallback:
+            problems.append(
+                f"generic fallback: {fallback:.0%} ({health.fallback} of {health.archived}) "
+                f"needed the generic parser for a title, body or date, above the maximum "
+                f"{alarm.max_fallback:.0%}"
+            )
     recent = [n for n in earlier_found[-alarm.history :] if n > 0]
     if recent:
         median = statistics.median(recent)
@@ -93,4 +102,5 @@ def health_from(stats: dict[str, Any], rows: Sequence[dict[str, Any]]) -> SiteHe
         images=len(images),
         captioned=sum(1 for image in images if image["caption"]),
         found=parsed + int(stats.get("crawler/incremental/skipped_known", 0)),
+        fallback=sum(1 for row in rows if "+" in (row["parser_version"] or "")),
     )

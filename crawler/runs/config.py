@@ -31,15 +31,32 @@ class Alarm:
     min_captions: float = 0.3
     min_found_ratio: float = 0.25
     history: int = 10
+    # Share of archived articles the generic parser had to complete: a few odd pages are
+    # normal, a changed layout sends most of them there.
+    max_fallback: float = 0.1
+
+
+GENERIC = "generic"
+"""The spider that needs no code, only start URLs (``[sites.NAME] spider = "generic"``)."""
 
 
 @dataclass(frozen=True)
 class SiteConfig:
-    spider: str
+    spider: str  # the spider that crawls the site
     enabled: bool = True
     max_pages: int = 5000
     max_minutes: int = 90
     alarm: Alarm = field(default_factory=Alarm)
+    start: tuple[str, ...] = ()  # the generic spider's start URLs
+    name: str = ""  # the [sites.NAME] table, when it is not the spider's name
+
+    @property
+    def label(self) -> str:
+        """The site's name in the manifest, the summary, alerts and metrics."""
+        return self.name or self.spider
+
+    def spider_args(self) -> dict[str, Any]:
+        return {"start": list(self.start)} if self.start else {}
 
     def scrapy_settings(self) -> dict[str, Any]:
         return {
@@ -125,7 +142,7 @@ def _typed(cls: type, values: dict[str, Any], where: str) -> dict[str, Any]:
     known = {f.name: f for f in fields(cls)}
     out = {}
     for key, value in values.items():
-        if key not in known or key in ("spider", "alarm"):
+        if key not in known or key in ("spider", "alarm", "start", "name"):
             raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(known))})")
         default = known[key].default
         kind = type(default)
@@ -226,6 +243,31 @@ def _email(found: dict[str, Any], base: Path, where: str) -> Email:
     return email
 
 
+def _spider_and_start(
+    name: str, spider: Any, start: Any, where: str
+) -> tuple[str, tuple[str, ...]]:
+    """A site's spider and, for the generic one, its start URLs: one entry, no code."""
+    if not isinstance(spider, str) or not spider:
+        raise ConfigError(f"{where}.spider: expected a spider's name")
+    if spider != GENERIC:
+        if start is not None:
+            raise ConfigError(
+                f'{where}.start: start URLs go with spider = "{GENERIC}" (a site spider knows '
+                "where to start)"
+            )
+        return spider, ()
+    urls = [start] if isinstance(start, str) else start
+    if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+        raise ConfigError(
+            f'{where}: spider = "{GENERIC}" needs start = ["https://www.example.com/"] '
+            "(the site's home page, or several)"
+        )
+    for url in urls:
+        if not http_url(url):
+            raise ConfigError(f"{where}.start: {url!r} is not an http(s) URL")
+    return spider, tuple(urls)
+
+
 def load_config(path: Path | str) -> Config:
     path = Path(path)
     try:
@@ -248,18 +290,34 @@ def load_config(path: Path | str) -> Config:
     default_site = _typed(SiteConfig, defaults, f"{path.name} [defaults]")
     sites = []
     for name, table in data.get("sites", {}).items():
-        table = dict(table)
         where = f"{path.name} [sites.{name}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: expected a table")
+        table = dict(table)
         alarm = Alarm(
             **{**default_alarm, **_typed(Alarm, table.pop("alarm", {}), f"{where}.alarm")}
         )
+        spider, start = _spider_and_start(
+            name, table.pop("spider", name), table.pop("start", None), where
+        )
         sites.append(
             SiteConfig(
-                spider=name, alarm=alarm, **{**default_site, **_typed(SiteConfig, table, where)}
+                spider=spider,
+                alarm=alarm,
+                start=start,
+                name=name if name != spider else "",
+                **{**default_site, **_typed(SiteConfig, table, where)},
             )
         )
     if not sites:
         raise ConfigError(f"{path.name}: no [sites.<spider>] table")
+    for site in sites:
+        if site.start and (site.start, site.spider) in [
+            (o.start, o.spider) for o in sites if o is not site
+        ]:
+            raise ConfigError(
+                f"{path.name} [sites.{site.label}]: the same start URLs as another site"
+            )
     settings = run.get("settings", {})
     if not isinstance(settings, dict):
         raise ConfigError(f"{path.name} [run.settings]: expected a table of Scrapy settings")

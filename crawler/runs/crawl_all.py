@@ -27,7 +27,7 @@ from crawler.crawling.runner import SettingError, SpiderResult, run_spiders
 from crawler.exit_codes import EXIT_ALARM, EXIT_BLOCKED, EXIT_FAILED, EXIT_OK
 from crawler.pipelines.archive import new_run_id
 from crawler.runs.alarm import check, health_from
-from crawler.runs.config import Config
+from crawler.runs.config import Config, SiteConfig
 from crawler.runs.manifest import (
     FINISHED,
     RUNNING,
@@ -38,6 +38,8 @@ from crawler.runs.manifest import (
 )
 from crawler.runs.metrics import write_metrics
 from crawler.runs.notify import send
+from crawler.sites.base import FALLBACK_FIELDS, FALLBACK_STAT
+from crawler.urls import site_of
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +74,8 @@ KEPT_STATS = (
     "crawler/incremental/known_in_archive",
     "crawler/incremental/listings_stopped",
     "crawler/blocked",
+    FALLBACK_STAT,
+    *(f"{FALLBACK_STAT}/{name}" for name in FALLBACK_FIELDS),
 )
 
 
@@ -105,9 +109,18 @@ def site_entry(
         "errors": result.errors,
         "failures": failure_kinds(stats),
         "blocked": blocked,
+        "generic_fallback": generic_fallback(stats),
         "alarm": alarm_problems,
         "stats": {key: stats[key] for key in KEPT_STATS if key in stats},
     }
+
+
+def generic_fallback(stats: dict[str, Any]) -> dict[str, int]:
+    """Articles the generic parser completed, in all and per field it filled."""
+    counts = {"articles": int(stats.get(FALLBACK_STAT, 0))}
+    for name in FALLBACK_FIELDS:
+        counts[name] = int(stats.get(f"{FALLBACK_STAT}/{name}", 0))
+    return counts
 
 
 def crawl_all(
@@ -134,7 +147,7 @@ def crawl_all(
         "start": started.isoformat(),
         "status": RUNNING,
         "pid": os.getpid(),
-        "planned": [site.spider for site in sites],
+        "planned": [site.label for site in sites],
         "sites": {},
     }
     if effective.get("CRAWLER_MIRROR_URL"):
@@ -156,7 +169,7 @@ def crawl_all(
                 "CRAWLER_RUN_ID": run_id,
                 "LOG_LEVEL": log_level,
             },
-            per_spider={site.spider: site.scrapy_settings() for site in sites},
+            per_crawl=[(site.scrapy_settings(), site.spider_args()) for site in sites],
         )
     except (KeyError, SettingError, ArchiveNotWritable):  # refused before any request
         manifest_path(config.archive, run_id).unlink(missing_ok=True)
@@ -171,11 +184,14 @@ def crawl_all(
     history_runs = [m for m in earlier if finished(m)]
     entries = {}
     for site, spider in zip(sites, result.spiders, strict=True):
-        own = [row for row in rows if row["spider"] == spider.spider]
-        history = [found for m in history_runs if (found := _found(m, site.spider)) is not None]
+        own = [row for row in rows if _belongs(row, site)]
+        history = [found for m in history_runs if (found := _found(m, site.label)) is not None]
         health = health_from(spider.stats, own)
         problems = check(health, site.alarm, history) if spider.reason == "finished" else []
-        entries[site.spider] = {**site_entry(spider, own, problems), "health": health.as_dict()}
+        entry = site_entry(spider, own, problems)
+        if site.start:
+            entry["start"] = list(site.start)
+        entries[site.label] = {**entry, "health": health.as_dict()}
     manifest["end"] = datetime.now(UTC).isoformat()
     manifest["status"] = FINISHED
     manifest["sites"] = entries
@@ -201,6 +217,14 @@ def crawl_all(
             status = manifest["exit_status"] = EXIT_FAILED
     after_run(config, manifest, earlier)
     return manifest, status
+
+
+def _belongs(row: dict[str, Any], site: SiteConfig) -> bool:
+    """Whether a row of the run is this site's: its spider's; for a generic site, of the
+    sites its start URLs name (several generic sites share the spider)."""
+    if row["spider"] != site.spider:
+        return False
+    return not site.start or row["site"] in {site_of(url) for url in site.start}
 
 
 def _found(manifest: dict[str, Any], spider: str) -> int | None:
@@ -235,17 +259,24 @@ def summary(manifest: dict[str, Any]) -> str:
         f"crawl-all run {manifest['run_id']} ({manifest['start'][:19]} to {manifest['end'][11:19]} UTC)"
         + (", pages from the bundled replicas" if manifest.get("replica") else "")
     ]
+    width = max([16, *(len(name) for name in manifest["sites"])])
     lines.append(
-        f"  {'site':<16} {'status':<8} {'pages':>6} {'new':>5} {'known':>6} {'dropped':>8} {'errors':>6}"
+        f"  {'site':<{width}} {'status':<8} {'pages':>6} {'new':>5} {'known':>6} {'dropped':>8} {'errors':>6}"
     )
     problems = []
     for name, entry in manifest["sites"].items():
         dropped = sum(entry["dropped"].values())
         lines.append(
-            f"  {name:<16} {entry['status']:<8} {entry['pages_fetched']:>6} {entry['articles_new']:>5} "
+            f"  {name:<{width}} {entry['status']:<8} {entry['pages_fetched']:>6} {entry['articles_new']:>5} "
             f"{entry['skipped_known']:>6} {dropped:>8} {entry['errors']:>6}"
         )
         problems += [f"  {name}: layout alarm: {problem}" for problem in entry["alarm"]]
+        fallback = entry.get("generic_fallback", {})
+        if fallback.get("articles") and not entry["alarm"]:
+            fields = ", ".join(f"{k} {v}" for k, v in fallback.items() if k != "articles" and v)
+            problems.append(
+                f"  {name}: the generic parser completed {fallback['articles']} articles ({fields})"
+            )
         if entry["blocked"]:
             problems.append(
                 f"  {name}: blocked by a bot challenge ({entry['stats'].get('crawler/blocked')})"

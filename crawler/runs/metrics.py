@@ -31,6 +31,7 @@ _HELP = {
     "crawler_site_pages_fetched": "Pages each site fetched in the last run.",
     "crawler_site_errors": "Errors of each site in the last run (requests failed for good, articles not written, ...).",
     "crawler_site_layout_alarm": "1 if the site's last run fell below its layout-alarm thresholds.",
+    "crawler_site_generic_fallback": "Articles of each site whose title, body or date only the generic parser found in the last run.",
 }
 
 
@@ -88,6 +89,11 @@ def metrics_text(manifest: dict[str, Any], earlier: Sequence[dict[str, Any]]) ->
         samples["crawler_site_layout_alarm"].append(
             (f"{{{site}}}", 1.0 if entry.get("alarm") else 0.0)
         )
+        fallback = entry.get("generic_fallback")
+        if isinstance(fallback, dict):  # manifests of older runs have none
+            samples["crawler_site_generic_fallback"].append(
+                (f"{{{site}}}", _number(fallback.get("articles")))
+            )
     lines = []
     for name, values in samples.items():
         if not values:

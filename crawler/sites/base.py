@@ -19,6 +19,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
 
 from crawler.archive import ArchiveReadError, known_url_keys
+from crawler.generic.parser import GenericParser
 from crawler.items import Article, sha256_hex
 from crawler.sites.description import SiteDescription
 from crawler.sites.discovery import (
@@ -416,7 +417,12 @@ class NewsSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             self.crawler.stats.inc_value("crawler/extract/not_html")
             return
-        article = self.extract(response)
+        article, filled = self.extract_with_fallback(response)
+        if filled:
+            stats = self.crawler.stats
+            stats.inc_value(FALLBACK_STAT)
+            for name in filled:
+                stats.inc_value(f"{FALLBACK_STAT}/{name}")
         listing = response.meta.get("listing")
         if listing is not None and not self.before_window(article.published_at):
             pending = self._pending_next.pop((listing, response.meta["page"]), None)
@@ -428,8 +434,26 @@ class NewsSpider(scrapy.Spider):
         yield article
 
     def extract(self, response: TextResponse) -> Article:
-        """The raw article of a page, by the site's current parser."""
-        return self.parser(self._site).parse(response)
+        """The raw article of a page, by the site's current parser (and the generic
+        parser for what it could not find: :meth:`extract_with_fallback`)."""
+        return self.extract_with_fallback(response)[0]
+
+    def extract_with_fallback(self, response: TextResponse) -> tuple[Article, tuple[str, ...]]:
+        """The raw article of a page, and the fields the generic parser had to fill.
+
+        When the site's parser finds no title, no body or no date (its layout
+        changed, most likely), :class:`GenericParser` reads the same page and fills
+        only what is missing; ``parser_version`` then says so
+        (``<site version>+generic-<n>``). The body comes whole from one parser or
+        the other, with the byline the same parser found.
+        """
+        article = self.parser(self._site).parse(response)
+        if issubclass(self.parser, GenericParser) or not missing_fields(article):
+            return article, ()
+        filled = fill_missing(article, GenericParser(self._site).parse(response))
+        if filled:
+            article.parser_version = fallback_version(article.parser_version)
+        return article, filled
 
     @classmethod
     def parser_versions(cls) -> dict[str, type[ArticleParser]]:
@@ -438,6 +462,46 @@ class NewsSpider(scrapy.Spider):
 
     def article_id(self, url: str) -> str | None:
         return self._site.article_id(url)
+
+
+FALLBACK_STAT = "crawler/generic/fallback"
+"""Articles the generic parser completed; ``…/title``, ``…/body``, ``…/date``: per field."""
+
+FALLBACK_FIELDS = ("title", "body", "date")
+
+
+def missing_fields(article: Article) -> tuple[str, ...]:
+    """The fields a healthy layout always gives that the site's parser did not find."""
+    missing = {
+        "title": not article.title.strip(),
+        "body": not any(paragraph.strip() for paragraph in article.paragraphs),
+        "date": article.published_at is None,
+    }
+    return tuple(name for name in FALLBACK_FIELDS if missing[name])
+
+
+def fill_missing(article: Article, generic: Article) -> tuple[str, ...]:
+    """Fill ``article``'s missing fields from ``generic``'s; the names of those filled."""
+    filled = []
+    missing = missing_fields(article)
+    if "title" in missing and generic.title.strip():
+        article.title = generic.title
+        filled.append("title")
+    if "body" in missing and any(p.strip() for p in generic.paragraphs):
+        article.blocks = generic.blocks
+        if generic.byline and not article.byline:
+            article.byline, article.authors = generic.byline, list(generic.authors)
+        filled.append("body")
+    if "date" in missing and generic.published_at is not None:
+        article.published_at = generic.published_at
+        article.published_raw = generic.published_raw
+        filled.append("date")
+    return tuple(filled)
+
+
+def fallback_version(site_version: str) -> str:
+    """``parser_version`` of a row the generic parser completed: ``<site>+generic-<n>``."""
+    return f"{site_version}+{GenericParser.version}"
 
 
 def _as_date(value: str | date) -> date:
