@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from crawler.commands._common import (
     CommandError,
+    add_archive_option,
+    add_log_level_option,
+    add_settings_option,
+    settings_pairs,
 )
 
 
@@ -16,8 +19,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from crawler.archive.writer import ArchiveNotWritable
     from crawler.mirror.demo import run_demo
 
+    overrides = settings_pairs(args.set)
     try:
-        return run_demo(Path(args.out), log_level=args.log_level)
+        return run_demo(args.archive, log_level=args.log_level, **overrides)
     except ArchiveNotWritable as error:
         raise CommandError(str(error)) from None
 
@@ -25,6 +29,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     """Add ``demo`` to the ``crawler`` command."""
     p = command("demo", "Serve the bundled replica sites on 127.0.0.1, crawl them, summarise.")
-    p.add_argument("--out", default="output", help="archive root (default output/)")
-    p.add_argument("--log-level", default="WARNING", help="Scrapy log level (default WARNING)")
+    add_archive_option(p)
+    add_log_level_option(p)
+    add_settings_option(p)
     p.set_defaults(func=cmd_demo)

@@ -119,9 +119,9 @@ def summary(out: Path, result: RunResult) -> str:
     return "\n".join(lines)
 
 
-def run_demo(out: Path, log_level: str = "WARNING") -> int:
+def run_demo(out: Path, log_level: str = "WARNING", **overrides: Any) -> int:
     check_writable(out)  # before the replica server starts: ArchiveNotWritable
-    result = crawl_replicas(out, log_level)
+    result = crawl_replicas(out, log_level, **overrides)
     print(summary(out, result))
     if not result.ok:
         print("demo: a spider did not finish cleanly; see the log above", file=sys.stderr)
