@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -113,9 +114,11 @@ def summary(out: Path, result: RunResult) -> str:
         )
     files = sorted((out / "articles").rglob("*.parquet"))
     lines.append(f"  files in the archive: {len(files)}")
+    archive = "" if out == Path("output") else f" --archive {shlex.quote(str(out))}"
     lines.append(
-        f"  try: python -c \"import pandas; print(pandas.read_parquet('{out / 'articles'}'))\""
+        f'  try: crawler sql "SELECT site, count(*) AS articles FROM latest GROUP BY site"{archive}'
     )
+    lines.append(f"       crawler sample -n 1{archive}   (crawler --help for every command)")
     return "\n".join(lines)
 
 
