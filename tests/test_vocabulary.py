@@ -3,7 +3,10 @@ as the site's local day, ``--archive``/``--out``, ``-s``, one log level, ``--exc
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -143,3 +146,22 @@ def test_a_spider_by_its_domain(capsys: pytest.CaptureFixture[str]) -> None:
     assert '"spider": "qdnd"' in capsys.readouterr().out
     assert main(["extract", "qdnd.com", str(html), "--url", url]) == 2
     assert "unknown spider 'qdnd.com'; known: " in capsys.readouterr().err
+
+
+def test_crawl_all_takes_archive_and_settings_from_the_command_line(tmp_path: Path) -> None:
+    config = tmp_path / "conf" / "crawl.toml"
+    config.parent.mkdir()
+    config.write_text('[run]\narchive = "in-the-file"\n[defaults]\nmax_pages = 500\n[sites.qdnd]\n')
+    elsewhere = tmp_path / "other archive"
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "crawl-all", "--config", str(config), "--replica",
+         "--out", str(elsewhere), "-s", "CLOSESPIDER_PAGECOUNT=3"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert f"  archive: {elsewhere}\n" in done.stdout, done.stdout + done.stderr[-2000:]
+    assert not (config.parent / "in-the-file").exists()
+    [manifest] = (elsewhere / "_runs").glob("*.json")
+    entry = json.loads(manifest.read_text())["sites"]["qdnd"]
+    # -s wins over the site's own max_pages (500, CLOSESPIDER_PAGECOUNT too): the spider
+    # stopped after a few pages (and those in flight), far from the replica's end.
+    assert entry["stats"]["finish_reason"] == "closespider_pagecount"
