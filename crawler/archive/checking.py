@@ -184,6 +184,8 @@ def _check_schema(report: Report, name: str, schema: pa.Schema, site: str) -> bo
                     f"schema v{version} is newer than this crawler's v{SCHEMA_VERSION}",
                 )
                 return False
+            if version < SCHEMA_VERSION:  # readable, but not by every reader beside newer files
+                report.note("old_schema", name, f"schema v{version}")
     file_site = meta.get(SITE_KEY)
     if file_site is not None and file_site.decode("utf-8", "replace") != site:
         report.add(

@@ -16,6 +16,7 @@ from crawler.archive.compaction import (
     compact,
 )
 from crawler.archive.layout import lock_path
+from crawler.archive.schema import SCHEMA_VERSION
 from crawler.archive.views import ArchiveError, one_line, parquet_files
 from crawler.commands._common import SITE_HELP, CommandError, add_archive_option, print_json
 from crawler.exit_codes import EXIT_LOCKED
@@ -30,6 +31,12 @@ def render(result: CompactResult) -> str:
         f"({data['files_before']:,} files, {data['rows_before']:,} rows -> "
         f"{data['files_after']:,} files, {data['rows_after']:,} rows); "
         f"{data['partitions_untouched']:,} already compact"
+        + (
+            f"; {data['files_upgraded']:,} files of an older schema "
+            f"{'would be' if result.dry_run else 'were'} upgraded to v{SCHEMA_VERSION}"
+            if data["files_upgraded"]
+            else ""
+        )
     ]
     for p in result.partitions:
         if p.skipped:
@@ -92,7 +99,8 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         "Merge each partition's files into large ones, keeping one row per url_key (the "
         "newest), swapped in atomically: a reader never sees a partition half done. It "
         "checks itself first (the rows to keep chosen twice, each new file read back) and "
-        "changes nothing if the result does not add up.\n\n"
+        "changes nothing if the result does not add up. Files of an older schema version "
+        "are rewritten in the current one (older files make some readers, Polars, fail).\n\n"
         "Exit status: 0 done; 2 bad arguments, a file it cannot read (see crawler validate "
         "--quarantine), or a failed self-check (nothing changed); 5 a crawl-all run holds "
         "the archive's lock.",

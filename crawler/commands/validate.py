@@ -84,19 +84,28 @@ def render(report: Report, show_all: bool = False) -> str:
 
 def _render_notes(report: Report, show_all: bool) -> list[str]:
     """Expected states, each with the command that clears it."""
+    compact = f"`crawler compact --archive {shlex.quote(report.root)}`"
+    lines: list[str] = []
     older = [note for note in report.notes if note.kind == "older_rows"]
-    if not older:
-        return []
-    rows = sum(len(note.places or ()) - 1 for note in older)
-    lines = [
-        f"note: {len(older):,} articles have {rows:,} older rows (a refetch or a reextract "
-        f"wrote newer ones), not a problem: `crawler compact --archive "
-        f"{shlex.quote(report.root)}` keeps the newest row of each"
-    ]
-    if show_all:
-        lines += [f"  {note.url} ({note.detail})" for note in older]
-    lines.append("")
-    return lines
+    if older:
+        rows = sum(len(note.places or ()) - 1 for note in older)
+        lines.append(
+            f"note: {len(older):,} articles have {rows:,} older rows (a refetch or a reextract "
+            f"wrote newer ones), not a problem: {compact} keeps the newest row of each"
+        )
+        if show_all:
+            lines += [f"  {note.url} ({note.detail})" for note in older]
+    old = [note for note in report.notes if note.kind == "old_schema"]
+    if old:
+        lines.append(
+            f"note: {len(old):,} files of an older schema version (read with the newer "
+            f"columns null; Polars refuses them beside newer files): {compact} upgrades them"
+        )
+        shown = old if show_all else old[:SHOWN_PER_KIND]
+        lines += [f"  {note.file} ({note.detail})" for note in shown]
+        if len(old) > len(shown):
+            lines.append(f"  … and {len(old) - len(shown):,} more (--all lists every one)")
+    return [*lines, ""] if lines else []
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -129,8 +138,8 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         "WARC file.\n\nA damaged file, or one not of the archive's schema, stops the other "
         "commands (and a crawl of its site) until it is moved out of articles/: "
         "--quarantine does that.\n\n"
-        "Older rows of an article that a refetch or a reextract made newer ones of are a "
-        "note, not a problem: `crawler compact` clears them.\n\n"
+        "Older rows of an article that a refetch or a reextract made newer ones of, and files "
+        "of an older schema version, are notes, not problems: `crawler compact` clears them.\n\n"
         "Exit status: 0 no problem (notes only, or nothing); 1 problems (listed, and moved "
         "with --quarantine); 2 no archive.",
     )
