@@ -238,9 +238,13 @@ def resolve_sites(values: list[str] | None, archive: Path | str) -> list[str] | 
             if site not in by_domain and site not in in_archive:
                 known = ", ".join(f"{name} ({cls.site})" for name, cls in spiders.items())
                 others = sorted(in_archive - set(by_domain))
+                from crawler.archive.views import printable
+
                 raise CommandError(
-                    f"unknown site {value!r}; known: {known}"
-                    + (f"; also in {archive}: {', '.join(others)}" if others else "")
+                    printable(
+                        f"unknown site {value!r}; known: {known}"
+                        + (f"; also in {archive}: {', '.join(others)}" if others else "")
+                    )
                 )
         if site not in sites:
             sites.append(site)
