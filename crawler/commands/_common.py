@@ -37,13 +37,13 @@ def parse_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def add_archive_option(p: argparse.ArgumentParser, default: Path | None = Path("output")) -> None:
+def add_archive_option(p: argparse.ArgumentParser) -> None:
     """``--archive DIR`` (alias ``--out``), as every archive command takes it."""
     p.add_argument(
         "--archive",
         "--out",
         dest="archive",
-        default=default,
+        default=Path("output"),
         type=Path,
         metavar="DIR",
         help="archive root (default output/; --out is the same option)",
@@ -227,7 +227,7 @@ def resolve_sites(values: list[str] | None, archive: Path | str) -> list[str] | 
     if not values:
         return values
     spiders = spider_sites()
-    by_domain = {cls.site: cls.site for cls in spiders.values()}
+    crawled = {cls.site for cls in spiders.values()}
     in_archive = set(archive_sites(archive))
     sites: list[str] = []
     for value in values:
@@ -235,9 +235,9 @@ def resolve_sites(values: list[str] | None, archive: Path | str) -> list[str] | 
             site = spiders[value].site
         else:
             site = _as_domain(value)
-            if site not in by_domain and site not in in_archive:
+            if site not in crawled and site not in in_archive:
                 known = ", ".join(f"{name} ({cls.site})" for name, cls in spiders.items())
-                others = sorted(in_archive - set(by_domain))
+                others = sorted(in_archive - crawled)
                 from crawler.archive.views import printable
 
                 raise CommandError(
