@@ -226,9 +226,12 @@ def resolve_sites(values: list[str] | None, archive: Path | str) -> list[str] | 
     """
     if not values:
         return values
+    in_archive = set(archive_sites(archive))
+    domains = list(dict.fromkeys(_as_domain(value) for value in values))
+    if all(domain in in_archive for domain in domains):
+        return domains  # what the archive holds: no need to load the spiders (about 0.7 s)
     spiders = spider_sites()
     crawled = {cls.site for cls in spiders.values()}
-    in_archive = set(archive_sites(archive))
     sites: list[str] = []
     for value in values:
         if value in spiders:
