@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from crawler.commands import COMMANDS, EXAMPLES
-from crawler.commands._common import CommandError
+from crawler.commands._common import CommandError, resolve_sites
 from crawler.exit_codes import EXIT_FAILED, EXIT_USAGE
 
 
@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "site", None):  # one meaning of --site in every command
+            args.site = resolve_sites(args.site, args.archive)
         status: int = args.func(args)
         return status
     except CommandError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,9 @@ def test_demo_archives_the_replica_and_summarises(tmp_path: Path) -> None:
     assert "quoc-phong-an-ninh" in done.stdout
     captions = sum(a["caption_count"] for a in articles)
     assert f"with captions: {captions}" in done.stdout
+    # The closing hint uses what the install has, and names this archive as a shell reads it.
+    assert "pandas" not in done.stdout
+    assert f'GROUP BY site" --archive {shlex.quote(str(out))}' in done.stdout
     frame = pd.read_parquet(out / "articles")
     assert len(frame) == len(articles)
     assert sorted(set(frame["site"])) == sites

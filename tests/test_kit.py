@@ -222,3 +222,17 @@ def test_old_parser_versions_keep_their_fixtures() -> None:
         expected_record(VersionedQdnd, page, SEED_URL, "3")
     article = VersionedQdnd().extract(HtmlResponse(url=SEED_URL, body=page, encoding="utf-8"))
     assert article.parser_version == "2"
+
+
+def test_a_fixture_names_its_source_without_a_machines_path(tmp_path: Path) -> None:
+    # A replica page given by its absolute path: stored as its path in the repository.
+    target, _ = save_fixture(QdndSpider, SEED_PAGE.resolve(), SEED_URL, tmp_path / "fx", "a")
+    source = json.loads(target.read_text("utf-8"))["source"]
+    assert source == "crawler/mirror/sites/" + json.loads(target.read_text("utf-8"))["replica_page"]
+    # A page from elsewhere (copied beside the case): its file name, not where it lay.
+    elsewhere = tmp_path / "my downloads" / "page [1].html"
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(SEED_PAGE.read_bytes().replace(b"</body>", b"<!-- mine --></body>"))
+    target, own = save_fixture(QdndSpider, elsewhere, SEED_URL, tmp_path / "fx", "b")
+    assert json.loads(target.read_text("utf-8"))["source"] == "page [1].html"
+    assert own.read_bytes() == elsewhere.read_bytes()

@@ -110,9 +110,7 @@ def test_no_import_cycle_in_the_package() -> None:
 
 
 def test_no_module_is_named_like_a_standard_library_module() -> None:
-    clashes = [
-        name for name in modules() if name.rpartition(".")[2] in sys.stdlib_module_names
-    ]
+    clashes = [name for name in modules() if name.rpartition(".")[2] in sys.stdlib_module_names]
     assert not clashes
 
 

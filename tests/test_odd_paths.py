@@ -139,7 +139,7 @@ def test_compact_keeps_its_own_archive_and_leaves_the_neighbours(
     before = {other: snapshot(tmp_path / other) for other in NEIGHBOURS}
     distinct = len(set(read_table(root, columns=["url_key"]).column("url_key").to_pylist()))
 
-    assert main(["compact", "--archive", str(root), "--max-rows", "7"]) == 0
+    assert main(["compact", "--archive", str(root), "--rows-per-file", "7"]) == 0
 
     after = read_table(root).to_pylist()
     assert len(after) == distinct == len({row["url_key"] for row in after}) == 90

@@ -161,7 +161,9 @@ def test_reextract_after_a_parser_change_then_compact(archive: Path) -> None:
     # No replica server runs now: a fetch would fail, and the run would log errors.
     done = cli("reextract", "--archive", str(archive), "--site", "qdnd.vn", script=PARSER_CHANGE)
     assert done.returncode == 0, done.stderr
-    assert f"{len(qdnd)} stored pages re-parsed, {len(qdnd)} rows written" in done.stderr
+    assert (
+        f"{len(qdnd)} stored pages re-parsed, {len(qdnd)} rows written, 0 unchanged" in done.stderr
+    )
     assert "crawler compact" in done.stderr
     rows = read_table(archive).to_pylist()
     new = [r for r in rows if r["parser_version"] == "9"]
@@ -215,3 +217,38 @@ def test_reextract_counts_a_missing_page(archive: Path) -> None:
     assert "0 rows written" in done.stderr and "pages missing" in done.stderr
     summary = json.loads(cli("inspect", "--archive", str(archive), "--json").stdout)
     assert summary["raw_pages"]["files"] >= 1
+
+
+VERSION_ONLY = textwrap.dedent(
+    """
+    from crawler.sites.qdnd import QdndParser, QdndSpider
+
+    class Same(QdndParser):
+        version = "9"
+
+    QdndSpider.parser = Same
+    QdndSpider.old_parsers = (*QdndSpider.old_parsers, QdndParser)
+    """
+)
+
+
+def test_reextract_writes_only_what_changed_unless_forced(archive: Path) -> None:
+    before = read_table(archive).to_pylist()
+    qdnd = [r for r in before if r["site"] == "qdnd.vn"]
+    # A new parser version that makes the same records: nothing to write.
+    done = cli("reextract", "--archive", str(archive), "--site", "qdnd", script=VERSION_ONLY)
+    assert done.returncode == 0, done.stderr
+    n = len(qdnd)
+    assert f"{n} stored pages re-parsed, 0 rows written, {n} unchanged" in done.stderr
+    assert f"qdnd: {n} pages, 0 rows, {n} unchanged, 0 dropped" in done.stderr
+    assert "Dropped" not in done.stderr  # quiet, not a warning per page
+    assert len(read_table(archive, columns=["url"])) == len(before)
+    # --force writes them all, stamped with the current version.
+    done = cli(
+        "reextract", "--archive", str(archive), "--site", "qdnd.vn", "--force",
+        script=VERSION_ONLY,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"{n} rows written, 0 unchanged" in done.stderr
+    rows = read_table(archive, columns=["site", "parser_version"]).to_pylist()
+    assert sum(1 for r in rows if r["parser_version"] == "9") == n

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import polars as pl
 import pyarrow.parquet as pq
+import pytest
 
 from crawler.archive import (
     ARTICLE_SCHEMA,
@@ -17,7 +19,8 @@ from crawler.archive import (
     ArchiveWriter,
     read_table,
 )
-from crawler.items import Article
+from crawler.cli import main
+from crawler.items import Article, sha256_hex
 from tests.conftest import DATA
 
 V1 = DATA / "archive_v1"
@@ -68,3 +71,36 @@ def test_v1_and_v2_files_read_together(tmp_path: Path) -> None:
     ).fetchall()
     assert count == [(4, 1)]
     assert len(pd.read_parquet(articles)) == 4
+
+
+def test_compact_upgrades_v1_files_so_that_polars_reads_the_archive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(V1, tmp_path, dirs_exist_ok=True)
+    old = read_table(tmp_path).to_pylist()
+    writer = ArchiveWriter(tmp_path, "v2")  # a v2 file in another partition
+    url = "https://www.qdnd.vn/new-1"
+    writer.add({**old[0], "url": url, "url_key": sha256_hex(url), "crawl_run": "v2",
+                "published_at": datetime(2024, 5, 1, tzinfo=UTC)})  # fmt: skip
+    writer.close()
+    articles = tmp_path / "articles"
+    with pytest.raises(pl.exceptions.SchemaError, match="raw_ref"):
+        pl.read_parquet(f"{articles}/")  # what a user meets before the upgrade
+
+    # validate: not a problem, a note naming the old file and the command that upgrades it.
+    assert main(["validate", "--archive", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "note: 1 files of an older schema version" in out
+    assert v1_files()[0].name in out and "(schema v1)" in out
+    assert f"`crawler compact --archive {tmp_path}` upgrades them" in out
+
+    assert main(["compact", "--archive", str(tmp_path)]) == 0
+    assert "1 files of an older schema were upgraded to v2" in capsys.readouterr().out
+    versions = {pq.read_schema(p).metadata[SCHEMA_VERSION_KEY] for p in articles.rglob("*.parquet")}
+    assert versions == {b"2"}
+    frame = pl.read_parquet(f"{articles}/")
+    assert frame.height == 4 and frame["raw_ref"].null_count() == 4
+    assert sorted(frame["url"].to_list()) == sorted([r["url"] for r in old] + [
+        "https://www.qdnd.vn/new-1"])  # fmt: skip
+    assert main(["validate", "--archive", str(tmp_path)]) == 0
+    assert "note" not in capsys.readouterr().out

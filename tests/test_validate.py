@@ -151,3 +151,26 @@ def test_timestamps_are_checked_in_utc(tmp_path: Path) -> None:
     with ArchiveWriter(tmp_path, "utc") as writer:
         writer.add(late)
     assert validate(tmp_path).problems == []
+
+
+def test_older_rows_waiting_for_compact_are_a_note(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A later run archives three articles again (a refetch, a reextract): expected.
+    again = read_table(archive).to_pylist()[:3]
+    with ArchiveWriter(archive, "20990101T000000Z-later") as writer:
+        for row in again:
+            writer.add({**row, "crawl_run": "20990101T000000Z-later"})
+    assert main(["validate", "--archive", str(archive)]) == 0
+    out = capsys.readouterr().out
+    assert "note: 3 articles have 3 older rows" in out
+    assert f"`crawler compact --archive {archive}` keeps the newest row of each" in out
+    assert out.rstrip().splitlines()[-1].startswith(f"validate {archive}: no problems (3 notes)")
+    main(["validate", "--archive", str(archive), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True and report["note_counts"] == {"older_rows": 3}
+    # After compaction, nothing is left to note.
+    assert main(["compact", "--archive", str(archive)]) == 0
+    capsys.readouterr()
+    assert main(["validate", "--archive", str(archive)]) == 0
+    assert "note" not in capsys.readouterr().out

@@ -24,6 +24,7 @@ import itertools
 import os
 import re
 import shutil
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -82,6 +83,8 @@ class Report:
     files: int = 0
     rows: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # Expected states, not problems: older rows of an article waiting for `crawler compact`.
+    notes: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     # Files the other commands refuse to read, with why: what --quarantine moves.
     refused: dict[str, str] = field(default_factory=dict)
@@ -98,6 +101,17 @@ class Report:
     ) -> None:
         self.problems.append(Problem(kind, file, detail, row, url, places))
 
+    def note(
+        self,
+        kind: str,
+        file: str,
+        detail: str,
+        row: int | None = None,
+        url: str | None = None,
+        places: list[str] | None = None,
+    ) -> None:
+        self.notes.append(Problem(kind, file, detail, row, url, places))
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "archive": self.root,
@@ -106,6 +120,8 @@ class Report:
             "rows": self.rows,
             "problems": [asdict(p) for p in self.problems],
             "counts": dict(Counter(p.kind for p in self.problems)),
+            "notes": [asdict(p) for p in self.notes],
+            "note_counts": dict(Counter(p.kind for p in self.notes)),
             "warnings": self.warnings,
             "refused": self.refused,
             "quarantined": [asdict(m) for m in self.moved],
@@ -168,6 +184,8 @@ def _check_schema(report: Report, name: str, schema: pa.Schema, site: str) -> bo
                     f"schema v{version} is newer than this crawler's v{SCHEMA_VERSION}",
                 )
                 return False
+            if version < SCHEMA_VERSION:  # readable, but not by every reader beside newer files
+                report.note("old_schema", name, f"schema v{version}")
     file_site = meta.get(SITE_KEY)
     if file_site is not None and file_site.decode("utf-8", "replace") != site:
         report.add(
@@ -212,12 +230,14 @@ class _Rows:
     """The rows of every file seen so far, for the checks across files."""
 
     def __init__(self) -> None:
-        self.keys: dict[str, list[tuple[str, int, str]]] = {}
+        self.keys: dict[str, list[tuple[str, int, str, str]]] = {}
 
-    def add(self, name: str, keys: list[str | None], urls: list[str | None]) -> None:
-        for row, (key, url) in enumerate(zip(keys, urls, strict=True)):
+    def add(
+        self, name: str, keys: list[str | None], urls: list[str | None], runs: list[str | None]
+    ) -> None:
+        for row, (key, url, run) in enumerate(zip(keys, urls, runs, strict=True)):
             if key is not None:
-                self.keys.setdefault(key, []).append((name, row, url or ""))
+                self.keys.setdefault(key, []).append((name, row, url or "", sys.intern(run or "")))
 
 
 def _check_rows(
@@ -237,7 +257,7 @@ def _check_rows(
 
     urls = table.column("url").to_pylist()
     keys = table.column("url_key").to_pylist()
-    rows.add(name, keys, urls)
+    rows.add(name, keys, urls, table.column("crawl_run").to_pylist())
     for row, (url, key) in enumerate(zip(urls, keys, strict=True)):
         if url is not None and key != hashlib.sha256(url.encode("utf-8")).hexdigest():
             report.add("url_key", name, f"url_key {key} is not sha256(url)", row, url)
@@ -363,14 +383,20 @@ def validate(root: Path | str) -> Report:
             kind = "unreadable" if why.startswith("unreadable") else "schema"
             report.add(kind, name, why)
     for key, places in rows.keys.items():
-        if len(places) > 1:
-            report.add(
-                "duplicate",
-                places[0][0],
-                f"url_key {key}: {len(places)} rows",
-                url=places[0][2],
-                places=[f"{file} row {row}" for file, row, _url in places],
-            )
+        if len(places) < 2:
+            continue
+        runs = [run for *_, run in places]
+        # Rows of different runs (a refetch, a reextract) are what compaction is for;
+        # two rows of one run are not made by the crawler (a copied file, say).
+        note = len(set(runs)) == len(runs)
+        (report.note if note else report.add)(
+            "older_rows" if note else "duplicate",
+            places[0][0],
+            f"url_key {key}: {len(places)} rows"
+            + ("" if note else f" ({len(runs) - len(set(runs))} more of the same run)"),
+            url=places[0][2],
+            places=[f"{file} row {row} (run {run})" for file, row, _url, run in places],
+        )
     return report
 
 

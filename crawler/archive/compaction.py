@@ -78,6 +78,7 @@ class PartitionResult:
     files_after: int = 0
     rows_after: int = 0
     skipped: str | None = None
+    upgraded: int = 0  # files of an older schema version among files_before
 
 
 @dataclass
@@ -100,6 +101,7 @@ class CompactResult:
             "files_after": sum(p.files_after for p in done),
             "rows_before": sum(p.rows_before for p in done),
             "rows_after": sum(p.rows_after for p in done),
+            "files_upgraded": sum(p.upgraded for p in done),
             "partitions": [asdict(p) for p in self.partitions],
         }
 
@@ -287,8 +289,9 @@ def _check_built(entry: PartitionResult, new: Path, expected: int) -> None:
         )
 
 
-def _check_files(root: Path, files: list[Path]) -> dict[str, int]:
-    """Row count of each file; a one-line error for a file that cannot be compacted."""
+def _check_files(root: Path, files: list[Path], old: set[str] | None = None) -> dict[str, int]:
+    """Row count of each file; a one-line error for a file that cannot be compacted.
+    Files of an older schema version go into ``old`` (compaction upgrades them)."""
     import pyarrow.parquet as pq
 
     from crawler.archive.schema import SCHEMA_VERSION, SCHEMA_VERSION_KEY
@@ -311,6 +314,8 @@ def _check_files(root: Path, files: list[Path]) -> dict[str, int]:
                 f"v{SCHEMA_VERSION}: compact with the newer crawler"
             )
         counts[absolute(path)] = meta.num_rows
+        if old is not None and number < SCHEMA_VERSION:
+            old.add(absolute(path))
     return counts
 
 
@@ -425,7 +430,8 @@ def compact(
     root = Path(root)
     files = parquet_files(root)
     articles = root / ARTICLES_DIR
-    counts = _check_files(root, files)
+    old: set[str] = set()  # files of an older schema version: rewritten in the current one
+    counts = _check_files(root, files, old)
     _clean_staging(root)
     try:
         keep = newest_rows(files)
@@ -441,7 +447,7 @@ def compact(
         if sites and site not in sites:
             continue
         losers = any(len(keep[absolute(p)]) < counts[absolute(p)] for p in inputs)
-        if len(inputs) > 1 or losers:
+        if len(inputs) > 1 or losers or any(absolute(p) in old for p in inputs):
             todo.append((live, inputs))
         else:
             result.untouched += 1
@@ -457,6 +463,7 @@ def compact(
                         partition=live.relative_to(articles).as_posix(),
                         files_before=len(inputs),
                         rows_before=sum(counts[absolute(p)] for p in inputs),
+                        upgraded=sum(absolute(p) in old for p in inputs),
                     )
                     result.partitions.append(entry)
                     wanted = sum(len(expected[absolute(p)]) for p in inputs)

@@ -17,8 +17,8 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -143,22 +143,27 @@ def csv_writer(out: IO[str], names: Sequence[str], raw: bool = False) -> _csv.Wr
 
 
 def export_query(
-    sites: Sequence[str] | None, since: date | None, until: date | None, all_versions: bool
+    sites: Sequence[str] | None,
+    since: date | None,
+    until: date | None,
+    all_versions: bool,
+    zones: Mapping[str, tzinfo] | None = None,
+    default_zone: tzinfo = UTC,
 ) -> tuple[str, str, list[Any]]:
     """The SELECT behind ``crawler export``, a cheap count of its rows (for the progress
-    bar: no window over whole rows), and their parameters."""
+    bar: no window over whole rows), and their parameters. Dates are each site's local
+    days (``zones``; ``default_zone`` for sites not in it)."""
     from crawler.archive.views import RECORD_COLUMNS
+    from crawler.archive.window import date_window
 
     where, params = [], []
     if sites:
         where.append("site IN (" + ", ".join("?" for _ in sites) + ")")
         params += list(sites)
-    if since:
-        where.append("published_at >= CAST(? AS TIMESTAMPTZ)")
-        params.append(f"{since.isoformat()} 00:00:00+00")
-    if until:
-        where.append("published_at < CAST(? AS TIMESTAMPTZ) + INTERVAL 1 DAY")
-        params.append(f"{until.isoformat()} 00:00:00+00")
+    window, values = date_window(since, until, zones or {}, default_zone)
+    if window:
+        where.append(window)
+        params += values
     condition = (" WHERE " + " AND ".join(where)) if where else ""
     view = "articles" if all_versions else "latest"
     sql = f"SELECT {', '.join(RECORD_COLUMNS)} FROM {view}{condition}"
@@ -219,11 +224,13 @@ def export(
     until: date | None = None,
     all_versions: bool = False,
     raw_cells: bool = False,
+    zones: Mapping[str, tzinfo] | None = None,
+    default_zone: tzinfo = UTC,
 ) -> int:
     """Export the archive to ``out``; return the number of rows."""
     from crawler.archive.views import RECORD_COLUMNS
 
-    sql, count_sql, params = export_query(sites, since, until, all_versions)
+    sql, count_sql, params = export_query(sites, since, until, all_versions, zones, default_zone)
 
     def work(con: duckdb.DuckDBPyConnection) -> int:
         count, batches = _batches(con, sql, count_sql, params)

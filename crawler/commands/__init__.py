@@ -23,24 +23,32 @@ from crawler.commands import (
 COMMANDS = (extract, crawl, kit, browse, query, validate, compact, report, reextract, demo)
 """In the order ``crawler --help`` lists them."""
 
+PAGE = "crawler/mirror/sites/qdnd.vn/pages/quoc-phong-an-ninh/xay-dung-quan-doi/thiet-ke-tu-tam-nang-tam-chat-luong-812203.html"
+"""A saved article page that every clone has (a page of the qdnd.vn replica)."""
+URL = "https://www.qdnd.vn/quoc-phong-an-ninh/xay-dung-quan-doi/thiet-ke-tu-tam-nang-tam-chat-luong-812203"
+"""That page's address, also an article of the demo's archive."""
+
 EXAMPLES = {
-    "clean": "crawler clean ../shared/seed/000_e17f4e3068c7ab98.txt",
-    "extract": "crawler extract qdnd page.html --url https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/abc-812345\n"
-    "         crawler extract generic --batch pages.tsv > records.jsonl   # PATH<TAB>URL a line",
-    "crawl": "crawler crawl qdnd --since 2025-01-01 --out output",
-    "demo": "crawler demo\n         crawler demo --generic   # the generic spider against each site spider",
-    "crawl-all": "crawler crawl-all --config crawl.toml",
-    "schedule": "crawler schedule >> /tmp/cron && crontab /tmp/cron   # or: crawler schedule --systemd",
-    "fixture": "crawler fixture qdnd page.html --url https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/abc-812345\n"
+    "clean": "crawler clean tests/data/seed/000_e17f4e3068c7ab98.txt",
+    "extract": f"crawler extract qdnd {PAGE} \\\n           --url {URL}\n"
+    f"         printf '%s\\t%s\\n' {PAGE} {URL} \\\n"
+    "           | crawler extract generic --batch - > records.jsonl   # PATH<TAB>URL a line",
+    "crawl": "crawler crawl qdnd --since 2025-01-01 --replica   # without --replica: the live site",
+    "demo": "crawler demo",
+    "crawl-all": "crawler crawl-all --config crawl.toml --replica   # without --replica: the live sites",
+    "schedule": "(crontab -l; crawler schedule) | crontab -   # or: crawler schedule --systemd",
+    "fixture": f"crawler fixture qdnd {PAGE} \\\n           --url {URL}\n"
     "         crawler fixture --refresh qdnd",
     "new-site": "crawler new-site vnexpress_qp --domain vnexpress.net --language vi",
     "inspect": "crawler inspect --archive output   # add --json for the numbers as JSON",
-    "show": "crawler show https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/abc-812345",
-    "sample": "crawler sample --site qdnd.vn -n 5 --seed 1",
+    "show": f"crawler show {URL}",
+    "sample": "crawler sample --site qdnd -n 5 --seed 1",
     "sql": 'crawler sql "SELECT site, count(*) AS n FROM latest GROUP BY site ORDER BY n DESC" --csv',
-    "export": "crawler export --format csv --site qdnd.vn --since 2025-01-01 -o qdnd-2025.csv",
-    "validate": "crawler validate --archive output || echo 'the archive has problems'",
+    "export": "crawler export --format csv --excel --site qdnd.vn --since 2025-01-01 -o qdnd-2025.csv",
+    "validate": "crawler validate --archive output   # exit 1 and a list when something is wrong",
     "compact": "crawler compact --archive output   # --dry-run to see what it would do",
-    "report": "crawler report --html report.html && xdg-open report.html",
-    "reextract": "crawler reextract --site qdnd.vn --spider-version 1 && crawler compact",
+    "report": "crawler report --html report.html   # then open report.html in a browser",
+    "reextract": "crawler reextract --site qdnd --spider-version 1 && crawler compact",
 }
+"""One example per command, shown by ``crawler CMD --help``. Each runs as printed from
+a clone after ``make demo`` (tests/test_help_examples.py runs them all)."""

@@ -13,6 +13,7 @@ from typing import Any
 from crawler.archive.lookup import archive_summary, find_article, random_articles
 from crawler.archive.views import check_archive
 from crawler.commands._common import (
+    SITE_HELP,
     CommandError,
     add_archive_option,
     guard_archive,
@@ -208,7 +209,7 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         "captions, median body length, top authors; the archive's size, files, schema version.",
     )
     add_archive_option(p)
-    p.add_argument("--site", action="append", help="only this site, e.g. qdnd.vn (repeatable)")
+    p.add_argument("--site", action="append", help=f"only this site: {SITE_HELP}")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_inspect)
 
@@ -224,7 +225,7 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
 
     p = command("sample", "Print a few random articles (body cut at 600 characters).")
     add_archive_option(p)
-    p.add_argument("--site", action="append", help="only this site (repeatable)")
+    p.add_argument("--site", action="append", help=f"only this site: {SITE_HELP}")
     p.add_argument("-n", type=int, default=3, help="how many articles (default 3)")
     p.add_argument("--seed", type=int, help="the same sample every time for the same seed")
     p.add_argument("--full", action="store_true", help="print whole bodies")

@@ -16,8 +16,9 @@ from crawler.archive.compaction import (
     compact,
 )
 from crawler.archive.layout import lock_path
+from crawler.archive.schema import SCHEMA_VERSION
 from crawler.archive.views import ArchiveError, one_line, parquet_files
-from crawler.commands._common import CommandError, add_archive_option, print_json
+from crawler.commands._common import SITE_HELP, CommandError, add_archive_option, print_json
 from crawler.exit_codes import EXIT_LOCKED
 from crawler.runs.lock import LockHeld, run_lock
 
@@ -30,6 +31,12 @@ def render(result: CompactResult) -> str:
         f"({data['files_before']:,} files, {data['rows_before']:,} rows -> "
         f"{data['files_after']:,} files, {data['rows_after']:,} rows); "
         f"{data['partitions_untouched']:,} already compact"
+        + (
+            f"; {data['files_upgraded']:,} files of an older schema "
+            f"{'would be' if result.dry_run else 'were'} upgraded to v{SCHEMA_VERSION}"
+            if data["files_upgraded"]
+            else ""
+        )
     ]
     for p in result.partitions:
         if p.skipped:
@@ -58,12 +65,15 @@ class _Locked(Exception):
 def cmd_compact(args: argparse.Namespace) -> int:
     import duckdb
 
-    if args.max_rows < 1:
-        raise CommandError(f"--max-rows must be at least 1, got {args.max_rows}")
+    if args.old_max_rows is not None:  # the old spelling, before sql's --max-rows meant rows shown
+        print("crawler compact: --max-rows is now --rows-per-file", file=sys.stderr)
+        args.rows_per_file = args.old_max_rows
+    if args.rows_per_file < 1:
+        raise CommandError(f"--rows-per-file must be at least 1, got {args.rows_per_file}")
     try:
         parquet_files(args.archive)
         with _locked(Path(args.archive)):
-            result = compact(args.archive, args.site, args.max_rows, args.dry_run)
+            result = compact(args.archive, args.site, args.rows_per_file, args.dry_run)
     except _Locked as error:
         print(f"crawler compact: {error}; compact when it has finished", file=sys.stderr)
         return EXIT_LOCKED
@@ -89,19 +99,22 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         "Merge each partition's files into large ones, keeping one row per url_key (the "
         "newest), swapped in atomically: a reader never sees a partition half done. It "
         "checks itself first (the rows to keep chosen twice, each new file read back) and "
-        "changes nothing if the result does not add up.\n\n"
+        "changes nothing if the result does not add up. Files of an older schema version "
+        "are rewritten in the current one (older files make some readers, Polars, fail).\n\n"
         "Exit status: 0 done; 2 bad arguments, a file it cannot read (see crawler validate "
         "--quarantine), or a failed self-check (nothing changed); 5 a crawl-all run holds "
         "the archive's lock.",
     )
     add_archive_option(p)
-    p.add_argument("--site", action="append", help="only this site's partitions (repeatable)")
+    p.add_argument("--site", action="append", help=f"only this site's partitions: {SITE_HELP}")
     p.add_argument(
-        "--max-rows",
+        "--rows-per-file",
         type=int,
         default=DEFAULT_MAX_ROWS,
+        metavar="N",
         help=f"rows per file at most (default {DEFAULT_MAX_ROWS:,})",
     )
+    p.add_argument("--max-rows", dest="old_max_rows", type=int, help=argparse.SUPPRESS)
     p.add_argument("--dry-run", action="store_true", help="say what would be done, do nothing")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_compact)

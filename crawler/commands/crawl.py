@@ -6,14 +6,20 @@ import argparse
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from crawler.commands._common import (
+    DATE_HELP,
     CommandError,
+    add_archive_option,
+    add_log_level_option,
+    add_settings_option,
     check_output,
     parse_date,
     settings_pairs,
+    spider_of_domain,
 )
 from crawler.exit_codes import EXIT_BLOCKED, EXIT_FAILED, EXIT_LOCKED
 
@@ -23,13 +29,16 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.crawling.runner import SettingError, run_spiders
     from crawler.mirror.demo import NoReplica, serving_replicas
 
-    overrides: dict[str, Any] = {"CRAWLER_ARCHIVE_DIR": str(args.out), **settings_pairs(args.set)}
+    args.spiders = [spider_of_domain(name) or name for name in args.spiders]
+    overrides: dict[str, Any] = {
+        "CRAWLER_ARCHIVE_DIR": str(args.archive),
+        "LOG_LEVEL": args.log_level,
+        **settings_pairs(args.set),
+    }
     if args.refetch:
         overrides["CRAWLER_REFETCH"] = True
     if args.redis:
         overrides["CRAWLER_REDIS_URL"] = args.redis
-    if args.log_level:
-        overrides["LOG_LEVEL"] = args.log_level
     spider_args: dict[str, Any] = {"since": args.since, "until": args.until}
     if "generic" in args.spiders or args.start:
         if args.spiders != ["generic"] or not args.start:
@@ -68,8 +77,11 @@ def cmd_crawl_all(args: argparse.Namespace) -> int:
     from crawler.runs.crawl_all import crawl_all, summary
     from crawler.runs.lock import LockHeld, run_lock
 
+    overrides = settings_pairs(args.set)
     try:
         config = load_config(args.config)
+        if args.archive is not None:
+            config = replace(config, archive=args.archive.absolute())
         check_writable(config.archive)  # the lock and the manifests live there too
     except (ConfigError, ArchiveNotWritable) as error:
         raise CommandError(str(error)) from None
@@ -79,8 +91,12 @@ def cmd_crawl_all(args: argparse.Namespace) -> int:
             if args.replica:
                 spiders = [site.spider for site in config.enabled]
                 starts = [url for site in config.enabled for url in site.start]
-                extra = replica.enter_context(serving_replicas(spiders, config.settings, starts))
-            manifest, status = crawl_all(config, log_level=args.log_level, settings=extra)
+                extra.update(
+                    replica.enter_context(serving_replicas(spiders, config.settings, starts))
+                )
+            manifest, status = crawl_all(
+                config, log_level=args.log_level, settings=extra, overrides=overrides
+            )
     except LockHeld as error:
         print(f"crawler crawl-all: {error}", file=sys.stderr)
         return EXIT_LOCKED
@@ -138,10 +154,15 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         "2 bad arguments, or an archive that cannot be written; 3 a site is blocked "
         "(it answered with a bot challenge).",
     )
-    p.add_argument("spiders", nargs="+", metavar="SPIDER", help="spider names, e.g. qdnd")
-    p.add_argument("--since", type=parse_date, help="skip articles published before this date")
-    p.add_argument("--until", type=parse_date, help="skip articles published after this date")
-    p.add_argument("--out", default="output", type=Path, help="archive root (default output/)")
+    p.add_argument(
+        "spiders",
+        nargs="+",
+        metavar="SPIDER",
+        help="spider names or their sites' domains, e.g. qdnd or qdnd.vn",
+    )
+    p.add_argument("--since", type=parse_date, help=DATE_HELP.format("on or after"))
+    p.add_argument("--until", type=parse_date, help=DATE_HELP.format("on or before"))
+    add_archive_option(p)
     p.add_argument(
         "--start",
         action="append",
@@ -161,16 +182,9 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         help="join a distributed crawl: shared queue and duplicate filter in redis, "
         "e.g. redis://10.0.0.5:6379/0 (see README, Distributed crawling)",
     )
-    p.add_argument("--log-level", default=None, help="Scrapy log level (default INFO)")
+    add_log_level_option(p)
     p.add_argument("--replica", action="store_true", help=REPLICA_HELP)
-    p.add_argument(
-        "-s",
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a setting, e.g. -s CONCURRENT_REQUESTS_PER_DOMAIN=2 (repeatable)",
-    )
+    add_settings_option(p)
     p.set_defaults(func=cmd_crawl)
 
     p = command(
@@ -192,12 +206,17 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         "the file's folder, not to the current one (the summary prints the absolute path)",
     )
     p.add_argument(
-        "--log-level",
-        default="INFO",
-        help="Scrapy log level (default INFO; the lines of `crawler schedule` use WARNING: "
-        "the summary, warnings and one line per failed request)",
+        "--archive",
+        "--out",
+        dest="archive",
+        type=Path,
+        metavar="DIR",
+        help='archive root, instead of the file\'s archive = "…" (relative to the current '
+        "folder, as on every command line)",
     )
+    add_log_level_option(p)
     p.add_argument("--replica", action="store_true", help=REPLICA_HELP)
+    add_settings_option(p)
     p.set_defaults(func=cmd_crawl_all)
 
     p = command(

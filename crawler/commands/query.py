@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,14 +21,19 @@ from crawler.archive.query import (
 )
 from crawler.archive.views import ArchiveError, one_line
 from crawler.commands._common import (
+    DATE_HELP,
+    SITE_HELP,
     CommandError,
     add_archive_option,
     check_output,
     parse_date,
     print_json,
+    site_zones,
 )
 
 MAX_CELL = 40
+BOM = "\ufeff"
+"""What tells a spreadsheet that a CSV file is UTF-8 (Excel guesses a legacy code page)."""
 
 
 def render_table(
@@ -102,8 +108,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     if args.since and args.until and args.since > args.until:
         raise CommandError(f"--since {args.since} is after --until {args.until}")
+    if args.excel and args.format != "csv":
+        raise CommandError("--excel goes with --format csv")
     target: Path | None = Path(args.output) if args.output and args.output != "-" else None
     try:
+        if target is None and args.excel:
+            sys.stdout.write(BOM)
         n = _export(args, sys.stdout) if target is None else _export_to_file(args, target)
     except ArchiveError as error:
         raise CommandError(str(error)) from None
@@ -115,6 +125,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace, out: IO[str]) -> int:
+    zones, default_zone = site_zones() if args.since or args.until else ({}, UTC)
     return export(
         args.archive,
         out,
@@ -124,6 +135,8 @@ def _export(args: argparse.Namespace, out: IO[str]) -> int:
         args.until,
         args.all_versions,
         args.raw_cells,
+        zones,
+        default_zone,
     )
 
 
@@ -136,7 +149,8 @@ def _export_to_file(args: argparse.Namespace, target: Path) -> int:
         raise CommandError(f"cannot write {target}: no such directory {target.parent}")
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with open(temporary, "w", encoding="utf-8", newline="") as handle:
+        encoding = "utf-8-sig" if args.excel else "utf-8"  # -sig: the BOM first
+        with open(temporary, "w", encoding=encoding, newline="") as handle:
             n = _export(args, handle)
         os.replace(temporary, target)
     except OSError as error:
@@ -191,16 +205,18 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
     )
     add_archive_option(p)
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="default jsonl")
-    p.add_argument("--site", action="append", help="only this site (repeatable)")
-    p.add_argument(
-        "--since", type=parse_date, help="published on or after this date (UTC), YYYY-MM-DD"
-    )
-    p.add_argument(
-        "--until", type=parse_date, help="published on or before this date (UTC), YYYY-MM-DD"
-    )
+    p.add_argument("--site", action="append", help=f"only this site: {SITE_HELP}")
+    p.add_argument("--since", type=parse_date, help=DATE_HELP.format("on or after"))
+    p.add_argument("--until", type=parse_date, help=DATE_HELP.format("on or before"))
     p.add_argument(
         "--all-versions", action="store_true", help="every row, not only the newest of each article"
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
+    p.add_argument(
+        "--excel",
+        action="store_true",
+        help="with --format csv: UTF-8 with a byte-order mark, so that Excel and other "
+        "spreadsheets show Vietnamese and Chinese text as it is",
+    )
     add_raw_cells_option(p)
     p.set_defaults(func=cmd_export)

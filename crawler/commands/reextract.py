@@ -8,8 +8,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from crawler.archive.views import ArchiveError, one_line
-from crawler.commands._common import CommandError, add_archive_option
+from crawler.commands._common import (
+    SITE_HELP,
+    CommandError,
+    add_archive_option,
+    add_log_level_option,
+    add_settings_option,
+    settings_pairs,
+)
 from crawler.crawling.replay import STATS_PREFIX, Plan, make_plan, run_plan
+
+STAT_UNCHANGED = STATS_PREFIX + "/unchanged"  # crawler.crawling.unchanged counts them
 
 if TYPE_CHECKING:
     from crawler.crawling.runner import RunResult
@@ -18,6 +27,7 @@ if TYPE_CHECKING:
 def cmd_reextract(args: argparse.Namespace) -> int:
     import duckdb
 
+    settings = settings_pairs(args.set)
     try:
         plan = make_plan(args.archive, args.site, args.spider_version, args.outdated)
     except ArchiveError as error:
@@ -30,7 +40,7 @@ def cmd_reextract(args: argparse.Namespace) -> int:
             "reextract: nothing to re-parse" + (f" ({skipped})" if skipped else ""), file=sys.stderr
         )
         return 0
-    result = run_plan(plan, args.log_level)
+    result = run_plan(plan, args.log_level, settings, args.force)
     print(report(plan, result), file=sys.stderr)
     return 0 if result.ok else 1
 
@@ -40,12 +50,14 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
     p = command(
         "reextract",
         "Re-parse the stored pages (raw/) with the current spiders and pipelines, without "
-        "the network; write new rows with the current parser_version. Then run `crawler "
-        "compact` to keep only the newest row of each article.\n\n"
+        "the network; write a new row, with the current parser_version, for each article "
+        "whose record differs from its archived row in anything but fetched_at, crawl_run, "
+        "raw_ref and parser_version (--force: for every one). Then run `crawler compact` to "
+        "keep only the newest row of each article.\n\n"
         "Exit status: 0 done; 1 a spider logged errors; 2 bad arguments.",
     )
     add_archive_option(p)
-    p.add_argument("--site", action="append", help="only this site, e.g. qdnd.vn (repeatable)")
+    p.add_argument("--site", action="append", help=f"only this site: {SITE_HELP}")
     p.add_argument(
         "--spider-version",
         action="append",
@@ -59,7 +71,14 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         help="only rows whose parser version is not their spider's current one (nor the "
         "current one completed by the current generic parser)",
     )
-    p.add_argument("--log-level", default="WARNING", help="Scrapy log level (default WARNING)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write a new row for every page, also when the record is the same as the "
+        "archived one but for its parser version (by default such a page is counted unchanged)",
+    )
+    add_log_level_option(p)
+    add_settings_option(p)
     p.set_defaults(func=cmd_reextract)
 
 
@@ -67,14 +86,17 @@ def report(plan: Plan, result: RunResult) -> str:
     """What the run did, for standard error."""
     lines = [
         f"reextract run {result.run_id}: {result.stat(STATS_PREFIX + '/pages'):,} stored pages "
-        f"re-parsed, {result.stat('crawler/archive/rows_written'):,} rows written"
+        f"re-parsed, {result.stat('crawler/archive/rows_written'):,} rows written, "
+        f"{result.stat(STAT_UNCHANGED):,} unchanged"
     ]
     for spider in result.spiders:
         stats = spider.stats
+        unchanged = stats.get(STAT_UNCHANGED, 0)
         lines.append(
             f"  {spider.spider}: {len(plan.pages.get(spider.spider, [])):,} pages, "
             f"{stats.get('crawler/archive/rows_written', 0):,} rows, "
-            f"{stats.get('item_dropped_count', 0):,} dropped, "
+            f"{unchanged:,} unchanged, "
+            f"{stats.get('item_dropped_count', 0) - unchanged:,} dropped, "
             f"{stats.get(STATS_PREFIX + '/missing', 0):,} pages missing, "
             f"{stats.get('log_count/ERROR', 0):,} errors"
         )

@@ -57,6 +57,7 @@ def render(report: Report, show_all: bool = False) -> str:
         if len(problems) > len(shown):
             lines.append(f"  … and {len(problems) - len(shown):,} more (--all lists every one)")
         lines.append("")
+    lines += _render_notes(report, show_all)
     for warning in report.warnings:
         lines.append(f"warning: {warning}")
     for moved in report.moved:
@@ -73,10 +74,38 @@ def render(report: Report, show_all: bool = False) -> str:
             f"{shlex.quote(report.root)}` moves them to {Path(report.root) / QUARANTINE_DIR}/"
         )
     verdict = f"{len(report.problems):,} problems" if report.problems else "no problems"
+    if report.notes:
+        verdict += f" ({len(report.notes):,} notes)"
     lines.append(
         f"validate {report.root}: {verdict} in {report.files:,} files, {report.rows:,} rows"
     )
     return "\n".join(lines)
+
+
+def _render_notes(report: Report, show_all: bool) -> list[str]:
+    """Expected states, each with the command that clears it."""
+    compact = f"`crawler compact --archive {shlex.quote(report.root)}`"
+    lines: list[str] = []
+    older = [note for note in report.notes if note.kind == "older_rows"]
+    if older:
+        rows = sum(len(note.places or ()) - 1 for note in older)
+        lines.append(
+            f"note: {len(older):,} articles have {rows:,} older rows (a refetch or a reextract "
+            f"wrote newer ones), not a problem: {compact} keeps the newest row of each"
+        )
+        if show_all:
+            lines += [f"  {note.url} ({note.detail})" for note in older]
+    old = [note for note in report.notes if note.kind == "old_schema"]
+    if old:
+        lines.append(
+            f"note: {len(old):,} files of an older schema version (read with the newer "
+            f"columns null; Polars refuses them beside newer files): {compact} upgrades them"
+        )
+        shown = old if show_all else old[:SHOWN_PER_KIND]
+        lines += [f"  {note.file} ({note.detail})" for note in shown]
+        if len(old) > len(shown):
+            lines.append(f"  … and {len(old) - len(shown):,} more (--all lists every one)")
+    return [*lines, ""] if lines else []
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -109,14 +138,16 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         "WARC file.\n\nA damaged file, or one not of the archive's schema, stops the other "
         "commands (and a crawl of its site) until it is moved out of articles/: "
         "--quarantine does that.\n\n"
-        "Exit status: 0 no problem; 1 problems (listed, and moved with --quarantine); "
-        "2 no archive.",
+        "Older rows of an article that a refetch or a reextract made newer ones of, and files "
+        "of an older schema version, are notes, not problems: `crawler compact` clears them.\n\n"
+        "Exit status: 0 no problem (notes only, or nothing); 1 problems (listed, and moved "
+        "with --quarantine); 2 no archive.",
     )
     add_archive_option(p)
     p.add_argument(
         "--all",
         action="store_true",
-        help=f"list every problem (default: {SHOWN_PER_KIND} of each kind)",
+        help=f"list every problem (default: {SHOWN_PER_KIND} of each kind) and every note",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument(

@@ -61,6 +61,11 @@ class Plan:
 _PLAN: Plan | None = None
 
 
+def current_plan() -> Plan | None:
+    """The plan of the reextract run going on in this process, if any."""
+    return _PLAN
+
+
 def select_rows(
     root: Path | str, sites: list[str] | None = None, versions: list[str] | None = None
 ) -> list[dict[str, Any]]:
@@ -79,7 +84,8 @@ def select_rows(
         for version in versions:
             params += [version, version + "+"]
     sql = (
-        "SELECT url, url_key, site, spider, parser_version, fetched_at, raw_ref FROM latest"
+        "SELECT url, url_key, site, spider, parser_version, fetched_at, raw_ref, crawl_run"
+        " FROM latest"
         + (" WHERE " + " AND ".join(where) if where else "")
         + " ORDER BY spider, url_key"
     )
@@ -195,21 +201,31 @@ class ReplayMiddleware:
             _PLAN.progress.advance()
 
 
-def run_plan(plan: Plan, log_level: str = "WARNING") -> RunResult:
-    """Run the plan's spiders over their stored pages; rows go into the archive."""
+def run_plan(
+    plan: Plan,
+    log_level: str = "WARNING",
+    settings: dict[str, Any] | None = None,
+    force: bool = False,
+) -> RunResult:
+    """Run the plan's spiders over their stored pages; rows go into the archive, only
+    those that differ from the row they re-make (all of them with ``force``).
+
+    ``settings`` (``-s``) may tune the run; what makes it a replay (no fetch, these
+    middlewares, this archive) stays."""
     global _PLAN
     from crawler.crawling.runner import project_settings, run_spiders
 
     base = project_settings()
     overrides: dict[str, Any] = {
-        "CRAWLER_ARCHIVE_DIR": str(plan.root),
-        "LOG_LEVEL": log_level,
-        "ROBOTSTXT_OBEY": False,  # robots.txt would be a fetch
-        "CRAWLER_REFETCH": True,  # no need to load the archive's keys: nothing is discovered
         "DOWNLOAD_DELAY": 0,
         "AUTOTHROTTLE_ENABLED": False,
         "CONCURRENT_REQUESTS": 32,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 32,
+        **(settings or {}),
+        "CRAWLER_ARCHIVE_DIR": str(plan.root),
+        "LOG_LEVEL": log_level,
+        "ROBOTSTXT_OBEY": False,  # robots.txt would be a fetch
+        "CRAWLER_REFETCH": True,  # no need to load the archive's keys: nothing is discovered
         "DOWNLOADER_MIDDLEWARES": {
             **base.getdict("DOWNLOADER_MIDDLEWARES"),
             "crawler.mirror.middleware.MirrorMiddleware": None,  # nothing is fetched, not even there
@@ -220,6 +236,12 @@ def run_plan(plan: Plan, log_level: str = "WARNING") -> RunResult:
             "crawler.crawling.replay.ReplayStart": 990,
         },
     }
+    if not force:  # just before the archive writer (900)
+        pipelines = {
+            **base.getdict("ITEM_PIPELINES"),
+            "crawler.crawling.unchanged.SkipUnchanged": 890,
+        }
+        overrides["ITEM_PIPELINES"] = pipelines
     _PLAN = plan
     try:
         with Progress("reextract", plan.total, "pages") as progress:

@@ -25,6 +25,7 @@ from crawler.pipelines import clean
 from crawler.sites.base import NewsSpider
 
 FIXTURES_DIR = Path("tests/fixtures")
+PROJECT_ROOT = SITES_ROOT.resolve().parents[2]  # crawler/mirror/sites -> the checkout
 PER_RUN = ("fetched_at", "crawl_run", "raw_ref")
 
 
@@ -84,6 +85,16 @@ def replica_page(spidercls: type[NewsSpider], page: Path) -> str | None:
     return None
 
 
+def source_name(page: Path) -> str:
+    """Where a fixture's page came from, as every clone can read it: its path in the
+    repository, or (a page from elsewhere, copied beside the case) its file name only,
+    never a path of one machine."""
+    try:
+        return page.resolve().relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return page.name
+
+
 def save_fixture(
     spidercls: type[NewsSpider],
     page: Path,
@@ -101,11 +112,12 @@ def save_fixture(
     in_replica = replica_page(spidercls, page)
     if in_replica is None:
         shutil.copyfile(page, own)
-        write_json(target, {"url": url, "source": str(page), "record": record})
+        write_json(target, {"url": url, "source": source_name(page), "record": record})
         return target, own
     own.unlink(missing_ok=True)  # the case stored anew: its page is the replica's now
     write_json(
-        target, {"url": url, "replica_page": in_replica, "source": str(page), "record": record}
+        target,
+        {"url": url, "replica_page": in_replica, "source": source_name(page), "record": record},
     )
     return target, SITES_ROOT / in_replica
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import tempfile
 from collections import Counter
@@ -130,15 +131,17 @@ def summary(out: Path, result: RunResult) -> str:
         )
     files = sorted((out / "articles").rglob("*.parquet"))
     lines.append(f"  files in the archive: {len(files)}")
+    archive = "" if out == Path("output") else f" --archive {shlex.quote(str(out))}"
     lines.append(
-        f"  try: python -c \"import pandas; print(pandas.read_parquet('{out / 'articles'}'))\""
+        f'  try: crawler sql "SELECT site, count(*) AS articles FROM latest GROUP BY site"{archive}'
     )
+    lines.append(f"       crawler sample -n 1{archive}   (crawler --help for every command)")
     return "\n".join(lines)
 
 
-def run_demo(out: Path, log_level: str = "WARNING") -> int:
+def run_demo(out: Path, log_level: str = "WARNING", **overrides: Any) -> int:
     check_writable(out)  # before the replica server starts: ArchiveNotWritable
-    result = crawl_replicas(out, log_level)
+    result = crawl_replicas(out, log_level, **overrides)
     print(summary(out, result))
     if not result.ok:
         print("demo: a spider did not finish cleanly; see the log above", file=sys.stderr)
@@ -146,7 +149,9 @@ def run_demo(out: Path, log_level: str = "WARNING") -> int:
     return 0
 
 
-def compare_with_generic(log_level: str = "WARNING") -> tuple[list[SiteComparison], RunResult]:
+def compare_with_generic(
+    log_level: str = "WARNING", **overrides: Any
+) -> tuple[list[SiteComparison], RunResult]:
     """Crawl every replica with its site spider and with ``generic --start <its home>``,
     side by side in one run, each into a fresh archive of its own; compare per site.
 
@@ -170,6 +175,7 @@ def compare_with_generic(log_level: str = "WARNING") -> tuple[list[SiteCompariso
             "CRAWLER_MIRROR_URL": server.base_url,
             "CRAWLER_ARCHIVE_DIR": str(by_site),
             "LOG_LEVEL": log_level,
+            **overrides,
         }
         result = run_spiders(names, settings, per_crawl=per_crawl)
         return compare_crawls(_records(by_site), _records(by_generic)), result
@@ -182,9 +188,9 @@ def _records(root: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def run_generic_demo(log_level: str = "WARNING", as_json: bool = False) -> int:
+def run_generic_demo(log_level: str = "WARNING", as_json: bool = False, **overrides: Any) -> int:
     """``crawler demo --generic``: the comparison, as a table or as JSON."""
-    results, run = compare_with_generic(log_level)
+    results, run = compare_with_generic(log_level, **overrides)
     if as_json:
         print(json.dumps([r.as_dict() for r in results], indent=2))
     else:

@@ -124,11 +124,15 @@ def generic_fallback(stats: dict[str, Any]) -> dict[str, int]:
 
 
 def crawl_all(
-    config: Config, log_level: str = "INFO", settings: dict[str, Any] | None = None
+    config: Config,
+    log_level: str = "WARNING",
+    settings: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], int]:
     """Run every enabled site of ``config``; returns the manifest and the exit status.
 
-    Call it holding the run lock. ``settings`` override the file's (``--replica``).
+    Call it holding the run lock. ``settings`` override the file's (``--replica``);
+    ``overrides`` (``-s`` on the command line) win over the sites' own settings too.
     """
     run_id = new_run_id()
     started = datetime.now(UTC)
@@ -139,7 +143,7 @@ def crawl_all(
         logger.error("crawl-all: could not close the manifests of interrupted runs: %s", error)
         closed = []
     earlier = earlier_manifests(config.runs_dir)
-    effective = {**config.settings, **(settings or {})}
+    effective = {**config.settings, **(settings or {}), **(overrides or {})}
     manifest: dict[str, Any] = {
         "run_id": run_id,
         "config": str(config.path),
@@ -169,7 +173,10 @@ def crawl_all(
                 "CRAWLER_RUN_ID": run_id,
                 "LOG_LEVEL": log_level,
             },
-            per_crawl=[(site.scrapy_settings(), site.spider_args()) for site in sites],
+            per_crawl=[
+                ({**site.scrapy_settings(), **(overrides or {})}, site.spider_args())
+                for site in sites
+            ],
         )
     except (KeyError, SettingError, ArchiveNotWritable):  # refused before any request
         manifest_path(config.archive, run_id).unlink(missing_ok=True)

@@ -1,0 +1,97 @@
+"""Item pipeline of ``crawler reextract``: a re-made row that says nothing new is not
+written (``--force`` writes it anyway).
+
+The run's plan names the row each page re-makes (its ``url_key`` and ``crawl_run``);
+at the spider's start the pipeline reads those rows' content fingerprints, and an
+article whose record matches its old row's, field for field but for
+:data:`IGNORED_FIELDS`, is dropped quietly and counted as unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any, Self
+
+import pyarrow.compute as pc
+from scrapy.exceptions import DropItem
+
+from crawler.archive import read_table
+from crawler.archive.schema import records_to_table
+from crawler.items import Article
+
+STAT_UNCHANGED = "crawler/reextract/unchanged"
+
+IGNORED_FIELDS = frozenset({"fetched_at", "crawl_run", "raw_ref", "parser_version"})
+"""What a re-made row may differ in and still be the same record: when and by which
+run the page was fetched or re-parsed and where it is stored are bookkeeping, not
+content; and a new parser version that makes the same record changes nothing a
+reader sees (``--force`` writes such rows anyway, to stamp the current version)."""
+
+
+class Unchanged(DropItem):
+    """The re-made record is its old row's: nothing to write."""
+
+
+def fingerprint(row: dict[str, Any]) -> str:
+    """A digest of what a row (as read back from Parquet) says about its article."""
+    kept = {name: value for name, value in row.items() if name not in IGNORED_FIELDS}
+    text = json.dumps(kept, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def old_fingerprints(root: Any, rows: list[dict[str, Any]]) -> dict[str, str]:
+    """url_key -> fingerprint of the archive row each planned page re-makes."""
+    if not rows:
+        return {}
+    wanted = {(row["url_key"], row["crawl_run"]) for row in rows}
+    sites = sorted({row["site"] for row in rows})
+    keys = sorted({key for key, _ in wanted})
+    table = read_table(root, filter=pc.field("site").isin(sites) & pc.field("url_key").isin(keys))
+    found = {}
+    for row in table.to_pylist():
+        if (row["url_key"], row["crawl_run"]) in wanted:
+            found[row["url_key"]] = fingerprint(row)
+    return found
+
+
+class SkipUnchanged:
+    """Drops (at DEBUG, counted in ``crawler/reextract/unchanged``) an article whose
+    re-made record equals the row it re-makes."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.old: dict[str, str] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> Self:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        from pathlib import Path
+
+        from crawler.crawling import replay
+
+        plan = replay.current_plan()
+        spider = self.crawler.spider
+        if plan is not None:
+            self.old = old_fingerprints(Path(plan.root), plan.pages.get(spider.name, []))
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Article):
+            return item
+        old = self.old.get(item.url_key)
+        if old is None:
+            return item
+        # The row as the writer would store it, read back: the same types as the old one.
+        # Its run and fetch time are stamped later, by the archive; they are not compared.
+        record = {**item.record(), "crawl_run": "-", "fetched_at": datetime.now(UTC)}
+        try:
+            new = records_to_table([record]).to_pylist()[0]
+        except (ValueError, TypeError):
+            return item  # the archive's writer refuses it, and says why
+        if fingerprint(new) != old:
+            return item
+        self.crawler.stats.inc_value(STAT_UNCHANGED)
+        raise Unchanged(f"unchanged: {item.url}", log_level="DEBUG")
