@@ -113,7 +113,7 @@ def test_layout_change_raises_the_alarm(tmp_path: Path) -> None:
     assert again.returncode == 0 and "nothing to re-parse" in again.stderr
     again = cli("reextract", "--archive", str(archive), "--spider-version", "1")
     assert again.returncode == 0, again.stderr
-    assert "35 stored pages re-parsed, 35 rows written" in again.stderr
+    assert "35 stored pages re-parsed, 0 rows written, 35 unchanged" in again.stderr
 
 
 def test_layout_change_nobody_can_read_is_still_the_title_alarm(tmp_path: Path) -> None:
