@@ -368,17 +368,27 @@ def connect(
         source = (
             f"read_parquet({sql_list(files)}, hive_partitioning = true, union_by_name = true, "
             "hive_types = {'site': VARCHAR, 'year': VARCHAR, 'month': VARCHAR}, "
-            "hive_types_autocast = false)"
+            "hive_types_autocast = false, filename = '_file', file_row_number = true)"
         )
         present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
         columns = [
             name if name in present else f"CAST(NULL AS VARCHAR) AS {name}"
             for name in (*RECORD_COLUMNS, *PARTITION_COLUMNS)
         ]
-        con.execute(f"CREATE VIEW articles AS SELECT {', '.join(columns)} FROM {source}")
+        names = ", ".join((*RECORD_COLUMNS, *PARTITION_COLUMNS))
+        # _rows: every row with where it is (the file DuckDB read, the row in it).
         con.execute(
-            "CREATE VIEW latest AS SELECT * FROM articles "
-            f"QUALIFY row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}) = 1"
+            f"CREATE VIEW _rows AS SELECT {', '.join(columns)}, _file, "
+            f"file_row_number AS _row FROM {source}"
+        )
+        con.execute(f"CREATE VIEW articles AS SELECT {names} FROM _rows")
+        # The window sees only the columns that pick the newest row, never the bodies;
+        # the rows are then read once, streamed, by where they are.
+        con.execute(
+            f"CREATE VIEW latest AS SELECT {names} FROM _rows SEMI JOIN ("
+            f"SELECT _file, _row FROM _rows QUALIFY row_number() OVER "
+            f"(PARTITION BY url_key ORDER BY {NEWEST_FIRST}) = 1"
+            ") AS newest USING (_file, _row)"
         )
         if sandbox:
             # DuckDB checks a path as the statement spells it (the escaped glob) and

@@ -40,6 +40,7 @@ EXAMPLES = {
     "export": "crawler export --format csv --site qdnd.vn --since 2025-01-01 -o qdnd-2025.csv",
     "validate": "crawler validate --archive output || echo 'the archive has problems'",
     "compact": "crawler compact --archive output   # --dry-run to see what it would do",
+    "index": "crawler index --archive output",
     "report": "crawler report --html report.html && xdg-open report.html",
     "reextract": "crawler reextract --site qdnd.vn --spider-version 1 && crawler compact",
 }
