@@ -51,6 +51,7 @@ FORMAT_KEY = "crawler.index_format"
 FILES_KEY = "crawler.index_files"
 ROW_GROUP_ROWS = 4096
 REFRESH_FILES = 16
+BUILD_MEMORY = "400MB"
 NOTE_FILES = 200  # say so on standard error when indexing more files than this (seconds)
 """Bring the index up to date when more files than this (or 2% of all) are not in it."""
 
@@ -260,6 +261,11 @@ def write_index(catalog: Catalog, con: duckdb.DuckDBPyConnection) -> Path:
         if catalog.index is not None and name not in set(catalog.stale)
     }
     entries.update(file_entries(catalog, catalog.fresh, con))
+    # Footers are read once; the sort spills to disk beyond BUILD_MEMORY (the index is
+    # built beside the archive, so its temporary files go there too).
+    con.execute("SET parquet_metadata_cache = true")
+    con.execute(f"SET memory_limit = {sql_string(BUILD_MEMORY)}")
+    con.execute(f"SET temp_directory = {sql_string(str(path.parent / '.spill'))}")
     rows_view(catalog, con, "_new_rows")
     metadata = {FORMAT_KEY: str(FORMAT), FILES_KEY: json.dumps(entries, separators=(",", ":"))}
     kv = ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in metadata.items())

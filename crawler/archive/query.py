@@ -15,21 +15,25 @@ refused by DuckDB itself.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from crawler.archive.views import ArchiveError, retrying
+from crawler.archive.views import NEWEST_FIRST, ArchiveError, retrying
 from crawler.progress import Progress
 
 if TYPE_CHECKING:
     import _csv
 
     import duckdb
+    import pyarrow as pa
+
+T = TypeVar("T")
 
 BATCH_ROWS = 2048
 
@@ -140,16 +144,69 @@ def csv_writer(out: IO[str], names: Sequence[str], raw: bool = False) -> _csv.Wr
 
 
 # -- export ------------------------------------------------------------------------
+#
+# The export streams: one partition (site, year, month) at a time, in the order of
+# the output (a site's dated partitions, then its undated ones), each sorted on its
+# own, so that memory is bounded by one partition whatever the archive's size. The
+# rows to leave out (older versions of an article) are found first over the few
+# columns that pick the newest row, never the bodies. DuckDB formats every cell and
+# every line (JSON, or quoted CSV); Python only writes the text it is handed.
+
+EXPORT_MEMORY = "300MB"
+"""DuckDB's memory for an export; beyond it, its sorts and aggregates spill to disk."""
+
+FORMATS = ("jsonl", "csv", "parquet")
+
+_TIMESTAMPS = ("published_at", "fetched_at")
+_NESTED = ("images", "authors", "tags")
 
 
-def export_query(
-    sites: Sequence[str] | None, since: date | None, until: date | None, all_versions: bool
-) -> tuple[str, str, list[Any]]:
-    """The SELECT behind ``crawler export``, a cheap count of its rows (for the progress
-    bar: no window over whole rows), and their parameters."""
-    from crawler.archive.views import RECORD_COLUMNS
+def _iso(column: str) -> str:
+    """A UTC timestamp as Python's ``isoformat()`` writes it (microseconds only if any)."""
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL "
+        f"WHEN epoch_us({column}) % 1000000 = 0 "
+        f"THEN strftime({column}, '%Y-%m-%dT%H:%M:%S+00:00') "
+        f"ELSE strftime({column}, '%Y-%m-%dT%H:%M:%S.%f+00:00') END"
+    )
 
-    where, params = [], []
+
+def _formula_guard(text: str) -> str:
+    """``text`` with a leading ``'`` where a spreadsheet would run it (:func:`csv_cell`)."""
+    starts = "".join(FORMULA_STARTS).replace("-", "\\-")
+    return f"CASE WHEN regexp_matches({text}, '^[{starts}]') THEN '''' || {text} ELSE {text} END"
+
+
+def _csv_field(column: str, raw: bool) -> str:
+    if column in _TIMESTAMPS:
+        text = _iso(column)
+    elif column in _NESTED:
+        text = f"CAST(to_json({column}) AS VARCHAR)"
+    else:
+        text = column if raw else _formula_guard(column)
+    return f"""'"' || replace(coalesce({text}, ''), '"', '""') || '"'"""
+
+
+def line_sql(fmt: str, columns: Sequence[str], raw_cells: bool = False) -> str:
+    """The SELECT list that makes each row one line of output text (without its newline):
+    CSV as :func:`csv_writer` writes it (every field quoted), or a JSON object."""
+    if fmt == "csv":
+        return " || ',' || ".join(_csv_field(c, raw_cells) for c in columns) + " AS line"
+    fields = ", ".join(f"{c} := {_iso(c) if c in _TIMESTAMPS else c}" for c in columns)
+    return f"CAST(to_json(struct_pack({fields})) AS VARCHAR) AS line"
+
+
+def csv_header(columns: Sequence[str], raw_cells: bool = False) -> str:
+    out = io.StringIO()
+    csv_writer(out, columns, raw_cells)
+    return out.getvalue()
+
+
+def _conditions(
+    sites: Sequence[str] | None, since: date | None, until: date | None
+) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
     if sites:
         where.append("site IN (" + ", ".join("?" for _ in sites) + ")")
         params += list(sites)
@@ -159,55 +216,93 @@ def export_query(
     if until:
         where.append("published_at < CAST(? AS TIMESTAMPTZ) + INTERVAL 1 DAY")
         params.append(f"{until.isoformat()} 00:00:00+00")
-    condition = (" WHERE " + " AND ".join(where)) if where else ""
-    view = "articles" if all_versions else "latest"
-    sql = f"SELECT {', '.join(RECORD_COLUMNS)} FROM {view}{condition}"
-    sql += " ORDER BY site, published_at NULLS LAST, url_key"
-    counted = "count(*)" if all_versions else "count(DISTINCT url_key)"
-    return sql, f"SELECT {counted} FROM articles{condition}", params
+    return where, params
 
 
-def _batches(
-    con: duckdb.DuckDBPyConnection, sql: str, count_sql: str, params: list[Any]
-) -> tuple[int, Iterator[list[dict[str, Any]]]]:
-    total = con.execute(count_sql, params).fetchall()
-    count = int(total[0][0]) if total else 0
-    relation = con.sql(sql, params=params)
-    # DuckDB 1.4+ names it to_arrow_reader; earlier ones fetch_record_batch.
-    fetch = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
-    reader = fetch(BATCH_ROWS)
+def partitions(root: Path | str, files: Sequence[Path]) -> list[tuple[str, str, str]]:
+    """The archive's (site, year, month) partitions, in export order: by site, dated
+    months in order, then the undated ones (``published_at NULLS LAST``)."""
+    from crawler.archive.layout import ARTICLES_DIR
 
-    def rows() -> Iterator[list[dict[str, Any]]]:
-        for batch in reader:
-            yield batch.to_pylist()
-
-    return count, rows()
+    articles = Path(root) / ARTICLES_DIR
+    found = set()
+    for path in files:
+        parts = path.relative_to(articles).parts
+        if len(parts) == 4 and all("=" in p for p in parts[:3]):
+            site, year, month = (p.partition("=")[2] for p in parts[:3])
+            found.add((site, year, month))
+    return sorted(found, key=lambda p: (p[0], p[1] == "unknown", p[1], p[2]))
 
 
-def write_rows(
-    out: IO[str],
-    fmt: str,
-    names: Sequence[str],
-    batches: Iterator[list[dict[str, Any]]],
-    progress: Progress,
-    raw_cells: bool = False,
-) -> int:
-    """Write batches of rows as JSON lines or CSV; return how many rows were written."""
-    written = 0
-    writer = csv_writer(out, names, raw_cells) if fmt == "csv" else None
-    for batch in batches:
-        if writer is not None:
-            writer.writerows([csv_cell(row[n], raw_cells) for n in names] for row in batch)
-        else:
-            out.write(
-                "".join(
-                    json.dumps({n: plain(row[n]) for n in names}, ensure_ascii=False) + "\n"
-                    for row in batch
-                )
+def mark_older(con: duckdb.DuckDBPyConnection) -> int:
+    """Fill the table ``_older`` with where the rows are that are not the newest of
+    their article; return how many. Keys are grouped by a 64-bit hash first (8 bytes
+    a row), then only the keys seen twice are ranked, over the columns that rank them."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _twice AS SELECT hash(url_key) AS h FROM _rows "
+        "GROUP BY h HAVING count(*) > 1"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _older AS SELECT _file, _row FROM _rows "
+        "WHERE hash(url_key) IN (SELECT h FROM _twice) "
+        f"QUALIFY row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}) > 1"
+    )
+    return int(con.execute("SELECT count(*) FROM _older").fetchall()[0][0])
+
+
+def export_batches(
+    con: duckdb.DuckDBPyConnection,
+    root: Path | str,
+    select: str,
+    sites: Sequence[str] | None,
+    since: date | None,
+    until: date | None,
+    all_versions: bool,
+) -> tuple[int, Iterator[pa.RecordBatch]]:
+    """How many rows the export has, and its rows (``select`` of each), partition by
+    partition in output order, as Arrow record batches."""
+    from crawler.archive.views import parquet_files
+
+    where, params = _conditions(sites, since, until)
+    if not all_versions and mark_older(con):
+        where.append("(_file, _row) NOT IN (SELECT (_file, _row) FROM _older)")
+    condition = " AND ".join(where) or "true"
+    total = int(
+        con.execute(f"SELECT count(*) FROM _rows WHERE {condition}", params).fetchall()[0][0]
+    )
+    wanted = set(sites or ())
+    chosen = [p for p in partitions(root, parquet_files(root)) if not wanted or p[0] in wanted]
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for site, year, month in chosen:
+            relation = con.sql(
+                f"SELECT {select} FROM _rows WHERE site = ? AND year = ? AND month = ? "
+                f"AND {condition} ORDER BY published_at NULLS LAST, url_key",
+                params=[site, year, month, *params],
             )
-        written += len(batch)
-        progress.advance(len(batch))
-    return written
+            # DuckDB 1.4+ names it to_arrow_reader; earlier ones fetch_record_batch.
+            fetch = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
+            yield from fetch(BATCH_ROWS)
+
+    return total, batches()
+
+
+def _with_export_connection(root: Path | str, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    import tempfile
+
+    import duckdb
+
+    from crawler.archive.views import connect, read_error, sql_string
+
+    con = connect(root)
+    try:
+        con.execute(f"SET memory_limit = {sql_string(EXPORT_MEMORY)}")
+        con.execute(f"SET temp_directory = {sql_string(tempfile.gettempdir())}")
+        return work(con)
+    except duckdb.Error as error:
+        raise read_error(root, error) from None
+    finally:
+        con.close()
 
 
 def export(
@@ -220,14 +315,60 @@ def export(
     all_versions: bool = False,
     raw_cells: bool = False,
 ) -> int:
-    """Export the archive to ``out``; return the number of rows."""
+    """Export the archive to ``out`` as JSON lines or CSV; return the number of rows."""
     from crawler.archive.views import RECORD_COLUMNS
 
-    sql, count_sql, params = export_query(sites, since, until, all_versions)
+    def work(con: duckdb.DuckDBPyConnection) -> int:
+        select = line_sql(fmt, RECORD_COLUMNS, raw_cells)
+        total, batches = export_batches(con, root, select, sites, since, until, all_versions)
+        written = 0
+        if fmt == "csv":
+            out.write(csv_header(RECORD_COLUMNS, raw_cells))
+        with Progress("export", total, "rows") as progress:
+            for batch in batches:
+                lines = batch.column(0).to_pylist()
+                if lines:
+                    out.write("\n".join(lines) + "\n")
+                written += len(lines)
+                progress.advance(len(lines))
+        return written
+
+    return _with_export_connection(root, work)
+
+
+def export_parquet(
+    root: Path | str,
+    target: Path,
+    sites: Sequence[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    all_versions: bool = False,
+) -> int:
+    """Export the archive as one flat Parquet file at ``target``: the record's columns
+    with the archive's types (``site`` a column); return the number of rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from crawler.archive.schema import ARTICLE_SCHEMA
+    from crawler.archive.views import RECORD_COLUMNS
+    from crawler.archive.writer import COMPRESSION
+
+    schema = pa.schema([ARTICLE_SCHEMA.field(name) for name in RECORD_COLUMNS])
 
     def work(con: duckdb.DuckDBPyConnection) -> int:
-        count, batches = _batches(con, sql, count_sql, params)
-        with Progress("export", count, "rows") as progress:
-            return write_rows(out, fmt, RECORD_COLUMNS, batches, progress, raw_cells)
+        total, batches = export_batches(
+            con, root, ", ".join(RECORD_COLUMNS), sites, since, until, all_versions
+        )
+        written = 0
+        with (
+            Progress("export", total, "rows") as progress,
+            pq.ParquetWriter(target, schema, compression=COMPRESSION) as writer,
+        ):
+            for batch in batches:
+                columns = [batch.column(n).cast(schema.field(n).type) for n in RECORD_COLUMNS]
+                writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
+                written += batch.num_rows
+                progress.advance(batch.num_rows)
+        return written
 
-    return retrying(root, work, tries=1)
+    return _with_export_connection(root, work)

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from crawler.archive.query import (
+    FORMATS,
     QUERY_KINDS,
     cell_text,
     csv_cell,
     csv_writer,
     export,
+    export_parquet,
     plain,
     run_sql,
 )
@@ -103,6 +105,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.since and args.until and args.since > args.until:
         raise CommandError(f"--since {args.since} is after --until {args.until}")
     target: Path | None = Path(args.output) if args.output and args.output != "-" else None
+    if args.format == "parquet" and target is None:
+        raise CommandError("--format parquet writes a file: give -o FILE.parquet")
     try:
         n = _export(args, sys.stdout) if target is None else _export_to_file(args, target)
     except ArchiveError as error:
@@ -136,8 +140,13 @@ def _export_to_file(args: argparse.Namespace, target: Path) -> int:
         raise CommandError(f"cannot write {target}: no such directory {target.parent}")
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with open(temporary, "w", encoding="utf-8", newline="") as handle:
-            n = _export(args, handle)
+        if args.format == "parquet":
+            n = export_parquet(
+                args.archive, temporary, args.site, args.since, args.until, args.all_versions
+            )
+        else:
+            with open(temporary, "w", encoding="utf-8", newline="") as handle:
+                n = _export(args, handle)
         os.replace(temporary, target)
     except OSError as error:
         raise CommandError(f"cannot write {target}: {error.strerror or error}") from None
@@ -186,11 +195,13 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
 
     p = command(
         "export",
-        "Write the newest row of each article as JSON lines or CSV (nested columns as JSON "
-        "text in CSV; timestamps ISO 8601, UTC).",
+        "Write the newest row of each article as JSON lines, CSV (nested columns as JSON "
+        "text in CSV; timestamps ISO 8601, UTC) or one flat Parquet file (-o FILE), ordered "
+        "by site, publish date, url_key. It streams, a partition at a time: memory stays "
+        "flat whatever the archive's size.",
     )
     add_archive_option(p)
-    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="default jsonl")
+    p.add_argument("--format", choices=FORMATS, default="jsonl", help="default jsonl")
     p.add_argument("--site", action="append", help="only this site (repeatable)")
     p.add_argument(
         "--since", type=parse_date, help="published on or after this date (UTC), YYYY-MM-DD"
