@@ -255,6 +255,7 @@ def write_index(catalog: Catalog, con: duckdb.DuckDBPyConnection) -> Path:
     path = index_path(catalog.root)
     path.parent.mkdir(exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    check_files(catalog.root, catalog.fresh, con)
     entries = {
         name: entry
         for name, entry in catalog.entries.items()

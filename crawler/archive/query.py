@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from crawler.archive.views import NEWEST_FIRST, ArchiveError, retrying
+from crawler.archive.views import NEWEST_FIRST, ArchiveError, retrying, sql_string
 from crawler.progress import Progress
 
 if TYPE_CHECKING:
@@ -173,27 +173,40 @@ def _iso(column: str) -> str:
 
 def _formula_guard(text: str) -> str:
     """``text`` with a leading ``'`` where a spreadsheet would run it (:func:`csv_cell`)."""
-    starts = "".join(FORMULA_STARTS).replace("-", "\\-")
-    return f"CASE WHEN regexp_matches({text}, '^[{starts}]') THEN '''' || {text} ELSE {text} END"
+    starts = ", ".join(sql_string(c) for c in FORMULA_STARTS)
+    return f"CASE WHEN left({text}, 1) IN ({starts}) THEN concat('''', {text}) ELSE {text} END"
 
 
 def _csv_field(column: str, raw: bool) -> str:
     if column in _TIMESTAMPS:
-        text = _iso(column)
-    elif column in _NESTED:
+        return f"coalesce({_iso(column)}, '')"  # digits, '-', ':', '+': nothing to quote
+    if column in _NESTED:
         text = f"CAST(to_json({column}) AS VARCHAR)"
     else:
         text = column if raw else _formula_guard(column)
-    return f"""'"' || replace(coalesce({text}, ''), '"', '""') || '"'"""
+    return f"""replace(coalesce({text}, ''), '"', '""')"""
 
 
 def line_sql(fmt: str, columns: Sequence[str], raw_cells: bool = False) -> str:
     """The SELECT list that makes each row one line of output text (without its newline):
-    CSV as :func:`csv_writer` writes it (every field quoted), or a JSON object."""
+    CSV as :func:`csv_writer` writes it (every field quoted), or a JSON object.
+
+    One ``concat`` a line: a chain of ``||`` would copy the line once per field.
+    """
+    parts: list[str] = []
     if fmt == "csv":
-        return " || ',' || ".join(_csv_field(c, raw_cells) for c in columns) + " AS line"
-    fields = ", ".join(f"{c} := {_iso(c) if c in _TIMESTAMPS else c}" for c in columns)
-    return f"CAST(to_json(struct_pack({fields})) AS VARCHAR) AS line"
+        for n, column in enumerate(columns):
+            parts += ["""'"'""" if n == 0 else """'","'""", _csv_field(column, raw_cells)]
+        parts.append("""'"'""")
+    else:
+        for n, column in enumerate(columns):
+            value = _iso(column) if column in _TIMESTAMPS else column
+            parts += [
+                sql_string(("{" if n == 0 else ",") + json.dumps(column) + ":"),
+                f"coalesce(CAST(to_json({value}) AS VARCHAR), 'null')",
+            ]
+        parts.append("'}'")
+    return f"concat({', '.join(parts)}) AS line"
 
 
 def csv_header(columns: Sequence[str], raw_cells: bool = False) -> str:
@@ -219,19 +232,15 @@ def _conditions(
     return where, params
 
 
-def partitions(root: Path | str, files: Sequence[Path]) -> list[tuple[str, str, str]]:
-    """The archive's (site, year, month) partitions, in export order: by site, dated
-    months in order, then the undated ones (``published_at NULLS LAST``)."""
+def partition_of(root: Path | str, path: Path) -> tuple[str, str, str] | None:
+    """The (site, year, month) of an archive file, from its directories."""
     from crawler.archive.layout import ARTICLES_DIR
 
-    articles = Path(root) / ARTICLES_DIR
-    found = set()
-    for path in files:
-        parts = path.relative_to(articles).parts
-        if len(parts) == 4 and all("=" in p for p in parts[:3]):
-            site, year, month = (p.partition("=")[2] for p in parts[:3])
-            found.add((site, year, month))
-    return sorted(found, key=lambda p: (p[0], p[1] == "unknown", p[1], p[2]))
+    parts = path.relative_to(Path(root) / ARTICLES_DIR).parts
+    if len(parts) != 4 or not all("=" in p for p in parts[:3]):
+        return None
+    site, year, month = (p.partition("=")[2] for p in parts[:3])
+    return site, year, month
 
 
 def mark_older(con: duckdb.DuckDBPyConnection) -> int:
@@ -261,7 +270,7 @@ def export_batches(
 ) -> tuple[int, Iterator[pa.RecordBatch]]:
     """How many rows the export has, and its rows (``select`` of each), partition by
     partition in output order, as Arrow record batches."""
-    from crawler.archive.views import parquet_files
+    from crawler.archive.views import parquet_files, rows_sql
 
     where, params = _conditions(sites, since, until)
     if not all_versions and mark_older(con):
@@ -271,14 +280,21 @@ def export_batches(
         con.execute(f"SELECT count(*) FROM _rows WHERE {condition}", params).fetchall()[0][0]
     )
     wanted = set(sites or ())
-    chosen = [p for p in partitions(root, parquet_files(root)) if not wanted or p[0] in wanted]
+    groups: dict[tuple[str, str, str], list[Path]] = {}
+    for path in parquet_files(root):
+        part = partition_of(root, path)
+        if part is not None and (not wanted or part[0] in wanted):
+            groups.setdefault(part, []).append(path)
+    chosen = sorted(groups, key=lambda p: (p[0], p[1] == "unknown", p[1], p[2]))
 
     def batches() -> Iterator[pa.RecordBatch]:
-        for site, year, month in chosen:
+        for part in chosen:
+            # Each partition is read from its own files (binding a view of every file
+            # costs a look at every file's schema, for each partition).
             relation = con.sql(
-                f"SELECT {select} FROM _rows WHERE site = ? AND year = ? AND month = ? "
-                f"AND {condition} ORDER BY published_at NULLS LAST, url_key",
-                params=[site, year, month, *params],
+                f"SELECT {select} FROM ({rows_sql(con, groups[part])}) "
+                f"WHERE {condition} ORDER BY published_at NULLS LAST, url_key",
+                params=params,
             )
             # DuckDB 1.4+ names it to_arrow_reader; earlier ones fetch_record_batch.
             fetch = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch

@@ -348,6 +348,23 @@ def check_files(
         raise BadArchiveFile(root, path, problem, others=len(bad) - 1)
 
 
+def rows_sql(con: duckdb.DuckDBPyConnection, files: list[Path]) -> str:
+    """A SELECT of every row of ``files``: the record's columns, ``year``, ``month``, and
+    where the row is (``_file`` as DuckDB read it, ``_row`` its number in the file).
+    A column that none of ``files`` has (``raw_ref`` in v1 files) reads as null."""
+    source = (
+        f"read_parquet({sql_list(files)}, hive_partitioning = true, union_by_name = true, "
+        "hive_types = {'site': VARCHAR, 'year': VARCHAR, 'month': VARCHAR}, "
+        "hive_types_autocast = false, filename = '_file', file_row_number = true)"
+    )
+    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    columns = [
+        name if name in present else f"CAST(NULL AS VARCHAR) AS {name}"
+        for name in (*RECORD_COLUMNS, *PARTITION_COLUMNS)
+    ]
+    return f"SELECT {', '.join(columns)}, _file, file_row_number AS _row FROM {source}"
+
+
 def connect(
     root: Path | str, files: list[Path] | None = None, sandbox: bool = False
 ) -> duckdb.DuckDBPyConnection:
@@ -365,22 +382,9 @@ def connect(
         con.execute("SET parquet_metadata_cache = true")  # footers are read once, at DESCRIBE
         con.execute("SET TimeZone = 'UTC'")  # days and hours in UTC, whatever the machine's zone
         check_files(root, files, con)
-        source = (
-            f"read_parquet({sql_list(files)}, hive_partitioning = true, union_by_name = true, "
-            "hive_types = {'site': VARCHAR, 'year': VARCHAR, 'month': VARCHAR}, "
-            "hive_types_autocast = false, filename = '_file', file_row_number = true)"
-        )
-        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-        columns = [
-            name if name in present else f"CAST(NULL AS VARCHAR) AS {name}"
-            for name in (*RECORD_COLUMNS, *PARTITION_COLUMNS)
-        ]
         names = ", ".join((*RECORD_COLUMNS, *PARTITION_COLUMNS))
         # _rows: every row with where it is (the file DuckDB read, the row in it).
-        con.execute(
-            f"CREATE VIEW _rows AS SELECT {', '.join(columns)}, _file, "
-            f"file_row_number AS _row FROM {source}"
-        )
+        con.execute(f"CREATE VIEW _rows AS {rows_sql(con, files)}")
         con.execute(f"CREATE VIEW articles AS SELECT {names} FROM _rows")
         # The window sees only the columns that pick the newest row, never the bodies;
         # the rows are then read once, streamed, by where they are.
