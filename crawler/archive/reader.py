@@ -154,6 +154,19 @@ class KnownKeys:
     def __len__(self) -> int:
         return len(self._prefixes) + len(self._others)
 
+    def __eq__(self, other: object) -> bool:
+        """Equal to a set of keys that are all here, and as many (what tests compare)."""
+        if isinstance(other, KnownKeys):
+            return self._prefixes == other._prefixes and self._others == other._others
+        if isinstance(other, set | frozenset):
+            return len(other) == len(self) and all(key in self for key in other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<KnownKeys: {len(self):,} keys>"
+
     @classmethod
     def empty(cls) -> KnownKeys:
         return cls(array("Q"), set())
