@@ -188,3 +188,31 @@ def test_the_index_command_rebuilds_it(archive: Path, capsys: pytest.CaptureFixt
     assert indexed == (ROWS, ROWS) and not catalog.fresh and not catalog.stale
     keys = pq.read_table(index_path(archive), columns=["url_key"]).column("url_key").to_pylist()
     assert keys == sorted(keys)
+
+
+def test_validate_checks_the_index_against_the_files(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from crawler.archive.checking import validate
+
+    report = validate(archive)
+    assert not report.problems and any("no row index yet" in w for w in report.warnings)
+    rebuild(archive)
+    report = validate(archive)
+    assert not report.problems and not any("index" in w for w in report.warnings)
+    # an index whose rows are not the files' (keys moved to other rows) is a problem
+    table = pq.read_table(index_path(archive))
+    metadata = pq.read_metadata(index_path(archive)).metadata
+    keys = table.column("url_key").to_pylist()
+    shifted = table.set_column(
+        table.schema.get_field_index("url_key"), "url_key", [keys[1:] + keys[:1]]
+    )
+    pq.write_table(shifted.replace_schema_metadata(metadata), index_path(archive))
+    report = validate(archive)
+    assert [p.kind for p in report.problems] == ["index"]
+    assert "crawler index" in report.problems[0].detail
+    status, out, _ = run(capsys, "validate", "--archive", str(archive))
+    assert status == 1 and "row index" in out
+    # rebuilding it makes it right again
+    rebuild(archive)
+    assert not validate(archive).problems

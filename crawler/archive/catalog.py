@@ -347,3 +347,60 @@ def rebuild(root: Path | str) -> Catalog:
         raise AssertionError("unreachable")
     finally:
         con.close()
+
+
+def check_index(root: Path | str) -> tuple[list[str], list[str]]:
+    """``crawler validate``'s look at the index: (problems, notes).
+
+    A problem: the index is unreadable, or for a file it says is unchanged, its
+    rows are not that file's (row count, or which ``url_key`` is at which row).
+    A note: no index yet, or files it does not cover yet (the next read adds them).
+    Either way nothing is lost: the index is rebuilt from the files.
+    """
+    import duckdb
+
+    root = Path(root)
+    path = index_path(root)
+    rebuild_hint = f"delete {path.parent} or run `crawler index`; it is rebuilt from the files"
+    con = duckdb.connect()
+    try:
+        if not path.exists():
+            return [], [f"no row index yet ({path}): the next inspect, show or sample builds it"]
+        catalog = survey(root, con)
+        if catalog.index is None:
+            return [f"{path}: not a row index this version reads; {rebuild_hint}"], []
+        notes = []
+        unread = len(catalog.fresh) + len(catalog.stale)
+        if unread:
+            notes.append(
+                f"row index: {unread:,} files changed since it was written "
+                "(read directly until the next read brings it up to date)"
+            )
+        covered = [f for f in catalog.files if f not in set(catalog.fresh)]
+        if not covered:
+            return [], notes
+        con.execute("CREATE TEMP TABLE _stale (file VARCHAR)")
+        if catalog.stale:
+            con.executemany("INSERT INTO _stale VALUES (?)", [[n] for n in catalog.stale])
+        indexed = (
+            f"SELECT file, row, url_key FROM read_parquet({sql_list([path])}) "
+            "WHERE file NOT IN (SELECT file FROM _stale)"
+        )
+        actual = (
+            f"SELECT substr(filename, {_cut(root)}) AS file, file_row_number AS row, url_key "
+            f"FROM read_parquet({sql_list(covered)}, filename = true, file_row_number = true)"
+        )
+        differ = con.execute(
+            f"SELECT count(*) FROM (({indexed}) EXCEPT ALL ({actual})) "
+            f"UNION ALL SELECT count(*) FROM (({actual}) EXCEPT ALL ({indexed}))"
+        ).fetchall()
+        wrong = sum(int(n) for (n,) in differ)
+        if wrong:
+            return [
+                f"{path}: {wrong:,} rows differ from the archive's files; {rebuild_hint}"
+            ], notes
+        return [], notes
+    except duckdb.Error as error:
+        return [f"{path}: unreadable ({one_line(error)}); {rebuild_hint}"], []
+    finally:
+        con.close()
