@@ -188,7 +188,7 @@ def _csv_field(column: str, raw: bool) -> str:
 
 
 def line_sql(fmt: str, columns: Sequence[str], raw_cells: bool = False) -> str:
-    """The SELECT list that makes each row one line of output text (without its newline):
+    """The SELECT list that makes each row one line of output text, its newline included:
     CSV as :func:`csv_writer` writes it (every field quoted), or a JSON object.
 
     One ``concat`` a line: a chain of ``||`` would copy the line once per field.
@@ -197,7 +197,7 @@ def line_sql(fmt: str, columns: Sequence[str], raw_cells: bool = False) -> str:
     if fmt == "csv":
         for n, column in enumerate(columns):
             parts += ["""'"'""" if n == 0 else """'","'""", _csv_field(column, raw_cells)]
-        parts.append("""'"'""")
+        parts.append("""'"\n'""")
     else:
         for n, column in enumerate(columns):
             value = _iso(column) if column in _TIMESTAMPS else column
@@ -205,7 +205,7 @@ def line_sql(fmt: str, columns: Sequence[str], raw_cells: bool = False) -> str:
                 sql_string(("{" if n == 0 else ",") + json.dumps(column) + ":"),
                 f"coalesce(CAST(to_json({value}) AS VARCHAR), 'null')",
             ]
-        parts.append("'}'")
+        parts.append("'}\n'")
     return f"concat({', '.join(parts)}) AS line"
 
 
@@ -248,11 +248,11 @@ def mark_older(con: duckdb.DuckDBPyConnection) -> int:
     their article; return how many. Keys are grouped by a 64-bit hash first (8 bytes
     a row), then only the keys seen twice are ranked, over the columns that rank them."""
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _twice AS SELECT hash(url_key) AS h FROM _rows "
+        "CREATE OR REPLACE TABLE _twice AS SELECT hash(url_key) AS h FROM _rows "
         "GROUP BY h HAVING count(*) > 1"
     )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _older AS SELECT _file, _row FROM _rows "
+        "CREATE OR REPLACE TABLE _older AS SELECT _file, _row FROM _rows "
         "WHERE hash(url_key) IN (SELECT h FROM _twice) "
         f"QUALIFY row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}) > 1"
     )
@@ -287,18 +287,35 @@ def export_batches(
             groups.setdefault(part, []).append(path)
     chosen = sorted(groups, key=lambda p: (p[0], p[1] == "unknown", p[1], p[2]))
 
-    def batches() -> Iterator[pa.RecordBatch]:
-        for part in chosen:
-            # Each partition is read from its own files (binding a view of every file
-            # costs a look at every file's schema, for each partition).
-            relation = con.sql(
-                f"SELECT {select} FROM ({rows_sql(con, groups[part])}) "
+    def partition(part: tuple[str, str, str]) -> pa.Table:
+        # Each partition is read from its own files (binding a view of every file
+        # costs a look at every file's schema, for each partition), on its own cursor.
+        cursor = con.cursor()
+        try:
+            relation = cursor.sql(
+                f"SELECT {select} FROM ({rows_sql(cursor, groups[part])}) "
                 f"WHERE {condition} ORDER BY published_at NULLS LAST, url_key",
                 params=params,
             )
-            # DuckDB 1.4+ names it to_arrow_reader; earlier ones fetch_record_batch.
-            fetch = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
-            yield from fetch(BATCH_ROWS)
+            # DuckDB 1.4+ names it to_arrow_table; earlier ones arrow.
+            fetch = getattr(relation, "to_arrow_table", None) or getattr(relation, "arrow")  # noqa: B009
+            table: pa.Table = fetch()
+            return table
+        finally:
+            cursor.close()
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        # The next partition is read while this one is written: two cores busy, and at
+        # most two partitions in memory.
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            ahead: Future[pa.Table] | None = None
+            for n, part in enumerate(chosen):
+                current = ahead.result() if ahead is not None else partition(part)
+                ahead = pool.submit(partition, chosen[n + 1]) if n + 1 < len(chosen) else None
+                yield from current.to_batches(max_chunksize=BATCH_ROWS)
+                del current
 
     return total, batches()
 
@@ -321,6 +338,30 @@ def _with_export_connection(root: Path | str, work: Callable[[duckdb.DuckDBPyCon
         con.close()
 
 
+def write_utf8(out: IO[bytes], column: pa.Array) -> bool:
+    """Write a column of text as its UTF-8 bytes, straight from Arrow's buffer (no
+    Python strings); False if the column is not laid out so (then nothing is written)."""
+    import struct
+
+    import pyarrow as pa
+
+    if pa.types.is_string(column.type):
+        width, form = 4, "<i"
+    elif pa.types.is_large_string(column.type):
+        width, form = 8, "<q"
+    else:
+        return False
+    if len(column) == 0:
+        return True
+    _validity, offsets, data = column.buffers()
+    if offsets is None or data is None:
+        return False
+    start = struct.unpack_from(form, offsets, width * column.offset)[0]
+    end = struct.unpack_from(form, offsets, width * (column.offset + len(column)))[0]
+    out.write(memoryview(data)[start:end])
+    return True
+
+
 def export(
     root: Path | str,
     out: IO[str],
@@ -340,13 +381,18 @@ def export(
         written = 0
         if fmt == "csv":
             out.write(csv_header(RECORD_COLUMNS, raw_cells))
+        raw = getattr(out, "buffer", None)
+        if raw is not None:
+            out.flush()  # what was written as text goes first
         with Progress("export", total, "rows") as progress:
             for batch in batches:
-                lines = batch.column(0).to_pylist()
-                if lines:
-                    out.write("\n".join(lines) + "\n")
-                written += len(lines)
-                progress.advance(len(lines))
+                column = batch.column(0)
+                if raw is None or not write_utf8(raw, column):
+                    out.write("".join(column.to_pylist()))
+                written += batch.num_rows
+                progress.advance(batch.num_rows)
+        if raw is not None:
+            raw.flush()
         return written
 
     return _with_export_connection(root, work)
