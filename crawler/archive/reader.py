@@ -196,7 +196,8 @@ def known_url_keys(root: Path | str, site: str | None = None) -> KnownKeys:
     for attempt in range(_TRIES):
         con = duckdb.connect()
         try:
-            con.execute("SET memory_limit = '150MB'")
+            con.execute("SET memory_limit = '100MB'")
+            con.execute("SET threads = 1")  # one scan's buffers, not one per thread
             catalog = survey(root, con)
             if site:  # another site's new or damaged file is not this crawl's concern
                 own = set(_files(root, site))
@@ -220,7 +221,23 @@ def known_url_keys(root: Path | str, site: str | None = None) -> KnownKeys:
             raise ArchiveReadError(f"cannot read the archive: {one_line(error)}") from None
         finally:
             con.close()
+            _give_back_memory()
     raise AssertionError("unreachable")
+
+
+def _give_back_memory() -> None:
+    """Return to the system what the load took and freed (the keys take 8 bytes each;
+    the scan's buffers must not stay resident for the whole crawl)."""
+    import ctypes
+    import ctypes.util
+
+    pa.default_memory_pool().release_unused()
+    name = ctypes.util.find_library("c")
+    if name:
+        try:
+            ctypes.CDLL(name).malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc
+            pass
 
 
 def _known(
