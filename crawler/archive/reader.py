@@ -228,16 +228,15 @@ def known_url_keys(root: Path | str, site: str | None = None) -> KnownKeys:
 def _give_back_memory() -> None:
     """Return to the system what the load took and freed (the keys take 8 bytes each;
     the scan's buffers must not stay resident for the whole crawl)."""
+    import contextlib
     import ctypes
     import ctypes.util
 
     pa.default_memory_pool().release_unused()
     name = ctypes.util.find_library("c")
     if name:
-        try:
+        with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
             ctypes.CDLL(name).malloc_trim(0)
-        except (OSError, AttributeError):  # not glibc
-            pass
 
 
 def _known(
