@@ -152,7 +152,7 @@ def csv_writer(out: IO[str], names: Sequence[str], raw: bool = False) -> _csv.Wr
 # columns that pick the newest row, never the bodies. DuckDB formats every cell and
 # every line (JSON, or quoted CSV); Python only writes the text it is handed.
 
-EXPORT_MEMORY = "300MB"
+EXPORT_MEMORY = "200MB"
 """DuckDB's memory for an export; beyond it, its sorts and aggregates spill to disk."""
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -248,11 +248,11 @@ def mark_older(con: duckdb.DuckDBPyConnection) -> int:
     their article; return how many. Keys are grouped by a 64-bit hash first (8 bytes
     a row), then only the keys seen twice are ranked, over the columns that rank them."""
     con.execute(
-        "CREATE OR REPLACE TABLE _twice AS SELECT hash(url_key) AS h FROM _rows "
+        "CREATE OR REPLACE TABLE _twice AS SELECT hash(url_key) AS h FROM _keys "
         "GROUP BY h HAVING count(*) > 1"
     )
     con.execute(
-        "CREATE OR REPLACE TABLE _older AS SELECT _file, _row FROM _rows "
+        "CREATE OR REPLACE TABLE _older AS SELECT _file, _row FROM _keys "
         "WHERE hash(url_key) IN (SELECT h FROM _twice) "
         f"QUALIFY row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}) > 1"
     )
@@ -277,7 +277,7 @@ def export_batches(
         where.append("(_file, _row) NOT IN (SELECT (_file, _row) FROM _older)")
     condition = " AND ".join(where) or "true"
     total = int(
-        con.execute(f"SELECT count(*) FROM _rows WHERE {condition}", params).fetchall()[0][0]
+        con.execute(f"SELECT count(*) FROM _keys WHERE {condition}", params).fetchall()[0][0]
     )
     wanted = set(sites or ())
     groups: dict[tuple[str, str, str], list[Path]] = {}
@@ -321,16 +321,30 @@ def export_batches(
 
 
 def _with_export_connection(root: Path | str, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """Run ``work`` with the view ``_keys``: of every row, the columns that filter it and
+    pick the newest, and where it is. Nothing holds every file's reader (``union_by_name``
+    over thousands of files would keep them all in memory); partitions are read on
+    their own (:func:`export_batches`)."""
     import tempfile
 
     import duckdb
 
-    from crawler.archive.views import connect, read_error, sql_string
+    from crawler.archive.views import check_files, parquet_files, read_error, sql_list, sql_string
 
-    con = connect(root)
+    files = parquet_files(root)
+    con = duckdb.connect()
     try:
+        con.execute("SET TimeZone = 'UTC'")
+        check_files(root, files, con)
         con.execute(f"SET memory_limit = {sql_string(EXPORT_MEMORY)}")
         con.execute(f"SET temp_directory = {sql_string(tempfile.gettempdir())}")
+        con.execute(
+            "CREATE VIEW _keys AS SELECT url_key, fetched_at, crawl_run, published_at, site, "
+            f"_file, file_row_number AS _row FROM read_parquet({sql_list(files)}, "
+            "hive_partitioning = true, hive_types = {'site': VARCHAR, 'year': VARCHAR, "
+            "'month': VARCHAR}, hive_types_autocast = false, filename = '_file', "
+            "file_row_number = true)"
+        )
         return work(con)
     except duckdb.Error as error:
         raise read_error(root, error) from None
