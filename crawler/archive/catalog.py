@@ -51,7 +51,8 @@ FORMAT_KEY = "crawler.index_format"
 FILES_KEY = "crawler.index_files"
 ROW_GROUP_ROWS = 4096
 REFRESH_FILES = 16
-BUILD_MEMORY = "400MB"
+BUILD_MEMORY = "300MB"
+BUILD_CHUNK = 256  # files read by one query while the index is built
 NOTE_FILES = 200  # say so on standard error when indexing more files than this (seconds)
 """Bring the index up to date when more files than this (or 2% of all) are not in it."""
 
@@ -262,12 +263,23 @@ def write_index(catalog: Catalog, con: duckdb.DuckDBPyConnection) -> Path:
         if catalog.index is not None and name not in set(catalog.stale)
     }
     entries.update(file_entries(catalog, catalog.fresh, con))
-    # Footers are read once; the sort spills to disk beyond BUILD_MEMORY (the index is
-    # built beside the archive, so its temporary files go there too).
-    con.execute("SET parquet_metadata_cache = true")
+    # The rows are gathered a chunk of files at a time (a query over thousands of files
+    # keeps a reader for each), then sorted; beyond BUILD_MEMORY DuckDB spills to disk
+    # (beside the index, so that the archive's disk holds it).
+    con.execute("SET parquet_metadata_cache = false")
     con.execute(f"SET memory_limit = {sql_string(BUILD_MEMORY)}")
     con.execute(f"SET temp_directory = {sql_string(str(path.parent / '.spill'))}")
-    rows_view(catalog, con, "_new_rows")
+    kept = Catalog(catalog.root, catalog.files, catalog.index, catalog.entries, catalog.stale)
+    if catalog.index is not None:
+        rows_view(kept, con, "_kept")
+        con.execute("CREATE OR REPLACE TEMP TABLE _new_rows AS SELECT * FROM _kept")
+    for start in range(0, len(catalog.fresh), BUILD_CHUNK):
+        chunk = catalog.fresh[start : start + BUILD_CHUNK]
+        rows = f"SELECT {', '.join(INDEX_COLUMNS)} FROM ({row_sql(catalog.root, chunk, con)})"
+        if start == 0 and catalog.index is None:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _new_rows AS {rows}")
+        else:
+            con.execute(f"INSERT INTO _new_rows {rows}")
     metadata = {FORMAT_KEY: str(FORMAT), FILES_KEY: json.dumps(entries, separators=(",", ":"))}
     kv = ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in metadata.items())
     try:
