@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from queue import Full, Queue
+from threading import Event
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from crawler.archive.views import NEWEST_FIRST, ArchiveError, retrying, sql_string
@@ -153,6 +155,9 @@ def csv_writer(out: IO[str], names: Sequence[str], raw: bool = False) -> _csv.Wr
 # every line (JSON, or quoted CSV); Python only writes the text it is handed.
 
 EXPORT_MEMORY = "200MB"
+READERS = 2  # partitions read at once
+QUEUED_BATCHES = 4  # batches a reader may have ready before it waits
+_DONE = object()
 """DuckDB's memory for an export; beyond it, its sorts and aggregates spill to disk."""
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -287,9 +292,22 @@ def export_batches(
             groups.setdefault(part, []).append(path)
     chosen = sorted(groups, key=lambda p: (p[0], p[1] == "unknown", p[1], p[2]))
 
-    def partition(part: tuple[str, str, str]) -> pa.Table:
-        # Each partition is read from its own files (binding a view of every file
-        # costs a look at every file's schema, for each partition), on its own cursor.
+    def partition(part: tuple[str, str, str], out: Queue[object], stop: Event) -> None:
+        """Read one partition into ``out``, batch by batch, then ``_DONE`` (or the error).
+
+        Each partition is read from its own files (binding a view of every file costs a
+        look at every file's schema, for each partition), on its own cursor.
+        """
+
+        def put(item: object) -> bool:
+            while not stop.is_set():
+                try:
+                    out.put(item, timeout=0.2)
+                    return True
+                except Full:
+                    continue
+            return False
+
         cursor = con.cursor()
         try:
             relation = cursor.sql(
@@ -297,25 +315,48 @@ def export_batches(
                 f"WHERE {condition} ORDER BY published_at NULLS LAST, url_key",
                 params=params,
             )
-            # DuckDB 1.4+ names it to_arrow_table; earlier ones arrow.
-            fetch = getattr(relation, "to_arrow_table", None) or getattr(relation, "arrow")  # noqa: B009
-            table: pa.Table = fetch()
-            return table
+            # DuckDB 1.4+ names it to_arrow_reader; earlier ones fetch_record_batch.
+            fetch = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
+            for batch in fetch(BATCH_ROWS):
+                if not put(batch):
+                    return
+            put(_DONE)
+        except BaseException as error:  # handed to the consumer, raised there
+            put(error)
         finally:
             cursor.close()
 
     def batches() -> Iterator[pa.RecordBatch]:
-        # The next partition is read while this one is written: two cores busy, and at
-        # most two partitions in memory.
-        from concurrent.futures import Future, ThreadPoolExecutor
+        # Two partitions are read at once (two cores), each streamed through a short
+        # queue: memory holds a few batches and DuckDB's sorts (capped, they spill),
+        # whatever the size of a partition.
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            ahead: Future[pa.Table] | None = None
-            for n, part in enumerate(chosen):
-                current = ahead.result() if ahead is not None else partition(part)
-                ahead = pool.submit(partition, chosen[n + 1]) if n + 1 < len(chosen) else None
-                yield from current.to_batches(max_chunksize=BATCH_ROWS)
-                del current
+        stop = Event()
+        pending: deque[Queue[object]] = deque()
+        parts = iter(chosen)
+        with ThreadPoolExecutor(max_workers=READERS) as pool:
+
+            def start() -> None:
+                part = next(parts, None)
+                if part is not None:
+                    queue: Queue[object] = Queue(maxsize=QUEUED_BATCHES)
+                    pool.submit(partition, part, queue, stop)
+                    pending.append(queue)
+
+            try:
+                for _ in range(READERS):
+                    start()
+                while pending:
+                    queue = pending.popleft()
+                    while (item := queue.get()) is not _DONE:
+                        if isinstance(item, BaseException):
+                            raise item
+                        yield item  # type: ignore[misc]
+                    start()
+            finally:
+                stop.set()
 
     return total, batches()
 
