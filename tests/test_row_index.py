@@ -216,3 +216,26 @@ def test_validate_checks_the_index_against_the_files(
     # rebuilding it makes it right again
     rebuild(archive)
     assert not validate(archive).problems
+
+
+def test_after_compaction_the_same_answers_and_the_index_follows(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = _rows(archive)
+    target = str(rows[11]["url_key"])
+    _, before_show, _ = run(capsys, "show", target[:12], "--archive", str(archive))
+    _, before, _ = run(capsys, "inspect", "--archive", str(archive), "--json")
+    assert index_path(archive).is_file()
+    assert main(["compact", "--archive", str(archive)]) == 0
+    capsys.readouterr()
+    con = duckdb.connect()
+    catalog = survey(archive, con)
+    assert catalog.stale and catalog.fresh  # every file was swapped
+    _, after_show, _ = run(capsys, "show", target[:12], "--archive", str(archive))
+    _, after, _ = run(capsys, "inspect", "--archive", str(archive), "--json")
+    assert after_show == before_show
+    old, new = json.loads(before), json.loads(after)
+    assert new["total"] == old["total"] and new["sites"] == old["sites"]
+    assert new["files"] < old["files"]
+    caught_up = survey(archive, con)  # the read brought the index up to date
+    assert not caught_up.stale and not caught_up.fresh

@@ -228,7 +228,16 @@ def fetch_rows(root: Path | str, places: list[tuple[str, int]]) -> dict[tuple[st
     root = Path(root)
     names = sorted({name for name, _ in places})
     files = [root / ARTICLES_DIR / name for name in names]
-    con = connect(root, files)
+    import duckdb
+
+    try:
+        con = connect(root, files)
+    except (duckdb.IOException, ArchiveError) as error:
+        if isinstance(error, duckdb.IOException) and not vanished_file(error):
+            raise
+        if any(not f.exists() for f in files):
+            return {}  # swapped by a compaction since the index was read: ask again
+        raise
     try:
         out: dict[tuple[str, int], Any] = {}
         cut = len(absolute(root / ARTICLES_DIR)) + 2
@@ -250,7 +259,9 @@ class AmbiguousKey(ArchiveError):
     """A url_key prefix that several articles share; the message lists them."""
 
 
-def find_article(root: Path | str, target: str) -> tuple[dict[str, Any] | None, int]:
+def find_article(
+    root: Path | str, target: str, tries: int = _TRIES
+) -> tuple[dict[str, Any] | None, int]:
     """The newest row for a URL, a url_key or a unique prefix of one, and how many rows
     the archive has for it. A prefix several articles share is :class:`AmbiguousKey`."""
     condition, params, kind = key_condition(target)
@@ -280,11 +291,15 @@ def find_article(root: Path | str, target: str) -> tuple[dict[str, Any] | None, 
     _, name, row, _ = found[0]
     if len(found) > 1:
         rows = fetch_rows(root, [(n, r) for _, n, r, _ in found])
+        if len(rows) < len(found) and tries > 1:  # a compaction swapped a file meanwhile
+            return find_article(root, target, tries - 1)
         newest = max(rows.values(), key=lambda r: (r["fetched_at"], r["crawl_run"]))
         return newest, sum(count for *_, count in found)
     record = fetch_rows(root, [(name, row)]).get((name, row))
-    if record is None:  # swapped by a compaction since the index was read
-        return find_article(root, target)
+    if record is None and tries > 1:  # swapped by a compaction since the index was read
+        return find_article(root, target, tries - 1)
+    if record is None:
+        raise ArchiveError(f"the archive changed while {target} was read; run the command again")
     return record, int(found[0][3])
 
 
@@ -313,10 +328,13 @@ def random_articles(
             params,
         ).fetchall()
 
-    chosen = indexed(root, work)
-    if not chosen:
-        return []
-    rows = fetch_rows(root, [(name, row) for _, name, row in chosen])
+    for _ in range(_TRIES):
+        chosen = indexed(root, work)
+        if not chosen:
+            return []
+        rows = fetch_rows(root, [(name, row) for _, name, row in chosen])
+        if len(rows) == len(chosen):  # else a compaction swapped a file meanwhile: again
+            break
     return [rows[(name, row)] for _, name, row in chosen if (name, row) in rows]
 
 
