@@ -108,3 +108,20 @@ def test_csv_site_and_dates_filter_in_order(
         if r["site"] == "qdnd.vn" and r["published_at"] is not None and r["published_at"] >= cut  # type: ignore[operator]
     ]
     assert [r["url_key"] for r in rows] == [r["url_key"] for r in want] and rows
+
+
+def test_latest_view_is_the_newest_rows_with_and_without_filters(archive: Path) -> None:
+    from crawler.archive.views import connect
+
+    want = expected(archive)
+    con = connect(archive)
+    try:
+        keys = [k for (k,) in con.execute("SELECT url_key FROM latest ORDER BY url_key").fetchall()]
+        assert keys == sorted(str(r["url_key"]) for r in want)
+        for site in ("qdnd.vn", "en.qdnd.vn"):  # a filter that prunes files keeps the rule
+            got = con.execute(
+                "SELECT url_key, title FROM latest WHERE site = ? ORDER BY url_key", [site]
+            ).fetchall()
+            assert got == sorted((r["url_key"], r["title"]) for r in want if r["site"] == site)
+    finally:
+        con.close()

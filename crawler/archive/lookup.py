@@ -243,7 +243,7 @@ def fetch_rows(root: Path | str, places: list[tuple[str, int]]) -> dict[tuple[st
         cut = len(absolute(root / ARTICLES_DIR)) + 2
         wanted = ", ".join(f"({sql_string(name)}, {int(row)})" for name, row in places)
         cursor = con.execute(
-            f"SELECT * EXCLUDE (_file, _row, _fi), substr(_file, {cut}) AS _name, _row FROM _rows "
+            f"SELECT * EXCLUDE (_file, _row), substr(_file, {cut}) AS _name, _row FROM _rows "
             f"WHERE (substr(_file, {cut}), _row) IN ({wanted})"
         )
         columns = [d[0] for d in cursor.description]

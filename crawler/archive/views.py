@@ -350,8 +350,9 @@ def check_files(
 
 def rows_sql(con: duckdb.DuckDBPyConnection, files: list[Path]) -> str:
     """A SELECT of every row of ``files``: the record's columns, ``year``, ``month``, and
-    where the row is (``_file`` as DuckDB read it, ``_row`` its number in the file, ``_fi``
-    the file's number in ``files`` where DuckDB gives it, else ``_file``).
+    where the row is (``_file`` as DuckDB read it, ``_row`` its number in the file).
+    Not DuckDB's ``file_index``: it numbers the files left after a filter prunes some,
+    so the same file has another number in another query.
     A column that none of ``files`` has (``raw_ref`` in v1 files) reads as null."""
     source = (
         f"read_parquet({sql_list(files)}, hive_partitioning = true, union_by_name = true, "
@@ -363,16 +364,7 @@ def rows_sql(con: duckdb.DuckDBPyConnection, files: list[Path]) -> str:
         name if name in present else f"CAST(NULL AS VARCHAR) AS {name}"
         for name in (*RECORD_COLUMNS, *PARTITION_COLUMNS)
     ]
-    import duckdb
-
-    try:  # which file, as a number (DuckDB 1.3+): a join on it is a join on integers
-        con.execute(f"DESCRIBE SELECT file_index FROM {source}").fetchall()
-        index = "file_index"
-    except duckdb.Error:
-        index = "_file"
-    return (
-        f"SELECT {', '.join(columns)}, _file, file_row_number AS _row, {index} AS _fi FROM {source}"
-    )
+    return f"SELECT {', '.join(columns)}, _file, file_row_number AS _row FROM {source}"
 
 
 def connect(
@@ -400,9 +392,9 @@ def connect(
         # the rows are then read once, streamed, by where they are.
         con.execute(
             f"CREATE VIEW latest AS SELECT {names} FROM _rows SEMI JOIN ("
-            f"SELECT _fi, _row FROM _rows QUALIFY row_number() OVER "
+            f"SELECT _file, _row FROM _rows QUALIFY row_number() OVER "
             f"(PARTITION BY url_key ORDER BY {NEWEST_FIRST}) = 1"
-            ") AS newest USING (_fi, _row)"
+            ") AS newest USING (_file, _row)"
         )
         if sandbox:
             # DuckDB checks a path as the statement spells it (the escaped glob) and
