@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from crawler.archive.layout import ARTICLES_DIR
-    from crawler.archive.reader import ArchiveReadError, dataset, known_url_keys, read_table
+    from crawler.archive.reader import (
+        ArchiveReadError,
+        KnownKeys,
+        dataset,
+        known_url_keys,
+        read_table,
+    )
     from crawler.archive.schema import (
         ARTICLE_SCHEMA,
         DATASET_SCHEMA,
@@ -35,7 +41,9 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "ARTICLES_DIR": "layout",
-    **dict.fromkeys(["ArchiveReadError", "dataset", "known_url_keys", "read_table"], "reader"),
+    **dict.fromkeys(
+        ["ArchiveReadError", "KnownKeys", "dataset", "known_url_keys", "read_table"], "reader"
+    ),
     **dict.fromkeys(
         [
             "ARTICLE_SCHEMA",
@@ -76,6 +84,7 @@ __all__ = [
     "UNKNOWN",
     "ArchiveReadError",
     "ArchiveWriter",
+    "KnownKeys",
     "check_path_component",
     "dataset",
     "known_url_keys",

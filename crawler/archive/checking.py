@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.archive.layout import (
     ARTICLES_DIR,
+    INDEX_DIR,
     QUARANTINE_DIR,
     TEMP_FILE_RE,
     iter_parquet_files,
@@ -382,6 +383,13 @@ def validate(root: Path | str) -> Report:
         if name not in noted:  # what pyarrow reads, DuckDB may not: the other commands' view
             kind = "unreadable" if why.startswith("unreadable") else "schema"
             report.add(kind, name, why)
+    # The row index beside the files (derived): wrong rows are a problem, lag a note.
+    from crawler.archive.catalog import check_index
+
+    index_problems, index_notes = check_index(root)
+    report.warnings += index_notes
+    for problem in index_problems:
+        report.add("index", INDEX_DIR, problem)
     for key, places in rows.keys.items():
         if len(places) < 2:
             continue

@@ -8,6 +8,7 @@
     <root>/_runs/metrics.prom       the last run's numbers for node_exporter's textfile collector
     <root>/_compact/                compaction's staging area
     <root>/_quarantine/             files `crawler validate --quarantine` moved aside
+    <root>/_index/rows.parquet      derived: a few small columns of every row, sorted by url_key
 
 Names starting with ``.`` or ``_`` are never archive files: a writer's
 temporary file (``.part-….parquet.tmp``) becomes visible only when renamed.
@@ -25,6 +26,8 @@ RAW_DIR = "raw"
 RUNS_DIR = "_runs"
 COMPACT_DIR = "_compact"
 QUARANTINE_DIR = "_quarantine"
+INDEX_DIR = "_index"
+INDEX_FILE = "rows.parquet"  # under INDEX_DIR: crawler.archive.catalog's row index
 LOCK_FILE = "crawl-all.lock"  # under RUNS_DIR: one crawl-all or compaction at a time
 METRICS_FILE = "metrics.prom"  # under RUNS_DIR: the last crawl-all run, Prometheus text format
 
@@ -54,6 +57,11 @@ def lock_path(root: Path | str) -> Path:
 
 def metrics_path(root: Path | str) -> Path:
     return Path(root) / RUNS_DIR / METRICS_FILE
+
+
+def index_path(root: Path | str) -> Path:
+    """The archive's row index (derived from the Parquet files; rebuilt by ``crawler index``)."""
+    return Path(root) / INDEX_DIR / INDEX_FILE
 
 
 def manifest_path(root: Path | str, run_id: str) -> Path:

@@ -1,61 +1,59 @@
 """What the archive holds: its summary (``crawler inspect``), one article (``show``),
 a random sample (``sample``); rendering is :mod:`crawler.commands.browse`'s.
 
-Everything is read through DuckDB (:mod:`crawler.archive.views`), one scan per question,
-so that ``inspect`` answers in about a second on 100,000 rows
-(``bench/inspect_speed.py``).
+Each question is answered from the row index (:mod:`crawler.archive.catalog`): a
+summary reads its small columns, never a body; a look-up by key reads one of its
+row groups; then only the rows wanted are read from their own files.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from crawler.archive.layout import RAW_DIR
+from crawler.archive.layout import ARTICLES_DIR, RAW_DIR
 from crawler.archive.views import (
-    SCHEMA_VERSION_KEY,
+    NEWEST_FIRST,
     ArchiveError,
-    parquet_files,
-    retrying,
-    sql_list,
+    absolute,
+    check_archive,
+    read_error,
+    vanished_file,
 )
 
 if TYPE_CHECKING:
     import duckdb
 
+    from crawler.archive.catalog import Catalog
+
+T = TypeVar("T")
+_TRIES = 10
+
 TOP_AUTHORS = 3
 
-# One scan gives every partition's numbers, each site's, and the archive's (grouping sets);
-# the body is read once, for its length.
+# One scan of the row index (crawler.archive.catalog) gives every partition's numbers,
+# each site's, and the archive's (grouping sets): no body is read.
 _PARTITION_SQL = """
-WITH rows AS (
-    SELECT site, year, month, published_at, fetched_at,
-           CAST(len(images) > 0 AS INTEGER) AS with_image,
-           CAST(len(list_filter(images, lambda i: i.caption IS NOT NULL AND i.caption <> '')) > 0
-                AS INTEGER) AS with_caption,
-           length(body) AS body_chars,
-           CAST(raw_ref IS NOT NULL AS INTEGER) AS with_raw
-    FROM articles {where}
-)
 SELECT site, year, month,
        count(*) AS rows,
        min(published_at) AS first_published,
        max(published_at) AS last_published,
        max(fetched_at) AS last_fetched,
-       avg(with_image) AS with_images,
-       avg(with_caption) AS with_captions,
+       avg(CAST(images > 0 AS INTEGER)) AS with_images,
+       avg(CAST(captioned > 0 AS INTEGER)) AS with_captions,
        median(body_chars) AS median_body_chars,
-       sum(with_raw) AS with_raw_page
-FROM rows
+       sum(CAST(with_raw AS INTEGER)) AS with_raw_page
+FROM idx {where}
 GROUP BY GROUPING SETS ((site, year, month), (site), ())
 """
 
-_DISTINCT_SQL = "SELECT count(DISTINCT url_key) FROM articles {where}"
+_DISTINCT_SQL = "SELECT count(DISTINCT url_key) FROM idx {where}"
 
 _AUTHORS_SQL = """
-WITH named AS (SELECT site, year, month, unnest(authors) AS author FROM articles {where}),
+WITH named AS (SELECT site, year, month, unnest(authors) AS author FROM idx {where}),
 counted AS (
     SELECT site, year, month, author, count(*) AS n FROM named
     GROUP BY GROUPING SETS ((site, year, month, author), (site, author), (author))
@@ -75,26 +73,52 @@ def _day(value: Any) -> str | None:
     return value.date().isoformat() if isinstance(value, datetime) else None
 
 
+def indexed(root: Path | str, work: Callable[[duckdb.DuckDBPyConnection, Catalog], T]) -> T:
+    """Run ``work`` with the row index as the view ``idx`` (built or refreshed as needed)."""
+    import duckdb
+
+    from crawler.archive.catalog import open_index
+
+    for attempt in range(_TRIES):
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            return work(con, open_index(root, con))
+        except duckdb.IOException as error:
+            if attempt == _TRIES - 1 or not vanished_file(error):
+                raise read_error(root, error) from None
+        except duckdb.Error as error:
+            raise read_error(root, error) from None
+        finally:
+            con.close()
+    raise AssertionError("unreachable")
+
+
 def archive_summary(root: Path | str, sites: list[str] | None = None) -> dict[str, Any]:
     """Everything ``crawler inspect`` shows, as JSON-ready data."""
     root = Path(root)
-    files = parquet_files(root)
+    check_archive(root)
     where, params = _site_filter(sites)
 
-    def work(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple[Any, ...]], ...]:
-        versions = [
-            (bytes(value).decode("utf-8", "replace"), count)
-            for value, count in con.execute(
-                f"SELECT value, count(*) FROM parquet_kv_metadata({sql_list(files)}) "
-                f"WHERE key = '{SCHEMA_VERSION_KEY}'::BLOB GROUP BY 1 ORDER BY 1"
-            ).fetchall()
-        ]
+    def work(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> tuple[Any, ...]:
+        from crawler.archive.catalog import file_entries
+
+        versions: dict[str, int] = {}
+        entries = {
+            name: entry for name, entry in catalog.entries.items() if name not in catalog.stale
+        }
+        entries.update(file_entries(catalog, catalog.fresh, con))
+        for entry in entries.values():
+            version = str(entry[3]) if entry[3] is not None else None
+            if version is not None:
+                versions[version] = versions.get(version, 0) + 1
         groups = con.execute(_PARTITION_SQL.format(where=where), params).fetchall()
         authors = con.execute(_AUTHORS_SQL.format(where=where, top=TOP_AUTHORS), params).fetchall()
         distinct = con.execute(_DISTINCT_SQL.format(where=where), params).fetchall()
-        return versions, groups, authors, distinct
+        sizes = [int(entry[0] or 0) for entry in entries.values()]
+        return catalog, versions, groups, authors, distinct, sizes
 
-    versions, groups, author_rows, distinct = retrying(root, work)
+    catalog, versions, groups, author_rows, distinct, sizes = indexed(root, work)
     top: dict[tuple[Any, Any, Any], list[dict[str, Any]]] = {}
     for site, year, month, author, n in sorted(author_rows, key=lambda r: -r[4]):
         top.setdefault((site, year, month), []).append({"name": author, "articles": n})
@@ -129,9 +153,9 @@ def archive_summary(root: Path | str, sites: list[str] | None = None) -> dict[st
     raw_files = sorted((root / RAW_DIR).rglob("*.warc.gz")) if (root / RAW_DIR).is_dir() else []
     return {
         "archive": str(root),
-        "files": len(files),
-        "bytes": sum(f.stat().st_size for f in files),
-        "schema_versions": {f"v{version}": count for version, count in versions},
+        "files": len(catalog.files),
+        "bytes": sum(sizes),
+        "schema_versions": {f"v{version}": count for version, count in sorted(versions.items())},
         "raw_pages": {"files": len(raw_files), "bytes": sum(f.stat().st_size for f in raw_files)},
         "total": {**total, "articles": int(distinct[0][0]) if distinct else 0},
         "sites": site_totals,
@@ -141,17 +165,20 @@ def archive_summary(root: Path | str, sites: list[str] | None = None) -> dict[st
 
 # -- one article -------------------------------------------------------------------
 
+SHORTEST_PREFIX = 4
+"""The shortest url_key prefix ``show`` takes (``render_article`` prints 16 digits)."""
+AMBIGUOUS_LISTED = 8
 
-def _url_keys(target: str) -> tuple[list[str], list[str]]:
-    """The url_keys and URLs that ``target`` (a URL or a url_key) may stand for."""
+_HEX = frozenset("0123456789abcdef")
+
+
+def _url_keys(target: str) -> list[str]:
+    """The url_keys that ``target`` (a URL) may stand for: its spellings with and without
+    ``www.``, over http and https, as given and canonical."""
     from crawler.items import sha256_hex
     from crawler.urls import canonical_url
 
     text = target.strip()
-    if len(text) == 64 and all(c in "0123456789abcdef" for c in text.lower()):
-        return [text.lower()], []
-    if "://" not in text:
-        raise ArchiveError(f"not a URL nor a url_key (64 hex digits): {target!r}")
     urls = {text, canonical_url(text)}
     for url in list(urls):
         _, _, rest = url.partition("://")
@@ -159,30 +186,121 @@ def _url_keys(target: str) -> tuple[list[str], list[str]]:
         for other_scheme in ("http", "https"):
             for other_host in {host, host.removeprefix("www."), "www." + host.removeprefix("www.")}:
                 urls.add(f"{other_scheme}://{other_host}/{path}")
-    return sorted({sha256_hex(url) for url in urls}), sorted(urls)
+    return sorted({sha256_hex(url) for url in urls})
 
 
-def find_article(root: Path | str, target: str) -> tuple[dict[str, Any] | None, int]:
-    """The newest row for a URL or url_key, and how many rows the archive has for it."""
-    keys, urls = _url_keys(target)
-    marks = ", ".join("?" for _ in keys)
-    url_marks = ", ".join("?" for _ in urls) or "NULL"
+def key_condition(target: str) -> tuple[str, list[Any], str]:
+    """A condition on ``url_key`` that the Parquet scan can use for ``target`` (a URL, a
+    url_key, or a prefix of one), its parameters, and what ``target`` was taken as.
 
-    def work(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any] | None, int]:
-        cursor = con.execute(
-            f"SELECT *, count(*) OVER () AS versions FROM articles "
-            f"WHERE url_key IN ({marks}) OR url IN ({url_marks}) "
-            "ORDER BY fetched_at DESC, crawl_run DESC LIMIT 1",
-            [*keys, *urls],
+    A prefix is a range, ``url_key >= prefix AND url_key < next``, so that the
+    min/max statistics of the index's row groups (sorted by key) pick the one to read.
+    """
+    text = target.strip()
+    lowered = text.lower()
+    if "://" in text:
+        keys = _url_keys(text)
+        return "url_key IN (" + ", ".join("?" for _ in keys) + ")", keys, "url"
+    if lowered and set(lowered) <= _HEX:
+        if len(lowered) == 64:
+            return "url_key = ?", [lowered], "key"
+        if len(lowered) >= SHORTEST_PREFIX:
+            return "url_key >= ? AND url_key < ?", [lowered, _next_prefix(lowered)], "prefix"
+        raise ArchiveError(
+            f"a url_key prefix needs at least {SHORTEST_PREFIX} hex digits: {target!r}"
         )
-        names = [d[0] for d in cursor.description]
-        found = cursor.fetchone()
-        if found is None:
-            return None, 0
-        row = dict(zip(names, found, strict=True))
-        return row, int(row.pop("versions"))
+    raise ArchiveError(f"not a URL nor a url_key (or a prefix of one, in hex): {target!r}")
 
-    return retrying(root, work)
+
+def _next_prefix(prefix: str) -> str:
+    """The smallest string above every string that starts with ``prefix`` (hex digits)."""
+    stripped = prefix.rstrip("f")
+    if not stripped:
+        return "g"  # above every hex string
+    return stripped[:-1] + "0123456789abcdef"["0123456789abcdef".index(stripped[-1]) + 1]
+
+
+def fetch_rows(root: Path | str, places: list[tuple[str, int]]) -> dict[tuple[str, int], Any]:
+    """Whole records of the rows at ``places`` (name under ``articles/``, row number),
+    read from their files only; keyed by place."""
+    from crawler.archive.views import connect, sql_string
+
+    root = Path(root)
+    names = sorted({name for name, _ in places})
+    files = [root / ARTICLES_DIR / name for name in names]
+    import duckdb
+
+    try:
+        con = connect(root, files)
+    except (duckdb.IOException, ArchiveError) as error:
+        if isinstance(error, duckdb.IOException) and not vanished_file(error):
+            raise
+        if any(not f.exists() for f in files):
+            return {}  # swapped by a compaction since the index was read: ask again
+        raise
+    try:
+        out: dict[tuple[str, int], Any] = {}
+        cut = len(absolute(root / ARTICLES_DIR)) + 2
+        wanted = ", ".join(f"({sql_string(name)}, {int(row)})" for name, row in places)
+        cursor = con.execute(
+            f"SELECT * EXCLUDE (_file, _row), substr(_file, {cut}) AS _name, _row FROM _rows "
+            f"WHERE (substr(_file, {cut}), _row) IN ({wanted})"
+        )
+        columns = [d[0] for d in cursor.description]
+        for values in cursor.fetchall():
+            record = dict(zip(columns, values, strict=True))
+            out[(record.pop("_name"), int(record.pop("_row")))] = record
+        return out
+    finally:
+        con.close()
+
+
+class AmbiguousKey(ArchiveError):
+    """A url_key prefix that several articles share; the message lists them."""
+
+
+def find_article(
+    root: Path | str, target: str, tries: int = _TRIES
+) -> tuple[dict[str, Any] | None, int]:
+    """The newest row for a URL, a url_key or a unique prefix of one, and how many rows
+    the archive has for it. A prefix several articles share is :class:`AmbiguousKey`."""
+    condition, params, kind = key_condition(target)
+    check_archive(root)
+
+    def work(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> list[tuple[Any, ...]]:
+        return con.execute(
+            f"SELECT url_key, file, row, url_key_count FROM ("
+            f"SELECT url_key, file, row, count(*) OVER (PARTITION BY url_key) AS url_key_count, "
+            f"row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}) AS newest "
+            f"FROM idx WHERE {condition}) WHERE newest = 1 ORDER BY url_key "
+            f"LIMIT {AMBIGUOUS_LISTED + 1}",
+            params,
+        ).fetchall()
+
+    found = indexed(root, work)
+    if not found:
+        return None, 0
+    if len(found) > 1 and kind == "prefix":
+        shown = ", ".join(key for key, *_ in found[:AMBIGUOUS_LISTED])
+        more = " …" if len(found) > AMBIGUOUS_LISTED else ""
+        raise AmbiguousKey(
+            f"{target.strip()!r} is the start of the url_key of several articles: "
+            f"{shown}{more}; give more digits"
+        )
+    # A URL's spellings (http/https, www.) are one article to the reader: the newest.
+    _, name, row, _ = found[0]
+    if len(found) > 1:
+        rows = fetch_rows(root, [(n, r) for _, n, r, _ in found])
+        if len(rows) < len(found) and tries > 1:  # a compaction swapped a file meanwhile
+            return find_article(root, target, tries - 1)
+        newest = max(rows.values(), key=lambda r: (r["fetched_at"], r["crawl_run"]))
+        return newest, sum(count for *_, count in found)
+    record = fetch_rows(root, [(name, row)]).get((name, row))
+    if record is None and tries > 1:  # swapped by a compaction since the index was read
+        return find_article(root, target, tries - 1)
+    if record is None:
+        raise ArchiveError(f"the archive changed while {target} was read; run the command again")
+    return record, int(found[0][3])
 
 
 def random_articles(
@@ -190,32 +308,34 @@ def random_articles(
 ) -> list[dict[str, Any]]:
     """``n`` random articles (the newest row of each), from some sites or all.
 
-    The draw is made here, over the sorted keys, so that a seed gives the same
-    sample every time (DuckDB's ``random()`` runs in parallel threads).
+    Each article's key is ranked by a hash of it and the seed, in DuckDB over the
+    row index (nothing but the ``n`` chosen is pulled into Python), so that a seed
+    gives the same sample every time, whatever the threads.
     """
     where, params = _site_filter(sites)
+    salt = random.Random(seed).getrandbits(62)
+    check_archive(root)
 
-    def work(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-        keys = [
-            k[0]
-            for k in con.execute(
-                f"SELECT DISTINCT url_key FROM articles {where} ORDER BY url_key", params
-            ).fetchall()
-        ]
-        chosen = random.Random(seed).sample(keys, min(n, len(keys)))
+    def work(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> list[tuple[Any, ...]]:
+        return con.execute(
+            f"WITH chosen AS (SELECT url_key, min(hash(url_key, {salt}::BIGINT)) AS rank "
+            f"FROM (SELECT url_key FROM idx {where} "
+            f"ORDER BY hash(url_key, {salt}::BIGINT), url_key LIMIT {n} * 8) "
+            f"GROUP BY url_key ORDER BY rank, url_key LIMIT {n}) "
+            f"SELECT url_key, file, row FROM idx SEMI JOIN chosen USING (url_key) "
+            f"QUALIFY row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}) = 1 "
+            f"ORDER BY hash(url_key, {salt}::BIGINT), url_key",
+            params,
+        ).fetchall()
+
+    for _ in range(_TRIES):
+        chosen = indexed(root, work)
         if not chosen:
             return []
-        cursor = con.execute(
-            "SELECT * FROM latest WHERE url_key IN (" + ", ".join("?" for _ in chosen) + ")",
-            chosen,
-        )
-        names = [d[0] for d in cursor.description]
-        rows = {
-            r[names.index("url_key")]: dict(zip(names, r, strict=True)) for r in cursor.fetchall()
-        }
-        return [rows[key] for key in chosen if key in rows]
-
-    return retrying(root, work)
+        rows = fetch_rows(root, [(name, row) for _, name, row in chosen])
+        if len(rows) == len(chosen):  # else a compaction swapped a file meanwhile: again
+            break
+    return [rows[(name, row)] for _, name, row in chosen if (name, row) in rows]
 
 
 # -- commands ----------------------------------------------------------------------

@@ -15,21 +15,27 @@ refused by DuckDB itself.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from queue import Full, Queue
+from threading import Event
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from crawler.archive.views import ArchiveError, retrying
+from crawler.archive.views import NEWEST_FIRST, ArchiveError, retrying, sql_string
 from crawler.progress import Progress
 
 if TYPE_CHECKING:
     import _csv
 
     import duckdb
+    import pyarrow as pa
+
+T = TypeVar("T")
 
 BATCH_ROWS = 2048
 
@@ -140,23 +146,93 @@ def csv_writer(out: IO[str], names: Sequence[str], raw: bool = False) -> _csv.Wr
 
 
 # -- export ------------------------------------------------------------------------
+#
+# The export streams: one partition (site, year, month) at a time, in the order of
+# the output (a site's dated partitions, then its undated ones), each sorted on its
+# own, so that memory is bounded by one partition whatever the archive's size. The
+# rows to leave out (older versions of an article) are found first over the few
+# columns that pick the newest row, never the bodies. DuckDB formats every cell and
+# every line (JSON, or quoted CSV); Python only writes the text it is handed.
+
+EXPORT_MEMORY = "200MB"
+READERS = 2  # partitions read at once
+QUEUED_BATCHES = 4  # batches a reader may have ready before it waits
+_DONE = object()
+"""DuckDB's memory for an export; beyond it, its sorts and aggregates spill to disk."""
+
+FORMATS = ("jsonl", "csv", "parquet")
+
+_TIMESTAMPS = ("published_at", "fetched_at")
+_NESTED = ("images", "authors", "tags")
 
 
-def export_query(
+def _iso(column: str) -> str:
+    """A UTC timestamp as Python's ``isoformat()`` writes it (microseconds only if any)."""
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL "
+        f"WHEN epoch_us({column}) % 1000000 = 0 "
+        f"THEN strftime({column}, '%Y-%m-%dT%H:%M:%S+00:00') "
+        f"ELSE strftime({column}, '%Y-%m-%dT%H:%M:%S.%f+00:00') END"
+    )
+
+
+def _formula_guard(text: str) -> str:
+    """``text`` with a leading ``'`` where a spreadsheet would run it (:func:`csv_cell`)."""
+    starts = ", ".join(sql_string(c) for c in FORMULA_STARTS)
+    return f"CASE WHEN left({text}, 1) IN ({starts}) THEN concat('''', {text}) ELSE {text} END"
+
+
+def _csv_field(column: str, raw: bool) -> str:
+    if column in _TIMESTAMPS:
+        return f"coalesce({_iso(column)}, '')"  # digits, '-', ':', '+': nothing to quote
+    if column in _NESTED:
+        text = f"CAST(to_json({column}) AS VARCHAR)"
+    else:
+        text = column if raw else _formula_guard(column)
+    return f"""replace(coalesce({text}, ''), '"', '""')"""
+
+
+def line_sql(fmt: str, columns: Sequence[str], raw_cells: bool = False) -> str:
+    """The SELECT list that makes each row one line of output text, its newline included:
+    CSV as :func:`csv_writer` writes it (every field quoted), or a JSON object.
+
+    One ``concat`` a line: a chain of ``||`` would copy the line once per field.
+    """
+    parts: list[str] = []
+    if fmt == "csv":
+        for n, column in enumerate(columns):
+            parts += ["""'"'""" if n == 0 else """'","'""", _csv_field(column, raw_cells)]
+        parts.append("""'"\n'""")
+    else:
+        for n, column in enumerate(columns):
+            value = _iso(column) if column in _TIMESTAMPS else column
+            parts += [
+                sql_string(("{" if n == 0 else ",") + json.dumps(column) + ":"),
+                f"coalesce(CAST(to_json({value}) AS VARCHAR), 'null')",
+            ]
+        parts.append("'}\n'")
+    return f"concat({', '.join(parts)}) AS line"
+
+
+def csv_header(columns: Sequence[str], raw_cells: bool = False) -> str:
+    out = io.StringIO()
+    csv_writer(out, columns, raw_cells)
+    return out.getvalue()
+
+
+def _conditions(
     sites: Sequence[str] | None,
     since: date | None,
     until: date | None,
-    all_versions: bool,
-    zones: Mapping[str, tzinfo] | None = None,
-    default_zone: tzinfo = UTC,
-) -> tuple[str, str, list[Any]]:
-    """The SELECT behind ``crawler export``, a cheap count of its rows (for the progress
-    bar: no window over whole rows), and their parameters. Dates are each site's local
-    days (``zones``; ``default_zone`` for sites not in it)."""
-    from crawler.archive.views import RECORD_COLUMNS
+    zones: Mapping[str, tzinfo] | None,
+    default_zone: tzinfo,
+) -> tuple[list[str], list[Any]]:
+    """The WHERE conditions of an export; dates are each site's local days (``zones``,
+    ``default_zone`` for the sites not in it)."""
     from crawler.archive.window import date_window
 
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if sites:
         where.append("site IN (" + ", ".join("?" for _ in sites) + ")")
         params += list(sites)
@@ -164,55 +240,189 @@ def export_query(
     if window:
         where.append(window)
         params += values
-    condition = (" WHERE " + " AND ".join(where)) if where else ""
-    view = "articles" if all_versions else "latest"
-    sql = f"SELECT {', '.join(RECORD_COLUMNS)} FROM {view}{condition}"
-    sql += " ORDER BY site, published_at NULLS LAST, url_key"
-    counted = "count(*)" if all_versions else "count(DISTINCT url_key)"
-    return sql, f"SELECT {counted} FROM articles{condition}", params
+    return where, params
 
 
-def _batches(
-    con: duckdb.DuckDBPyConnection, sql: str, count_sql: str, params: list[Any]
-) -> tuple[int, Iterator[list[dict[str, Any]]]]:
-    total = con.execute(count_sql, params).fetchall()
-    count = int(total[0][0]) if total else 0
-    relation = con.sql(sql, params=params)
-    # DuckDB 1.4+ names it to_arrow_reader; earlier ones fetch_record_batch.
-    fetch = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
-    reader = fetch(BATCH_ROWS)
+def partition_of(root: Path | str, path: Path) -> tuple[str, str, str] | None:
+    """The (site, year, month) of an archive file, from its directories."""
+    from crawler.archive.layout import ARTICLES_DIR
 
-    def rows() -> Iterator[list[dict[str, Any]]]:
-        for batch in reader:
-            yield batch.to_pylist()
-
-    return count, rows()
+    parts = path.relative_to(Path(root) / ARTICLES_DIR).parts
+    if len(parts) != 4 or not all("=" in p for p in parts[:3]):
+        return None
+    site, year, month = (p.partition("=")[2] for p in parts[:3])
+    return site, year, month
 
 
-def write_rows(
-    out: IO[str],
-    fmt: str,
-    names: Sequence[str],
-    batches: Iterator[list[dict[str, Any]]],
-    progress: Progress,
-    raw_cells: bool = False,
-) -> int:
-    """Write batches of rows as JSON lines or CSV; return how many rows were written."""
-    written = 0
-    writer = csv_writer(out, names, raw_cells) if fmt == "csv" else None
-    for batch in batches:
-        if writer is not None:
-            writer.writerows([csv_cell(row[n], raw_cells) for n in names] for row in batch)
-        else:
-            out.write(
-                "".join(
-                    json.dumps({n: plain(row[n]) for n in names}, ensure_ascii=False) + "\n"
-                    for row in batch
-                )
+def mark_older(con: duckdb.DuckDBPyConnection) -> int:
+    """Fill the table ``_older`` with where the rows are that are not the newest of
+    their article; return how many. Keys are grouped by a 64-bit hash first (8 bytes
+    a row), then only the keys seen twice are ranked, over the columns that rank them."""
+    con.execute(
+        "CREATE OR REPLACE TABLE _twice AS SELECT hash(url_key) AS h FROM _keys "
+        "GROUP BY h HAVING count(*) > 1"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE _older AS SELECT _file, _row FROM _keys "
+        "WHERE hash(url_key) IN (SELECT h FROM _twice) "
+        f"QUALIFY row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}) > 1"
+    )
+    return int(con.execute("SELECT count(*) FROM _older").fetchall()[0][0])
+
+
+def export_batches(
+    con: duckdb.DuckDBPyConnection,
+    root: Path | str,
+    select: str,
+    sites: Sequence[str] | None,
+    since: date | None,
+    until: date | None,
+    all_versions: bool,
+    zones: Mapping[str, tzinfo] | None = None,
+    default_zone: tzinfo = UTC,
+) -> tuple[int, Iterator[pa.RecordBatch]]:
+    """How many rows the export has, and its rows (``select`` of each), partition by
+    partition in output order, as Arrow record batches."""
+    from crawler.archive.views import parquet_files, rows_sql
+
+    where, params = _conditions(sites, since, until, zones, default_zone)
+    if not all_versions and mark_older(con):
+        where.append("(_file, _row) NOT IN (SELECT (_file, _row) FROM _older)")
+    condition = " AND ".join(where) or "true"
+    total = int(
+        con.execute(f"SELECT count(*) FROM _keys WHERE {condition}", params).fetchall()[0][0]
+    )
+    wanted = set(sites or ())
+    groups: dict[tuple[str, str, str], list[Path]] = {}
+    for path in parquet_files(root):
+        part = partition_of(root, path)
+        if part is not None and (not wanted or part[0] in wanted):
+            groups.setdefault(part, []).append(path)
+    chosen = sorted(groups, key=lambda p: (p[0], p[1] == "unknown", p[1], p[2]))
+
+    def partition(part: tuple[str, str, str], out: Queue[object], stop: Event) -> None:
+        """Read one partition into ``out``, batch by batch, then ``_DONE`` (or the error).
+
+        Each partition is read from its own files (binding a view of every file costs a
+        look at every file's schema, for each partition), on its own cursor.
+        """
+
+        def put(item: object) -> bool:
+            while not stop.is_set():
+                try:
+                    out.put(item, timeout=0.2)
+                    return True
+                except Full:
+                    continue
+            return False
+
+        cursor = con.cursor()
+        try:
+            relation = cursor.sql(
+                f"SELECT {select} FROM ({rows_sql(cursor, groups[part])}) "
+                f"WHERE {condition} ORDER BY published_at NULLS LAST, url_key",
+                params=params,
             )
-        written += len(batch)
-        progress.advance(len(batch))
-    return written
+            # DuckDB 1.4+ names it to_arrow_reader; earlier ones fetch_record_batch.
+            fetch = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
+            for batch in fetch(BATCH_ROWS):
+                if not put(batch):
+                    return
+            put(_DONE)
+        except BaseException as error:  # handed to the consumer, raised there
+            put(error)
+        finally:
+            cursor.close()
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        # Two partitions are read at once (two cores), each streamed through a short
+        # queue: memory holds a few batches and DuckDB's sorts (capped, they spill),
+        # whatever the size of a partition.
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        stop = Event()
+        pending: deque[Queue[object]] = deque()
+        parts = iter(chosen)
+        with ThreadPoolExecutor(max_workers=READERS) as pool:
+
+            def start() -> None:
+                part = next(parts, None)
+                if part is not None:
+                    queue: Queue[object] = Queue(maxsize=QUEUED_BATCHES)
+                    pool.submit(partition, part, queue, stop)
+                    pending.append(queue)
+
+            try:
+                for _ in range(READERS):
+                    start()
+                while pending:
+                    queue = pending.popleft()
+                    while (item := queue.get()) is not _DONE:
+                        if isinstance(item, BaseException):
+                            raise item
+                        yield item  # type: ignore[misc]
+                    start()
+            finally:
+                stop.set()
+
+    return total, batches()
+
+
+def _with_export_connection(root: Path | str, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """Run ``work`` with the view ``_keys``: of every row, the columns that filter it and
+    pick the newest, and where it is. Nothing holds every file's reader (``union_by_name``
+    over thousands of files would keep them all in memory); partitions are read on
+    their own (:func:`export_batches`)."""
+    import tempfile
+
+    import duckdb
+
+    from crawler.archive.views import check_files, parquet_files, read_error, sql_list, sql_string
+
+    files = parquet_files(root)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        check_files(root, files, con)
+        con.execute(f"SET memory_limit = {sql_string(EXPORT_MEMORY)}")
+        con.execute(f"SET temp_directory = {sql_string(tempfile.gettempdir())}")
+        con.execute(
+            "CREATE VIEW _keys AS SELECT url_key, fetched_at, crawl_run, published_at, site, "
+            f"_file, file_row_number AS _row FROM read_parquet({sql_list(files)}, "
+            "hive_partitioning = true, hive_types = {'site': VARCHAR, 'year': VARCHAR, "
+            "'month': VARCHAR}, hive_types_autocast = false, filename = '_file', "
+            "file_row_number = true)"
+        )
+        return work(con)
+    except duckdb.Error as error:
+        raise read_error(root, error) from None
+    finally:
+        con.close()
+
+
+def write_utf8(out: IO[bytes], column: pa.Array) -> bool:
+    """Write a column of text as its UTF-8 bytes, straight from Arrow's buffer (no
+    Python strings); False if the column is not laid out so (then nothing is written)."""
+    import struct
+
+    import pyarrow as pa
+
+    if pa.types.is_string(column.type):
+        width, form = 4, "<i"
+    elif pa.types.is_large_string(column.type):
+        width, form = 8, "<q"
+    else:
+        return False
+    if len(column) == 0:
+        return True
+    _validity, offsets, data = column.buffers()
+    if offsets is None or data is None:
+        return False
+    start = struct.unpack_from(form, offsets, width * column.offset)[0]
+    end = struct.unpack_from(form, offsets, width * (column.offset + len(column)))[0]
+    out.write(memoryview(data)[start:end])
+    return True
 
 
 def export(
@@ -227,14 +437,77 @@ def export(
     zones: Mapping[str, tzinfo] | None = None,
     default_zone: tzinfo = UTC,
 ) -> int:
-    """Export the archive to ``out``; return the number of rows."""
+    """Export the archive to ``out`` as JSON lines or CSV; return the number of rows."""
     from crawler.archive.views import RECORD_COLUMNS
 
-    sql, count_sql, params = export_query(sites, since, until, all_versions, zones, default_zone)
+    def work(con: duckdb.DuckDBPyConnection) -> int:
+        select = line_sql(fmt, RECORD_COLUMNS, raw_cells)
+        total, batches = export_batches(
+            con, root, select, sites, since, until, all_versions, zones, default_zone
+        )
+        written = 0
+        if fmt == "csv":
+            out.write(csv_header(RECORD_COLUMNS, raw_cells))
+        raw = getattr(out, "buffer", None)
+        if raw is not None:
+            out.flush()  # what was written as text goes first
+        with Progress("export", total, "rows") as progress:
+            for batch in batches:
+                column = batch.column(0)
+                if raw is None or not write_utf8(raw, column):
+                    out.write("".join(column.to_pylist()))
+                written += batch.num_rows
+                progress.advance(batch.num_rows)
+        if raw is not None:
+            raw.flush()
+        return written
+
+    return _with_export_connection(root, work)
+
+
+def export_parquet(
+    root: Path | str,
+    target: Path,
+    sites: Sequence[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    all_versions: bool = False,
+    zones: Mapping[str, tzinfo] | None = None,
+    default_zone: tzinfo = UTC,
+) -> int:
+    """Export the archive as one flat Parquet file at ``target``: the record's columns
+    with the archive's types (``site`` a column); return the number of rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from crawler.archive.schema import ARTICLE_SCHEMA
+    from crawler.archive.views import RECORD_COLUMNS
+    from crawler.archive.writer import COMPRESSION
+
+    schema = pa.schema([ARTICLE_SCHEMA.field(name) for name in RECORD_COLUMNS])
 
     def work(con: duckdb.DuckDBPyConnection) -> int:
-        count, batches = _batches(con, sql, count_sql, params)
-        with Progress("export", count, "rows") as progress:
-            return write_rows(out, fmt, RECORD_COLUMNS, batches, progress, raw_cells)
+        total, batches = export_batches(
+            con,
+            root,
+            ", ".join(RECORD_COLUMNS),
+            sites,
+            since,
+            until,
+            all_versions,
+            zones,
+            default_zone,
+        )
+        written = 0
+        with (
+            Progress("export", total, "rows") as progress,
+            pq.ParquetWriter(target, schema, compression=COMPRESSION) as writer,
+        ):
+            for batch in batches:
+                columns = [batch.column(n).cast(schema.field(n).type) for n in RECORD_COLUMNS]
+                writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
+                written += batch.num_rows
+                progress.advance(batch.num_rows)
+        return written
 
-    return retrying(root, work, tries=1)
+    return _with_export_connection(root, work)

@@ -15,8 +15,11 @@ command refuses, with the same message.
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,14 +32,18 @@ from crawler.archive.views import (
     BadArchiveFile,
     check_files,
     one_line,
+    sql_list,
     vanished_file,
 )
+
+if TYPE_CHECKING:
+    import duckdb
 
 _EMPTY = ds.dataset([], schema=DATASET_SCHEMA, format="parquet")
 _TRIES = 10  # reads racing a compaction: each new listing is whole again
 
 
-__all__ = ["ArchiveReadError", "dataset", "known_url_keys", "read_table"]
+__all__ = ["ArchiveReadError", "KnownKeys", "dataset", "known_url_keys", "read_table"]
 
 
 def dataset(root: Path | str, files: Sequence[Path] | None = None) -> ds.Dataset:
@@ -114,24 +121,147 @@ def _read(
     raise AssertionError("unreachable")
 
 
-def known_url_keys(root: Path | str, site: str | None = None) -> set[str]:
-    """Every ``url_key`` in the archive, or in one site's partition (only that column is read).
+class KnownKeys:
+    """The url_keys an archive holds, in about 8 bytes each (a set of strings takes 150).
 
-    Each file is checked first (:func:`crawler.archive.views.check_files`): a damaged file,
-    or one not of the archive's schema, raises :class:`ArchiveReadError` naming it.
+    A key is a sha256 in hex: its first 64 bits, sorted in an array, tell one key
+    from another (two keys of a million archives share them with odds of 1 in
+    10^13). Keys that are not 64 hex digits are kept whole, in a set.
+    """
+
+    def __init__(self, prefixes: array[int], others: set[str]) -> None:
+        self._prefixes = prefixes
+        self._others = others
+
+    @staticmethod
+    def _prefix(key: str) -> int | None:
+        if len(key) != 64:
+            return None
+        try:
+            return int(key[:16], 16)
+        except ValueError:
+            return None
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        prefix = self._prefix(key)
+        if prefix is None:
+            return key in self._others
+        at = bisect_left(self._prefixes, prefix)
+        return at < len(self._prefixes) and self._prefixes[at] == prefix
+
+    def __len__(self) -> int:
+        return len(self._prefixes) + len(self._others)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a set of keys that are all here, and as many (what tests compare)."""
+        if isinstance(other, KnownKeys):
+            return self._prefixes == other._prefixes and self._others == other._others
+        if isinstance(other, set | frozenset):
+            return len(other) == len(self) and all(key in self for key in other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<KnownKeys: {len(self):,} keys>"
+
+    @classmethod
+    def empty(cls) -> KnownKeys:
+        return cls(array("Q"), set())
+
+
+_PREFIX_SQL = (
+    "TRY_CAST('0x' || substr(url_key, 1, 16) AS UBIGINT) AS prefix, "
+    "length(url_key) = 64 AND regexp_full_match(url_key, '[0-9a-fA-F]{64}') AS hex"
+)
+
+
+def known_url_keys(root: Path | str, site: str | None = None) -> KnownKeys:
+    """Every ``url_key`` in the archive, or in one site's partition.
+
+    Read from the row index (:mod:`crawler.archive.catalog`) when there is one (the
+    files it does not cover are read directly), else from the ``url_key`` column of
+    the files. The files read are checked first (:func:`crawler.archive.views.check_files`):
+    a damaged file, or one not of the archive's schema, raises :class:`ArchiveReadError`
+    naming it.
     """
     import duckdb
 
+    from crawler.archive.catalog import rows_view, survey
+
+    if not (Path(root) / ARTICLES_DIR).is_dir() or not _files(root, site):
+        return KnownKeys.empty()
     for attempt in range(_TRIES):
+        con = duckdb.connect()
         try:
-            check_files(root, _files(root, site))
-            break
+            con.execute("SET memory_limit = '100MB'")
+            con.execute("SET threads = 1")  # one scan's buffers, not one per thread
+            catalog = survey(root, con)
+            if site:  # another site's new or damaged file is not this crawl's concern
+                own = set(_files(root, site))
+                catalog.fresh = [path for path in catalog.fresh if path in own]
+            if catalog.index is not None:
+                rows_view(catalog, con)
+                source, where = "idx", "WHERE site = ?" if site else ""
+            else:  # no index: only the site's own files, key column only
+                files = _files(root, site)
+                check_files(root, files, con)
+                source, where = f"read_parquet({sql_list(files)})", ""
+            params = [site] if site and where else []
+            keys = con.sql(f"SELECT DISTINCT {_PREFIX_SQL} FROM {source} {where}", params=params)
+            # DuckDB 1.4+ names it to_arrow_table; earlier ones arrow.
+            fetch = getattr(keys, "to_arrow_table", None) or getattr(keys, "arrow")  # noqa: B009
+            return _known(fetch(), con, source, where, params)
         except duckdb.IOException as error:  # listed, then swapped away by a compaction
             if attempt == _TRIES - 1 or not vanished_file(error):
                 raise ArchiveReadError(f"cannot read the archive: {one_line(error)}") from None
-    where = pc.field("site") == site if site else None
-    table = _read(root, lambda: dataset(root, _files(root, site)), ["url_key"], where)
-    return {key for key in table.column("url_key").to_pylist() if key is not None}
+        except duckdb.Error as error:
+            raise ArchiveReadError(f"cannot read the archive: {one_line(error)}") from None
+        finally:
+            con.close()
+            _give_back_memory()
+    raise AssertionError("unreachable")
+
+
+def _give_back_memory() -> None:
+    """Return to the system what the load took and freed (the keys take 8 bytes each;
+    the scan's buffers must not stay resident for the whole crawl)."""
+    import contextlib
+    import ctypes
+    import ctypes.util
+
+    pa.default_memory_pool().release_unused()
+    name = ctypes.util.find_library("c")
+    if name:
+        with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+            ctypes.CDLL(name).malloc_trim(0)
+
+
+def _known(
+    table: pa.Table,
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    where: str,
+    params: list[str],
+) -> KnownKeys:
+    hexes = table.filter(pc.field("hex"))
+    prefixes = pc.unique(hexes.column("prefix").combine_chunks()).cast(pa.uint64())
+    ordered = pc.sort_indices(prefixes)
+    values = pc.take(prefixes, ordered)
+    keys = array("Q")
+    if len(values):
+        keys.frombytes(memoryview(values.buffers()[1])[: 8 * len(values)].tobytes())
+    others: set[str] = set()
+    if table.num_rows != hexes.num_rows:
+        clause = (where + " AND" if where else "WHERE") + " NOT (length(url_key) = 64 AND "
+        clause += "regexp_full_match(url_key, '[0-9a-fA-F]{64}'))"
+        others = {
+            k for (k,) in con.execute(f"SELECT url_key FROM {source} {clause}", params).fetchall()
+        }
+        others.discard(None)  # type: ignore[arg-type]
+    return KnownKeys(keys, others)
 
 
 def _files(root: Path | str, site: str | None) -> list[Path]:

@@ -348,6 +348,25 @@ def check_files(
         raise BadArchiveFile(root, path, problem, others=len(bad) - 1)
 
 
+def rows_sql(con: duckdb.DuckDBPyConnection, files: list[Path]) -> str:
+    """A SELECT of every row of ``files``: the record's columns, ``year``, ``month``, and
+    where the row is (``_file`` as DuckDB read it, ``_row`` its number in the file).
+    Not DuckDB's ``file_index``: it numbers the files left after a filter prunes some,
+    so the same file has another number in another query.
+    A column that none of ``files`` has (``raw_ref`` in v1 files) reads as null."""
+    source = (
+        f"read_parquet({sql_list(files)}, hive_partitioning = true, union_by_name = true, "
+        "hive_types = {'site': VARCHAR, 'year': VARCHAR, 'month': VARCHAR}, "
+        "hive_types_autocast = false, filename = '_file', file_row_number = true)"
+    )
+    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    columns = [
+        name if name in present else f"CAST(NULL AS VARCHAR) AS {name}"
+        for name in (*RECORD_COLUMNS, *PARTITION_COLUMNS)
+    ]
+    return f"SELECT {', '.join(columns)}, _file, file_row_number AS _row FROM {source}"
+
+
 def connect(
     root: Path | str, files: list[Path] | None = None, sandbox: bool = False
 ) -> duckdb.DuckDBPyConnection:
@@ -365,20 +384,17 @@ def connect(
         con.execute("SET parquet_metadata_cache = true")  # footers are read once, at DESCRIBE
         con.execute("SET TimeZone = 'UTC'")  # days and hours in UTC, whatever the machine's zone
         check_files(root, files, con)
-        source = (
-            f"read_parquet({sql_list(files)}, hive_partitioning = true, union_by_name = true, "
-            "hive_types = {'site': VARCHAR, 'year': VARCHAR, 'month': VARCHAR}, "
-            "hive_types_autocast = false)"
-        )
-        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-        columns = [
-            name if name in present else f"CAST(NULL AS VARCHAR) AS {name}"
-            for name in (*RECORD_COLUMNS, *PARTITION_COLUMNS)
-        ]
-        con.execute(f"CREATE VIEW articles AS SELECT {', '.join(columns)} FROM {source}")
+        names = ", ".join((*RECORD_COLUMNS, *PARTITION_COLUMNS))
+        # _rows: every row with where it is (the file DuckDB read, the row in it).
+        con.execute(f"CREATE VIEW _rows AS {rows_sql(con, files)}")
+        con.execute(f"CREATE VIEW articles AS SELECT {names} FROM _rows")
+        # The window sees only the columns that pick the newest row, never the bodies;
+        # the rows are then read once, streamed, by where they are.
         con.execute(
-            "CREATE VIEW latest AS SELECT * FROM articles "
-            f"QUALIFY row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}) = 1"
+            f"CREATE VIEW latest AS SELECT {names} FROM _rows SEMI JOIN ("
+            f"SELECT _file, _row FROM _rows QUALIFY row_number() OVER "
+            f"(PARTITION BY url_key ORDER BY {NEWEST_FIRST}) = 1"
+            ") AS newest USING (_file, _row)"
         )
         if sandbox:
             # DuckDB checks a path as the statement spells it (the escaped glob) and

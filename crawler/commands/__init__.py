@@ -47,6 +47,7 @@ EXAMPLES = {
     "export": "crawler export --format csv --excel --site qdnd.vn --since 2025-01-01 -o qdnd-2025.csv",
     "validate": "crawler validate --archive output   # exit 1 and a list when something is wrong",
     "compact": "crawler compact --archive output   # --dry-run to see what it would do",
+    "index": "crawler index --archive output",
     "report": "crawler report --html report.html   # then open report.html in a browser",
     "reextract": "crawler reextract --site qdnd --spider-version 1 && crawler compact",
 }

@@ -218,7 +218,12 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         "Print one article, readable in a terminal: title, date, byline, body, then the images "
         "with captions and credits (the newest row when the archive holds several).",
     )
-    p.add_argument("target", metavar="URL|URL_KEY", help="the article's URL or its url_key")
+    p.add_argument(
+        "target",
+        metavar="URL|URL_KEY",
+        help="the article's URL, its url_key, or the start of its url_key as show prints it "
+        "(4 hex digits at least; one that several articles share lists them)",
+    )
     add_archive_option(p)
     p.add_argument("--json", action="store_true", help="print the record as JSON")
     p.set_defaults(func=cmd_show)

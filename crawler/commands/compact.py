@@ -92,6 +92,28 @@ def cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_index(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from crawler.archive.catalog import rebuild
+    from crawler.archive.layout import index_path
+
+    try:
+        catalog = rebuild(args.archive)
+    except ArchiveError as error:
+        raise CommandError(str(error)) from None
+    except duckdb.Error as error:
+        raise CommandError(one_line(error)) from None
+    except OSError as error:
+        raise CommandError(f"cannot write the index: {error}") from None
+    rows = sum(int(entry[2] or 0) for entry in catalog.entries.values())
+    print(
+        f"index: {index_path(args.archive)} ({len(catalog.files):,} files, {rows:,} rows)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     """Add ``compact`` to the ``crawler`` command."""
     p = command(
@@ -118,3 +140,13 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
     p.add_argument("--dry-run", action="store_true", help="say what would be done, do nothing")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_compact)
+
+    p = command(
+        "index",
+        "Build the archive's row index again from its Parquet files: a few small columns of "
+        "every row, sorted by url_key, in <archive>/_index/ (derived, safe to delete). "
+        "inspect, show, sample and report read it and keep it up to date by themselves; "
+        "run this after copying an archive, or to build it ahead of the first of them.",
+    )
+    add_archive_option(p)
+    p.set_defaults(func=cmd_index)

@@ -34,6 +34,7 @@ KIND_TITLES = {
     "empty_title": "rows with an empty title",
     "wrong_partition": "rows in a partition other than their publish month's",
     "raw_ref": "rows whose raw_ref leads to no stored page",
+    "index": "the row index (derived from the files: delete it or run `crawler index`)",
 }
 
 

@@ -13,15 +13,18 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crawler.archive.layout import RUNS_DIR
-from crawler.archive.views import parquet_files, retrying
+from crawler.archive.views import NEWEST_FIRST, check_archive
 
 if TYPE_CHECKING:
     import duckdb
+
+    from crawler.archive.catalog import Catalog
 
 HERE = Path(__file__).parent
 TOP = 15
@@ -52,17 +55,41 @@ def histogram(values: list[int], bins: int = 30) -> dict[str, Any]:
     top = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     step = _nice_step(top, bins)
     counts = Counter(min(v // step, int(top // step) + 1) for v in ordered)
+    return _bins(counts, step, ordered[-1])
+
+
+def _bins(counts: Mapping[int, int], step: int, largest: int) -> dict[str, Any]:
     last = max(counts)
     out = []
     for index in range(last + 1):
         start = index * step
-        label = (
-            f"{start:,}+" if index == last and ordered[-1] >= (index + 1) * step else f"{start:,}"
-        )
+        label = f"{start:,}+" if index == last and largest >= (index + 1) * step else f"{start:,}"
         out.append(
             {"from": start, "to": start + step, "label": label, "count": counts.get(index, 0)}
         )
     return {"step": step, "bins": out}
+
+
+def histogram_sql(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, bins: int = 30
+) -> dict[str, Any]:
+    """:func:`histogram` of a column, computed in DuckDB: no value comes into Python."""
+    n, largest = con.execute(f"SELECT count({column}), max({column}) FROM {table}").fetchall()[0]
+    if not n:
+        return {"step": 0, "bins": []}
+    rank = min(n - 1, int(n * 0.99))
+    top = con.execute(
+        f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL "
+        f"ORDER BY {column} LIMIT 1 OFFSET {rank}"
+    ).fetchall()[0][0]
+    step = _nice_step(top, bins)
+    counts = dict(
+        con.execute(
+            f"SELECT least({column} // {step}, {int(top // step) + 1}) AS b, count(*) "
+            f"FROM {table} WHERE {column} IS NOT NULL GROUP BY b"
+        ).fetchall()
+    )
+    return _bins(counts, step, largest)
 
 
 def manifests(root: Path) -> list[dict[str, Any]]:
@@ -100,24 +127,33 @@ def manifests(root: Path) -> list[dict[str, Any]]:
 
 
 def report_data(root: Path | str) -> dict[str, Any]:
-    """Everything the page shows, JSON-ready."""
-    root = Path(root)
-    files = parquet_files(root)
+    """Everything the page shows, JSON-ready.
 
-    def work(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    Computed over the row index (:mod:`crawler.archive.catalog`): the newest row of
+    each article is picked over its few columns, body lengths are already counted,
+    and every number, the histogram's included, is a DuckDB aggregate.
+    """
+    from crawler.archive.lookup import indexed
+
+    root = Path(root)
+    check_archive(root)
+
+    def work(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> dict[str, Any]:
         con.execute(
-            "CREATE TEMP TABLE a AS SELECT * EXCLUDE (body), length(body) AS body_chars FROM latest"
+            "CREATE TEMP TABLE a AS SELECT site, published_at, images, captioned, captions, "
+            "body_chars, authors, tags FROM idx "
+            f"QUALIFY row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}) = 1"
         )
         totals = _rows(
             con,
             "SELECT count(*) AS articles, count(DISTINCT site) AS sites, "
             "min(published_at)::DATE AS first, max(published_at)::DATE AS last, "
-            "avg(CAST(len(images) > 0 AS INTEGER)) AS with_images, "
-            "avg(CAST(len(list_filter(images, lambda i: i.caption IS NOT NULL)) > 0 AS INTEGER)) "
-            "AS with_captions, median(body_chars) AS median_body, "
+            "avg(CAST(images > 0 AS INTEGER)) AS with_images, "
+            "avg(CAST(captions > 0 AS INTEGER)) AS with_captions, "
+            "median(body_chars) AS median_body, "
             "count(*) FILTER (WHERE published_at IS NULL) AS undated FROM a",
         )[0]
-        rows_all = _rows(con, "SELECT count(*) AS n FROM articles")[0]["n"]
+        rows_all = _rows(con, "SELECT count(*) AS n FROM idx")[0]["n"]
         per_day = _rows(
             con,
             "SELECT site, published_at::DATE AS day, count(*) AS n FROM a "
@@ -127,20 +163,19 @@ def report_data(root: Path | str) -> dict[str, Any]:
             con,
             "SELECT site, count(*) AS articles, min(published_at)::DATE AS first, "
             "max(published_at)::DATE AS last, "
-            "avg(CAST(len(images) > 0 AS INTEGER)) AS with_images, "
-            "avg(CAST(len(list_filter(images, lambda i: i.caption IS NOT NULL)) > 0 AS INTEGER)) "
-            "AS with_captions, median(body_chars) AS median_body FROM a GROUP BY site ORDER BY site",
+            "avg(CAST(images > 0 AS INTEGER)) AS with_images, "
+            "avg(CAST(captions > 0 AS INTEGER)) AS with_captions, "
+            "median(body_chars) AS median_body FROM a GROUP BY site ORDER BY site",
         )
-        lengths = [r[0] for r in con.execute("SELECT body_chars FROM a").fetchall()]
         images = _rows(
             con,
-            f"SELECT least(len(images), {MAX_IMAGES_BIN}) AS k, count(*) AS articles FROM a "
+            f"SELECT least(images, {MAX_IMAGES_BIN}) AS k, count(*) AS articles FROM a "
             "GROUP BY ALL ORDER BY k",
         )
         captions = _rows(
             con,
-            f"SELECT least(len(list_filter(images, lambda i: i.caption IS NOT NULL)), "
-            f"{MAX_IMAGES_BIN}) AS k, count(*) AS articles FROM a GROUP BY ALL ORDER BY k",
+            f"SELECT least(captions, {MAX_IMAGES_BIN}) AS k, count(*) AS articles FROM a "
+            "GROUP BY ALL ORDER BY k",
         )
         authors = _rows(
             con,
@@ -152,27 +187,35 @@ def report_data(root: Path | str) -> dict[str, Any]:
             f"SELECT tag AS name, count(*) AS n FROM (SELECT unnest(tags) AS tag FROM a) "
             f"GROUP BY ALL ORDER BY n DESC, name LIMIT {TOP}",
         )
+        files = catalog.files
         return {
             "totals": {**totals, "rows": rows_all},
             "per_day": per_day,
             "sites": sites,
-            "body_lengths": histogram(lengths),
+            "body_lengths": histogram_sql(con, "a", "body_chars"),
             "images_per_article": images,
             "captions_per_article": captions,
             "authors": authors,
             "tags": tags,
+            "archive": {
+                "path": str(root.resolve()),
+                "files": len(files),
+                "bytes": sum(_size(f) for f in files),
+            },
         }
 
-    data = retrying(root, work)
-    data["archive"] = {
-        "path": str(root.resolve()),
-        "files": len(files),
-        "bytes": sum(f.stat().st_size for f in files),
-    }
+    data = indexed(root, work)
     data["runs"] = manifests(root)
     data["generated"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     data["max_images_bin"] = MAX_IMAGES_BIN
     return data
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # swapped by a compaction meanwhile
+        return 0
 
 
 def _default(value: Any) -> Any:

@@ -18,7 +18,7 @@ import scrapy
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
 
-from crawler.archive import ArchiveReadError, known_url_keys
+from crawler.archive import ArchiveReadError, KnownKeys, known_url_keys
 from crawler.generic.parser import GenericParser
 from crawler.items import Article, sha256_hex
 from crawler.sites.description import SiteDescription
@@ -76,7 +76,7 @@ class NewsSpider(scrapy.Spider):
         self.until: datetime | None = None
         self._requested: set[str] = set()
         # url_keys already in the archive: the archive is the memory of what was seen.
-        self._known: set[str] = set()
+        self._known = KnownKeys.empty()
         self._stale_pages: dict[str, int] = {}  # listing -> consecutive pages with nothing new
         self._stale_limit = 1
         self._max_pages = 500  # per listing (CRAWLER_MAX_LISTING_PAGES): endless pagination ends

@@ -12,7 +12,7 @@ from scrapy import Request, Spider
 from scrapy.utils.request import request_from_dict
 from scrapy_redis import picklecompat
 
-from crawler.archive import known_url_keys
+from crawler.archive import KnownKeys, known_url_keys
 from crawler.crawling.distributed.scripts import CLAIM, LEAVE, PUSH, REQUEUE, TAKE
 from crawler.items import sha256_hex
 from crawler.urls import canonical_url
@@ -267,7 +267,7 @@ class Worker:
         spider = self.spider
         assert spider is not None
         host = getattr(spider, "canonical_host", None)
-        known: set[str] | None = None
+        known: KnownKeys | None = None
         archived = []
         for entry, value in entries.items():
             try:
@@ -283,7 +283,7 @@ class Worker:
                     known = known_url_keys(self.archive_root, site)
                 except Exception:  # an unreadable archive must not stop the recovery
                     logger.exception("distributed: cannot read the archive; requeueing all")
-                    known = set()
+                    known = KnownKeys.empty()
             if sha256_hex(canonical_url(request.url, host)) in known:
                 archived.append(entry)
         return archived

@@ -1,0 +1,418 @@
+"""The row index: a few small columns of every row, kept beside the archive, sorted by key.
+
+``<root>/_index/rows.parquet`` holds, for every row of every file, its
+``url_key``, where it is (``file`` under ``articles/``, ``row`` in it), the
+columns that say which row of an article is the newest, and the numbers
+``inspect`` and ``report`` show (image and caption counts, body length,
+authors, tags). Sorted by ``url_key`` in small row groups, a look-up by key or
+by key prefix reads one row group (Parquet's min/max statistics), whatever the
+size of the archive; a summary reads these columns instead of the bodies.
+
+It is derived, never the source of truth. Its footer lists the files it was
+built from, with their size and modification time: a file written since
+(a crawl), changed or gone (compaction) is seen at once. A reader uses the index
+for the files it covers and reads the others directly (:func:`rows_view`);
+when they are many, the index is brought up to date first (only those files are
+read), written under a temporary name and renamed, so that a reader sees the
+old index or the new one, whole. Deleting ``_index/`` loses nothing: the next
+command, or ``crawler index``, builds it again from the Parquet files. An
+archive that cannot be written is still read, without saving the index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crawler.archive.layout import ARTICLES_DIR, INDEX_DIR, index_path
+from crawler.archive.views import (
+    SCHEMA_VERSION_KEY,
+    ArchiveReadError,
+    absolute,
+    check_files,
+    one_line,
+    parquet_files,
+    sql_list,
+    sql_string,
+    vanished_file,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+
+FORMAT = 1
+"""The index's own format; an index of another format is rebuilt."""
+
+FORMAT_KEY = "crawler.index_format"
+FILES_KEY = "crawler.index_files"
+ROW_GROUP_ROWS = 4096
+REFRESH_FILES = 16
+BUILD_MEMORY = "300MB"
+BUILD_CHUNK = 256  # files read by one query while the index is built
+NOTE_FILES = 200  # say so on standard error when indexing more files than this (seconds)
+"""Bring the index up to date when more files than this (or 2% of all) are not in it."""
+
+_TRIES = 10
+
+# One row of the index, computed from a read_parquet source with filename and row numbers.
+# Caption counts: ``captioned`` is a non-empty caption (inspect), ``captions`` any (report).
+_ROW_SQL = """
+SELECT url_key,
+       site, year, month,
+       substr(filename, {cut}) AS file,
+       file_row_number AS row,
+       published_at, fetched_at, crawl_run,
+       CAST(len(images) AS INTEGER) AS images,
+       CAST(len(list_filter(images, lambda i: i.caption IS NOT NULL AND i.caption <> ''))
+            AS INTEGER) AS captioned,
+       CAST(len(list_filter(images, lambda i: i.caption IS NOT NULL)) AS INTEGER) AS captions,
+       CAST(length(body) AS INTEGER) AS body_chars,
+       {raw} AS with_raw,
+       authors, tags
+FROM read_parquet({files}, filename = true, file_row_number = true, hive_partitioning = true,
+                  union_by_name = true,
+                  hive_types = {{'site': VARCHAR, 'year': VARCHAR, 'month': VARCHAR}},
+                  hive_types_autocast = false)
+"""
+
+INDEX_COLUMNS = (
+    "url_key",
+    "site",
+    "year",
+    "month",
+    "file",
+    "row",
+    "published_at",
+    "fetched_at",
+    "crawl_run",
+    "images",
+    "captioned",
+    "captions",
+    "body_chars",
+    "with_raw",
+    "authors",
+    "tags",
+)
+
+
+@dataclass
+class Catalog:
+    """What a reader uses: the index (if any) and the files it does not cover."""
+
+    root: Path
+    files: list[Path]
+    index: Path | None = None
+    entries: dict[str, list[int | str | None]] = field(default_factory=dict)
+    """The index's files: relative name -> [size, mtime_ns, rows, schema version]."""
+    stale: list[str] = field(default_factory=list)
+    """Names the index covers that are gone or changed: their index rows are not used."""
+    fresh: list[Path] = field(default_factory=list)
+    """Files the index does not cover: read directly."""
+
+    def relative(self, path: Path) -> str:
+        return os.path.relpath(path, self.root / ARTICLES_DIR).replace(os.sep, "/")
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns
+
+
+def read_entries(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, list[int | str | None]]:
+    """The files an index was built from, or {} if it is missing, damaged or of another format."""
+    import duckdb
+
+    if not path.is_file():
+        return {}
+    try:
+        meta = dict(
+            (bytes(k).decode(), bytes(v).decode("utf-8", "replace"))
+            for k, v in con.execute(
+                f"SELECT key, value FROM parquet_kv_metadata({sql_list([path])})"
+            ).fetchall()
+        )
+        if meta.get(FORMAT_KEY) != str(FORMAT):
+            return {}
+        entries = json.loads(meta.get(FILES_KEY, ""))
+    except (duckdb.Error, ValueError):
+        return {}
+    return entries if isinstance(entries, dict) else {}
+
+
+def survey(root: Path | str, con: duckdb.DuckDBPyConnection) -> Catalog:
+    """The archive's files, against what its index covers."""
+    root = Path(root)
+    files = parquet_files(root)
+    path = index_path(root)
+    entries = read_entries(path, con)
+    catalog = Catalog(root, files, path if entries else None, entries)
+    seen = set()
+    for file in files:
+        name = catalog.relative(file)
+        seen.add(name)
+        entry = entries.get(name)
+        try:
+            size, mtime = _stat(file)
+        except FileNotFoundError:
+            continue  # swapped by a compaction: DuckDB fails on it, the caller lists again
+        if entry is None or entry[0] != size or entry[1] != mtime:
+            catalog.fresh.append(file)
+            if entry is not None:
+                catalog.stale.append(name)
+    catalog.stale += [name for name in entries if name not in seen]
+    return catalog
+
+
+def _cut(root: Path) -> int:
+    """Where the name under ``articles/`` starts in DuckDB's ``filename`` (1-based)."""
+    return len(absolute(root / ARTICLES_DIR)) + 2
+
+
+def row_sql(root: Path, files: list[Path], con: duckdb.DuckDBPyConnection) -> str:
+    """The index rows of ``files``, computed from the files (v1 files have no raw_ref)."""
+    probe = (
+        f"SELECT * FROM read_parquet({sql_list(files)}, union_by_name = true, "
+        "hive_partitioning = false)"
+    )
+    present = {row[0] for row in con.execute(f"DESCRIBE {probe}").fetchall()}
+    raw = "raw_ref IS NOT NULL" if "raw_ref" in present else "false"
+    return _ROW_SQL.format(cut=_cut(root), files=sql_list(files), raw=raw)
+
+
+def _versions(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, str | None]:
+    versions: dict[str, str | None] = {absolute(f): None for f in files}
+    for name, value in con.execute(
+        f"SELECT file_name, value FROM parquet_kv_metadata({sql_list(files)}) "
+        f"WHERE key = {sql_string(SCHEMA_VERSION_KEY)}::BLOB"
+    ).fetchall():
+        versions[name] = bytes(value).decode("utf-8", "replace")
+    return versions
+
+
+def _rows_per_file(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, int]:
+    return {
+        name: int(rows)
+        for name, rows in con.execute(
+            f"SELECT file_name, sum(row_group_num_rows) FROM (SELECT DISTINCT file_name, "
+            f"row_group_id, row_group_num_rows FROM parquet_metadata({sql_list(files)})) "
+            "GROUP BY file_name"
+        ).fetchall()
+    }
+
+
+def file_entries(
+    catalog: Catalog, files: list[Path], con: duckdb.DuckDBPyConnection
+) -> dict[str, list[int | str | None]]:
+    """[size, mtime_ns, rows, schema version] of each of ``files`` (footers only)."""
+    if not files:
+        return {}
+    versions = _versions(con, files)
+    rows = _rows_per_file(con, files)
+    out: dict[str, list[int | str | None]] = {}
+    for file in files:
+        size, mtime = _stat(file)
+        full = absolute(file)
+        out[catalog.relative(file)] = [size, mtime, rows.get(full, 0), versions.get(full)]
+    return out
+
+
+def rows_view(catalog: Catalog, con: duckdb.DuckDBPyConnection, name: str = "idx") -> None:
+    """Create the view ``name``: the index rows of every file of the archive.
+
+    Rows of covered files come from the index; the others are computed from their
+    files (each checked first, as every command checks what it reads).
+    """
+    parts = []
+    if catalog.index is not None:
+        source = f"SELECT {', '.join(INDEX_COLUMNS)} FROM read_parquet({sql_list([catalog.index])})"
+        if catalog.stale:
+            con.execute("CREATE OR REPLACE TEMP TABLE _stale (file VARCHAR)")
+            con.executemany("INSERT INTO _stale VALUES (?)", [[n] for n in catalog.stale])
+            source += " WHERE file NOT IN (SELECT file FROM _stale)"
+        parts.append(source)
+    if catalog.fresh:
+        check_files(catalog.root, catalog.fresh, con)
+        parts.append(
+            f"SELECT {', '.join(INDEX_COLUMNS)} FROM ({row_sql(catalog.root, catalog.fresh, con)})"
+        )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS " + " UNION ALL ".join(parts))
+
+
+def needs_refresh(catalog: Catalog) -> bool:
+    """True when the index is missing or leaves many files to read directly."""
+    unread = len(catalog.fresh) + len(catalog.stale)
+    return catalog.index is None or unread > max(REFRESH_FILES, len(catalog.files) // 50)
+
+
+def write_index(catalog: Catalog, con: duckdb.DuckDBPyConnection) -> Path:
+    """Write the index of every file of ``catalog`` (reusing the rows of covered files).
+
+    Written under a temporary name in ``_index/`` and renamed over the old one.
+    """
+    path = index_path(catalog.root)
+    path.parent.mkdir(exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    check_files(catalog.root, catalog.fresh, con)
+    entries = {
+        name: entry
+        for name, entry in catalog.entries.items()
+        if catalog.index is not None and name not in set(catalog.stale)
+    }
+    entries.update(file_entries(catalog, catalog.fresh, con))
+    # The rows are gathered a chunk of files at a time (a query over thousands of files
+    # keeps a reader for each), then sorted; beyond BUILD_MEMORY DuckDB spills to disk
+    # (beside the index, so that the archive's disk holds it).
+    con.execute("SET parquet_metadata_cache = false")
+    con.execute(f"SET memory_limit = {sql_string(BUILD_MEMORY)}")
+    con.execute(f"SET temp_directory = {sql_string(str(path.parent / '.spill'))}")
+    kept = Catalog(catalog.root, catalog.files, catalog.index, catalog.entries, catalog.stale)
+    if catalog.index is not None:
+        rows_view(kept, con, "_kept")
+        con.execute("CREATE OR REPLACE TEMP TABLE _new_rows AS SELECT * FROM _kept")
+    for start in range(0, len(catalog.fresh), BUILD_CHUNK):
+        chunk = catalog.fresh[start : start + BUILD_CHUNK]
+        rows = f"SELECT {', '.join(INDEX_COLUMNS)} FROM ({row_sql(catalog.root, chunk, con)})"
+        if start == 0 and catalog.index is None:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _new_rows AS {rows}")
+        else:
+            con.execute(f"INSERT INTO _new_rows {rows}")
+    metadata = {FORMAT_KEY: str(FORMAT), FILES_KEY: json.dumps(entries, separators=(",", ":"))}
+    kv = ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in metadata.items())
+    try:
+        con.execute(
+            f"COPY (SELECT * FROM _new_rows ORDER BY url_key, file, row) TO "
+            f"{sql_string(str(temporary))} (FORMAT parquet, COMPRESSION zstd, "
+            f"ROW_GROUP_SIZE {ROW_GROUP_ROWS}, KV_METADATA {{{kv}}})"
+        )
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+    return path
+
+
+def writable(root: Path) -> bool:
+    """Whether the index may be saved: ``_index/`` exists and is writable, or can be made."""
+    place = root / INDEX_DIR
+    if place.exists() or place.is_symlink():
+        return place.is_dir() and os.access(place, os.W_OK | os.X_OK)
+    return os.access(root, os.W_OK | os.X_OK)
+
+
+def open_index(
+    root: Path | str, con: duckdb.DuckDBPyConnection, refresh: bool = True, quiet: bool = False
+) -> Catalog:
+    """The archive's catalogue with the view ``idx`` ready on ``con``.
+
+    With ``refresh``, a missing or much outdated index is built or brought up to
+    date first, and saved if the archive can be written.
+    """
+    import duckdb
+
+    for attempt in range(_TRIES):
+        try:
+            catalog = survey(root, con)
+            if refresh and needs_refresh(catalog) and writable(catalog.root):
+                if not quiet and len(catalog.fresh) > NOTE_FILES:
+                    print(
+                        f"indexing {len(catalog.fresh):,} archive files into "
+                        f"{index_path(catalog.root)} (once; later commands read it)",
+                        file=sys.stderr,
+                    )
+                try:
+                    write_index(catalog, con)
+                except OSError:
+                    pass  # cannot be saved (read-only, disk full): read the files directly
+                else:
+                    catalog = survey(root, con)
+            rows_view(catalog, con)
+            return catalog
+        except duckdb.IOException as error:
+            if attempt == _TRIES - 1 or not vanished_file(error):
+                raise ArchiveReadError(f"cannot read the archive: {one_line(error)}") from None
+    raise AssertionError("unreachable")
+
+
+def rebuild(root: Path | str) -> Catalog:
+    """Build the index again from every file (``crawler index``)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        for attempt in range(_TRIES):
+            try:
+                catalog = survey(root, con)
+                full = Catalog(catalog.root, catalog.files, None, {}, [], list(catalog.files))
+                check_files(full.root, full.files, con)
+                write_index(full, con)
+                return survey(root, con)
+            except duckdb.IOException as error:
+                if attempt == _TRIES - 1 or not vanished_file(error):
+                    raise ArchiveReadError(f"cannot read the archive: {one_line(error)}") from None
+        raise AssertionError("unreachable")
+    finally:
+        con.close()
+
+
+def check_index(root: Path | str) -> tuple[list[str], list[str]]:
+    """``crawler validate``'s look at the index: (problems, notes).
+
+    A problem: the index is unreadable, or for a file it says is unchanged, its
+    rows are not that file's (row count, or which ``url_key`` is at which row).
+    A note: no index yet, or files it does not cover yet (the next read adds them).
+    Either way nothing is lost: the index is rebuilt from the files.
+    """
+    import duckdb
+
+    root = Path(root)
+    path = index_path(root)
+    rebuild_hint = f"delete {path.parent} or run `crawler index`; it is rebuilt from the files"
+    con = duckdb.connect()
+    try:
+        if not path.exists():
+            return [], [f"no row index yet ({path}): the next inspect, show or sample builds it"]
+        catalog = survey(root, con)
+        if catalog.index is None:
+            return [f"{path}: not a row index this version reads; {rebuild_hint}"], []
+        notes = []
+        unread = len(catalog.fresh) + len(catalog.stale)
+        if unread:
+            notes.append(
+                f"row index: {unread:,} files changed since it was written "
+                "(read directly until the next read brings it up to date)"
+            )
+        covered = [f for f in catalog.files if f not in set(catalog.fresh)]
+        if not covered:
+            return [], notes
+        con.execute("CREATE TEMP TABLE _stale (file VARCHAR)")
+        if catalog.stale:
+            con.executemany("INSERT INTO _stale VALUES (?)", [[n] for n in catalog.stale])
+        indexed = (
+            f"SELECT file, row, url_key FROM read_parquet({sql_list([path])}) "
+            "WHERE file NOT IN (SELECT file FROM _stale)"
+        )
+        actual = (
+            f"SELECT substr(filename, {_cut(root)}) AS file, file_row_number AS row, url_key "
+            f"FROM read_parquet({sql_list(covered)}, filename = true, file_row_number = true)"
+        )
+        differ = con.execute(
+            f"SELECT count(*) FROM (({indexed}) EXCEPT ALL ({actual})) "
+            f"UNION ALL SELECT count(*) FROM (({actual}) EXCEPT ALL ({indexed}))"
+        ).fetchall()
+        wrong = sum(int(n) for (n,) in differ)
+        if wrong:
+            return [
+                f"{path}: {wrong:,} rows differ from the archive's files; {rebuild_hint}"
+            ], notes
+        return [], notes
+    except duckdb.Error as error:
+        return [f"{path}: unreadable ({one_line(error)}); {rebuild_hint}"], []
+    finally:
+        con.close()
