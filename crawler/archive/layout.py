@@ -8,6 +8,7 @@
     <root>/_runs/metrics.prom       the last run's numbers for node_exporter's textfile collector
     <root>/_compact/                compaction's staging area
     <root>/_quarantine/             files `crawler validate --quarantine` moved aside
+    <root>/_search/index.sqlite3    the full-text index `crawler search` keeps (derived, rebuildable)
 
 Names starting with ``.`` or ``_`` are never archive files: a writer's
 temporary file (``.part-….parquet.tmp``) becomes visible only when renamed.
@@ -25,14 +26,16 @@ RAW_DIR = "raw"
 RUNS_DIR = "_runs"
 COMPACT_DIR = "_compact"
 QUARANTINE_DIR = "_quarantine"
+SEARCH_DIR = "_search"
+SEARCH_INDEX = "index.sqlite3"  # under SEARCH_DIR: derived from the archive, rebuilt on demand
 LOCK_FILE = "crawl-all.lock"  # under RUNS_DIR: one crawl-all or compaction at a time
 METRICS_FILE = "metrics.prom"  # under RUNS_DIR: the last crawl-all run, Prometheus text format
 
 WRITTEN_DIRS = (ARTICLES_DIR, RAW_DIR, RUNS_DIR)
 """Directories under the root that a crawl writes into (rows, WARC pages, run manifests)."""
 
-PROTECTED_DIRS = (ARTICLES_DIR, RAW_DIR, COMPACT_DIR, QUARANTINE_DIR)
-"""Directories only the archive writer, compaction and quarantine write into."""
+PROTECTED_DIRS = (ARTICLES_DIR, RAW_DIR, COMPACT_DIR, QUARANTINE_DIR, SEARCH_DIR)
+"""Directories only the archive writer, compaction, quarantine and search write into."""
 
 TEMP_FILE_RE = re.compile(r"^\.part-(?P<run>.+)-(?P<pid>\d+)-(?P<seq>\d{5,})\.parquet\.tmp$")
 """Our temporary files, and only those: what a sweep may remove."""
@@ -54,6 +57,11 @@ def lock_path(root: Path | str) -> Path:
 
 def metrics_path(root: Path | str) -> Path:
     return Path(root) / RUNS_DIR / METRICS_FILE
+
+
+def search_index_path(root: Path | str) -> Path:
+    """The full-text index of ``crawler search``."""
+    return Path(root) / SEARCH_DIR / SEARCH_INDEX
 
 
 def manifest_path(root: Path | str, run_id: str) -> Path:

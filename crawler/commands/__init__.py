@@ -17,10 +17,23 @@ from crawler.commands import (
     query,
     reextract,
     report,
+    search,
     validate,
 )
 
-COMMANDS = (extract, crawl, kit, browse, query, validate, compact, report, reextract, demo)
+COMMANDS = (
+    extract,
+    crawl,
+    kit,
+    browse,
+    search,
+    query,
+    validate,
+    compact,
+    report,
+    reextract,
+    demo,
+)
 """In the order ``crawler --help`` lists them."""
 
 EXAMPLES = {
@@ -36,6 +49,7 @@ EXAMPLES = {
     "inspect": "crawler inspect --archive output   # add --json for the numbers as JSON",
     "show": "crawler show https://www.qdnd.vn/quoc-phong-an-ninh/tin-tuc/abc-812345",
     "sample": "crawler sample --site qdnd.vn -n 5 --seed 1",
+    "search": 'crawler search "Trường Sa" --site qdnd.vn --since 2025-01-01   # or: truong sa',
     "sql": 'crawler sql "SELECT site, count(*) AS n FROM latest GROUP BY site ORDER BY n DESC" --csv',
     "export": "crawler export --format csv --site qdnd.vn --since 2025-01-01 -o qdnd-2025.csv",
     "validate": "crawler validate --archive output || echo 'the archive has problems'",

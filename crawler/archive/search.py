@@ -1,0 +1,444 @@
+"""Full-text search over the archive: an SQLite FTS5 index kept beside the Parquet files.
+
+The index (``<root>/_search/index.sqlite3``) is derived from the archive and never
+its source of truth: deleting it loses nothing, and :func:`rebuild` makes it again
+from the Parquet files with the same answers.
+
+It is brought up to date *lazily*, by every search before it answers
+(:func:`sync`): the index records each Parquet file it has read (path, size,
+mtime), and each search compares that with the files on disk, indexes the new
+ones and drops what came from files that are gone (a compaction replaces a
+partition's files). A hook in the crawl would miss archives written by other
+processes, copied in by hand, compacted or quarantined; comparing with the disk
+on every search cannot give a stale answer, and costs one directory walk when
+nothing changed.
+
+Only the newest row of each ``url_key`` is searchable (the rule of the ``latest``
+view: latest ``fetched_at``, then latest ``crawl_run``). When a file holding the
+newest row of an article disappears and no new file brings that article back,
+an older row may have become the newest: the index is then rebuilt whole, which
+is rare (quarantine, files deleted by hand) and always right.
+
+The FTS5 table is contentless (it holds the index only); the text shown in
+snippets is kept beside it, compressed, so that answering never reads Parquet.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import time
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from crawler.archive.layout import (
+    ARTICLES_DIR,
+    iter_parquet_files,
+    search_index_path,
+)
+from crawler.text.search_text import Term, fts_query, index_text, snippet
+
+INDEX_VERSION = "1"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+TOKENIZER = "unicode61 remove_diacritics 2"
+TITLE_WEIGHT = 5.0
+"""bm25 weight of a hit in the title against one in the text."""
+REBUILD_SHARE = 0.5
+"""Rebuild whole (faster than row-by-row deletes) when the files gone from the archive
+held more than this share of the indexed articles."""
+_COLUMNS = ["url_key", "url", "spider", "title", "summary", "body"]
+_TIME_COLUMNS = ["published_at", "fetched_at"]
+_SCHEMA = f"""
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE files(path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+                   rows INTEGER NOT NULL);
+CREATE TABLE docs(id INTEGER PRIMARY KEY, url_key TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
+                  fetched_at INTEGER NOT NULL, crawl_run TEXT NOT NULL, site TEXT, spider TEXT,
+                  url TEXT, title TEXT, published INTEGER, text BLOB);
+CREATE INDEX docs_path ON docs(path);
+CREATE VIRTUAL TABLE fts USING fts5(title, text, content='', tokenize='{TOKENIZER}');
+"""
+
+
+class SearchError(Exception):
+    """The index cannot be read or written (a one-line message for the user)."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    url_key: str
+    url: str
+    title: str
+    site: str
+    spider: str
+    date: str | None
+    snippet: str
+    score: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "site": self.site,
+            "date": self.date,
+            "url": self.url,
+            "url_key": self.url_key,
+            "snippet": self.snippet,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass
+class SyncResult:
+    files_added: int = 0
+    files_removed: int = 0
+    rows_read: int = 0
+    rebuilt: bool = False
+    seconds: float = 0.0
+
+
+def _relative(root: Path, path: Path) -> str:
+    return path.relative_to(root / ARTICLES_DIR).as_posix()
+
+
+def disk_files(root: Path) -> dict[str, tuple[int, int]]:
+    """Every visible archive file: relative path -> (size, mtime in ns)."""
+    files = {}
+    for path in iter_parquet_files(root):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # swapped away by a compaction since it was listed
+            continue
+        files[_relative(root, path)] = (stat.st_size, stat.st_mtime_ns)
+    return files
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        connection = sqlite3.connect(path, timeout=60, isolation_level=None)
+        connection.execute("PRAGMA busy_timeout = 60000")
+    except sqlite3.Error as error:
+        raise SearchError(f"cannot open the search index {path}: {error}") from None
+    return connection
+
+
+def _valid(connection: sqlite3.Connection) -> bool:
+    try:
+        row = connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+    except sqlite3.Error:
+        return False
+    return row is not None and row[0] == INDEX_VERSION
+
+
+def _indexed_files(connection: sqlite3.Connection) -> dict[str, tuple[int, int]]:
+    return {p: (s, m) for p, s, m in connection.execute("SELECT path, size, mtime_ns FROM files")}
+
+
+def _changes(
+    indexed: dict[str, tuple[int, int]], disk: dict[str, tuple[int, int]]
+) -> tuple[list[str], list[str]]:
+    """(files to drop from the index, files to read): a changed file is both."""
+    gone = [p for p, stat in indexed.items() if disk.get(p) != stat]
+    new = [p for p, stat in disk.items() if indexed.get(p) != stat]
+    return sorted(gone), sorted(new)
+
+
+def status(root: Path | str) -> tuple[bool, int, int]:
+    """(index exists and is readable, files not yet indexed, indexed files gone or changed),
+    without changing anything: for ``crawler validate``."""
+    root = Path(root)
+    path = search_index_path(root)
+    if not path.is_file():
+        return False, 0, 0
+    connection = _connect(path)
+    try:
+        if not _valid(connection):
+            return False, 0, 0
+        gone, new = _changes(_indexed_files(connection), disk_files(root))
+        return True, len(new), len(gone)
+    except sqlite3.Error:
+        return False, 0, 0
+    finally:
+        connection.close()
+
+
+def _rows(root: Path, relative: str) -> Iterator[tuple[Any, ...]]:
+    """The rows of one file, as the index takes them."""
+    import pyarrow.parquet as pq
+
+    path = root / ARTICLES_DIR / relative
+    handle = pq.ParquetFile(path)
+    names = set(handle.schema_arrow.names)
+    columns = [c for c in [*_COLUMNS, *_TIME_COLUMNS, "crawl_run"] if c in names]
+    site = relative.split("/", 1)[0].removeprefix("site=")
+    for batch in handle.iter_batches(batch_size=4096, columns=columns):
+        empty = [None] * batch.num_rows
+        data = {
+            name: batch.column(name).to_pylist() if name in columns else empty
+            for name in [*_COLUMNS, "crawl_run"]
+        }
+        times = {
+            name: batch.column(name).cast("int64").to_pylist() if name in columns else empty
+            for name in _TIME_COLUMNS
+        }
+        yield from zip(
+            data["url_key"],
+            data["url"],
+            [site] * batch.num_rows,
+            data["spider"],
+            data["title"],
+            data["summary"],
+            data["body"],
+            times["published_at"],
+            times["fetched_at"],
+            data["crawl_run"],
+            strict=True,
+        )
+
+
+def _text(summary: str | None, body: str | None) -> str:
+    return "\n\n".join(t for t in (summary, body) if t)
+
+
+def _delete_docs(connection: sqlite3.Connection, where: str, params: Sequence[Any]) -> set[str]:
+    """Drop docs (and their index entries, which a contentless table needs the text for)."""
+    keys = set()
+    rows = connection.execute(f"SELECT id, url_key, title, text FROM docs WHERE {where}", params)
+    for doc_id, key, title, packed in rows.fetchall():
+        text = zlib.decompress(packed).decode("utf-8")
+        connection.execute(
+            "INSERT INTO fts(fts, rowid, title, text) VALUES('delete', ?, ?, ?)",
+            (doc_id, index_text(title or ""), index_text(text)),
+        )
+        keys.add(key)
+    connection.execute(f"DELETE FROM docs WHERE {where}", params)
+    return keys
+
+
+def _add_file(connection: sqlite3.Connection, root: Path, relative: str) -> int:
+    """Index the rows of one file that are newer than what the index holds for their
+    url_key; returns the number of rows read."""
+    n = 0
+    for key, url, site, spider, title, summary, body, published, fetched, run in _rows(
+        root, relative
+    ):
+        n += 1
+        if key is None or fetched is None:
+            continue
+        run = run or ""
+        held = connection.execute(
+            "SELECT id, fetched_at, crawl_run FROM docs WHERE url_key = ?", (key,)
+        ).fetchone()
+        if held is not None:
+            if (held[1], held[2]) >= (fetched, run):
+                continue
+            _delete_docs(connection, "id = ?", (held[0],))
+        text = _text(summary, body)
+        cursor = connection.execute(
+            "INSERT INTO docs(url_key, path, fetched_at, crawl_run, site, spider, url, title,"
+            " published, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key,
+                relative,
+                fetched,
+                run,
+                site,
+                spider,
+                url,
+                title,
+                published,
+                zlib.compress(text.encode("utf-8"), 1),
+            ),
+        )
+        connection.execute(
+            "INSERT INTO fts(rowid, title, text) VALUES (?, ?, ?)",
+            (cursor.lastrowid, index_text(title or ""), index_text(text)),
+        )
+    return n
+
+
+def _record(
+    connection: sqlite3.Connection, relative: str, stat: tuple[int, int], rows: int
+) -> None:
+    connection.execute(
+        "INSERT OR REPLACE INTO files(path, size, mtime_ns, rows) VALUES (?, ?, ?, ?)",
+        (relative, stat[0], stat[1], rows),
+    )
+
+
+def _index_files(
+    connection: sqlite3.Connection,
+    root: Path,
+    files: list[str],
+    disk: dict[str, tuple[int, int]],
+    result: SyncResult,
+    progress: bool,
+) -> None:
+    started = time.perf_counter()
+    for i, relative in enumerate(files, 1):
+        try:
+            rows = _add_file(connection, root, relative)
+        except FileNotFoundError:  # swapped away meanwhile: the next search sees its successor
+            continue
+        except Exception as error:  # a damaged file: searchable once fixed or quarantined
+            print(f"search: skipped {relative}: {error}", file=sys.stderr)
+            continue
+        _record(connection, relative, disk[relative], rows)
+        result.files_added += 1
+        result.rows_read += rows
+        if progress and (i % 200 == 0 or i == len(files)):
+            rate = result.rows_read / max(time.perf_counter() - started, 1e-9)
+            print(
+                f"search: indexed {i:,}/{len(files):,} files, {result.rows_read:,} rows "
+                f"({rate:,.0f} rows/s)",
+                file=sys.stderr,
+            )
+
+
+def rebuild(root: Path | str, progress: bool = False) -> SyncResult:
+    """Build the index from the archive alone, in a temporary file swapped in whole."""
+    root = Path(root)
+    started = time.perf_counter()
+    target = search_index_path(root)
+    try:
+        target.parent.mkdir(exist_ok=True)
+    except OSError as error:
+        raise SearchError(f"cannot create {target.parent}: {error.strerror or error}") from None
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    result = SyncResult(rebuilt=True)
+    connection = _connect(temporary)
+    try:
+        connection.execute("PRAGMA journal_mode = OFF")
+        connection.execute("PRAGMA synchronous = OFF")
+        connection.executescript(_SCHEMA)
+        connection.execute("BEGIN")
+        disk = disk_files(root)
+        _index_files(connection, root, sorted(disk), disk, result, progress)
+        connection.execute("INSERT INTO fts(fts) VALUES('optimize')")
+        connection.execute("INSERT INTO meta VALUES ('version', ?)", (INDEX_VERSION,))
+        connection.execute("COMMIT")
+        connection.close()
+        os.replace(temporary, target)
+    except sqlite3.Error as error:
+        connection.close()
+        raise SearchError(f"cannot write the search index {target}: {error}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def sync(root: Path | str, progress: bool = False) -> SyncResult:
+    """Bring the index up to date with the files on disk (built whole if missing)."""
+    root = Path(root)
+    target = search_index_path(root)
+    if not target.is_file():
+        return rebuild(root, progress)
+    started = time.perf_counter()
+    connection = _connect(target)
+    try:
+        if not _valid(connection):
+            connection.close()
+            return rebuild(root, progress)
+        gone, new = _changes(_indexed_files(connection), disk_files(root))
+        if not gone and not new:
+            return SyncResult()
+        connection.execute("BEGIN IMMEDIATE")  # one writer; the others wait, then see its work
+        disk = disk_files(root)
+        gone, new = _changes(_indexed_files(connection), disk)
+        result = SyncResult(files_removed=len(gone))
+        if gone:
+            held = connection.execute("SELECT count(*) FROM docs").fetchone()[0]
+            marks = ", ".join("?" for _ in gone)
+            dropping = connection.execute(
+                f"SELECT count(*) FROM docs WHERE path IN ({marks})", gone
+            ).fetchone()[0]
+            if held and dropping > REBUILD_SHARE * held:
+                connection.execute("ROLLBACK")
+                connection.close()
+                return rebuild(root, progress)
+        lost: set[str] = set()
+        for relative in gone:
+            lost |= _delete_docs(connection, "path = ?", (relative,))
+            connection.execute("DELETE FROM files WHERE path = ?", (relative,))
+        _index_files(connection, root, new, disk, result, progress)
+        if lost:
+            marks = ", ".join("?" for _ in lost)
+            back = connection.execute(
+                f"SELECT count(*) FROM docs WHERE url_key IN ({marks})", sorted(lost)
+            ).fetchone()[0]
+            if back < len(lost):  # an older row may now be the newest: start from the archive
+                connection.execute("ROLLBACK")
+                connection.close()
+                return rebuild(root, progress)
+        connection.execute("COMMIT")
+        result.seconds = time.perf_counter() - started
+        return result
+    except sqlite3.Error as error:
+        raise SearchError(
+            f"cannot update the search index {target}: {error} "
+            "(delete it, or run `crawler search --rebuild`)"
+        ) from None
+    finally:
+        connection.close()
+
+
+def _micros(day: date) -> int:
+    """Midnight UTC of ``day`` in microseconds since the epoch (as the index keeps dates)."""
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) * 1_000_000
+
+
+def _day(micros: int) -> str:
+    return (EPOCH + timedelta(microseconds=micros)).date().isoformat()
+
+
+def search(
+    root: Path | str,
+    terms: list[Term],
+    limit: int = 10,
+    sites: Sequence[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[Hit]:
+    """The best ``limit`` hits for every term (bm25, title hits weigh more); ``sites`` are
+    domains or spider names; ``since``/``until`` are publish dates (UTC, as export)."""
+    root = Path(root)
+    target = search_index_path(root)
+    where = ["fts MATCH ?"]
+    params: list[Any] = [fts_query(terms)]
+    if sites:
+        marks = ", ".join("?" for _ in sites)
+        where.append(f"(d.site IN ({marks}) OR d.spider IN ({marks}))")
+        params += [*sites, *sites]
+    if since:
+        where.append("d.published >= ?")
+        params.append(_micros(since))
+    if until:
+        where.append("d.published < ?")
+        params.append(_micros(until + timedelta(days=1)))
+    sql = (
+        f"SELECT d.url_key, d.url, d.title, d.site, d.spider, d.published, d.text, "
+        f"bm25(fts, {TITLE_WEIGHT}, 1.0) AS score "
+        f"FROM fts JOIN docs d ON d.id = fts.rowid WHERE {' AND '.join(where)} "
+        "ORDER BY score LIMIT ?"
+    )
+    params.append(limit)
+    connection = _connect(target)
+    try:
+        rows = connection.execute(sql, params).fetchall()
+    except sqlite3.Error as error:
+        raise SearchError(f"cannot search {target}: {error}") from None
+    finally:
+        connection.close()
+    hits = []
+    for key, url, title, site, spider, published, packed, score in rows:
+        day = None if published is None else _day(published)
+        text = zlib.decompress(packed).decode("utf-8")
+        shown = snippet(text, terms) or snippet(title or "", terms)
+        hits.append(Hit(key, url or "", title or "", site or "", spider or "", day, shown, score))
+    return hits
