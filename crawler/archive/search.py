@@ -166,6 +166,26 @@ def status(root: Path | str) -> tuple[bool, int, int]:
         connection.close()
 
 
+def search_note(root: Path | str) -> str | None:
+    """For ``crawler validate``: a note when the index (once built) no longer matches the
+    archive. Never a problem: the index is derived, and the next search catches up."""
+    import shlex
+
+    root = Path(root)
+    if not search_index_path(root).parent.is_dir():
+        return None  # never built: nothing to check
+    readable, new, gone = status(root)
+    fix = f"crawler search --rebuild --archive {shlex.quote(str(root))}"
+    if not readable:
+        return f"search index missing or unreadable (derived, nothing lost): `{fix}` rebuilds it"
+    if new or gone:
+        return (
+            f"search index behind the archive ({new:,} files not yet indexed, {gone:,} gone or "
+            f"changed; nothing lost): the next `crawler search` catches up, or `{fix}`"
+        )
+    return None
+
+
 def _rows(root: Path, relative: str) -> Iterator[tuple[Any, ...]]:
     """The rows of one file, as the index takes them."""
     import pyarrow.parquet as pq
