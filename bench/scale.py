@@ -352,6 +352,20 @@ def write_section(results_md: Path, section: str) -> None:
     results_md.write_text(text)
 
 
+def merge(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sizes measured before, with the commands measured now put in place of theirs."""
+    by_rows = {size["rows"]: size for size in old}
+    for size in new:
+        before = by_rows.get(size["rows"])
+        if before is None:
+            by_rows[size["rows"]] = size
+            continue
+        fresh = {r["name"]: r for r in size["results"]}
+        kept = [fresh.pop(r["name"], r) for r in before["results"]]
+        by_rows[size["rows"]] = {**size, "results": kept + list(fresh.values())}
+    return [by_rows[rows] for rows in sorted(by_rows)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
@@ -377,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
             print(archive)
         return 0
     measured = [measure(rows, args.cache, args.only) for rows in sizes]
+    if args.only and (args.out / "scale.json").is_file():  # keep the other commands' figures
+        measured = merge(json.loads((args.out / "scale.json").read_text())["sizes"], measured)
     data = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
