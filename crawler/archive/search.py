@@ -25,6 +25,7 @@ snippets is kept beside it, compressed, so that answering never reads Parquet.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import sys
@@ -43,11 +44,13 @@ from crawler.archive.layout import (
 )
 from crawler.text.search_text import Term, fts_query, index_text, snippet
 
-INDEX_VERSION = "1"
+INDEX_VERSION = "2"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TOKENIZER = "unicode61 remove_diacritics 2"
 TITLE_WEIGHT = 5.0
 """bm25 weight of a hit in the title against one in the text."""
+RANKED_AT_MOST = 30_000
+"""A query matching more articles than this ranks the newest this many of them (see _best)."""
 REBUILD_SHARE = 0.5
 """Rebuild whole (faster than row-by-row deletes) when the files gone from the archive
 held more than this share of the indexed articles."""
@@ -61,7 +64,8 @@ CREATE TABLE docs(id INTEGER PRIMARY KEY, url_key TEXT NOT NULL UNIQUE, path TEX
                   fetched_at INTEGER NOT NULL, crawl_run TEXT NOT NULL, site TEXT, spider TEXT,
                   url TEXT, title TEXT, published INTEGER, text BLOB);
 CREATE INDEX docs_path ON docs(path);
-CREATE VIRTUAL TABLE fts USING fts5(title, text, content='', tokenize='{TOKENIZER}');
+CREATE INDEX docs_published ON docs(published);
+CREATE VIRTUAL TABLE fts USING fts5(title, text, facets, content='', tokenize='{TOKENIZER}');
 """
 
 
@@ -227,16 +231,51 @@ def _text(summary: str | None, body: str | None) -> str:
 def _delete_docs(connection: sqlite3.Connection, where: str, params: Sequence[Any]) -> set[str]:
     """Drop docs (and their index entries, which a contentless table needs the text for)."""
     keys = set()
-    rows = connection.execute(f"SELECT id, url_key, title, text FROM docs WHERE {where}", params)
-    for doc_id, key, title, packed in rows.fetchall():
+    rows = connection.execute(
+        f"SELECT id, url_key, title, text, site, spider, published FROM docs WHERE {where}", params
+    )
+    for doc_id, key, title, packed, site, spider, published in rows.fetchall():
         text = zlib.decompress(packed).decode("utf-8")
         connection.execute(
-            "INSERT INTO fts(fts, rowid, title, text) VALUES('delete', ?, ?, ?)",
-            (doc_id, index_text(title or ""), index_text(text)),
+            "INSERT INTO fts(fts, rowid, title, text, facets) VALUES('delete', ?, ?, ?, ?)",
+            (doc_id, index_text(title or ""), index_text(text), facets(site, spider, published)),
         )
         keys.add(key)
     connection.execute(f"DELETE FROM docs WHERE {where}", params)
     return keys
+
+
+def _publish_order(relative: str) -> tuple[str, str, str]:
+    """Files by partition month, then site: rowids then follow publish dates, which makes
+    the newest matches the ones ranked first (see _best)."""
+    site, year, month = (part.partition("=")[2] for part in relative.split("/")[:3])
+    return year, month, site
+
+
+def _token(kind: str, value: str) -> str:
+    """One FTS5 token standing for a site, spider or month (letters and digits only)."""
+    return kind + hashlib.sha1(value.encode("utf-8")).hexdigest()[:16]
+
+
+def _month(micros: int) -> str:
+    return _day(micros)[:7]
+
+
+def facets(site: str | None, spider: str | None, published: int | None) -> str:
+    """What filters match on, as tokens of their own column: site, spider, publish month.
+    Filtering inside FTS5 intersects posting lists instead of checking every match."""
+    tokens = [_token("s", site or ""), _token("p", spider or "")]
+    if published is not None:
+        tokens.append(_token("m", _month(published)))
+    return " ".join(tokens)
+
+
+def _months(first: date, last: date) -> list[str]:
+    months, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
 
 
 def _add_file(connection: sqlite3.Connection, root: Path, relative: str) -> int:
@@ -275,8 +314,13 @@ def _add_file(connection: sqlite3.Connection, root: Path, relative: str) -> int:
             ),
         )
         connection.execute(
-            "INSERT INTO fts(rowid, title, text) VALUES (?, ?, ?)",
-            (cursor.lastrowid, index_text(title or ""), index_text(text)),
+            "INSERT INTO fts(rowid, title, text, facets) VALUES (?, ?, ?, ?)",
+            (
+                cursor.lastrowid,
+                index_text(title or ""),
+                index_text(text),
+                facets(site, spider, published),
+            ),
         )
     return n
 
@@ -338,7 +382,7 @@ def rebuild(root: Path | str, progress: bool = False) -> SyncResult:
         connection.executescript(_SCHEMA)
         connection.execute("BEGIN")
         disk = disk_files(root)
-        _index_files(connection, root, sorted(disk), disk, result, progress)
+        _index_files(connection, root, sorted(disk, key=_publish_order), disk, result, progress)
         connection.execute("INSERT INTO fts(fts) VALUES('optimize')")
         connection.execute("INSERT INTO meta VALUES ('version', ?)", (INDEX_VERSION,))
         connection.execute("COMMIT")
@@ -417,6 +461,39 @@ def _day(micros: int) -> str:
     return (EPOCH + timedelta(microseconds=micros)).date().isoformat()
 
 
+def _best(
+    connection: sqlite3.Connection, where: str, params: list[Any], limit: int
+) -> list[tuple[Any, ...]]:
+    """The ``limit`` best matches, ranked by bm25 among the newest ``RANKED_AT_MOST``.
+
+    Finding the matches is fast (FTS5 walks its posting lists, newest rowid first);
+    scoring each one is what costs (a few microseconds a match), so a query that matches
+    most of a million articles would take seconds. The ranking is therefore done over the
+    newest matches only (rowids follow publish order in a rebuilt index, then crawl order).
+    """
+    source = "fts JOIN docs d ON d.id = fts.rowid" if "d." in where else "fts"
+    window = connection.execute(
+        f"SELECT min(r) FROM (SELECT fts.rowid AS r FROM {source} WHERE {where} "
+        f"ORDER BY fts.rowid DESC LIMIT {RANKED_AT_MOST})",
+        params,
+    ).fetchone()[0]
+    if window is None:
+        return []
+    ranked = connection.execute(
+        f"SELECT fts.rowid, bm25(fts, {TITLE_WEIGHT}, 1.0, 0.0) AS score FROM {source} "
+        f"WHERE {where} AND fts.rowid >= ? ORDER BY score LIMIT ?",
+        [*params, window, limit],
+    ).fetchall()
+    rows = []
+    for doc_id, score in ranked:
+        row = connection.execute(
+            "SELECT url_key, url, title, site, spider, published, text FROM docs WHERE id = ?",
+            (doc_id,),
+        ).fetchone()
+        rows.append((*row, score))
+    return rows
+
+
 def search(
     root: Path | str,
     terms: list[Term],
@@ -429,28 +506,34 @@ def search(
     domains or spider names; ``since``/``until`` are publish dates (UTC, as export)."""
     root = Path(root)
     target = search_index_path(root)
-    where = ["fts MATCH ?"]
-    params: list[Any] = [fts_query(terms)]
+    # the user's words: only quoted strings of letters and digits, in the text columns
+    match = "{title text} : (" + fts_query(terms) + ")"
+    where: list[str] = ["fts MATCH ?"]
+    params: list[Any] = []
     if sites:
-        marks = ", ".join("?" for _ in sites)
-        where.append(f"(d.site IN ({marks}) OR d.spider IN ({marks}))")
-        params += [*sites, *sites]
-    if since:
-        where.append("d.published >= ?")
-        params.append(_micros(since))
-    if until:
-        where.append("d.published < ?")
-        params.append(_micros(until + timedelta(days=1)))
-    sql = (
-        f"SELECT d.url_key, d.url, d.title, d.site, d.spider, d.published, d.text, "
-        f"bm25(fts, {TITLE_WEIGHT}, 1.0) AS score "
-        f"FROM fts JOIN docs d ON d.id = fts.rowid WHERE {' AND '.join(where)} "
-        "ORDER BY score LIMIT ?"
-    )
-    params.append(limit)
+        wanted = [_token("s", site) for site in sites] + [_token("p", site) for site in sites]
+        match += " AND facets : (" + " OR ".join(f'"{t}"' for t in wanted) + ")"
     connection = _connect(target)
     try:
-        rows = connection.execute(sql, params).fetchall()
+        if since or until:
+            low, high = connection.execute(
+                "SELECT min(published), max(published) FROM docs"
+            ).fetchone()
+            if low is None:
+                return []
+            oldest, newest = (date.fromisoformat(_day(value)) for value in (low, high))
+            first, last = max(since or oldest, oldest), min(until or newest, newest)
+            if first > last:
+                return []
+            months = [_token("m", m) for m in _months(first, last)]
+            match += " AND facets : (" + " OR ".join(f'"{t}"' for t in months) + ")"
+        if since:
+            where.append("d.published >= ?")
+            params.append(_micros(since))
+        if until:
+            where.append("d.published < ?")
+            params.append(_micros(until + timedelta(days=1)))
+        rows = _best(connection, " AND ".join(where), [match, *params], limit)
     except sqlite3.Error as error:
         raise SearchError(f"cannot search {target}: {error}") from None
     finally:
