@@ -15,6 +15,7 @@ import pytest
 
 from bench.synthetic import SITES, synthetic_row
 from crawler.archive import ArchiveWriter
+from crawler.archive import search as search_module
 from crawler.archive.layout import search_index_path
 from crawler.archive.search import search_note
 from crawler.cli import main
@@ -250,6 +251,16 @@ def test_new_rows_are_found_without_a_rebuild_and_only_the_newest_row(
     assert titles(archive, capsys, "carrier") == []  # the old row is no longer the newest
     assert titles(archive, capsys, "frigate") == ["Navy drill, updated"]
     assert search_note(archive) is None
+
+
+def test_a_file_added_to_a_partition_the_index_has_listed_is_found(
+    archive: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "SETTLE_NS", 0)  # trust directory times at once
+    assert titles(archive, capsys, "frigate") == []
+    assert titles(archive, capsys, "carrier") == ["Navy drill"]  # its partition listed
+    write(archive, [row(10, 1, "2025-05-06", "Same month", "A frigate too.", RUN2)], RUN2)
+    assert titles(archive, capsys, "frigate") == ["Same month"]
 
 
 def test_an_older_row_is_searchable_again_when_the_newer_file_goes(

@@ -44,11 +44,13 @@ from crawler.archive.layout import (
 )
 from crawler.text.search_text import Term, fts_query, index_text, snippet
 
-INDEX_VERSION = "2"
+INDEX_VERSION = "3"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TOKENIZER = "unicode61 remove_diacritics 2"
 TITLE_WEIGHT = 5.0
 """bm25 weight of a hit in the title against one in the text."""
+SETTLE_NS = 2_000_000_000
+"""A partition directory changed this recently is listed again by the next search."""
 RANKED_AT_MOST = 30_000
 """A query matching more articles than this ranks the newest this many of them (see _best)."""
 REBUILD_SHARE = 0.5
@@ -60,6 +62,7 @@ _SCHEMA = f"""
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE files(path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
                    rows INTEGER NOT NULL);
+CREATE TABLE dirs(path TEXT PRIMARY KEY, stamp TEXT NOT NULL);
 CREATE TABLE docs(id INTEGER PRIMARY KEY, url_key TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
                   fetched_at INTEGER NOT NULL, crawl_run TEXT NOT NULL, site TEXT, spider TEXT,
                   url TEXT, title TEXT, published INTEGER, text BLOB);
@@ -119,6 +122,63 @@ def disk_files(root: Path) -> dict[str, tuple[int, int]]:
             continue
         files[_relative(root, path)] = (stat.st_size, stat.st_mtime_ns)
     return files
+
+
+def _scan(
+    root: Path, known_dirs: dict[str, str], indexed: dict[str, tuple[int, int]]
+) -> tuple[dict[str, tuple[int, int]], dict[str, str]]:
+    """:func:`disk_files`, without listing a partition directory that has not changed
+    since the index read it: files are only ever added, renamed or removed there (each
+    changes the directory's mtime; a compaction swaps the whole directory), never
+    rewritten in place. A directory changed less than two seconds before it was recorded
+    is listed again next time (a file may land within the same clock tick).
+
+    Returns the files and the partition directories' stamps (mtime, inode) to record."""
+    articles = root / ARTICLES_DIR
+    files: dict[str, tuple[int, int]] = {}
+    dirs: dict[str, str] = {}
+    settled = time.time_ns() - SETTLE_NS
+    by_dir: dict[str, dict[str, tuple[int, int]]] = {}
+    for relative, stat in indexed.items():
+        by_dir.setdefault(relative.rpartition("/")[0], {})[relative] = stat
+
+    def walk(directory: Path, prefix: str, depth: int) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            if entry.name.startswith((".", "_")):
+                continue
+            relative = prefix + entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    mtime = entry.stat().st_mtime_ns
+                    stamp = f"{mtime}:{entry.inode()}"
+                    if depth == 2 and known_dirs.get(relative) == stamp:
+                        files.update(by_dir.get(relative, {}))
+                        dirs[relative] = stamp
+                        continue
+                    if depth == 2:
+                        dirs[relative] = stamp if mtime < settled else "unsettled"
+                    walk(Path(entry.path), relative + "/", depth + 1)
+                elif entry.name.endswith(".parquet"):
+                    stat = entry.stat()
+                    files[relative] = (stat.st_size, stat.st_mtime_ns)
+            except FileNotFoundError:  # swapped away by a compaction since it was listed
+                continue
+
+    walk(articles, "", 0)
+    return files, dirs
+
+
+def _known_dirs(connection: sqlite3.Connection) -> dict[str, str]:
+    return dict(connection.execute("SELECT path, stamp FROM dirs").fetchall())
+
+
+def _record_dirs(connection: sqlite3.Connection, dirs: dict[str, str]) -> None:
+    connection.execute("DELETE FROM dirs")
+    connection.executemany("INSERT INTO dirs(path, stamp) VALUES (?, ?)", dirs.items())
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -381,7 +441,8 @@ def rebuild(root: Path | str, progress: bool = False) -> SyncResult:
         connection.execute("PRAGMA synchronous = OFF")
         connection.executescript(_SCHEMA)
         connection.execute("BEGIN")
-        disk = disk_files(root)
+        disk, dirs = _scan(root, {}, {})
+        _record_dirs(connection, dirs)
         _index_files(connection, root, sorted(disk, key=_publish_order), disk, result, progress)
         connection.execute("INSERT INTO fts(fts) VALUES('optimize')")
         connection.execute("INSERT INTO meta VALUES ('version', ?)", (INDEX_VERSION,))
@@ -409,19 +470,25 @@ def sync(root: Path | str, progress: bool = False) -> SyncResult:
         if not _valid(connection):
             connection.close()
             return rebuild(root, progress)
-        gone, new = _changes(_indexed_files(connection), disk_files(root))
+        known = _known_dirs(connection)
+        disk, dirs = _scan(root, known, _indexed_files(connection))
+        gone, new = _changes(_indexed_files(connection), disk)
         if not gone and not new:
+            if dirs != known:
+                connection.execute("BEGIN IMMEDIATE")
+                _record_dirs(connection, dirs)
+                connection.execute("COMMIT")
             return SyncResult()
         connection.execute("BEGIN IMMEDIATE")  # one writer; the others wait, then see its work
-        disk = disk_files(root)
+        disk, dirs = _scan(root, _known_dirs(connection), _indexed_files(connection))
         gone, new = _changes(_indexed_files(connection), disk)
         result = SyncResult(files_removed=len(gone))
         if gone:
             held = connection.execute("SELECT count(*) FROM docs").fetchone()[0]
-            marks = ", ".join("?" for _ in gone)
-            dropping = connection.execute(
-                f"SELECT count(*) FROM docs WHERE path IN ({marks})", gone
-            ).fetchone()[0]
+            dropping = sum(
+                connection.execute("SELECT count(*) FROM docs WHERE path = ?", (p,)).fetchone()[0]
+                for p in gone
+            )
             if held and dropping > REBUILD_SHARE * held:
                 connection.execute("ROLLBACK")
                 connection.close()
@@ -432,14 +499,16 @@ def sync(root: Path | str, progress: bool = False) -> SyncResult:
             connection.execute("DELETE FROM files WHERE path = ?", (relative,))
         _index_files(connection, root, new, disk, result, progress)
         if lost:
-            marks = ", ".join("?" for _ in lost)
-            back = connection.execute(
-                f"SELECT count(*) FROM docs WHERE url_key IN ({marks})", sorted(lost)
-            ).fetchone()[0]
+            back = sum(
+                connection.execute("SELECT 1 FROM docs WHERE url_key = ?", (k,)).fetchone()
+                is not None
+                for k in lost
+            )
             if back < len(lost):  # an older row may now be the newest: start from the archive
                 connection.execute("ROLLBACK")
                 connection.close()
                 return rebuild(root, progress)
+        _record_dirs(connection, dirs)
         connection.execute("COMMIT")
         result.seconds = time.perf_counter() - started
         return result
