@@ -308,7 +308,8 @@ def _delete_docs(connection: sqlite3.Connection, where: str, params: Sequence[An
 def _publish_order(relative: str) -> tuple[str, str, str]:
     """Files by partition month, then site: rowids then follow publish dates, which makes
     the newest matches the ones ranked first (see _best)."""
-    site, year, month = (part.partition("=")[2] for part in relative.split("/")[:3])
+    site, year, month, *_ = [part.partition("=")[2] for part in relative.split("/")[:-1]] + [""] * 3
+    year = "0000" if year == "unknown" else year  # undated articles first: never "newest"
     return year, month, site
 
 
