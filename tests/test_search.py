@@ -149,6 +149,13 @@ def test_site_since_until_and_n(archive: Path, capsys: pytest.CaptureFixture[str
     assert titles(archive, capsys, "biển đảo", "--since", "2025-01-01") == ["Tin biển đảo"]
     assert titles(archive, capsys, "biển đảo", "--until", "2023-01-20") == ["Hội nghị quân sự"]
     assert titles(archive, capsys, "biển đảo", "--since", "2025-06-02") == []
+    assert titles(archive, capsys, "biển đảo", "--since", "2025-06-01") == ["Tin biển đảo"]
+    assert titles(archive, capsys, "biển đảo", "--until", "2023-01-19") == []
+    assert titles(archive, capsys, "biển đảo", "--until", "2023-01-31") == ["Hội nghị quân sự"]
+    assert titles(
+        archive, capsys, "biển đảo", "--since", "2023-01-01", "--until", "2023-01-31"
+    ) == ["Hội nghị quân sự"]
+    assert titles(archive, capsys, "biển đảo", "--since", "2025-07-01") == []
     assert len(titles(archive, capsys, "tuần tra", "-n", "1")) == 1
 
 

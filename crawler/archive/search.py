@@ -597,10 +597,12 @@ def search(
                 return []
             months = [_token("m", m) for m in _months(first, last)]
             match += " AND facets : (" + " OR ".join(f'"{t}"' for t in months) + ")"
-        if since:
+        # The month tokens already select whole months: check the exact day (a join per
+        # match) only where a bound falls inside a month.
+        if since and since.day != 1:
             where.append("d.published >= ?")
             params.append(_micros(since))
-        if until:
+        if until and (until + timedelta(days=1)).day != 1:
             where.append("d.published < ?")
             params.append(_micros(until + timedelta(days=1)))
         rows = _best(connection, " AND ".join(where), [match, *params], limit)
