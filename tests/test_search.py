@@ -321,5 +321,7 @@ def test_no_archive_and_empty_query_are_one_line_errors(
     assert "no archive at" in capsys.readouterr().err
     assert main(["search", "--archive", str(archive)]) == 2
     assert "give words to search for" in capsys.readouterr().err
+    assert main(["search", " ".join(["tuần"] * 33), "--archive", str(archive)]) == 2
+    assert "too many words (33): a query takes at most 32" in capsys.readouterr().err
     assert main(["search", "x", "-n", "0", "--archive", str(archive)]) == 2
     assert "-n must be at least 1" in capsys.readouterr().err

@@ -9,6 +9,9 @@ from typing import Any
 
 from crawler.commands._common import CommandError, add_archive_option, parse_date, print_json
 
+MAX_WORDS = 32
+"""Each word is a posting list to intersect: thousands of them would take minutes."""
+
 
 def cmd_search(args: argparse.Namespace) -> int:
     from crawler.archive.layout import ARTICLES_DIR
@@ -21,6 +24,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not args.rebuild and not terms:
         what = "give words to search for" if not query.strip() else "no word to search for in"
         raise CommandError(printable(f"{what} {query!r}" if query.strip() else what))
+    words = sum(len(term.words) for term in terms)
+    if words > MAX_WORDS:
+        raise CommandError(f"too many words ({words:,}): a query takes at most {MAX_WORDS}")
     if args.n < 1:
         raise CommandError(f"-n must be at least 1, got {args.n}")
     if args.since and args.until and args.since > args.until:
