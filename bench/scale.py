@@ -202,6 +202,14 @@ def steps(archive: Path, rows: int, scratch: Path, copy: Path) -> list[Step]:
             probe=["QUERY"],
         ),
         Step('search "Trường Sa" (no hit)', ["search", "Trường Sa", *a], 1.0, probe=["QUERY"]),
+        Step("search 海军 (no hit)", ["search", "海军", *a], 1.0, probe=["QUERY"]),
+        Step(
+            "search 8 words found in every article",
+            ["search", "quân đội nhân dân bộ quốc phòng huấn luyện", *a],
+            1.0,
+            probe=["QUERY"],
+            note="the synthetic text has 54 words: each is in almost every article",
+        ),
         Step(
             f"incremental start ({site} keys)",
             [known],
