@@ -285,9 +285,9 @@ def measure(rows: int, cache: Path, only: list[str] | None) -> dict[str, Any]:
 
 
 def _cell(value: float | None, unit: str) -> str:
-    return (
-        "" if value is None else f"{value:,.2f} {unit}" if unit == "s" else f"{value:,.0f} {unit}"
-    )
+    if value is None:
+        return ""
+    return (f"{value:,.2f} {unit}" if unit == "s" else f"{value:,.0f} {unit}").strip()
 
 
 def render_section(data: dict[str, Any]) -> str:
