@@ -7,8 +7,10 @@ from the Parquet files with the same answers.
 It is brought up to date *lazily*, by every search before it answers
 (:func:`sync`): the index records each Parquet file it has read (path, size,
 mtime), and each search compares that with the files on disk, indexes the new
-ones and drops what came from files that are gone (a compaction replaces a
-partition's files). A hook in the crawl would miss archives written by other
+ones and forgets the files that are gone. A compaction replaces a partition's
+files with new ones holding the same rows: a row the index already holds (same
+``url_key``, ``fetched_at`` and ``crawl_run``) only has its file changed, so the
+search after a compaction costs a read of the new files, not a re-index. A hook in the crawl would miss archives written by other
 processes, copied in by hand, compacted or quarantined; comparing with the disk
 on every search cannot give a stale answer, and costs one directory walk when
 nothing changed.
@@ -53,9 +55,6 @@ SETTLE_NS = 2_000_000_000
 """A partition directory changed this recently is listed again by the next search."""
 RANKED_AT_MOST = 30_000
 """A query matching more articles than this ranks the newest this many of them (see _best)."""
-REBUILD_SHARE = 0.5
-"""Rebuild whole (faster than row-by-row deletes) when the files gone from the archive
-held more than this share of the indexed articles."""
 _COLUMNS = ["url_key", "url", "spider", "title", "summary", "body"]
 _TIME_COLUMNS = ["published_at", "fetched_at"]
 _SCHEMA = f"""
@@ -339,9 +338,12 @@ def _months(first: date, last: date) -> list[str]:
     return months
 
 
-def _add_file(connection: sqlite3.Connection, root: Path, relative: str) -> int:
+def _add_file(
+    connection: sqlite3.Connection, root: Path, relative: str, moving: frozenset[str]
+) -> int:
     """Index the rows of one file that are newer than what the index holds for their
-    url_key; returns the number of rows read."""
+    url_key; a row the index holds already from a file in ``moving`` (gone: compacted
+    into this one) only has its file changed. Returns the number of rows read."""
     n = 0
     for key, url, site, spider, title, summary, body, published, fetched, run in _rows(
         root, relative
@@ -351,9 +353,12 @@ def _add_file(connection: sqlite3.Connection, root: Path, relative: str) -> int:
             continue
         run = run or ""
         held = connection.execute(
-            "SELECT id, fetched_at, crawl_run FROM docs WHERE url_key = ?", (key,)
+            "SELECT id, fetched_at, crawl_run, path FROM docs WHERE url_key = ?", (key,)
         ).fetchone()
         if held is not None:
+            if (held[1], held[2]) == (fetched, run) and held[3] in moving:
+                connection.execute("UPDATE docs SET path = ? WHERE id = ?", (relative, held[0]))
+                continue
             if (held[1], held[2]) >= (fetched, run):
                 continue
             _delete_docs(connection, "id = ?", (held[0],))
@@ -402,11 +407,12 @@ def _index_files(
     disk: dict[str, tuple[int, int]],
     result: SyncResult,
     progress: bool,
+    moving: frozenset[str] = frozenset(),
 ) -> None:
     started = time.perf_counter()
     for i, relative in enumerate(files, 1):
         try:
-            rows = _add_file(connection, root, relative)
+            rows = _add_file(connection, root, relative, moving)
         except FileNotFoundError:  # swapped away meanwhile: the next search sees its successor
             continue
         except Exception as error:  # a damaged file: searchable once fixed or quarantined
@@ -484,31 +490,17 @@ def sync(root: Path | str, progress: bool = False) -> SyncResult:
         disk, dirs = _scan(root, _known_dirs(connection), _indexed_files(connection))
         gone, new = _changes(_indexed_files(connection), disk)
         result = SyncResult(files_removed=len(gone))
-        if gone:
-            held = connection.execute("SELECT count(*) FROM docs").fetchone()[0]
-            dropping = sum(
-                connection.execute("SELECT count(*) FROM docs WHERE path = ?", (p,)).fetchone()[0]
-                for p in gone
-            )
-            if held and dropping > REBUILD_SHARE * held:
-                connection.execute("ROLLBACK")
-                connection.close()
-                return rebuild(root, progress)
-        lost: set[str] = set()
+        _index_files(connection, root, new, disk, result, progress, frozenset(gone))
         for relative in gone:
-            lost |= _delete_docs(connection, "path = ?", (relative,))
-            connection.execute("DELETE FROM files WHERE path = ?", (relative,))
-        _index_files(connection, root, new, disk, result, progress)
-        if lost:
-            back = sum(
-                connection.execute("SELECT 1 FROM docs WHERE url_key = ?", (k,)).fetchone()
-                is not None
-                for k in lost
-            )
-            if back < len(lost):  # an older row may now be the newest: start from the archive
+            if connection.execute(
+                "SELECT 1 FROM docs WHERE path = ? LIMIT 1", (relative,)
+            ).fetchone():
+                # An article whose newest row was there came back from no new file: an
+                # older row may be its newest now, which only the whole archive can tell.
                 connection.execute("ROLLBACK")
                 connection.close()
                 return rebuild(root, progress)
+            connection.execute("DELETE FROM files WHERE path = ?", (relative,))
         _record_dirs(connection, dirs)
         connection.execute("COMMIT")
         result.seconds = time.perf_counter() - started
