@@ -139,6 +139,18 @@ def test_a_hit_in_the_title_ranks_first(archive: Path, capsys: pytest.CaptureFix
     assert found == ["Tin biển đảo", "Hội nghị quân sự"]
 
 
+def test_a_broad_query_ranks_the_most_recently_published_matches_in_any_index(
+    archive: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "RANKED_AT_MOST", 1)
+    assert titles(archive, capsys, "tuần tra", "-n", "5") == ["Đồn biên phòng Đà Nẵng"]
+    # written last, published first: its place in the ranking window is its publish date
+    write(archive, [row(11, 0, "2020-01-01", "Cũ", "Tuần tra năm xưa.", RUN2)], RUN2)
+    assert titles(archive, capsys, "tuần tra", "-n", "5") == ["Đồn biên phòng Đà Nẵng"]
+    assert main(["search", "--rebuild", "--archive", str(archive)]) == 0
+    assert titles(archive, capsys, "tuần tra", "-n", "5") == ["Đồn biên phòng Đà Nẵng"]
+
+
 def test_site_since_until_and_n(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert titles(archive, capsys, "tuần tra", "--site", "bienphong.com.vn") == [
         "Đồn biên phòng Đà Nẵng"

@@ -46,11 +46,13 @@ from crawler.archive.layout import (
 )
 from crawler.text.search_text import Term, fts_query, index_text, snippet
 
-INDEX_VERSION = "3"
+INDEX_VERSION = "4"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TOKENIZER = "unicode61 remove_diacritics 2"
 TITLE_WEIGHT = 5.0
 """bm25 weight of a hit in the title against one in the text."""
+UNDATED_IDS = 2**40
+"""Ids below this (the first 12 days of 1970 in microseconds) are undated articles'."""
 SETTLE_NS = 2_000_000_000
 """A partition directory changed this recently is listed again by the next search."""
 RANKED_AT_MOST = 30_000
@@ -338,6 +340,21 @@ def _months(first: date, last: date) -> list[str]:
     return months
 
 
+def _doc_id(connection: sqlite3.Connection, published: int | None) -> int:
+    """An article's id (and FTS5 rowid): its publish time in microseconds, so that the
+    newest matches come first in any index, rebuilt or kept up to date (see _best);
+    undated articles below every date. The next free id on a tie."""
+    if published is None or published < UNDATED_IDS:
+        newest = connection.execute(
+            "SELECT max(id) FROM docs WHERE id < ?", (UNDATED_IDS,)
+        ).fetchone()[0]
+        return 1 if newest is None else newest + 1
+    candidate = published
+    while connection.execute("SELECT 1 FROM docs WHERE id = ?", (candidate,)).fetchone():
+        candidate += 1
+    return candidate
+
+
 def _add_file(
     connection: sqlite3.Connection, root: Path, relative: str, moving: frozenset[str]
 ) -> int:
@@ -363,10 +380,12 @@ def _add_file(
                 continue
             _delete_docs(connection, "id = ?", (held[0],))
         text = _text(summary, body)
-        cursor = connection.execute(
-            "INSERT INTO docs(url_key, path, fetched_at, crawl_run, site, spider, url, title,"
-            " published, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        doc_id = _doc_id(connection, published)
+        connection.execute(
+            "INSERT INTO docs(id, url_key, path, fetched_at, crawl_run, site, spider, url, title,"
+            " published, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
+                doc_id,
                 key,
                 relative,
                 fetched,
@@ -382,7 +401,7 @@ def _add_file(
         connection.execute(
             "INSERT INTO fts(rowid, title, text, facets) VALUES (?, ?, ?, ?)",
             (
-                cursor.lastrowid,
+                doc_id,
                 index_text(title or ""),
                 index_text(text),
                 facets(site, spider, published),
@@ -526,12 +545,14 @@ def _day(micros: int) -> str:
 def _best(
     connection: sqlite3.Connection, where: str, params: list[Any], limit: int
 ) -> list[tuple[Any, ...]]:
-    """The ``limit`` best matches, ranked by bm25 among the newest ``RANKED_AT_MOST``.
+    """The ``limit`` best matches, ranked by bm25 among the ``RANKED_AT_MOST`` most
+    recently published.
 
-    Finding the matches is fast (FTS5 walks its posting lists, newest rowid first);
+    Finding the matches is fast (FTS5 walks its posting lists, highest rowid first);
     scoring each one is what costs (a few microseconds a match), so a query that matches
     most of a million articles would take seconds. The ranking is therefore done over the
-    newest matches only (rowids follow publish order in a rebuilt index, then crawl order).
+    newest matches only: rowids are publish times (:func:`_doc_id`), so the window is the
+    same in an index rebuilt or kept up to date.
     """
     source = "fts JOIN docs d ON d.id = fts.rowid" if "d." in where else "fts"
     window = connection.execute(
