@@ -39,6 +39,7 @@ from crawler.items import sha256_hex
 
 HERE = Path(__file__).parent
 DEFAULT_CACHE = Path("/tmp/crawler-scale")
+GNU_TIME = "/usr/bin/time"
 MARK_START = "<!-- scale:start -->"
 MARK_END = "<!-- scale:end -->"
 EXPORT_ROWS_PER_S = 50_000
@@ -118,14 +119,19 @@ def run_timed(argv: list[str], scratch: Path) -> tuple[float, float, int, str]:
     one fresh process (standard output goes to a file, as a pipe to a pager would)."""
     out = scratch / "stdout"
     err = scratch / "stderr"
+    rss = scratch / "rss"
+    # A child's ru_maxrss starts at its parent's size at fork (it is kept across exec):
+    # GNU time, a small process, forks the command and reports the command's own peak.
+    timer = [GNU_TIME, "-f", "%M", "-o", str(rss)] if os.access(GNU_TIME, os.X_OK) else []
     with open(out, "wb") as o, open(err, "wb") as e:
         start = time.perf_counter()
-        process = subprocess.Popen(argv, stdout=o, stderr=e)
+        process = subprocess.Popen([*timer, *argv], stdout=o, stderr=e)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
     lines = err.read_text(errors="replace").strip().splitlines()
-    return seconds, usage.ru_maxrss / 1024, process.returncode, lines[-1] if lines else ""
+    peak = int(rss.read_text().split()[-1]) if timer else usage.ru_maxrss
+    return seconds, peak / 1024, process.returncode, lines[-1] if lines else ""
 
 
 def accepts(command: list[str], name: str, words: list[str]) -> bool:
