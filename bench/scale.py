@@ -304,7 +304,8 @@ def render_section(data: dict[str, Any]) -> str:
         "## Scale (`python -m bench.scale`, issue 14)",
         "",
         f"Measured {data['measured_at']} on {data['machine']}. Each command is a fresh "
-        "`crawler` process (start-up included), timed wall-clock, with its peak RSS; a "
+        "`crawler` process (start-up included), timed wall-clock, with its peak RSS "
+        "(GNU time's, the command's own process); a "
         "synthetic archive written by the real ArchiveWriter (`bench/synthetic.py`), "
         "cached under the `--cache` directory. `compact` runs on a hard-linked copy.",
         "",
