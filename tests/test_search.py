@@ -340,3 +340,9 @@ def test_no_archive_and_empty_query_are_one_line_errors(
     assert "too many words (33): a query takes at most 32" in capsys.readouterr().err
     assert main(["search", "x", "-n", "0", "--archive", str(archive)]) == 2
     assert "-n must be at least 1" in capsys.readouterr().err
+
+
+def test_the_help_states_the_ranking_window_the_index_uses() -> None:
+    from crawler.commands import search as command
+
+    assert command.RANKED_AT_MOST == search_module.RANKED_AT_MOST

@@ -9,6 +9,7 @@ from typing import Any
 
 from crawler.commands._common import CommandError, add_archive_option, parse_date, print_json
 
+RANKED_AT_MOST = 30_000  # crawler.archive.search.RANKED_AT_MOST (a test keeps them equal)
 MAX_WORDS = 32
 """Each word is a posting list to intersect: thousands of them would take minutes."""
 
@@ -79,7 +80,9 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         'Words must all be there (in any order); "words in quotes" must be there as a '
         "phrase. Case and Vietnamese marks do not matter (Truong Sa finds Trường Sa, "
         "da nang finds Đà Nẵng); Chinese is found by any two characters or more of it. "
-        "Punctuation only separates words: nothing typed is search syntax.\n\n"
+        "Punctuation only separates words: nothing typed is search syntax. At most "
+        f"{MAX_WORDS} words; a query matching more than {RANKED_AT_MOST:,} articles ranks "
+        f"the {RANKED_AT_MOST:,} most recently published.\n\n"
         "The index lives in <archive>/_search/ and is derived from the archive: each "
         "search first reads the files it has not seen (after a crawl or a compaction), so "
         "answers are never stale; --rebuild makes it again from the archive alone (the "
