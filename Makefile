@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint unit bench clean browser redis replicas
+.PHONY: demo test lint unit bench bench-scale clean browser redis replicas
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ replicas: $(VENV)/.installed
 # A quick check: .venv/bin/python -m bench --articles 1000 --memory-sizes 500,2000 --rounds 1
 bench: $(VENV)/.installed-dev redis
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.scale --rows 1000000
+
+# Every archive command at 1M and 10M rows (archives built once under /tmp/crawler-scale, reused).
+bench-scale: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.scale --rows 1000000 --rows 10000000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

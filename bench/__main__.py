@@ -46,7 +46,7 @@ from typing import Any
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bench import extract_speed, extraction
+from bench import extract_speed, extraction, scale
 from bench.report import render
 
 HERE = Path(__file__).resolve().parent
@@ -409,6 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     (args.out / "RESULTS.md").write_text(render(results))
+    if (args.out / "scale.json").is_file():  # the scale section (`make bench-scale`) stays
+        data = json.loads((args.out / "scale.json").read_text())
+        scale.write_section(args.out / "RESULTS.md", scale.render_section(data))
     log(f"wrote {args.out / 'results.json'} and {args.out / 'RESULTS.md'}")
     return 0
 

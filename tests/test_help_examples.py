@@ -27,7 +27,7 @@ NOT_IN_A_CLONE = shutil.ignore_patterns(
 )  # fmt: skip
 # The demo first (it builds the archive the others read), those that change it last.
 ORDER = (
-    "demo", "clean", "extract", "inspect", "show", "sample", "sql", "export", "validate", "index",
+    "demo", "clean", "extract", "inspect", "show", "sample", "search", "sql", "export", "validate", "index",
     "report", "fixture", "new-site", "schedule", "crawl", "crawl-all", "reextract", "compact",
 )  # fmt: skip
 FAKE_CRONTAB = """#!/bin/sh

@@ -40,6 +40,7 @@ from crawler.archive.layout import (
     iter_parquet_files,
     pid_alive,
 )
+from crawler.archive.search import search_note
 from crawler.archive.views import (
     bad_files,
     check_archive,
@@ -405,6 +406,9 @@ def validate(root: Path | str) -> Report:
             url=places[0][2],
             places=[f"{file} row {row} (run {run})" for file, row, _url, run in places],
         )
+    search = search_note(root)  # the full-text index: derived, so a note, never a problem
+    if search:
+        report.warnings.append(search)
     return report
 
 

@@ -9,6 +9,7 @@
     <root>/_compact/                compaction's staging area
     <root>/_quarantine/             files `crawler validate --quarantine` moved aside
     <root>/_index/rows.parquet      derived: a few small columns of every row, sorted by url_key
+    <root>/_search/index.sqlite3    the full-text index `crawler search` keeps (derived, rebuildable)
 
 Names starting with ``.`` or ``_`` are never archive files: a writer's
 temporary file (``.part-….parquet.tmp``) becomes visible only when renamed.
@@ -28,14 +29,16 @@ COMPACT_DIR = "_compact"
 QUARANTINE_DIR = "_quarantine"
 INDEX_DIR = "_index"
 INDEX_FILE = "rows.parquet"  # under INDEX_DIR: crawler.archive.catalog's row index
+SEARCH_DIR = "_search"
+SEARCH_INDEX = "index.sqlite3"  # under SEARCH_DIR: derived from the archive, rebuilt on demand
 LOCK_FILE = "crawl-all.lock"  # under RUNS_DIR: one crawl-all or compaction at a time
 METRICS_FILE = "metrics.prom"  # under RUNS_DIR: the last crawl-all run, Prometheus text format
 
 WRITTEN_DIRS = (ARTICLES_DIR, RAW_DIR, RUNS_DIR)
 """Directories under the root that a crawl writes into (rows, WARC pages, run manifests)."""
 
-PROTECTED_DIRS = (ARTICLES_DIR, RAW_DIR, COMPACT_DIR, QUARANTINE_DIR)
-"""Directories only the archive writer, compaction and quarantine write into."""
+PROTECTED_DIRS = (ARTICLES_DIR, RAW_DIR, COMPACT_DIR, QUARANTINE_DIR, SEARCH_DIR)
+"""Directories only the archive writer, compaction, quarantine and search write into."""
 
 TEMP_FILE_RE = re.compile(r"^\.part-(?P<run>.+)-(?P<pid>\d+)-(?P<seq>\d{5,})\.parquet\.tmp$")
 """Our temporary files, and only those: what a sweep may remove."""
@@ -62,6 +65,11 @@ def metrics_path(root: Path | str) -> Path:
 def index_path(root: Path | str) -> Path:
     """The archive's row index (derived from the Parquet files; rebuilt by ``crawler index``)."""
     return Path(root) / INDEX_DIR / INDEX_FILE
+
+
+def search_index_path(root: Path | str) -> Path:
+    """The full-text index of ``crawler search``."""
+    return Path(root) / SEARCH_DIR / SEARCH_INDEX
 
 
 def manifest_path(root: Path | str, run_id: str) -> Path:

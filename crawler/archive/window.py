@@ -12,18 +12,31 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 
-def _midnight(day: date, zone: tzinfo) -> str:
-    return datetime.combine(day, time.min, zone).astimezone(UTC).isoformat()
+def local_bounds(
+    since: date | None, until: date | None, zone: tzinfo
+) -> tuple[datetime | None, datetime | None]:
+    """The UTC instants a window covers in ``zone``: from midnight of ``since`` (inclusive)
+    to midnight after ``until`` (exclusive); None where no date is given."""
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time.min, zone).astimezone(UTC)
+
+    return (
+        midnight(since) if since else None,
+        midnight(until + timedelta(days=1)) if until else None,
+    )
 
 
 def _bounds(since: date | None, until: date | None, zone: tzinfo) -> tuple[list[str], list[Any]]:
-    where, params = [], []
-    if since:
+    where: list[str] = []
+    params: list[Any] = []
+    low, high = local_bounds(since, until, zone)
+    if low:
         where.append("published_at >= CAST(? AS TIMESTAMPTZ)")
-        params.append(_midnight(since, zone))
-    if until:
+        params.append(low.isoformat())
+    if high:
         where.append("published_at < CAST(? AS TIMESTAMPTZ)")
-        params.append(_midnight(until + timedelta(days=1), zone))
+        params.append(high.isoformat())
     return where, params
 
 

@@ -17,10 +17,23 @@ from crawler.commands import (
     query,
     reextract,
     report,
+    search,
     validate,
 )
 
-COMMANDS = (extract, crawl, kit, browse, query, validate, compact, report, reextract, demo)
+COMMANDS = (
+    extract,
+    crawl,
+    kit,
+    browse,
+    search,
+    query,
+    validate,
+    compact,
+    report,
+    reextract,
+    demo,
+)
 """In the order ``crawler --help`` lists them."""
 
 PAGE = "crawler/mirror/sites/qdnd.vn/pages/quoc-phong-an-ninh/xay-dung-quan-doi/thiet-ke-tu-tam-nang-tam-chat-luong-812203.html"
@@ -43,6 +56,7 @@ EXAMPLES = {
     "inspect": "crawler inspect --archive output   # add --json for the numbers as JSON",
     "show": f"crawler show {URL}",
     "sample": "crawler sample --site qdnd -n 5 --seed 1",
+    "search": 'crawler search "Trường Sa" --site qdnd --since 2025-01-01   # or: truong sa',
     "sql": 'crawler sql "SELECT site, count(*) AS n FROM latest GROUP BY site ORDER BY n DESC" --csv',
     "export": "crawler export --format csv --excel --site qdnd.vn --since 2025-01-01 -o qdnd-2025.csv",
     "validate": "crawler validate --archive output   # exit 1 and a list when something is wrong",

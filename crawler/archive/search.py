@@ -1,0 +1,661 @@
+"""Full-text search over the archive: an SQLite FTS5 index kept beside the Parquet files.
+
+The index (``<root>/_search/index.sqlite3``) is derived from the archive and never
+its source of truth: deleting it loses nothing, and :func:`rebuild` makes it again
+from the Parquet files with the same answers.
+
+It is brought up to date *lazily*, by every search before it answers
+(:func:`sync`): the index records each Parquet file it has read (path, size,
+mtime), and each search compares that with the files on disk, indexes the new
+ones and forgets the files that are gone. A compaction replaces a partition's
+files with new ones holding the same rows: a row the index already holds (same
+``url_key``, ``fetched_at`` and ``crawl_run``) only has its file changed, so the
+search after a compaction costs a read of the new files, not a re-index. A hook in the crawl would miss archives written by other
+processes, copied in by hand, compacted or quarantined; comparing with the disk
+on every search cannot give a stale answer, and costs one directory walk when
+nothing changed.
+
+Only the newest row of each ``url_key`` is searchable (the rule of the ``latest``
+view: latest ``fetched_at``, then latest ``crawl_run``). When a file holding the
+newest row of an article disappears and no new file brings that article back,
+an older row may have become the newest: the index is then rebuilt whole, which
+is rare (quarantine, files deleted by hand) and always right.
+
+The FTS5 table is contentless (it holds the index only); the text shown in
+snippets is kept beside it, compressed, so that answering never reads Parquet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import sys
+import time
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+from crawler.archive.layout import (
+    ARTICLES_DIR,
+    iter_parquet_files,
+    search_index_path,
+)
+from crawler.archive.window import local_bounds
+from crawler.text.search_text import Term, fts_query, index_text, snippet
+
+INDEX_VERSION = "4"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+TOKENIZER = "unicode61 remove_diacritics 2"
+TITLE_WEIGHT = 5.0
+"""bm25 weight of a hit in the title against one in the text."""
+UNDATED_IDS = 2**40
+"""Ids below this (the first 12 days of 1970 in microseconds) are undated articles'."""
+SETTLE_NS = 2_000_000_000
+"""A partition directory changed this recently is listed again by the next search."""
+RANKED_AT_MOST = 30_000
+"""A query matching more articles than this ranks the newest this many of them (see _best)."""
+_COLUMNS = ["url_key", "url", "spider", "title", "summary", "body"]
+_TIME_COLUMNS = ["published_at", "fetched_at"]
+_SCHEMA = f"""
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE files(path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+                   rows INTEGER NOT NULL);
+CREATE TABLE dirs(path TEXT PRIMARY KEY, stamp TEXT NOT NULL);
+CREATE TABLE docs(id INTEGER PRIMARY KEY, url_key TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
+                  fetched_at INTEGER NOT NULL, crawl_run TEXT NOT NULL, site TEXT, spider TEXT,
+                  url TEXT, title TEXT, published INTEGER, text BLOB);
+CREATE INDEX docs_path ON docs(path);
+CREATE INDEX docs_published ON docs(published);
+CREATE VIRTUAL TABLE fts USING fts5(title, text, facets, content='', tokenize='{TOKENIZER}');
+"""
+
+
+class SearchError(Exception):
+    """The index cannot be read or written (a one-line message for the user)."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    url_key: str
+    url: str
+    title: str
+    site: str
+    spider: str
+    date: str | None
+    snippet: str
+    score: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "site": self.site,
+            "date": self.date,
+            "url": self.url,
+            "url_key": self.url_key,
+            "snippet": self.snippet,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass
+class SyncResult:
+    files_added: int = 0
+    files_removed: int = 0
+    rows_read: int = 0
+    rebuilt: bool = False
+    seconds: float = 0.0
+
+
+def _relative(root: Path, path: Path) -> str:
+    return path.relative_to(root / ARTICLES_DIR).as_posix()
+
+
+def disk_files(root: Path) -> dict[str, tuple[int, int]]:
+    """Every visible archive file: relative path -> (size, mtime in ns)."""
+    files = {}
+    for path in iter_parquet_files(root):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # swapped away by a compaction since it was listed
+            continue
+        files[_relative(root, path)] = (stat.st_size, stat.st_mtime_ns)
+    return files
+
+
+def _scan(
+    root: Path, known_dirs: dict[str, str], indexed: dict[str, tuple[int, int]]
+) -> tuple[dict[str, tuple[int, int]], dict[str, str]]:
+    """:func:`disk_files`, without listing a partition directory that has not changed
+    since the index read it: files are only ever added, renamed or removed there (each
+    changes the directory's mtime; a compaction swaps the whole directory), never
+    rewritten in place. A directory changed less than two seconds before it was recorded
+    is listed again next time (a file may land within the same clock tick).
+
+    Returns the files and the partition directories' stamps (mtime, inode) to record."""
+    articles = root / ARTICLES_DIR
+    files: dict[str, tuple[int, int]] = {}
+    dirs: dict[str, str] = {}
+    settled = time.time_ns() - SETTLE_NS
+    by_dir: dict[str, dict[str, tuple[int, int]]] = {}
+    for relative, stat in indexed.items():
+        by_dir.setdefault(relative.rpartition("/")[0], {})[relative] = stat
+
+    def walk(directory: Path, prefix: str, depth: int) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            if entry.name.startswith((".", "_")):
+                continue
+            relative = prefix + entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    mtime = entry.stat().st_mtime_ns
+                    stamp = f"{mtime}:{entry.inode()}"
+                    if depth == 2 and known_dirs.get(relative) == stamp:
+                        files.update(by_dir.get(relative, {}))
+                        dirs[relative] = stamp
+                        continue
+                    if depth == 2:
+                        dirs[relative] = stamp if mtime < settled else "unsettled"
+                    walk(Path(entry.path), relative + "/", depth + 1)
+                elif entry.name.endswith(".parquet"):
+                    stat = entry.stat()
+                    files[relative] = (stat.st_size, stat.st_mtime_ns)
+            except FileNotFoundError:  # swapped away by a compaction since it was listed
+                continue
+
+    walk(articles, "", 0)
+    return files, dirs
+
+
+def _known_dirs(connection: sqlite3.Connection) -> dict[str, str]:
+    return dict(connection.execute("SELECT path, stamp FROM dirs").fetchall())
+
+
+def _record_dirs(connection: sqlite3.Connection, dirs: dict[str, str]) -> None:
+    connection.execute("DELETE FROM dirs")
+    connection.executemany("INSERT INTO dirs(path, stamp) VALUES (?, ?)", dirs.items())
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        connection = sqlite3.connect(path, timeout=60, isolation_level=None)
+        connection.execute("PRAGMA busy_timeout = 60000")
+    except sqlite3.Error as error:
+        raise SearchError(f"cannot open the search index {path}: {error}") from None
+    return connection
+
+
+def _valid(connection: sqlite3.Connection) -> bool:
+    try:
+        row = connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+    except sqlite3.Error:
+        return False
+    return row is not None and row[0] == INDEX_VERSION
+
+
+def _indexed_files(connection: sqlite3.Connection) -> dict[str, tuple[int, int]]:
+    return {p: (s, m) for p, s, m in connection.execute("SELECT path, size, mtime_ns FROM files")}
+
+
+def _changes(
+    indexed: dict[str, tuple[int, int]], disk: dict[str, tuple[int, int]]
+) -> tuple[list[str], list[str]]:
+    """(files to drop from the index, files to read): a changed file is both."""
+    gone = [p for p, stat in indexed.items() if disk.get(p) != stat]
+    new = [p for p, stat in disk.items() if indexed.get(p) != stat]
+    return sorted(gone), sorted(new)
+
+
+def status(root: Path | str) -> tuple[bool, int, int]:
+    """(index exists and is readable, files not yet indexed, indexed files gone or changed),
+    without changing anything: for ``crawler validate``."""
+    root = Path(root)
+    path = search_index_path(root)
+    if not path.is_file():
+        return False, 0, 0
+    connection = _connect(path)
+    try:
+        if not _valid(connection):
+            return False, 0, 0
+        gone, new = _changes(_indexed_files(connection), disk_files(root))
+        return True, len(new), len(gone)
+    except sqlite3.Error:
+        return False, 0, 0
+    finally:
+        connection.close()
+
+
+def search_note(root: Path | str) -> str | None:
+    """For ``crawler validate``: a note when the index (once built) no longer matches the
+    archive. Never a problem: the index is derived, and the next search catches up."""
+    import shlex
+
+    root = Path(root)
+    if not search_index_path(root).parent.is_dir():
+        return None  # never built: nothing to check
+    readable, new, gone = status(root)
+    fix = f"crawler search --rebuild --archive {shlex.quote(str(root))}"
+    if not readable:
+        return f"search index missing or unreadable (derived, nothing lost): `{fix}` rebuilds it"
+    if new or gone:
+        return (
+            f"search index behind the archive ({new:,} files not yet indexed, {gone:,} gone or "
+            f"changed; nothing lost): the next `crawler search` catches up, or `{fix}`"
+        )
+    return None
+
+
+def _rows(root: Path, relative: str) -> Iterator[tuple[Any, ...]]:
+    """The rows of one file, as the index takes them."""
+    import pyarrow.parquet as pq
+
+    path = root / ARTICLES_DIR / relative
+    handle = pq.ParquetFile(path)
+    names = set(handle.schema_arrow.names)
+    columns = [c for c in [*_COLUMNS, *_TIME_COLUMNS, "crawl_run"] if c in names]
+    site = relative.split("/", 1)[0].removeprefix("site=")
+    for batch in handle.iter_batches(batch_size=4096, columns=columns):
+        empty = [None] * batch.num_rows
+        data = {
+            name: batch.column(name).to_pylist() if name in columns else empty
+            for name in [*_COLUMNS, "crawl_run"]
+        }
+        times = {
+            name: batch.column(name).cast("int64").to_pylist() if name in columns else empty
+            for name in _TIME_COLUMNS
+        }
+        yield from zip(
+            data["url_key"],
+            data["url"],
+            [site] * batch.num_rows,
+            data["spider"],
+            data["title"],
+            data["summary"],
+            data["body"],
+            times["published_at"],
+            times["fetched_at"],
+            data["crawl_run"],
+            strict=True,
+        )
+
+
+def _text(summary: str | None, body: str | None) -> str:
+    return "\n\n".join(t for t in (summary, body) if t)
+
+
+def _delete_docs(connection: sqlite3.Connection, where: str, params: Sequence[Any]) -> set[str]:
+    """Drop docs (and their index entries, which a contentless table needs the text for)."""
+    keys = set()
+    rows = connection.execute(
+        f"SELECT id, url_key, title, text, site, spider, published FROM docs WHERE {where}", params
+    )
+    for doc_id, key, title, packed, site, spider, published in rows.fetchall():
+        text = zlib.decompress(packed).decode("utf-8")
+        connection.execute(
+            "INSERT INTO fts(fts, rowid, title, text, facets) VALUES('delete', ?, ?, ?, ?)",
+            (doc_id, index_text(title or ""), index_text(text), facets(site, spider, published)),
+        )
+        keys.add(key)
+    connection.execute(f"DELETE FROM docs WHERE {where}", params)
+    return keys
+
+
+def _publish_order(relative: str) -> tuple[str, str, str]:
+    """Files by partition month, then site: rowids then follow publish dates, which makes
+    the newest matches the ones ranked first (see _best)."""
+    site, year, month, *_ = [part.partition("=")[2] for part in relative.split("/")[:-1]] + [""] * 3
+    year = "0000" if year == "unknown" else year  # undated articles first: never "newest"
+    return year, month, site
+
+
+def _token(kind: str, value: str) -> str:
+    """One FTS5 token standing for a site, spider or month (letters and digits only)."""
+    return kind + hashlib.sha1(value.encode("utf-8")).hexdigest()[:16]
+
+
+def _month(micros: int) -> str:
+    return _day(micros)[:7]
+
+
+def facets(site: str | None, spider: str | None, published: int | None) -> str:
+    """What filters match on, as tokens of their own column: site, spider, publish month.
+    Filtering inside FTS5 intersects posting lists instead of checking every match."""
+    tokens = [_token("s", site or ""), _token("p", spider or "")]
+    if published is not None:
+        tokens.append(_token("m", _month(published)))
+    return " ".join(tokens)
+
+
+def _months(first: date, last: date) -> list[str]:
+    months, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _doc_id(connection: sqlite3.Connection, published: int | None) -> int:
+    """An article's id (and FTS5 rowid): its publish time in microseconds, so that the
+    newest matches come first in any index, rebuilt or kept up to date (see _best);
+    undated articles below every date. The next free id on a tie."""
+    if published is None or published < UNDATED_IDS:
+        newest = connection.execute(
+            "SELECT max(id) FROM docs WHERE id < ?", (UNDATED_IDS,)
+        ).fetchone()[0]
+        return 1 if newest is None else newest + 1
+    candidate = published
+    while connection.execute("SELECT 1 FROM docs WHERE id = ?", (candidate,)).fetchone():
+        candidate += 1
+    return candidate
+
+
+def _add_file(
+    connection: sqlite3.Connection, root: Path, relative: str, moving: frozenset[str]
+) -> int:
+    """Index the rows of one file that are newer than what the index holds for their
+    url_key; a row the index holds already from a file in ``moving`` (gone: compacted
+    into this one) only has its file changed. Returns the number of rows read."""
+    n = 0
+    for key, url, site, spider, title, summary, body, published, fetched, run in _rows(
+        root, relative
+    ):
+        n += 1
+        if key is None or fetched is None:
+            continue
+        run = run or ""
+        held = connection.execute(
+            "SELECT id, fetched_at, crawl_run, path FROM docs WHERE url_key = ?", (key,)
+        ).fetchone()
+        if held is not None:
+            if (held[1], held[2]) == (fetched, run) and held[3] in moving:
+                connection.execute("UPDATE docs SET path = ? WHERE id = ?", (relative, held[0]))
+                continue
+            if (held[1], held[2]) >= (fetched, run):
+                continue
+            _delete_docs(connection, "id = ?", (held[0],))
+        text = _text(summary, body)
+        doc_id = _doc_id(connection, published)
+        connection.execute(
+            "INSERT INTO docs(id, url_key, path, fetched_at, crawl_run, site, spider, url, title,"
+            " published, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                doc_id,
+                key,
+                relative,
+                fetched,
+                run,
+                site,
+                spider,
+                url,
+                title,
+                published,
+                zlib.compress(text.encode("utf-8"), 1),
+            ),
+        )
+        connection.execute(
+            "INSERT INTO fts(rowid, title, text, facets) VALUES (?, ?, ?, ?)",
+            (
+                doc_id,
+                index_text(title or ""),
+                index_text(text),
+                facets(site, spider, published),
+            ),
+        )
+    return n
+
+
+def _record(
+    connection: sqlite3.Connection, relative: str, stat: tuple[int, int], rows: int
+) -> None:
+    connection.execute(
+        "INSERT OR REPLACE INTO files(path, size, mtime_ns, rows) VALUES (?, ?, ?, ?)",
+        (relative, stat[0], stat[1], rows),
+    )
+
+
+def _index_files(
+    connection: sqlite3.Connection,
+    root: Path,
+    files: list[str],
+    disk: dict[str, tuple[int, int]],
+    result: SyncResult,
+    progress: bool,
+    moving: frozenset[str] = frozenset(),
+) -> None:
+    started = time.perf_counter()
+    for i, relative in enumerate(files, 1):
+        try:
+            rows = _add_file(connection, root, relative, moving)
+        except FileNotFoundError:  # swapped away meanwhile: the next search sees its successor
+            continue
+        except Exception as error:  # a damaged file: searchable once fixed or quarantined
+            print(f"search: skipped {relative}: {error}", file=sys.stderr)
+            continue
+        _record(connection, relative, disk[relative], rows)
+        result.files_added += 1
+        result.rows_read += rows
+        if progress and (i % 200 == 0 or i == len(files)):
+            rate = result.rows_read / max(time.perf_counter() - started, 1e-9)
+            print(
+                f"search: indexed {i:,}/{len(files):,} files, {result.rows_read:,} rows "
+                f"({rate:,.0f} rows/s)",
+                file=sys.stderr,
+            )
+
+
+def rebuild(root: Path | str, progress: bool = False) -> SyncResult:
+    """Build the index from the archive alone, in a temporary file swapped in whole."""
+    root = Path(root)
+    started = time.perf_counter()
+    target = search_index_path(root)
+    try:
+        target.parent.mkdir(exist_ok=True)
+    except OSError as error:
+        raise SearchError(f"cannot create {target.parent}: {error.strerror or error}") from None
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    result = SyncResult(rebuilt=True)
+    connection = _connect(temporary)
+    try:
+        connection.execute("PRAGMA journal_mode = OFF")
+        connection.execute("PRAGMA synchronous = OFF")
+        connection.executescript(_SCHEMA)
+        connection.execute("BEGIN")
+        disk, dirs = _scan(root, {}, {})
+        _record_dirs(connection, dirs)
+        _index_files(connection, root, sorted(disk, key=_publish_order), disk, result, progress)
+        connection.execute("INSERT INTO fts(fts) VALUES('optimize')")
+        connection.execute("INSERT INTO meta VALUES ('version', ?)", (INDEX_VERSION,))
+        connection.execute("COMMIT")
+        connection.close()
+        os.replace(temporary, target)
+    except sqlite3.Error as error:
+        connection.close()
+        raise SearchError(f"cannot write the search index {target}: {error}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def sync(root: Path | str, progress: bool = False) -> SyncResult:
+    """Bring the index up to date with the files on disk (built whole if missing)."""
+    root = Path(root)
+    target = search_index_path(root)
+    if not target.is_file():
+        return rebuild(root, progress)
+    started = time.perf_counter()
+    connection = _connect(target)
+    try:
+        if not _valid(connection):
+            connection.close()
+            return rebuild(root, progress)
+        known = _known_dirs(connection)
+        disk, dirs = _scan(root, known, _indexed_files(connection))
+        gone, new = _changes(_indexed_files(connection), disk)
+        if not gone and not new:
+            if dirs != known:
+                connection.execute("BEGIN IMMEDIATE")
+                _record_dirs(connection, dirs)
+                connection.execute("COMMIT")
+            return SyncResult()
+        connection.execute("BEGIN IMMEDIATE")  # one writer; the others wait, then see its work
+        disk, dirs = _scan(root, _known_dirs(connection), _indexed_files(connection))
+        gone, new = _changes(_indexed_files(connection), disk)
+        result = SyncResult(files_removed=len(gone))
+        _index_files(connection, root, new, disk, result, progress, frozenset(gone))
+        for relative in gone:
+            if connection.execute(
+                "SELECT 1 FROM docs WHERE path = ? LIMIT 1", (relative,)
+            ).fetchone():
+                # An article whose newest row was there came back from no new file: an
+                # older row may be its newest now, which only the whole archive can tell.
+                connection.execute("ROLLBACK")
+                connection.close()
+                return rebuild(root, progress)
+            connection.execute("DELETE FROM files WHERE path = ?", (relative,))
+        _record_dirs(connection, dirs)
+        connection.execute("COMMIT")
+        result.seconds = time.perf_counter() - started
+        return result
+    except sqlite3.Error as error:
+        raise SearchError(
+            f"cannot update the search index {target}: {error} "
+            "(delete it, or run `crawler search --rebuild`)"
+        ) from None
+    finally:
+        connection.close()
+
+
+def _micros(moment: datetime) -> int:
+    """``moment`` in microseconds since the epoch (as the index keeps dates)."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def _date_window(
+    since: date | None,
+    until: date | None,
+    zones: Mapping[str, tzinfo],
+    default_zone: tzinfo,
+) -> tuple[str, list[Any]]:
+    """The exact publish-date condition on ``docs d``: each site's own local days."""
+    parts: list[str] = []
+    params: list[Any] = []
+
+    def bounded(zone: tzinfo) -> str:
+        where = []
+        for bound, op in zip(local_bounds(since, until, zone), (">=", "<"), strict=True):
+            if bound is not None:
+                where.append(f"d.published {op} ?")
+                params.append(_micros(bound))
+        return " AND ".join(where)
+
+    for site, zone in sorted(zones.items()):
+        params.append(site)
+        parts.append(f"(d.site = ? AND {bounded(zone)})")
+    others = f"d.site NOT IN ({', '.join('?' for _ in zones)}) AND " if zones else ""
+    params += sorted(zones)
+    parts.append(f"({others}{bounded(default_zone)})")
+    return "(" + " OR ".join(parts) + ")", params
+
+
+def _day(micros: int) -> str:
+    return (EPOCH + timedelta(microseconds=micros)).date().isoformat()
+
+
+def _best(
+    connection: sqlite3.Connection, where: str, params: list[Any], limit: int
+) -> list[tuple[Any, ...]]:
+    """The ``limit`` best matches, ranked by bm25 among the ``RANKED_AT_MOST`` most
+    recently published.
+
+    Finding the matches is fast (FTS5 walks its posting lists, highest rowid first);
+    scoring each one is what costs (a few microseconds a match), so a query that matches
+    most of a million articles would take seconds. The ranking is therefore done over the
+    newest matches only: rowids are publish times (:func:`_doc_id`), so the window is the
+    same in an index rebuilt or kept up to date.
+    """
+    source = "fts JOIN docs d ON d.id = fts.rowid" if "d." in where else "fts"
+    window = connection.execute(
+        f"SELECT min(r) FROM (SELECT fts.rowid AS r FROM {source} WHERE {where} "
+        f"ORDER BY fts.rowid DESC LIMIT {RANKED_AT_MOST})",
+        params,
+    ).fetchone()[0]
+    if window is None:
+        return []
+    ranked = connection.execute(
+        f"SELECT fts.rowid, bm25(fts, {TITLE_WEIGHT}, 1.0, 0.0) AS score FROM {source} "
+        f"WHERE {where} AND fts.rowid >= ? ORDER BY score LIMIT ?",
+        [*params, window, limit],
+    ).fetchall()
+    rows = []
+    for doc_id, score in ranked:
+        row = connection.execute(
+            "SELECT url_key, url, title, site, spider, published, text FROM docs WHERE id = ?",
+            (doc_id,),
+        ).fetchone()
+        rows.append((*row, score))
+    return rows
+
+
+def search(
+    root: Path | str,
+    terms: list[Term],
+    limit: int = 10,
+    sites: Sequence[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    zones: Mapping[str, tzinfo] | None = None,
+    default_zone: tzinfo = UTC,
+) -> list[Hit]:
+    """The best ``limit`` hits for every term (bm25, title hits weigh more); ``sites`` are
+    domains or spider names; ``since``/``until`` are publish dates, each site's local days
+    (``zones``; ``default_zone`` for the sites not in it), as in export."""
+    root = Path(root)
+    target = search_index_path(root)
+    # the user's words: only quoted strings of letters and digits, in the text columns
+    match = "{title text} : (" + fts_query(terms) + ")"
+    where: list[str] = ["fts MATCH ?"]
+    params: list[Any] = []
+    if sites:
+        wanted = [_token("s", site) for site in sites] + [_token("p", site) for site in sites]
+        match += " AND facets : (" + " OR ".join(f'"{t}"' for t in wanted) + ")"
+    connection = _connect(target)
+    try:
+        if since or until:
+            low, high = connection.execute(
+                "SELECT min(published), max(published) FROM docs"
+            ).fetchone()
+            if low is None:
+                return []
+            oldest, newest = (date.fromisoformat(_day(value)) for value in (low, high))
+            # A local day is within a day of the UTC one: the (UTC) month tokens of the
+            # window widened by a day narrow the matches; the exact check is per site.
+            first = max(since - timedelta(days=1) if since else oldest, oldest)
+            last = min(until + timedelta(days=1) if until else newest, newest)
+            if first > last:
+                return []
+            months = [_token("m", m) for m in _months(first, last)]
+            match += " AND facets : (" + " OR ".join(f'"{t}"' for t in months) + ")"
+            window, values = _date_window(since, until, zones or {}, default_zone)
+            where.append(window)
+            params += values
+        rows = _best(connection, " AND ".join(where), [match, *params], limit)
+    except sqlite3.Error as error:
+        raise SearchError(f"cannot search {target}: {error}") from None
+    finally:
+        connection.close()
+    hits = []
+    for key, url, title, site, spider, published, packed, score in rows:
+        day = None if published is None else _day(published)
+        text = zlib.decompress(packed).decode("utf-8")
+        shown = snippet(text, terms) or snippet(title or "", terms)
+        hits.append(Hit(key, url or "", title or "", site or "", spider or "", day, shown, score))
+    return hits

@@ -1,0 +1,57 @@
+"""bench.scale: its RESULTS.md section is replaced in place, figures merge by command, and
+a timed process reports its own exit status and peak memory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench import scale
+
+
+def size(rows: int, **seconds: float) -> dict[str, Any]:
+    results = [
+        {
+            "name": name,
+            "seconds": s,
+            "peak_mib": 100.0,
+            "status": 0,
+            "target_s": 1.0,
+            "target_mib": None,
+            "note": "",
+            "rows_per_s": None,
+            "met": s <= 1.0,
+        }
+        for name, s in seconds.items()
+    ]
+    return {"rows": rows, "files": 3, "archive_mib": 1.0, "build_seconds": 1.0, "results": results}
+
+
+def test_the_section_replaces_the_previous_one_and_keeps_the_rest(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Benchmark results\n\nother sections\n")
+    data = {"measured_at": "now", "machine": "2 CPUs", "sizes": [size(10, inspect=0.5)]}
+    scale.write_section(results, scale.render_section(data))
+    data["sizes"] = [size(10, inspect=3.0), size(100, inspect=6.0)]
+    scale.write_section(results, scale.render_section(data))
+    text = results.read_text()
+    assert text.startswith("# Benchmark results\n\nother sections\n")
+    assert text.count(scale.MARK_START) == 1 and text.count(scale.MARK_END) == 1
+    assert "| inspect | 3.00 s | 100 MiB |  | ≤ 1.0 s | **not met** |" in text
+    assert "| inspect | 2.00x | 1.00x |" in text  # growth from 10 to 100 rows
+
+
+def test_merge_replaces_the_commands_measured_again_only() -> None:
+    old = [size(10, inspect=1.0, search=2.0)]
+    merged = scale.merge(old, [size(10, search=0.5), size(20, search=0.7)])
+    assert [r["seconds"] for r in merged[0]["results"]] == [1.0, 0.5]
+    assert merged[1]["rows"] == 20
+
+
+def test_run_timed_gives_status_and_the_childs_own_peak(tmp_path: Path) -> None:
+    grow = "x = bytearray(200 * 2**20); import sys; print('done', file=sys.stderr)"
+    _, big, status, last = scale.run_timed([sys.executable, "-c", grow], tmp_path)
+    assert status == 0 and last == "done" and big >= 200
+    _, small, status, _ = scale.run_timed([sys.executable, "-c", "raise SystemExit(3)"], tmp_path)
+    assert status == 3 and small < big

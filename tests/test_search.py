@@ -1,0 +1,365 @@
+"""crawler search: FTS5 over the newest row of each article, Vietnamese with and without
+marks (đ included), English, Chinese; phrases, filters, safe queries; an index that
+follows the archive (new rows, compaction, deleted files) and rebuilds to the same answers."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.synthetic import SITES, synthetic_row
+from crawler.archive import ArchiveWriter
+from crawler.archive import search as search_module
+from crawler.archive.layout import search_index_path
+from crawler.archive.search import search_note
+from crawler.cli import main
+from crawler.items import sha256_hex
+from crawler.text.search_text import fts_query, index_text, parse_query, snippet
+
+RUN1 = "20260101T000000Z-one"
+RUN2 = "20260201T000000Z-two"
+
+ARTICLES = [
+    # (n, site index, published, title, body)
+    (1, 0, "2025-03-02", "Tuần tra trên quần đảo Trường Sa", "Cán bộ chiến sĩ hải quân tuần tra."),
+    (2, 2, "2025-04-10", "Đồn biên phòng Đà Nẵng", "Đội tuần tra của đồn đi dọc bờ biển."),
+    (3, 1, "2025-05-05", "Navy drill", "The aircraft carrier group sailed near the reef."),
+    (4, 5, "2024-11-11", "解放军演习", "中国人民解放军海军在南海举行联合演习。"),
+    (5, 3, "2025-06-01", "Tin biển đảo", "Đoàn công tác đến Sa Huỳnh rồi về Trường Giang."),
+    (6, 0, "2023-01-20", "Hội nghị quân sự", "Bàn về chủ quyền biển đảo và an ninh."),
+    (7, 4, "2025-07-07", "Script tag", "A body that mentions </script> and a = b and [brackets]."),
+]
+
+
+def row(n: int, site: int, published: str, title: str, body: str, run: str) -> dict[str, Any]:
+    base = synthetic_row(random.Random(n), n, None, run)
+    domain, spider, language, pattern = SITES[site]
+    url = pattern.format(n=n)
+    when = datetime.fromisoformat(published).replace(hour=5, tzinfo=UTC)
+    return {
+        **base,
+        "url": url,
+        "url_key": sha256_hex(url),
+        "site": domain,
+        "spider": spider,
+        "language": language,
+        "title": title,
+        "summary": None,
+        "body": body,
+        "content_hash": sha256_hex(body),
+        "published_at": when,
+        "fetched_at": datetime(2026, 1, 1, tzinfo=UTC)
+        if run == RUN1
+        else datetime(2026, 2, 1, tzinfo=UTC),
+    }
+
+
+def write(root: Path, rows: list[dict[str, Any]], run: str) -> None:
+    with ArchiveWriter(root, run, flush_rows=2) as writer:
+        for r in rows:
+            writer.add(r)
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    root = tmp_path / "an [odd] archive"
+    write(root, [row(*a, run=RUN1) for a in ARTICLES], RUN1)
+    return root
+
+
+def hits(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, Any]]:
+    assert main(["search", *args, "--json", "--archive", str(root)]) == 0
+    found: list[dict[str, Any]] = json.loads(capsys.readouterr().out)
+    return found
+
+
+def titles(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> list[str]:
+    return [h["title"] for h in hits(root, capsys, *args)]
+
+
+@pytest.mark.parametrize(
+    "query", ["Trường Sa", "truong sa", "TRUONG SA", "trường sa", "quan dao truong sa"]
+)
+def test_vietnamese_with_and_without_marks(
+    archive: Path, capsys: pytest.CaptureFixture[str], query: str
+) -> None:
+    assert titles(archive, capsys, query)[0] == "Tuần tra trên quần đảo Trường Sa"
+
+
+@pytest.mark.parametrize("query", ["Đà Nẵng", "da nang", "DA NANG", "đà nẵng", "đồn", "don"])
+def test_d_with_stroke_folds_to_d_on_both_sides(
+    archive: Path, capsys: pytest.CaptureFixture[str], query: str
+) -> None:
+    assert "Đồn biên phòng Đà Nẵng" in titles(archive, capsys, query)
+
+
+def test_d_with_stroke_is_folded_for_the_tokenizer() -> None:
+    assert index_text("Đà Nẵng đội") == "Dà Nẵng dội"
+    assert fts_query(parse_query("ĐỘI")) == '"DỘI"'
+
+
+def test_english_is_case_insensitive_and_needs_every_word(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert titles(archive, capsys, "Aircraft CARRIER") == ["Navy drill"]
+    assert titles(archive, capsys, "aircraft submarine") == []
+
+
+@pytest.mark.parametrize("query", ["海军", "南海", "举行联合", "解放军海军", "军"])
+def test_chinese_is_found_by_two_characters_or_more(
+    archive: Path, capsys: pytest.CaptureFixture[str], query: str
+) -> None:
+    assert titles(archive, capsys, query) == ["解放军演习"]
+
+
+def test_chinese_characters_not_next_to_each_other_are_no_phrase(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert titles(archive, capsys, "空军") == []
+    assert titles(archive, capsys, "军南") == []  # both characters are there, never as 军南
+
+
+def test_a_quoted_phrase_needs_its_words_in_order(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    loose = titles(archive, capsys, "Trường Sa")
+    assert set(loose) == {"Tuần tra trên quần đảo Trường Sa", "Tin biển đảo"}
+    assert titles(archive, capsys, '"Trường Sa"') == ["Tuần tra trên quần đảo Trường Sa"]
+    assert titles(archive, capsys, '"sa truong"') == []
+
+
+def test_a_hit_in_the_title_ranks_first(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    found = titles(archive, capsys, "biển đảo")
+    assert found == ["Tin biển đảo", "Hội nghị quân sự"]
+
+
+def test_a_broad_query_ranks_the_most_recently_published_matches_in_any_index(
+    archive: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "RANKED_AT_MOST", 1)
+    assert titles(archive, capsys, "tuần tra", "-n", "5") == ["Đồn biên phòng Đà Nẵng"]
+    # written last, published first: its place in the ranking window is its publish date
+    write(archive, [row(11, 0, "2020-01-01", "Cũ", "Tuần tra năm xưa.", RUN2)], RUN2)
+    assert titles(archive, capsys, "tuần tra", "-n", "5") == ["Đồn biên phòng Đà Nẵng"]
+    assert main(["search", "--rebuild", "--archive", str(archive)]) == 0
+    assert titles(archive, capsys, "tuần tra", "-n", "5") == ["Đồn biên phòng Đà Nẵng"]
+
+
+def test_site_since_until_and_n(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert titles(archive, capsys, "tuần tra", "--site", "bienphong.com.vn") == [
+        "Đồn biên phòng Đà Nẵng"
+    ]
+    assert titles(archive, capsys, "tuần tra", "--site", "qdnd") == [
+        "Tuần tra trên quần đảo Trường Sa"
+    ]
+    assert titles(archive, capsys, "biển đảo", "--since", "2025-01-01") == ["Tin biển đảo"]
+    assert titles(archive, capsys, "biển đảo", "--until", "2023-01-20") == ["Hội nghị quân sự"]
+    assert titles(archive, capsys, "biển đảo", "--since", "2025-06-02") == []
+    assert titles(archive, capsys, "biển đảo", "--since", "2025-06-01") == ["Tin biển đảo"]
+    assert titles(archive, capsys, "biển đảo", "--until", "2023-01-19") == []
+    assert titles(archive, capsys, "biển đảo", "--until", "2023-01-31") == ["Hội nghị quân sự"]
+    assert titles(
+        archive, capsys, "biển đảo", "--since", "2023-01-01", "--until", "2023-01-31"
+    ) == ["Hội nghị quân sự"]
+    assert titles(archive, capsys, "biển đảo", "--since", "2025-07-01") == []
+    assert len(titles(archive, capsys, "tuần tra", "-n", "1")) == 1
+
+
+def test_each_hit_has_title_site_date_url_and_a_snippet_around_the_hit(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (hit,) = hits(archive, capsys, "carrier")
+    assert hit["site"] == "en.qdnd.vn"
+    assert hit["date"] == "2025-05-05"
+    assert hit["url"] == "https://en.qdnd.vn/military/news/article-3"
+    assert hit["url_key"] == sha256_hex(hit["url"])
+    assert "«carrier»" in hit["snippet"]
+    assert main(["search", "carrier", "--archive", str(archive)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "1. Navy drill"
+    assert "en.qdnd.vn · 2025-05-05 · https://en.qdnd.vn/military/news/article-3" in out
+
+
+def test_snippet_is_cut_around_the_first_hit() -> None:
+    text = "lorem ipsum " * 50 + "quần đảo Trường Sa " + "dolor sit " * 50
+    shown = snippet(text, parse_query("truong sa"), width=80)
+    assert shown.startswith("…") and shown.endswith("…")
+    assert "«Trường» «Sa»" in shown
+    assert len(shown) < 120
+
+
+@pytest.mark.parametrize("query", ['"', "*", "-", "(", "^", ":", '""', "''", "...", "*=+", "«»"])
+def test_a_query_of_only_punctuation_is_a_one_line_error(
+    archive: Path, capsys: pytest.CaptureFixture[str], query: str
+) -> None:
+    assert main(["search", query, "--archive", str(archive)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no word to search for" in err
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("NEAR(", ["Navy drill"]), ("OR", []), ("and", ["Script tag"]), ("NOT", [])],
+)
+def test_fts5_operators_are_searched_as_words(
+    archive: Path, capsys: pytest.CaptureFixture[str], query: str, expected: list[str]
+) -> None:
+    assert titles(archive, capsys, query) == expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        'NEAR(tuần tra) OR "',
+        "tuần OR tra",
+        "title:tuần",
+        "-tuần tra",
+        "tuần*",
+        "tuần AND NOT tra",
+        '"unclosed tuần tra',
+        "{title}: tuần",
+        "tuần\x00tra",
+    ],
+)
+def test_fts5_syntax_in_a_query_is_only_text(
+    archive: Path, capsys: pytest.CaptureFixture[str], query: str
+) -> None:
+    # no syntax error, no traceback; every variant still needs the plain words
+    found = titles(archive, capsys, query)
+    assert set(found) <= {"Tuần tra trên quần đảo Trường Sa", "Đồn biên phòng Đà Nẵng"}
+
+
+def test_script_tags_and_equals_are_text(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (hit,) = hits(archive, capsys, "</script>")
+    assert hit["title"] == "Script tag"
+    assert "</«script»>" in hit["snippet"]
+    assert titles(archive, capsys, "[brackets]") == ["Script tag"]
+
+
+def test_rebuilding_gives_the_same_answers(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queries = [["truong sa"], ["biển đảo"], ["海军"], ["tuần tra", "--site", "qdnd"]]
+    before = [hits(archive, capsys, *q) for q in queries]
+    shutil.rmtree(search_index_path(archive).parent)
+    assert [hits(archive, capsys, *q) for q in queries] == before
+    assert main(["search", "--rebuild", "--archive", str(archive)]) == 0
+    assert "index rebuilt from" in capsys.readouterr().err
+    assert [hits(archive, capsys, *q) for q in queries] == before
+
+
+def test_new_rows_are_found_without_a_rebuild_and_only_the_newest_row(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert titles(archive, capsys, "carrier") == ["Navy drill"]
+    write(
+        archive,
+        [
+            row(3, 1, "2025-05-05", "Navy drill, updated", "The frigate sailed alone.", RUN2),
+            row(8, 0, "2025-08-08", "Bài mới", "Tàu ngầm Kilo về cảng Cam Ranh.", RUN2),
+        ],
+        RUN2,
+    )
+    assert titles(archive, capsys, "cam ranh") == ["Bài mới"]
+    assert titles(archive, capsys, "carrier") == []  # the old row is no longer the newest
+    assert titles(archive, capsys, "frigate") == ["Navy drill, updated"]
+    assert search_note(archive) is None
+
+
+def test_a_file_added_to_a_partition_the_index_has_listed_is_found(
+    archive: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "SETTLE_NS", 0)  # trust directory times at once
+    assert titles(archive, capsys, "frigate") == []
+    assert titles(archive, capsys, "carrier") == ["Navy drill"]  # its partition listed
+    write(archive, [row(10, 1, "2025-05-06", "Same month", "A frigate too.", RUN2)], RUN2)
+    assert titles(archive, capsys, "frigate") == ["Same month"]
+
+
+def test_an_older_row_is_searchable_again_when_the_newer_file_goes(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(archive, [row(3, 1, "2025-05-05", "Navy drill, updated", "Frigate.", RUN2)], RUN2)
+    assert titles(archive, capsys, "carrier") == []
+    (newer,) = [p for p in archive.rglob("*.parquet") if RUN2 in p.name]
+    newer.unlink()
+    assert titles(archive, capsys, "carrier") == ["Navy drill"]
+    assert titles(archive, capsys, "frigate") == []
+
+
+def test_compaction_keeps_the_same_answers(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(archive, [row(3, 1, "2025-05-05", "Navy drill, updated", "Frigate.", RUN2)], RUN2)
+    queries = [["truong sa"], ["frigate"], ["carrier"], ["海军"], ["don"]]
+    before = [hits(archive, capsys, *q) for q in queries]
+    files_before = set(archive.rglob("*.parquet"))
+    assert main(["compact", "--archive", str(archive)]) == 0
+    capsys.readouterr()
+    assert set(archive.rglob("*.parquet")) != files_before
+    assert search_note(archive) is not None  # behind until the next search
+    done = search_module.sync(archive)
+    assert done.files_removed > 0 and done.files_added > 0
+    assert not done.rebuilt  # the same rows in new files: only their file changes
+    assert [hits(archive, capsys, *q) for q in queries] == before
+    assert search_note(archive) is None
+
+
+def test_validate_notes_a_stale_or_broken_index_without_failing(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "--archive", str(archive)]) == 0
+    assert "search index" not in capsys.readouterr().out  # never built: nothing said
+    titles(archive, capsys, "carrier")
+    write(archive, [row(9, 0, "2025-09-09", "Chín", "Một bài nữa.", RUN2)], RUN2)
+    assert main(["validate", "--archive", str(archive)]) == 0
+    out = capsys.readouterr().out
+    assert "search index behind the archive (1 files not yet indexed" in out
+    assert "crawler search --rebuild --archive" in out
+    search_index_path(archive).write_bytes(b"not a database")
+    assert main(["validate", "--archive", str(archive)]) == 0
+    assert "search index missing or unreadable" in capsys.readouterr().out
+    assert titles(archive, capsys, "chín") == ["Chín"]  # a broken index is rebuilt
+    assert search_note(archive) is None
+
+
+def test_no_archive_and_empty_query_are_one_line_errors(
+    tmp_path: Path, archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["search", "x", "--archive", str(tmp_path / "none")]) == 2
+    assert "no archive at" in capsys.readouterr().err
+    assert main(["search", "--archive", str(archive)]) == 2
+    assert "give words to search for" in capsys.readouterr().err
+    assert main(["search", " ".join(["tuần"] * 33), "--archive", str(archive)]) == 2
+    assert "too many words (33): a query takes at most 32" in capsys.readouterr().err
+    assert main(["search", "x", "-n", "0", "--archive", str(archive)]) == 2
+    assert "-n must be at least 1" in capsys.readouterr().err
+
+
+def test_the_help_states_the_ranking_window_the_index_uses() -> None:
+    from crawler.commands import search as command
+
+    assert command.RANKED_AT_MOST == search_module.RANKED_AT_MOST
+
+
+def test_dates_are_the_sites_local_days_as_in_export(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    late = row(12, 0, "2025-08-09", "Tuần tra đêm", "Tuần tra lúc một giờ sáng.", RUN2)
+    late["published_at"] = datetime(2025, 8, 9, 18, 30, tzinfo=UTC)  # 01:30 on the 10th in Hà Nội
+    write(archive, [late], RUN2)
+    assert titles(archive, capsys, "tuần tra đêm", "--since", "2025-08-10") == ["Tuần tra đêm"]
+    assert titles(archive, capsys, "tuần tra đêm", "--until", "2025-08-09") == []
+    assert titles(
+        archive, capsys, "tuần tra đêm", "--since", "2025-08-10", "--until", "2025-08-10"
+    ) == ["Tuần tra đêm"]
+    for window, expected in ((("--since", "2025-08-10"), 1), (("--until", "2025-08-09"), 0)):
+        assert main(["export", "--archive", str(archive), "--site", "qdnd", *window]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert sum("Tuần tra đêm" in line for line in lines) == expected
