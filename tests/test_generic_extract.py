@@ -418,3 +418,11 @@ def test_a_figcaption_after_its_figure_goes_with_it() -> None:
     # (The shared credit rule reads "PHOTO: …" as a credit label: caption "FILE".)
     assert " ".join(filter(None, (image.caption, image.credit))).startswith("FILE")
     assert "Traders on the floor of the exchange" in (image.credit or "") + (image.caption or "")
+
+
+def test_control_characters_beside_dropped_elements_are_read_not_fatal() -> None:
+    # lxml keeps such characters from a page but refuses them when text is written back.
+    first = f"<p>{PARAGRAPHS[0]}<script>x()</script> and\x01 more\x1f text</p>"
+    article = extract(page(first + "".join(f"<p>{p}</p>" for p in PARAGRAPHS[1:])))
+    assert "and more text" in article.body
+    assert not any(ch in article.body for ch in "\x01\x1f")

@@ -96,6 +96,10 @@ def _link_len(element: _Element) -> int:
     return sum(len(_STRING(a)) for a in _LINKS(element))
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters a page's text may hold but lxml refuses to be given (cleaning drops them too)."""
+
+
 def drop(element: _Element) -> None:
     """Remove ``element``, keeping its tail text where it stood."""
     parent = element.getparent()
@@ -105,9 +109,9 @@ def drop(element: _Element) -> None:
     if tail and tail.strip():
         previous = element.getprevious()
         if previous is not None:
-            previous.tail = (previous.tail or "") + tail
+            previous.tail = _NOT_XML.sub("", (previous.tail or "") + tail)
         else:
-            parent.text = (parent.text or "") + tail
+            parent.text = _NOT_XML.sub("", (parent.text or "") + tail)
     parent.remove(element)
 
 

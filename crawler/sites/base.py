@@ -450,7 +450,14 @@ class NewsSpider(scrapy.Spider):
         article = self.parser(self._site).parse(response)
         if issubclass(self.parser, GenericParser) or not missing_fields(article):
             return article, ()
-        filled = fill_missing(article, GenericParser(self._site).parse(response))
+        try:
+            generic = GenericParser(self._site).parse(response)
+        except Exception as error:  # what the site parser found is kept, whatever the page
+            self.logger.warning("generic fallback failed on %s: %r", response.url, error)
+            if getattr(self, "crawler", None) is not None:
+                self.crawler.stats.inc_value(f"{FALLBACK_STAT}/errors")
+            return article, ()
+        filled = fill_missing(article, generic)
         if filled:
             article.parser_version = fallback_version(article.parser_version)
         return article, filled
