@@ -55,7 +55,7 @@ def cmd_new_site(args: argparse.Namespace) -> int:
     check_output(Path(args.root or PROJECT_ROOT))
     try:
         files = scaffold(args.name, args.domain, args.language, Path(args.root or PROJECT_ROOT))
-    except (ValueError, FileExistsError) as error:
+    except (ValueError, OSError, RuntimeError) as error:
         raise CommandError(str(error)) from None
     for path in files:
         print(f"wrote {path}")
