@@ -175,12 +175,14 @@ def test_new_site_writes_everything_the_site_needs_and_a_suite_that_says_what_is
         (("Bad-Name", "example.vn", "vi"), "spider name"),
         (("good", "not a domain", "vi"), "not a domain"),
         (("good", "example.vn", "vietnamese"), "BCP 47"),
+        (("import", "example.vn", "vi"), "Python keyword"),
+        (("good", "example.vn", "vi"), "no replicas/skeleton.py"),  # not a checkout
     ],
 )
 def test_new_site_rejects_bad_input(
     tmp_path: Path, args: tuple[str, str, str], message: str
 ) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((ValueError, FileNotFoundError), match=message):
         scaffold(*args, root=tmp_path)
     assert not any(tmp_path.iterdir())
 

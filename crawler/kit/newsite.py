@@ -323,7 +323,7 @@ def scaffold(name: str, domain: str, language: str, root: Path = PROJECT_ROOT) -
         root / "crawler" / "sites" / f"{name}.py": SPIDER.substitute(
             fields, site_re=re.escape(site)
         ),
-        root / "replicas" / f"{name}.py": BUILD.substitute(fields, hosts=json.dumps(hosts)),
+        root / "replicas" / f"{name}.py": BUILD.substitute(fields, hosts=python_list(hosts)),
         sources / "articles.json": '{\n  "articles": []\n}\n',
         sources / "replica.md": ACCOUNT,
         **{
@@ -342,6 +342,11 @@ def scaffold(name: str, domain: str, language: str, root: Path = PROJECT_ROOT) -
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return [*files, *build_replica(name, root, replica)]
+
+
+def python_list(items: list[str]) -> str:
+    """A list of strings as ruff formats it, one a line (its trailing comma keeps them so)."""
+    return "[\n" + "".join(f"    {json.dumps(item)},\n" for item in items) + "]"
 
 
 def build_replica(name: str, root: Path, folder: Path) -> list[Path]:
