@@ -222,6 +222,7 @@ def test_chinese_names_render_in_a_cjk_font(tmp_path: Path) -> None:
                 site="81.cn" if chinese else "qdnd.vn",
                 language="zh" if chinese else "vi",
                 authors=[CJK_NAME] if chinese else ["Sơn Bình"],
+                tags=["解放军报", "chủ đề Biển Đông"],
             )
             writer.add(row)
     page = tmp_path / "report.html"
@@ -234,6 +235,15 @@ def test_chinese_names_render_in_a_cjk_font(tmp_path: Path) -> None:
     assert em == 11
     assert float(name) == pytest.approx(3 * em, abs=0.5), attrs["data-cjk"]
     assert abs(float(tofu) - float(name)) > 1, attrs["data-cjk"]
+
+    ARTIFACTS.mkdir(exist_ok=True)  # to be looked at: the names in both scripts, as text
+    shot = ARTIFACTS / "report-zh-vi.png"
+    shot.unlink(missing_ok=True)
+    done = chromium(
+        page, tmp_path / "profile", "--window-size=1280,1300", "--virtual-time-budget=10000",
+        f"--screenshot={shot}",
+    )  # fmt: skip
+    assert done.returncode == 0 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # -- hostile strings: the data stays data ---------------------------------------------
