@@ -29,13 +29,14 @@ lint: $(VENV)/.installed-dev
 unit: $(VENV)/.installed-dev browser redis
 	$(BIN)/pytest
 
-# The report test drives a real headless browser: Debian's chromium, installed once (as root).
+# The report test drives a real headless browser: Debian's chromium, installed once (as root),
+# with a CJK font (fonts-noto-cjk) so that Chinese names show as text, not boxes.
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ -z "$$(fc-list :lang=zh-cn family 2>/dev/null)" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-cjk; \
 	  else \
-	    echo "make: /usr/bin/chromium is missing (apt-get install chromium as root); the browser test will be skipped"; \
+	    echo "make: chromium or a CJK font is missing (apt-get install chromium fonts-noto-cjk as root); the browser tests that need them will be skipped"; \
 	  fi; \
 	fi
 

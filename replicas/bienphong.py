@@ -81,7 +81,8 @@ class Site(sk.Site[Article]):
     def tagged(self, tag: str) -> list[Article]:
         links = [(self.dead, "dead_link"), (self.video, "video_link")]
         items = [a for a in self.articles if tag in a.data["tags"]]
-        return sk.newest_first(items + [x for x, key in links if self.meta[key]["tag"] == tag])
+        listed = [x for x, key in links if x is not None and self.meta[key]["tag"] == tag]
+        return sk.newest_first(items + listed)
 
 
 def load_site(sources: Path) -> Site:

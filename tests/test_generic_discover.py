@@ -19,9 +19,10 @@ from crawler.generic.discover import (
     sitemaps_from_robots,
     text_weight,
 )
+from crawler.mirror.replica import replica_sites
 from crawler.mirror.server import SITES_ROOT
 
-SITES = sorted(p.name for p in SITES_ROOT.iterdir() if (p / "manifest.json").is_file())
+SITES = replica_sites()  # those with articles
 
 
 def page_of(site: str, url: str) -> Path:

@@ -34,50 +34,82 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
     )
 
 
-def test_new_site_writes_files_that_run_and_a_suite_that_says_what_is_missing(
+def copy_of_the_repository(target: Path) -> Path:
+    """What new-site writes into and the site's checks read: the package, the replica
+    builds, the test support and the tests over every spider, with the project's config."""
+    root = Path(__file__).parent.parent
+    skip = shutil.ignore_patterns("__pycache__", ".mypy_cache", ".ruff_cache")
+    for folder in ("crawler", "replicas", "tests/support"):
+        shutil.copytree(root / folder, target / folder, ignore=skip)
+    for name in ("tests/test_sites.py", "tests/conftest.py", "pyproject.toml"):
+        shutil.copy(root / name, target / name)
+    return target
+
+
+def tool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+def test_new_site_writes_everything_the_site_needs_and_a_suite_that_says_what_is_missing(
     tmp_path: Path,
 ) -> None:
-    project = tmp_path / "project"
-    root = Path(__file__).parent.parent
-    shutil.copytree(
-        root / "crawler", project / "crawler", ignore=shutil.ignore_patterns("__pycache__", "sites")
-    )
-    shutil.copytree(
-        root / "crawler" / "sites",
-        project / "crawler" / "sites",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
-    (project / "tests").mkdir()
-    for name in ("test_sites.py", "conftest.py"):
-        shutil.copy(root / "tests" / name, project / "tests" / name)
-    shutil.copytree(root / "tests" / "support", project / "tests" / "support")
-    shutil.copy(root / "pyproject.toml", project / "pyproject.toml")
-
+    project = copy_of_the_repository(tmp_path / "a copy [1] of the project")
     done = run(
-        "new-site",
-        "navy_news",
-        "--domain",
-        "www.navy-news.example",
-        "--language",
-        "en",
-        "--root",
-        str(project),
-    )
+        "new-site", "navy_news", "--domain", "www.navy-news.example", "--language", "en",
+        "--root", str(project),
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    replica = "crawler/mirror/sites/navy-news.example/"
+    sources = "replicas/sources/navy-news.example/"
+    written = {
+        Path(line.removeprefix("wrote ")).relative_to(project).as_posix()
+        for line in done.stdout.splitlines()
+    }
+    assert written >= {
+        "crawler/sites/navy_news.py",
+        "replicas/navy_news.py",
+        sources + "articles.json",
+        sources + "replica.md",
+        sources + "templates/page.html",
+        sources + "templates/article.html",
+        "tests/test_site_navy_news.py",
+        "tests/fixtures/navy_news/README.md",
+        *(replica + name for name in ("site.json", "manifest.json", "PROVENANCE.md")),
+        *(replica + "pages/" + name for name in ("index.html", "robots.txt")),
+    }
+    assert all((project / path).is_file() for path in written)
     module = project / "crawler" / "sites" / "navy_news.py"
-    assert module.is_file()
     assert len(module.read_text().splitlines()) <= 60
-    assert (
-        project / "crawler" / "mirror" / "sites" / "navy-news.example" / "manifest.json"
-    ).is_file()
-    assert (project / "tests" / "fixtures" / "navy_news" / "README.md").is_file()
+    manifest = json.loads((project / replica / "manifest.json").read_text("utf-8"))
+    assert manifest["generated_by"] == "python -m replicas navy_news"
+    assert manifest["hosts"][0] == "www.navy-news.example" and manifest["articles"] == []
 
-    # It runs at once: the spider loads, and the suite fails saying what to add.
+    # What it wrote is lint-clean, and the replica is what its new build script makes.
+    python = [p for p in written if p.endswith(".py")]
+    assert len(python) == 3
+    lint = tool("ruff", "check", *python, cwd=project)
+    assert lint.returncode == 0, lint.stdout
+    formatted = tool("ruff", "format", "--check", *python, cwd=project)
+    assert formatted.returncode == 0, formatted.stdout
+    typed = tool("mypy", "--cache-dir", str(tmp_path / "mypy"), *python, cwd=project)
+    assert typed.returncode == 0, typed.stdout
+    checked = tool("replicas", "--check", cwd=project)
+    assert checked.returncode == 0, checked.stderr
+    assert tool("replicas", "navy_news", "--check", cwd=project).returncode == 0
+
+    # It runs at once: the spider loads, and the site's own test module passes.
     listed = subprocess.run(
         [sys.executable, "-c", "from crawler.sites.navy_news import NavyNewsSpider as S; print(S.name, S.parser.version)"],
         capture_output=True, text=True, cwd=project,
     )  # fmt: skip
     assert listed.stdout.split() == ["navy_news", GenericParser.version], listed.stderr
+    pytest_args = ("pytest", "-q", "-p", "no:cacheprovider")
+    own = tool(*pytest_args, "-rA", "tests/test_site_navy_news.py", cwd=project)
+    assert own.returncode == 0, own.stdout
+    passed = [line for line in own.stdout.splitlines() if line.startswith("PASSED ")]
+    assert len(passed) == 6, own.stdout
     # ... and it archives at once: its parser is the generic one until selectors are filled.
     url = "https://www.navy-news.example/fleet/frigate-drills-1234"
     extracted = run("extract", "navy_news", str(SEED_PAGE), "--url", url, cwd=project)
@@ -87,13 +119,48 @@ def test_new_site_writes_files_that_run_and_a_suite_that_says_what_is_missing(
     assert record["site"] == "navy-news.example" and record["spider"] == "navy_news"
     assert record["title"] == SEED["record"]["title"]
     assert body_f1(record["body"], SEED["record"]["body"]) >= 0.9
-    suite = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_sites.py", "-k", "navy_news"],
-        capture_output=True, text=True, cwd=project, timeout=300,
-    )  # fmt: skip
+    # The suite over every spider says what is still missing.
+    suite = tool(*pytest_args, "tests/test_sites.py", "-k", "navy_news", cwd=project)
     assert suite.returncode == 1
     assert "has 0 fixtures in tests/fixtures/navy_news/" in suite.stdout
     assert "lists 0 articles in its manifest.json" in suite.stdout
+
+    # The build script on the skeleton makes a replica the spider crawls: one article
+    # in its sources, and the replica is stale until rebuilt, then archived as listed.
+    article = {
+        "id": 4821,
+        "title": "Frigates train off the coast",
+        "published": "2025-03-04T08:30",
+        "blocks": [
+            {"p": "Two frigates held a three-day drill off the coast this week, practising "
+                  "search and rescue with helicopters of the naval air wing."},
+            {"img": "/images/frigates [1].jpg", "caption": "The frigates <at> sea & more."},
+            {"p": "The crews rehearsed boarding and towing a disabled ship, the fleet said."},
+        ],
+        "byline": "By HONG PHUC",
+        "source": "written for this test",
+    }  # fmt: skip
+    (project / sources / "articles.json").write_text(json.dumps({"articles": [article]}), "utf-8")
+    stale = tool("replicas", "--check", cwd=project)
+    assert stale.returncode == 1 and "stale: navy_news" in stale.stderr
+    assert tool("replicas", "navy_news", cwd=project).returncode == 0
+    assert tool("replicas", "--check", cwd=project).returncode == 0
+    [listed_article] = json.loads((project / replica / "manifest.json").read_text("utf-8"))[
+        "articles"
+    ]
+    assert (
+        listed_article["url"] == "https://www.navy-news.example/frigates-train-off-the-coast-4821"
+    )
+    assert (listed_article["image_count"], listed_article["caption_count"]) == (1, 1)
+    assert listed_article["byline"] == "By HONG PHUC"
+    crawled = tool(
+        *pytest_args, "-rA", "tests/test_sites.py", "tests/test_site_navy_news.py",
+        "-k", "navy_news and not fixtures and not has_a_replica", cwd=project,
+    )  # fmt: skip
+    assert crawled.returncode == 0, crawled.stdout
+    assert "PASSED tests/test_sites.py::test_crawl_of_the_replica_archives_its_articles" in (
+        crawled.stdout
+    )
 
     again = run(
         "new-site", "navy_news", "--domain", "www.navy-news.example", "--root", str(project)
@@ -108,12 +175,14 @@ def test_new_site_writes_files_that_run_and_a_suite_that_says_what_is_missing(
         (("Bad-Name", "example.vn", "vi"), "spider name"),
         (("good", "not a domain", "vi"), "not a domain"),
         (("good", "example.vn", "vietnamese"), "BCP 47"),
+        (("import", "example.vn", "vi"), "Python keyword"),
+        (("good", "example.vn", "vi"), "no replicas/skeleton.py"),  # not a checkout
     ],
 )
 def test_new_site_rejects_bad_input(
     tmp_path: Path, args: tuple[str, str, str], message: str
 ) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((ValueError, FileNotFoundError), match=message):
         scaffold(*args, root=tmp_path)
     assert not any(tmp_path.iterdir())
 

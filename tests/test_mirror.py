@@ -339,7 +339,7 @@ def test_replica_is_what_its_sources_build(spider: str) -> None:
 def test_every_replica_has_its_build() -> None:
     built = {files(spider)[0] for spider in SPIDERS}
     unbuilt = {p.name for p in SITES_ROOT.iterdir() if p.is_dir()} - built
-    assert not unbuilt, f"add replicas/<spider>.py and its name to SPIDERS for: {unbuilt}"
+    assert not unbuilt, f"add replicas/<spider>.py (see crawler new-site) for: {unbuilt}"
     assert all((SITES_ROOT / site).is_dir() for site in built)
 
 

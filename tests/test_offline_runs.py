@@ -13,7 +13,8 @@ from pathlib import Path
 
 from crawler.archive import read_table
 from crawler.mirror.replica import manifest as replica_manifest
-from crawler.mirror.server import SITES_ROOT, MirrorServer
+from crawler.mirror.replica import replica_sites
+from crawler.mirror.server import MirrorServer
 from crawler.runs.config import load_config
 from crawler.runs.schedule import command_line, crontab
 
@@ -46,9 +47,7 @@ def test_the_shipped_configuration_runs_offline_with_replica(tmp_path: Path) -> 
     assert f"  archive: {archive}\n" in done.stdout
     assert "pages from the bundled replicas" in done.stdout
 
-    expected = {
-        site.name: len(replica_manifest(site.name)["articles"]) for site in SITES_ROOT.iterdir()
-    }
+    expected = {site: len(replica_manifest(site)["articles"]) for site in replica_sites()}
     archived = Counter(read_table(archive, columns=["site"]).column("site").to_pylist())
     assert dict(archived) == expected
     [path] = (archive / "_runs").glob("*.json")

@@ -182,6 +182,70 @@ def test_without_manifests_the_history_says_so(tmp_path: Path) -> None:
     assert "No crawl-all run manifests" in dom
 
 
+# -- Chinese and Vietnamese names ------------------------------------------------------
+
+CJK_NAME = "王永文"  # an author of 81.cn, as its bylines print him
+# Measures, once the charts are drawn, the label of CJK_NAME in the authors' chart, then
+# the same label holding unassigned code points, which no font has: the tofu width.
+CJK_PROBE = (
+    '<script>window.addEventListener("load", function () { setTimeout(function () {'
+    ' var r = document.documentElement, labels = document.querySelectorAll("#chart-authors text");'
+    f' var label = Array.prototype.find.call(labels, function (t) {{ return t.textContent === "{CJK_NAME}"; }});'
+    ' if (!label) { r.setAttribute("data-cjk", "no label"); return; }'
+    ' var name = label.getComputedTextLength(); label.textContent = "\\u0378\\u0379\\u0378";'
+    " var tofu = label.getComputedTextLength(); label.textContent = " + f'"{CJK_NAME}";'
+    ' r.setAttribute("data-cjk", [name, tofu, getComputedStyle(label).fontSize].join(" "));'
+    " }, 0); });</script>"
+)
+
+
+def cjk_font_installed() -> bool:
+    done = subprocess.run(
+        ["fc-list", ":lang=zh-cn", "family"], capture_output=True, text=True, check=False
+    )
+    return done.returncode == 0 and bool(done.stdout.strip())
+
+
+def test_chinese_names_render_in_a_cjk_font(tmp_path: Path) -> None:
+    """Each of the three ideographs is one em wide in a CJK font; without one they are
+    boxes as wide as any unknown character's (the screenshot showed them so)."""
+    need_chromium()
+    if not cjk_font_installed():
+        message = "no CJK font: `make browser` installs fonts-noto-cjk (as root)"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    rng = random.Random(3)
+    with ArchiveWriter(tmp_path / "archive", "run-zh") as writer:
+        for n in range(12):
+            row = synthetic_row(rng, n, datetime(2025, 5, 1 + n, 8, tzinfo=UTC), "run-zh")
+            chinese = n % 3 != 0
+            row.update(
+                site="81.cn" if chinese else "qdnd.vn",
+                language="zh" if chinese else "vi",
+                authors=[CJK_NAME] if chinese else ["Sơn Bình"],
+                tags=["解放军报", "chủ đề Biển Đông"],
+            )
+            writer.add(row)
+    page = tmp_path / "report.html"
+    assert main(["report", "--archive", str(tmp_path / "archive"), "--html", str(page)]) == 0
+    page.write_text(page.read_text("utf-8").replace("</body>", CJK_PROBE + "</body>"), "utf-8")
+    attrs = root_attributes(dom_of(page, tmp_path / "profile"))
+    assert attrs.get("data-ready") == "1" and attrs.get("data-errors") == "0", attrs
+    name, tofu, size = attrs["data-cjk"].split()
+    em = float(size.removesuffix("px"))
+    assert em == 11
+    assert float(name) == pytest.approx(3 * em, abs=0.5), attrs["data-cjk"]
+    assert abs(float(tofu) - float(name)) > 1, attrs["data-cjk"]
+
+    ARTIFACTS.mkdir(exist_ok=True)  # to be looked at: the names in both scripts, as text
+    shot = ARTIFACTS / "report-zh-vi.png"
+    shot.unlink(missing_ok=True)
+    done = chromium(
+        page, tmp_path / "profile", "--window-size=1280,1300", "--virtual-time-budget=10000",
+        f"--screenshot={shot}",
+    )  # fmt: skip
+    assert done.returncode == 0 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 # -- hostile strings: the data stays data ---------------------------------------------
 
 # What a crawled page or a hand-edited manifest may hold. Each must reach the page

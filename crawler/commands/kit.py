@@ -55,13 +55,13 @@ def cmd_new_site(args: argparse.Namespace) -> int:
     check_output(Path(args.root or PROJECT_ROOT))
     try:
         files = scaffold(args.name, args.domain, args.language, Path(args.root or PROJECT_ROOT))
-    except (ValueError, FileExistsError) as error:
+    except (ValueError, OSError, RuntimeError) as error:
         raise CommandError(str(error)) from None
     for path in files:
         print(f"wrote {path}")
     print(
-        f"next: fill in the selectors in {files[0].name}, build the replica, add fixtures; "
-        "see docs/adding-a-site.md",
+        f"next: fill in the selectors in {files[0].name}, write the replica's articles and "
+        f"markup (then python -m replicas {args.name}), add fixtures; see docs/adding-a-site.md",
         file=sys.stderr,
     )
     return 0
@@ -87,9 +87,11 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
 
     p = command(
         "new-site",
-        "Write a new site's spider module, replica skeleton and fixtures folder. The "
-        "module's parser starts on generic extraction (parser_version generic-<n>), so the "
-        "site archives at once; each selector filled in takes over its field.",
+        "Write everything a new site needs: its spider module, the replica's build script "
+        "(replicas/NAME.py) with its sources, the replica it builds, the site's test module "
+        "and its fixtures folder. The module's parser starts on generic extraction "
+        "(parser_version generic-<n>), so the site archives at once; each selector filled "
+        "in takes over its field. See docs/adding-a-site.md.",
     )
     p.add_argument("name", help="spider name, e.g. vnexpress_qp")
     p.add_argument("--domain", required=True, help="the site's host, e.g. www.example.vn")

@@ -38,5 +38,11 @@ def home_page(site: str, root: Path = SITES_ROOT) -> str:
 
 
 def replica_sites(root: Path = SITES_ROOT) -> list[str]:
-    """Every replica with a manifest, by folder name (the site)."""
-    return sorted(path.parent.name for path in root.glob("*/manifest.json"))
+    """Every replica whose manifest lists articles, by folder name (the site). One that
+    lists none is a site being added (``crawler new-site``): there is nothing in it to
+    crawl or compare yet, and tests/test_sites.py says what it lacks."""
+    return sorted(
+        path.parent.name
+        for path in root.glob("*/manifest.json")
+        if json.loads(path.read_text("utf-8")).get("articles")
+    )
