@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -116,7 +117,8 @@ def test_scheduled_runs_log_the_summary_and_warnings_only(tmp_path: Path) -> Non
 
 def test_the_deploy_examples_run_what_schedule_prints() -> None:
     config = load_config(REPO / "crawl.toml")
-    options = command_line(config).split(" crawl-all ")[1].split(" ", 2)[2]  # after --config PATH
+    words = shlex.split(command_line(config))  # the checkout's path may hold spaces
+    options = " ".join(words[words.index("--config") + 2 :])
     assert options == "--log-level WARNING"
     deploy = REPO / "deploy"
     command = "crawl-all --config /opt/defence-news-crawler/crawl.toml " + options
