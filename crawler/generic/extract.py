@@ -60,16 +60,16 @@ _MARKED = etree.XPath(  # not inline words inside a paragraph: they are never bo
     "[not(self::a or self::img or self::source or self::strong or self::em or self::b"
     " or self::i or self::br)][not(ancestor::p)]"
 )
-_CAPTION_MARKED = etree.XPath(
-    "descendant::*[contains(@class, 'aption') or contains(@class, 'redit')"
-    " or contains(@id, 'aption')][not(self::figcaption or self::figure)]"
+_CAPTION_MARKED = etree.XPath(  # each attribute read once: @class[...] over contains(@class)
+    "descendant::*[@class[contains(., 'aption') or contains(., 'redit')]"
+    " or @id[contains(., 'aption')]][not(self::figcaption or self::figure)]"
 )
 _IN_FIGURES = etree.XPath("descendant::figure//*")
 _ROLES = frozenset(
     ("navigation", "banner", "complementary", "contentinfo", "search", "dialog", "menu")
 )
 _CAPTION_MARK = re.compile(r"caption|credit|wp-caption-text", re.IGNORECASE)
-_STRING = etree.XPath("normalize-space()")
+_STRING = etree.XPath("normalize-space()", smart_strings=False)
 # Blocks with two links or more: those that may be lists of links.
 _LINK_HOLDERS = etree.XPath(
     "descendant::*[self::ul or self::ol or self::div or self::section or self::table"
@@ -144,7 +144,7 @@ _INLINE = frozenset(
     )
 )  # fmt: skip
 _LONG_TEXTS = etree.XPath(  # the raw length first: it rules out most runs at no cost
-    "//body//text()[string-length() > 24][string-length(normalize-space()) > 24][not(ancestor::a)]"
+    "//body/descendant::text()[string-length() > 24][string-length(normalize-space()) > 24][not(ancestor::a)]"
 )
 
 
@@ -169,8 +169,11 @@ def text_weights(root: _Element) -> tuple[dict[_Element, int], dict[_Element, fl
         if owner is None or owner.tag in ("h1", "title", "option"):
             continue
         own[owner] = own.get(owner, 0) + len(text.strip())
-    # Each paragraph's text goes up to its ancestors once (a paragraph has many runs).
+    # Each paragraph's text goes up to its ancestors once (a paragraph has many runs),
+    # and once per parent: the article's paragraphs share one, whose ancestors are
+    # walked once for all of them.
     get = weights.get
+    up: dict[_Element, int] = {}
     for owner, weight in own.items():
         weights[owner] = get(owner, 0) + weight
         near[owner] = near.get(owner, 0) + weight
@@ -181,6 +184,8 @@ def text_weights(root: _Element) -> tuple[dict[_Element, int], dict[_Element, fl
         grand = parent.getparent()
         if grand is not None:
             near[grand] = near.get(grand, 0) + weight / 2
+        up[parent] = up.get(parent, 0) + weight
+    for parent, weight in up.items():
         weights[parent] = get(parent, 0) + weight
         for ancestor in parent.iterancestors():
             weights[ancestor] = get(ancestor, 0) + weight

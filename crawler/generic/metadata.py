@@ -316,7 +316,9 @@ def _date_areas(tree: _Element, title: str, h1s: list[_Element]) -> Iterator[str
     yield " ".join(_PAGE_TEXT(tree))[:30000]
 
 
-_PAGE_TEXT = etree.XPath("//body//text()[not(ancestor::header)][not(ancestor::nav)]")
+_PAGE_TEXT = etree.XPath(
+    "//body//text()[not(ancestor::header)][not(ancestor::nav)]", smart_strings=False
+)
 
 
 def _headline_area(h1s: list[_Element], title: str) -> _Element | None:
@@ -369,9 +371,10 @@ _DAY_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # -- authors -----------------------------------------------------------------------------
 
-_BYLINE_ELEMENTS = etree.XPath(
-    "descendant::*[@rel='author' or @itemprop='author' or contains(@class, 'byline')"
-    " or contains(@class, 'author') or contains(@id, 'author')][not(self::meta)]"
+_BYLINE_ELEMENTS = etree.XPath(  # each attribute read once: @class[...] over contains(@class)
+    "descendant::*[@rel='author' or @itemprop='author'"
+    " or @class[contains(., 'byline') or contains(., 'author')]"
+    " or @id[contains(., 'author')]][not(self::meta)]"
 )
 
 
