@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 from lxml import html as lxml_html
-from lxml.etree import _Comment, _Element, _ProcessingInstruction
+from lxml.etree import _Element
 from w3lib.url import safe_url_string
 
 from crawler.items import Block, Image
@@ -97,6 +97,8 @@ _PLAIN_URL = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 
 
 def _tag(element: _Element) -> str:
+    """The element's tag; ``""`` for a comment, processing instruction or entity (whose
+    ``tag`` is a function), so that a true tag is always an element's."""
     tag = element.tag
     return tag.lower() if isinstance(tag, str) else ""
 
@@ -125,11 +127,7 @@ def inline_lines(element: _Element) -> list[str]:
             current.append(node.text)
         for child in node:
             tag = _tag(child)
-            if (
-                tag
-                and tag not in SKIP_TAGS
-                and not isinstance(child, _Comment | _ProcessingInstruction)
-            ):
+            if tag and tag not in SKIP_TAGS:
                 if tag == "br":
                     current.append(" ")
                 elif tag in PARAGRAPH_TAGS or tag in CONTAINER_TAGS:
@@ -239,7 +237,7 @@ def _blocks(node: _Element, base_url: str) -> Iterator[Block]:
         loose.append(node.text)
     for child in node:
         tag = _tag(child)
-        if not tag or tag in SKIP_TAGS or isinstance(child, _Comment | _ProcessingInstruction):
+        if not tag or tag in SKIP_TAGS:
             pass
         elif tag == "table":
             yield from flush()
