@@ -54,6 +54,9 @@ _BOILERPLATE = re.compile(
     r"|post-meta|author|authors|contributor|updated|footer|site-footer)(?:$|[\s_-])",
     re.IGNORECASE,
 )
+# The same words matched case-sensitively in lower-cased ASCII marks (nearly all of them):
+# equivalent there, and about three times as fast as the case-insensitive search.
+_BOILERPLATE_ASCII = re.compile(_BOILERPLATE.pattern)
 # Elements the pruning reads the class or id of (the rest is skipped in C).
 _MARKED = etree.XPath(  # not inline words inside a paragraph: they are never boxes
     "descendant::*[@class or @id or @role or @hidden or @aria-hidden or @style]"
@@ -134,7 +137,11 @@ def is_boilerplate(element: _Element) -> bool:
     if (element.get("role") or "").lower() in _ROLES:
         return True
     marks = f"{element.get('class') or ''} {element.get('id') or ''}"
-    return marks != " " and _BOILERPLATE.search(marks) is not None
+    if marks == " ":
+        return False
+    if marks.isascii():
+        return _BOILERPLATE_ASCII.search(marks.lower()) is not None
+    return _BOILERPLATE.search(marks) is not None
 
 
 _INLINE = frozenset(
