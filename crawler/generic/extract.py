@@ -114,17 +114,24 @@ def drop(element: _Element) -> None:
     parent.remove(element)
 
 
-def prune_tags(root: _Element) -> None:
-    """Drop the elements that are never article text (scripts, menus, forms …)."""
+def prune_tags(root: _Element) -> bool:
+    """Drop the elements that are never article text (scripts, menus, forms …); whether
+    the page has a ``figcaption`` at all (the same walk tells, and most pages have none:
+    their captioned figures need no search)."""
     chrome = []
-    for element in list(root.iter(*_DROP_TAGS, *_CHROME_TAGS)):
-        if element.tag in _CHROME_TAG_SET:
+    captions = False
+    for element in list(root.iter(*_DROP_TAGS, *_CHROME_TAGS, "figcaption")):
+        tag = element.tag
+        if tag in _CHROME_TAG_SET:
             chrome.append(element)
+        elif tag == "figcaption":
+            captions = True
         else:
             drop(element)
     for element in chrome:
         if element.getparent() is not None and not _HOLDS_ARTICLE(element):
             drop(element)
+    return captions
 
 
 def is_boilerplate(element: _Element) -> bool:
@@ -475,9 +482,9 @@ class Body(NamedTuple):
 
 def body(root: _Element, base_url: str, title: str = "", summary: str | None = None) -> Body:
     """The article's blocks, and what left them: the byline line, the printed lead."""
-    prune_tags(root)
+    captions = prune_tags(root)
     regions, weights = best_region(root)
-    captioned = _CAPTIONED_FIGURES(root)
+    captioned = _CAPTIONED_FIGURES(root) if regions and captions else []
     byline = None
     lead = None
     blocks: list[Block] = []

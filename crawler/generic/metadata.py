@@ -116,9 +116,11 @@ def _metas(elements: list[_Element]) -> dict[str, list[str]]:
     """Every meta's content by lower-case key, in page order (one walk for all fields)."""
     found: dict[str, list[str]] = {}
     for element in elements:
-        key = element.get("property") or element.get("name") or element.get("itemprop") or ""
         value = " ".join((element.get("content") or "").split())
-        if key and value:
+        if not value:
+            continue  # charset, http-equiv …: nothing to read
+        key = element.get("property") or element.get("name") or element.get("itemprop")
+        if key:
             found.setdefault(key.lower(), []).append(value)
     return found
 
