@@ -59,7 +59,7 @@ _BOILERPLATE = re.compile(
 _BOILERPLATE_ASCII = re.compile(_BOILERPLATE.pattern)
 # Elements the pruning reads the class or id of (the rest is skipped in C).
 _MARKED = etree.XPath(  # not inline words inside a paragraph: they are never boxes
-    "descendant::*[@class or @id or @role or @hidden or @aria-hidden or @style]"
+    "descendant::*[@*][@class or @id or @role or @hidden or @aria-hidden or @style]"
     "[not(self::a or self::img or self::source or self::strong or self::em or self::b"
     " or self::i or self::br)][not(ancestor::p)]"
 )
@@ -297,9 +297,9 @@ def prune_region(
     for element in _MARKED(region):
         if weights.get(element, 0) > limit or element in in_figures:
             continue
-        if element.getroottree().getroot() is not page:
-            continue  # inside a box already dropped
         if is_boilerplate(element):
+            if element.getroottree().getroot() is not page:
+                continue  # inside a box already dropped
             if byline is None and _is_byline_mark(element):
                 text = _STRING(element)
                 if 0 < len(text) <= 160:

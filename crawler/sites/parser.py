@@ -207,7 +207,8 @@ def parse_html(response: TextResponse) -> Any:
     if b"\x00" in data:
         data = data.replace(b"\x00", b"")
     parser = etree.HTMLParser(encoding="utf-8", huge_tree=True, collect_ids=False)
-    root = etree.fromstring(data, parser, base_url=response.url) if data.strip() else None
+    blank = not data or data.isspace()  # as ``not data.strip()``, without copying the page
+    root = None if blank else etree.fromstring(data, parser, base_url=response.url)
     return root if root is not None else etree.fromstring(b"<html/>", parser)
 
 
