@@ -67,7 +67,7 @@ _CAPTION_MARKED = etree.XPath(  # each attribute read once: @class[...] over con
     "descendant::*[@class[contains(., 'aption') or contains(., 'redit')]"
     " or @id[contains(., 'aption')]][not(self::figcaption or self::figure)]"
 )
-_IN_FIGURES = etree.XPath("descendant::figure//*")
+_IN_FIGURES = etree.XPath("descendant::figure/descendant::*")
 _ROLES = frozenset(
     ("navigation", "banner", "complementary", "contentinfo", "search", "dialog", "menu")
 )
@@ -157,6 +157,8 @@ _INLINE = frozenset(
         "mark", "abbr", "cite", "q", "time", "code", "s", "del", "ins", "label", "bdi", "bdo",
     )
 )  # fmt: skip
+# ``//body/descendant::x[…]`` and not ``//body//x[…]``: the same nodes, but libxml2 builds
+# the set of every node under the body for the second form before it steps to the x.
 _LONG_TEXTS = etree.XPath(  # the raw length first: it rules out most runs at no cost
     "//body/descendant::text()[string-length() > 24][string-length(normalize-space()) > 24][not(ancestor::a)]"
 )
@@ -541,7 +543,7 @@ def _take_lead(regions: list[_Element], summary: str) -> str | None:
     return None
 
 
-_CAPTIONED_FIGURES = etree.XPath("//body//figure[descendant::figcaption]")
+_CAPTIONED_FIGURES = etree.XPath("//body/descendant::figure[descendant::figcaption]")
 
 
 def _outside_figures(

@@ -65,7 +65,7 @@ def json_ld_types(item: dict[str, Any]) -> set[str]:
 _LD_SCRIPTS = etree.XPath(
     "//script[translate(normalize-space(@type), 'LDJSON', 'ldjson')='application/ld+json']"
 )
-_METAS = etree.XPath("//meta[@content]")
+_METAS = etree.XPath("/descendant::meta[@content]")
 
 
 def meta(tree: _Element, name: str) -> str:
@@ -323,7 +323,7 @@ def _date_areas(tree: _Element, title: str, h1s: list[_Element]) -> Iterator[str
 
 
 _PAGE_TEXT = etree.XPath(
-    "//body//text()[not(ancestor::header)][not(ancestor::nav)]", smart_strings=False
+    "//body/descendant::text()[not(ancestor::header)][not(ancestor::nav)]", smart_strings=False
 )
 
 
