@@ -123,8 +123,9 @@ def inline_lines(element: _Element) -> list[str]:
     current: list[str] = []
 
     def walk(node: _Element) -> None:
-        if node.text:
-            current.append(node.text)
+        text = node.text  # each read of .text or .tail builds a new string: read once
+        if text:
+            current.append(text)
         for child in node:
             tag = _tag(child)
             if tag and tag not in SKIP_TAGS:
@@ -138,8 +139,9 @@ def inline_lines(element: _Element) -> list[str]:
                     current.clear()
                 else:
                     walk(child)
-            if child.tail:
-                current.append(child.tail)
+            tail = child.tail
+            if tail:
+                current.append(tail)
 
     walk(element)
     lines.append("".join(current))
@@ -233,8 +235,9 @@ def _blocks(node: _Element, base_url: str) -> Iterator[Block]:
             if text.strip():
                 yield text
 
-    if node.text:
-        loose.append(node.text)
+    text = node.text
+    if text:
+        loose.append(text)
     for child in node:
         tag = _tag(child)
         if not tag or tag in SKIP_TAGS:
@@ -268,8 +271,9 @@ def _blocks(node: _Element, base_url: str) -> Iterator[Block]:
             loose.append(
                 lxml_html.tostring(child, method="text", encoding="unicode", with_tail=False)
             )
-        if child.tail:
-            loose.append(child.tail)
+        tail = child.tail
+        if tail:
+            loose.append(tail)
     yield from flush()
 
 
