@@ -55,10 +55,17 @@ _CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)"
 _NAMED_WINDOW = 40
 
 
+_REPLACE = {chr(code): value or "" for code, value in _TRANSLATE.items()}
+
+
 def _clean_chars(text: str) -> str:
     """Invisibles and controls out, odd spaces and breaks plain, NFC."""
     if _ODD.search(text):
-        text = text.translate(_TRANSLATE)
+        # As text.translate(_TRANSLATE), one str.replace per distinct odd character:
+        # translate looks every character of the text up in a dict, slow on long text.
+        # (No replacement holds an odd character, so the order does not matter.)
+        for char in set(_ODD.findall(text)):
+            text = text.replace(char, _REPLACE[char])
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     return text
