@@ -38,7 +38,7 @@ _DROP_TAGS = (
 _CHROME_TAGS = ("nav", "aside", "footer", "form", "dialog", "menu")
 _CHROME_TAG_SET = frozenset(_CHROME_TAGS)
 _HOLDS_ARTICLE = etree.XPath(
-    "boolean(descendant::p[string-length() > 150][string-length(normalize-space()) > 150])"
+    "boolean(descendant::p[string-length() > 150][string-length(normalize-space()) > 150][1])"
 )
 # A class or id word that marks boilerplate (words are split at spaces, - and _).
 _BOILERPLATE = re.compile(
