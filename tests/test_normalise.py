@@ -83,7 +83,7 @@ def test_the_fast_paths_agree_with_the_plain_rules() -> None:
     rng = random.Random(13)
     for _ in range(30000):
         pool = [c for group in rng.sample(groups, rng.randint(1, 4)) for c in group]
-        text = "".join(rng.choice(pool) for _ in range(rng.randint(1, 12)))
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(1, 24)))
         assert module._clean_chars(text) == _plain_clean_chars(text), repr(text)
         assert module._needs_work(text) == bool(plain_needs_work(text)), repr(text)
         folded = module._prepare(text)

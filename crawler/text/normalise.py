@@ -58,14 +58,26 @@ _NAMED_WINDOW = 40
 _REPLACE = {chr(code): value or "" for code, value in _TRANSLATE.items()}
 
 
+# Kinds of odd character replaced one by one; a text with more gets one translate.
+_FEW_ODD = 8
+
+
 def _clean_chars(text: str) -> str:
     """Invisibles and controls out, odd spaces and breaks plain, NFC."""
-    if _ODD.search(text):
-        # As text.translate(_TRANSLATE), one str.replace per distinct odd character:
-        # translate looks every character of the text up in a dict, slow on long text.
-        # (No replacement holds an odd character, so the order does not matter.)
-        for char in set(_ODD.findall(text)):
-            text = text.replace(char, _REPLACE[char])
+    match = _ODD.search(text)
+    # As text.translate(_TRANSLATE), but one str.replace per kind of odd character a
+    # text holds (most hold one or two): translate looks every character up in a dict,
+    # slow on long text. No replacement holds an odd character, so the order does not
+    # matter, and the text before the first odd character found needs no new look.
+    for _ in range(_FEW_ODD):
+        if match is None:
+            break
+        char = match.group()
+        text = text.replace(char, _REPLACE[char])
+        match = _ODD.search(text, match.start())
+    else:
+        if match is not None:
+            text = text.translate(_TRANSLATE)
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     return text
