@@ -391,14 +391,39 @@ def _stray_figcaptions(region: _Element) -> None:
     """A ``figcaption`` outside any ``figure`` (Reuters prints it after the figure) joins
     the figure just before it; with none, it still never is text."""
     for caption in _STRAY_FIGCAPTIONS(region):
-        previous = caption.getprevious()
-        if previous is not None and previous.tag == "figure":
-            previous.append(_detached(caption))
-        elif previous is not None and next(previous.iter("img"), None) is not None:
-            previous.tag = "figure"
-            previous.append(_detached(caption))
-        else:
+        if not _join_figure(caption):
             drop(caption)
+
+
+def _join_figure(caption: _Element) -> bool:
+    """``caption`` joins the figure (or the box holding an image) just before it, if any."""
+    previous = caption.getprevious()
+    if previous is not None and previous.tag == "figure":
+        previous.append(_detached(caption))
+    elif previous is not None and next(previous.iter("img"), None) is not None:
+        previous.tag = "figure"
+        previous.append(_detached(caption))
+    else:
+        return False
+    return True
+
+
+_STRAY_IN_BODY = etree.XPath("//body/descendant::figcaption[not(ancestor::figure)]")
+
+
+def _captions_beside_figures(root: _Element, regions: list[_Element]) -> None:
+    """A ``figcaption`` beside its figure outside the text (the hero photo over the
+    headline, nbcnews.com) joins it as in the text, so that the photo is the article's
+    with its caption; one that the text holds is left to :func:`prune_region`."""
+    for caption in _STRAY_IN_BODY(root):
+        previous = caption.getprevious()
+        if previous is None or any(
+            region is caption or region in caption.iterancestors() for region in regions
+        ):
+            continue
+        if any(region is previous or previous in region.iterancestors() for region in regions):
+            continue  # the box before it holds the text: not a photo's
+        _join_figure(caption)
 
 
 def _centred_captions(region: _Element) -> None:
@@ -487,6 +512,8 @@ def body(root: _Element, base_url: str, title: str = "", summary: str | None = N
     """The article's blocks, and what left them: the byline line, the printed lead."""
     captions = prune_tags(root)
     regions, weights = best_region(root)
+    if regions and captions:
+        _captions_beside_figures(root, regions)
     captioned = _CAPTIONED_FIGURES(root) if regions and captions else []
     byline = None
     lead = None
