@@ -55,6 +55,7 @@ _CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)"
 _NAMED_WINDOW = 40
 
 
+# The table above, character to replacement, for str.replace.
 _REPLACE = {chr(code): value or "" for code, value in _TRANSLATE.items()}
 
 
