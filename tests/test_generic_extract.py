@@ -245,6 +245,31 @@ def test_a_lead_photo_above_the_text_region_keeps_its_caption() -> None:
     assert "Sailors line the deck" not in article.body
 
 
+def test_a_hero_photo_whose_caption_stands_beside_its_figure_keeps_it() -> None:
+    """nbcnews.com: over the headline, the ``figcaption`` follows the box that holds the
+    figure, not the figure itself; the photo is still the article's, with its caption.
+    A box holding the text is never taken for the photo a caption goes with."""
+    hero = (
+        "<div class='hero'><div class='media'><figure><picture><img src='/img/house.jpg'>"
+        "</picture></figure></div><figcaption><span>The house where the ceremony took place."
+        "</span> <span>Photo Agency / Reuters file</span></figcaption></div>"
+    )
+    text = "<div class='body'>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</div>"
+    article = extract(page(hero + text))
+    assert article.images[0].url == "https://news.example.com/img/house.jpg"
+    assert "The house where the ceremony took place." in (article.images[0].caption or "")
+    assert "The house where" not in article.body
+    after_text = extract(
+        page(
+            "<div class='body'><img src='/img/a.jpg'>"
+            + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+            + "</div><figcaption>A caption that belongs to no photo of this page.</figcaption>"
+        )
+    )
+    assert "belongs to no photo" not in after_text.body
+    assert all("belongs to no photo" not in (i.caption or "") for i in after_text.images)
+
+
 def test_byline_leaves_the_body_and_names_the_author() -> None:
     byline = "<p class='byline'>By Jane Smith and John Doe</p>"
     article = extract(page(byline + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)))

@@ -52,3 +52,42 @@ def test_empty_and_none() -> None:
     assert normalise(" \u00a0\u200b ") == ""
     assert normalise_optional("\u00a0") is None
     assert normalise_optional(" x ") == "x"
+
+
+def _plain_clean_chars(text: str) -> str:
+    """The character rules stated plainly: the translate table, then NFC."""
+    from crawler.text.normalise import _TRANSLATE
+
+    text = text.translate(_TRANSLATE)
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+def test_the_fast_paths_agree_with_the_plain_rules() -> None:
+    """``normalise`` skips work in C where it can (whether a text needs work, which odd
+    characters it holds, whether it has CJK at all); on random text built from exactly
+    the characters those shortcuts are about, it agrees with the rules stated plainly."""
+    import random
+    import re
+
+    from crawler.text import normalise as module
+
+    plain_needs_work = re.compile(
+        rf"[^\x20-\x7e]|&|\s\s|^\s|\s$|[{re.escape(module._CONTROLS)}]"
+    ).search
+    groups = [
+        list("abcXY.,"),  # plain ASCII, most of any text
+        [" ", "  ", "\n", "\t", "\r", "\x1c", "\x7f", "&", "&amp;", "&#233;"],
+        list(module._REPLACE),  # every character the table changes
+        ["中", "文", "。", "“", "é", "e\u0301", "ſ"],
+    ]
+    rng = random.Random(13)
+    for _ in range(30000):
+        pool = [c for group in rng.sample(groups, rng.randint(1, 4)) for c in group]
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(1, 24)))
+        assert module._clean_chars(text) == _plain_clean_chars(text), repr(text)
+        assert module._needs_work(text) == bool(plain_needs_work(text)), repr(text)
+        folded = module._prepare(text)
+        if "\n" in folded:
+            assert module.normalise(text) == " ".join(module._CJK_BREAK.sub("", folded).split()), (
+                repr(text)
+            )

@@ -38,7 +38,7 @@ _DROP_TAGS = (
 _CHROME_TAGS = ("nav", "aside", "footer", "form", "dialog", "menu")
 _CHROME_TAG_SET = frozenset(_CHROME_TAGS)
 _HOLDS_ARTICLE = etree.XPath(
-    "boolean(descendant::p[string-length() > 150][string-length(normalize-space()) > 150])"
+    "boolean(descendant::p[string-length() > 150][string-length(normalize-space()) > 150][1])"
 )
 # A class or id word that marks boilerplate (words are split at spaces, - and _).
 _BOILERPLATE = re.compile(
@@ -54,26 +54,30 @@ _BOILERPLATE = re.compile(
     r"|post-meta|author|authors|contributor|updated|footer|site-footer)(?:$|[\s_-])",
     re.IGNORECASE,
 )
+# The same words matched case-sensitively in lower-cased ASCII marks (nearly all of them):
+# equivalent there, and about three times as fast as the case-insensitive search.
+_BOILERPLATE_ASCII = re.compile(_BOILERPLATE.pattern)
 # Elements the pruning reads the class or id of (the rest is skipped in C).
 _MARKED = etree.XPath(  # not inline words inside a paragraph: they are never boxes
-    "descendant::*[@class or @id or @role or @hidden or @aria-hidden or @style]"
+    "descendant::*[@*][@class or @id or @role or @hidden or @aria-hidden or @style]"
     "[not(self::a or self::img or self::source or self::strong or self::em or self::b"
     " or self::i or self::br)][not(ancestor::p)]"
 )
-_CAPTION_MARKED = etree.XPath(
-    "descendant::*[contains(@class, 'aption') or contains(@class, 'redit')"
-    " or contains(@id, 'aption')][not(self::figcaption or self::figure)]"
+_CAPTION_MARKED = etree.XPath(  # each attribute read once: @class[...] over contains(@class)
+    "descendant::*[@class[contains(., 'aption') or contains(., 'redit')]"
+    " or @id[contains(., 'aption')]][not(self::figcaption or self::figure)]"
 )
-_IN_FIGURES = etree.XPath("descendant::figure//*")
+_IN_FIGURES = etree.XPath("descendant::figure/descendant::*")
 _ROLES = frozenset(
     ("navigation", "banner", "complementary", "contentinfo", "search", "dialog", "menu")
 )
 _CAPTION_MARK = re.compile(r"caption|credit|wp-caption-text", re.IGNORECASE)
-_STRING = etree.XPath("normalize-space()")
-# Blocks with two links or more: those that may be lists of links.
+_STRING = etree.XPath("normalize-space()", smart_strings=False)
+# Blocks with two links or more: those that may be lists of links. (The link test first:
+# libxml2 stops at the second link, and few elements pass it; four times as fast.)
 _LINK_HOLDERS = etree.XPath(
-    "descendant::*[self::ul or self::ol or self::div or self::section or self::table"
-    " or self::dl or self::p or self::span][descendant::a[2]]"
+    "descendant::*[descendant::a[2]][self::ul or self::ol or self::div or self::section"
+    " or self::table or self::dl or self::p or self::span]"
 )
 _LINKS = etree.XPath("descendant::a")
 
@@ -115,17 +119,24 @@ def drop(element: _Element) -> None:
     parent.remove(element)
 
 
-def prune_tags(root: _Element) -> None:
-    """Drop the elements that are never article text (scripts, menus, forms …)."""
+def prune_tags(root: _Element) -> bool:
+    """Drop the elements that are never article text (scripts, menus, forms …); whether
+    the page has a ``figcaption`` at all (the same walk tells, and most pages have none:
+    their captioned figures need no search)."""
     chrome = []
-    for element in list(root.iter(*_DROP_TAGS, *_CHROME_TAGS)):
-        if element.tag in _CHROME_TAG_SET:
+    captions = False
+    for element in list(root.iter(*_DROP_TAGS, *_CHROME_TAGS, "figcaption")):
+        tag = element.tag
+        if tag in _CHROME_TAG_SET:
             chrome.append(element)
+        elif tag == "figcaption":
+            captions = True
         else:
             drop(element)
     for element in chrome:
         if element.getparent() is not None and not _HOLDS_ARTICLE(element):
             drop(element)
+    return captions
 
 
 def is_boilerplate(element: _Element) -> bool:
@@ -138,7 +149,11 @@ def is_boilerplate(element: _Element) -> bool:
     if (element.get("role") or "").lower() in _ROLES:
         return True
     marks = f"{element.get('class') or ''} {element.get('id') or ''}"
-    return marks != " " and _BOILERPLATE.search(marks) is not None
+    if marks == " ":
+        return False
+    if marks.isascii():
+        return _BOILERPLATE_ASCII.search(marks.lower()) is not None
+    return _BOILERPLATE.search(marks) is not None
 
 
 _INLINE = frozenset(
@@ -147,8 +162,10 @@ _INLINE = frozenset(
         "mark", "abbr", "cite", "q", "time", "code", "s", "del", "ins", "label", "bdi", "bdo",
     )
 )  # fmt: skip
+# ``//body/descendant::x[…]`` and not ``//body//x[…]``: the same nodes, but libxml2 builds
+# the set of every node under the body for the second form before it steps to the x.
 _LONG_TEXTS = etree.XPath(  # the raw length first: it rules out most runs at no cost
-    "//body//text()[string-length() > 24][string-length(normalize-space()) > 24][not(ancestor::a)]"
+    "//body/descendant::text()[string-length() > 24][string-length(normalize-space()) > 24][not(ancestor::a)]"
 )
 
 
@@ -173,8 +190,11 @@ def text_weights(root: _Element) -> tuple[dict[_Element, int], dict[_Element, fl
         if owner is None or owner.tag in ("h1", "title", "option"):
             continue
         own[owner] = own.get(owner, 0) + len(text.strip())
-    # Each paragraph's text goes up to its ancestors once (a paragraph has many runs).
+    # Each paragraph's text goes up to its ancestors once (a paragraph has many runs),
+    # and once per parent: the article's paragraphs share one, whose ancestors are
+    # walked once for all of them.
     get = weights.get
+    up: dict[_Element, int] = {}
     for owner, weight in own.items():
         weights[owner] = get(owner, 0) + weight
         near[owner] = near.get(owner, 0) + weight
@@ -185,6 +205,8 @@ def text_weights(root: _Element) -> tuple[dict[_Element, int], dict[_Element, fl
         grand = parent.getparent()
         if grand is not None:
             near[grand] = near.get(grand, 0) + weight / 2
+        up[parent] = up.get(parent, 0) + weight
+    for parent, weight in up.items():
         weights[parent] = get(parent, 0) + weight
         for ancestor in parent.iterancestors():
             weights[ancestor] = get(ancestor, 0) + weight
@@ -282,9 +304,9 @@ def prune_region(
     for element in _MARKED(region):
         if weights.get(element, 0) > limit or element in in_figures:
             continue
-        if element.getroottree().getroot() is not page:
-            continue  # inside a box already dropped
         if is_boilerplate(element):
+            if element.getroottree().getroot() is not page:
+                continue  # inside a box already dropped
             if byline is None and _is_byline_mark(element):
                 text = _STRING(element)
                 if 0 < len(text) <= 160:
@@ -373,14 +395,39 @@ def _stray_figcaptions(region: _Element) -> None:
     """A ``figcaption`` outside any ``figure`` (Reuters prints it after the figure) joins
     the figure just before it; with none, it still never is text."""
     for caption in _STRAY_FIGCAPTIONS(region):
-        previous = caption.getprevious()
-        if previous is not None and previous.tag == "figure":
-            previous.append(_detached(caption))
-        elif previous is not None and next(previous.iter("img"), None) is not None:
-            previous.tag = "figure"
-            previous.append(_detached(caption))
-        else:
+        if not _join_figure(caption):
             drop(caption)
+
+
+def _join_figure(caption: _Element) -> bool:
+    """``caption`` joins the figure (or the box holding an image) just before it, if any."""
+    previous = caption.getprevious()
+    if previous is not None and previous.tag == "figure":
+        previous.append(_detached(caption))
+    elif previous is not None and next(previous.iter("img"), None) is not None:
+        previous.tag = "figure"
+        previous.append(_detached(caption))
+    else:
+        return False
+    return True
+
+
+_STRAY_IN_BODY = etree.XPath("//body/descendant::figcaption[not(ancestor::figure)]")
+
+
+def _captions_beside_figures(root: _Element, regions: list[_Element]) -> None:
+    """A ``figcaption`` beside its figure outside the text (the hero photo over the
+    headline, nbcnews.com) joins it as in the text, so that the photo is the article's
+    with its caption; one that the text holds is left to :func:`prune_region`."""
+    for caption in _STRAY_IN_BODY(root):
+        previous = caption.getprevious()
+        if previous is None or any(
+            region is caption or region in caption.iterancestors() for region in regions
+        ):
+            continue
+        if any(region is previous or previous in region.iterancestors() for region in regions):
+            continue  # the box before it holds the text: not a photo's
+        _join_figure(caption)
 
 
 def _centred_captions(region: _Element) -> None:
@@ -467,9 +514,11 @@ class Body(NamedTuple):
 
 def body(root: _Element, base_url: str, title: str = "", summary: str | None = None) -> Body:
     """The article's blocks, and what left them: the byline line, the printed lead."""
-    prune_tags(root)
+    captions = prune_tags(root)
     regions, weights = best_region(root)
-    captioned = _CAPTIONED_FIGURES(root)
+    if regions and captions:
+        _captions_beside_figures(root, regions)
+    captioned = _CAPTIONED_FIGURES(root) if regions and captions else []
     byline = None
     lead = None
     blocks: list[Block] = []
@@ -526,7 +575,7 @@ def _take_lead(regions: list[_Element], summary: str) -> str | None:
     return None
 
 
-_CAPTIONED_FIGURES = etree.XPath("//body//figure[descendant::figcaption]")
+_CAPTIONED_FIGURES = etree.XPath("//body/descendant::figure[descendant::figcaption]")
 
 
 def _outside_figures(

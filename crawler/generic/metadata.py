@@ -11,6 +11,7 @@ functions of the parsed tree.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -64,7 +65,7 @@ def json_ld_types(item: dict[str, Any]) -> set[str]:
 _LD_SCRIPTS = etree.XPath(
     "//script[translate(normalize-space(@type), 'LDJSON', 'ldjson')='application/ld+json']"
 )
-_METAS = etree.XPath("//meta[@content]")
+_METAS = etree.XPath("/descendant::meta[@content]")
 
 
 def meta(tree: _Element, name: str) -> str:
@@ -115,9 +116,11 @@ def _metas(elements: list[_Element]) -> dict[str, list[str]]:
     """Every meta's content by lower-case key, in page order (one walk for all fields)."""
     found: dict[str, list[str]] = {}
     for element in elements:
-        key = element.get("property") or element.get("name") or element.get("itemprop") or ""
         value = " ".join((element.get("content") or "").split())
-        if key and value:
+        if not value:
+            continue  # charset, http-equiv …: nothing to read
+        key = element.get("property") or element.get("name") or element.get("itemprop")
+        if key:
             found.setdefault(key.lower(), []).append(value)
     return found
 
@@ -284,12 +287,15 @@ _PUBLISHED_KEYS = (
     "article:modified_time",
 )
 _VISIBLE_DATE = re.compile(
+    # Every form starts with a digit or a month's initial: the lookahead rules out the
+    # other positions with one test, where each form would be tried (3x faster).
+    r"(?=[\djfmasond])(?:"
     r"\d{4}年\d{1,2}月\d{1,2}日(?:\s*\d{1,2}[:：]\d{2})?"
     r"|(?:\d{1,2}:\d{2}\s*)?\b\d{1,2}[/.-]\d{1,2}[/.-]\d{4}\b(?:[\s,|-]*\d{1,2}[:hg]\d{2}(?::\d{2})?)?"
     r"|\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?"
     r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}"
     r"(?:[\s,|–-]+(?:at\s+)?\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?)?"
-    r"|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{4}",
+    r"|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{4})",
     re.IGNORECASE,
 )
 
@@ -316,7 +322,9 @@ def _date_areas(tree: _Element, title: str, h1s: list[_Element]) -> Iterator[str
     yield " ".join(_PAGE_TEXT(tree))[:30000]
 
 
-_PAGE_TEXT = etree.XPath("//body//text()[not(ancestor::header)][not(ancestor::nav)]")
+_PAGE_TEXT = etree.XPath(
+    "//body/descendant::text()[not(ancestor::header)][not(ancestor::nav)]", smart_strings=False
+)
 
 
 def _headline_area(h1s: list[_Element], title: str) -> _Element | None:
@@ -369,10 +377,21 @@ _DAY_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # -- authors -----------------------------------------------------------------------------
 
-_BYLINE_ELEMENTS = etree.XPath(
-    "descendant::*[@rel='author' or @itemprop='author' or contains(@class, 'byline')"
-    " or contains(@class, 'author') or contains(@id, 'author')][not(self::meta)]"
-)
+
+def _byline_elements(root: _Element) -> Iterator[_Element]:
+    """The elements under ``root`` that say they hold a byline (``rel``/``itemprop``
+    ``author``, a class with ``byline`` or ``author``, an id with ``author``), in page
+    order, found lazily: the first is most often the one, near the top, and the walk
+    stops there (an XPath over the whole page cost more than the rest of the fields)."""
+    for element in root.iterdescendants():
+        marks = element.get("class")
+        if (
+            (marks and ("byline" in marks or "author" in marks))
+            or "author" in (element.get("id") or "")
+            or element.get("rel") == "author"
+            or element.get("itemprop") == "author"
+        ) and element.tag != "meta":
+            yield element
 
 
 def _authors(
@@ -390,7 +409,7 @@ def _authors(
         return None, list(dict.fromkeys(names))
     if near is None and names:
         return None, list(dict.fromkeys(names))  # no headline to look around; the meta
-    for element in _BYLINE_ELEMENTS(near if near is not None else tree)[:12]:
+    for element in itertools.islice(_byline_elements(near if near is not None else tree), 12):
         text = _text(element)
         if not text or text_weight(text) > 120:
             continue

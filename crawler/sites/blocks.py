@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 from lxml import html as lxml_html
-from lxml.etree import _Comment, _Element, _ProcessingInstruction
+from lxml.etree import _Element
 from w3lib.url import safe_url_string
 
 from crawler.items import Block, Image
@@ -97,6 +97,8 @@ _PLAIN_URL = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 
 
 def _tag(element: _Element) -> str:
+    """The element's tag; ``""`` for a comment, processing instruction or entity (whose
+    ``tag`` is a function), so that a true tag is always an element's."""
     tag = element.tag
     return tag.lower() if isinstance(tag, str) else ""
 
@@ -121,15 +123,12 @@ def inline_lines(element: _Element) -> list[str]:
     current: list[str] = []
 
     def walk(node: _Element) -> None:
-        if node.text:
-            current.append(node.text)
+        text = node.text  # each read of .text or .tail builds a new string: read once
+        if text:
+            current.append(text)
         for child in node:
             tag = _tag(child)
-            if (
-                tag
-                and tag not in SKIP_TAGS
-                and not isinstance(child, _Comment | _ProcessingInstruction)
-            ):
+            if tag and tag not in SKIP_TAGS:
                 if tag == "br":
                     current.append(" ")
                 elif tag in PARAGRAPH_TAGS or tag in CONTAINER_TAGS:
@@ -140,8 +139,9 @@ def inline_lines(element: _Element) -> list[str]:
                     current.clear()
                 else:
                     walk(child)
-            if child.tail:
-                current.append(child.tail)
+            tail = child.tail
+            if tail:
+                current.append(tail)
 
     walk(element)
     lines.append("".join(current))
@@ -235,11 +235,12 @@ def _blocks(node: _Element, base_url: str) -> Iterator[Block]:
             if text.strip():
                 yield text
 
-    if node.text:
-        loose.append(node.text)
+    text = node.text
+    if text:
+        loose.append(text)
     for child in node:
         tag = _tag(child)
-        if not tag or tag in SKIP_TAGS or isinstance(child, _Comment | _ProcessingInstruction):
+        if not tag or tag in SKIP_TAGS:
             pass
         elif tag == "table":
             yield from flush()
@@ -270,8 +271,9 @@ def _blocks(node: _Element, base_url: str) -> Iterator[Block]:
             loose.append(
                 lxml_html.tostring(child, method="text", encoding="unicode", with_tail=False)
             )
-        if child.tail:
-            loose.append(child.tail)
+        tail = child.tail
+        if tail:
+            loose.append(tail)
     yield from flush()
 
 

@@ -160,8 +160,8 @@ def _compiled(css: str) -> etree.XPath:
 
 
 # The canonical link sits in the head; the whole page is searched only when it does not.
-_CANONICAL_IN_HEAD = etree.XPath("/html/head/link[@rel='canonical'][1]/@href")
-_CANONICAL = etree.XPath("//link[@rel='canonical'][1]/@href")
+_CANONICAL_IN_HEAD = etree.XPath("/html/head/link[@rel='canonical'][1]/@href", smart_strings=False)
+_CANONICAL = etree.XPath("//link[@rel='canonical'][1]/@href", smart_strings=False)
 
 
 def base_url(response: TextResponse) -> str:
@@ -206,8 +206,9 @@ def parse_html(response: TextResponse) -> Any:
     data = response.body if _is_utf8(response.encoding) else response.text.encode("utf-8")
     if b"\x00" in data:
         data = data.replace(b"\x00", b"")
-    parser = etree.HTMLParser(encoding="utf-8", huge_tree=True)
-    root = etree.fromstring(data, parser, base_url=response.url) if data.strip() else None
+    parser = etree.HTMLParser(encoding="utf-8", huge_tree=True, collect_ids=False)
+    blank = not data or data.isspace()  # as ``not data.strip()``, without copying the page
+    root = None if blank else etree.fromstring(data, parser, base_url=response.url)
     return root if root is not None else etree.fromstring(b"<html/>", parser)
 
 

@@ -44,8 +44,10 @@ _CJK_PUNCT = "\u00b7\u2014\u2015\u2018-\u201f\u2026"
 _CJK_BREAK = re.compile(
     rf"(?:(?<=[{_CJK}])|(?<=[{_CJK}][{_CJK_PUNCT}]))[ ]*\n\s*(?=[{_CJK_PUNCT}]*[{_CJK}])"
 )
+_HAS_CJK = re.compile(f"[{_CJK}]")
 _INLINE_SPACE_RUN = re.compile(r"[ ]{2,}")
-_NEEDS_WORK = re.compile(rf"[^\x20-\x7e]|&|\s\s|^\s|\s$|[{re.escape(_CONTROLS)}]")
+# In ASCII text, a character outside printable ASCII is a control, a tab or a break.
+_ASCII_ODD = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # An entity as html.unescape finds one; named ones are at most 32 characters long.
@@ -53,10 +55,30 @@ _CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)"
 _NAMED_WINDOW = 40
 
 
+# The table above, character to replacement, for str.replace.
+_REPLACE = {chr(code): value or "" for code, value in _TRANSLATE.items()}
+
+
+# Kinds of odd character replaced one by one; a text with more gets one translate.
+_FEW_ODD = 8
+
+
 def _clean_chars(text: str) -> str:
     """Invisibles and controls out, odd spaces and breaks plain, NFC."""
-    if _ODD.search(text):
-        text = text.translate(_TRANSLATE)
+    match = _ODD.search(text)
+    # As text.translate(_TRANSLATE), but one str.replace per kind of odd character a
+    # text holds (most hold one or two): translate looks every character up in a dict,
+    # slow on long text. No replacement holds an odd character, so the order does not
+    # matter, and the text before the first odd character found needs no new look.
+    for _ in range(_FEW_ODD):
+        if match is None:
+            break
+        char = match.group()
+        text = text.replace(char, _REPLACE[char])
+        match = _ODD.search(text, match.start())
+    else:
+        if match is not None:
+            text = text.translate(_TRANSLATE)
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     return text
@@ -150,16 +172,31 @@ def _prepare(text: str) -> str:
     return text
 
 
+def _needs_work(text: str) -> bool:
+    """Anything for :func:`normalise` to do: a character other than printable ASCII,
+    an entity, or white space to fold or trim (tests that each run in C, where one
+    regular expression of alternatives was tried at every position)."""
+    return (
+        not text.isascii()
+        or "&" in text
+        or "  " in text
+        or text[0] == " "
+        or text[-1] == " "
+        or _ASCII_ODD.search(text) is not None
+    )
+
+
 def normalise(text: str | None) -> str:
     """One paragraph or field: NFC, invisibles gone, white space folded, trimmed."""
     if not text:
         return ""
-    if not _NEEDS_WORK.search(text):
+    if not _needs_work(text):
         return text
     text = _prepare(text)
     # Only spaces and line feeds are left: fold them only when there is something to fold.
     if "\n" in text:
-        text = _CJK_BREAK.sub("", text)
+        if not text.isascii() and _HAS_CJK.search(text):
+            text = _CJK_BREAK.sub("", text)
     elif "  " not in text:
         return text.strip()
     return " ".join(text.split())
