@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bench import extract_speed, extraction, scale
-from bench.report import render
+from bench.report import write_results
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -408,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             results["profile"] = profile(args.profile_articles, work)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    (args.out / "RESULTS.md").write_text(render(results))
+    write_results(args.out / "RESULTS.md", results)
     if (args.out / "scale.json").is_file():  # the scale section (`make bench-scale`) stays
         data = json.loads((args.out / "scale.json").read_text())
         scale.write_section(args.out / "RESULTS.md", scale.render_section(data))

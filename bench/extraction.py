@@ -34,7 +34,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -258,12 +258,14 @@ def measure(data: Path = DATA, worst: int = 0, timing: bool = True) -> dict[str,
     return result
 
 
-def write(result: dict[str, Any], render: Callable[[dict[str, Any]], str]) -> None:
+def write(result: dict[str, Any]) -> None:
+    from bench.report import write_results
+
     path = HERE / "results.json"
     results = json.loads(path.read_text("utf-8")) if path.is_file() else {}
     results["generic_extraction"] = result
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    (HERE / "RESULTS.md").write_text(render(results))
+    write_results(HERE / "RESULTS.md", results)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -279,9 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     result = measure(args.data, args.worst, timing=not args.no_timing)
     print(json.dumps(result, indent=2, ensure_ascii=False))
     if not args.no_write and not args.no_timing:
-        from bench.report import render
-
-        write({k: v for k, v in result.items() if k != "worst"}, render)
+        write({k: v for k, v in result.items() if k != "worst"})
     met = result["target_met"] and result["captions"]["target_met"]
     return 0 if met and result.get("speed", {}).get("target_met", True) else 1
 

@@ -6,10 +6,14 @@ Run alone to re-render without re-measuring: ``python -m bench.report``.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+KEPT = re.compile(r"<!-- (?P<name>[\w-]+):start -->.*?<!-- (?P=name):end -->", re.S)
+"""A section of RESULTS.md that another writer owns (the scale table, measurements made
+by hand): carried over whole when the rest is rendered again."""
 
 
 def _met(flag: Any) -> str:
@@ -338,9 +342,17 @@ def verdict(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def write_results(path: Path, results: dict[str, Any]) -> None:
+    """Render ``path`` from ``results``, keeping the marked sections it already holds."""
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    kept = [match.group(0) for match in KEPT.finditer(old)]
+    text = "\n\n".join([render(results).rstrip("\n"), *kept])
+    path.write_text(text + "\n", encoding="utf-8")
+
+
 def main() -> int:
     results = json.loads((HERE / "results.json").read_text(encoding="utf-8"))
-    (HERE / "RESULTS.md").write_text(render(results))
+    write_results(HERE / "RESULTS.md", results)
     return 0
 
 

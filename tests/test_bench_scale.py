@@ -55,3 +55,23 @@ def test_run_timed_gives_status_and_the_childs_own_peak(tmp_path: Path) -> None:
     assert status == 0 and last == "done" and big >= 200
     _, small, status, _ = scale.run_timed([sys.executable, "-c", "raise SystemExit(3)"], tmp_path)
     assert status == 3 and small < big
+
+
+def test_rendering_results_again_keeps_the_sections_other_writers_own(tmp_path: Path) -> None:
+    import json
+
+    from bench.report import write_results
+
+    results = json.loads((Path(__file__).parent.parent / "bench" / "results.json").read_text())
+    path = tmp_path / "RESULTS.md"
+    hand = "<!-- by-hand:start -->\n## Measured by hand\n\n| a | 1 |\n<!-- by-hand:end -->"
+    path.write_text("# old render\n\n" + hand + "\n\nstale text\n")
+    write_results(path, results)
+    scale.write_section(
+        path, scale.render_section({"measured_at": "d", "machine": "m", "sizes": []})
+    )
+    write_results(path, results)
+    text = path.read_text()
+    assert "# old render" not in text and "stale text" not in text
+    assert text.count(hand) == 1
+    assert text.count(scale.MARK_START) == 1 and text.startswith("# Benchmark results")
