@@ -155,10 +155,13 @@ def csv_writer(out: IO[str], names: Sequence[str], raw: bool = False) -> _csv.Wr
 # every line (JSON, or quoted CSV); Python only writes the text it is handed.
 
 EXPORT_MEMORY = "200MB"
+"""DuckDB's memory for an export; beyond it, its sorts and aggregates spill to disk."""
 READERS = 2  # partitions read at once
 QUEUED_BATCHES = 4  # batches a reader may have ready before it waits
 _DONE = object()
-"""DuckDB's memory for an export; beyond it, its sorts and aggregates spill to disk."""
+SORTED_IN_MEMORY = 50_000
+"""A partition of up to this many rows is put in order by Arrow (:func:`read_partition`)."""
+EXPORT_ORDER = "published_at NULLS LAST, url_key"
 
 FORMATS = ("jsonl", "csv", "parquet")
 
@@ -283,29 +286,29 @@ def export_batches(
 ) -> tuple[int, Iterator[pa.RecordBatch]]:
     """How many rows the export has, and its rows (``select`` of each), partition by
     partition in output order, as Arrow record batches."""
-    from crawler.archive.views import parquet_files, rows_sql
+    from crawler.archive.views import parquet_files
 
     where, params = _conditions(sites, since, until, zones, default_zone)
     if not all_versions and mark_older(con):
         where.append("(_file, _row) NOT IN (SELECT (_file, _row) FROM _older)")
     condition = " AND ".join(where) or "true"
-    total = int(
-        con.execute(f"SELECT count(*) FROM _keys WHERE {condition}", params).fetchall()[0][0]
-    )
-    wanted = set(sites or ())
+    counts = {
+        (str(site), str(year), str(month)): int(n)
+        for site, year, month, n in con.execute(
+            f"SELECT site, year, month, count(*) FROM _keys WHERE {condition} GROUP BY ALL",
+            params,
+        ).fetchall()
+    }
     groups: dict[tuple[str, str, str], list[Path]] = {}
     for path in parquet_files(root):
         part = partition_of(root, path)
-        if part is not None and (not wanted or part[0] in wanted):
+        if part is not None and part in counts:
             groups.setdefault(part, []).append(path)
     chosen = sorted(groups, key=lambda p: (p[0], p[1] == "unknown", p[1], p[2]))
+    total = sum(counts[part] for part in chosen)
 
     def partition(part: tuple[str, str, str], out: Queue[object], stop: Event) -> None:
-        """Read one partition into ``out``, batch by batch, then ``_DONE`` (or the error).
-
-        Each partition is read from its own files (binding a view of every file costs a
-        look at every file's schema, for each partition), on its own cursor.
-        """
+        """Read one partition into ``out``, batch by batch, then ``_DONE`` (or the error)."""
 
         def put(item: object) -> bool:
             while not stop.is_set():
@@ -318,14 +321,9 @@ def export_batches(
 
         cursor = con.cursor()
         try:
-            relation = cursor.sql(
-                f"SELECT {select} FROM ({rows_sql(cursor, groups[part])}) "
-                f"WHERE {condition} ORDER BY published_at NULLS LAST, url_key",
-                params=params,
-            )
-            # DuckDB 1.4+ names it to_arrow_reader; earlier ones fetch_record_batch.
-            fetch = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
-            for batch in fetch(BATCH_ROWS):
+            for batch in read_partition(
+                cursor, groups[part], select, condition, params, counts[part]
+            ):
                 if not put(batch):
                     return
             put(_DONE)
@@ -336,8 +334,8 @@ def export_batches(
 
     def batches() -> Iterator[pa.RecordBatch]:
         # Two partitions are read at once (two cores), each streamed through a short
-        # queue: memory holds a few batches and DuckDB's sorts (capped, they spill),
-        # whatever the size of a partition.
+        # queue: memory holds a partition or two and a few batches, whatever the
+        # size of the archive.
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
@@ -369,6 +367,54 @@ def export_batches(
     return total, batches()
 
 
+def read_partition(
+    cursor: duckdb.DuckDBPyConnection,
+    files: list[Path],
+    select: str,
+    condition: str,
+    params: Sequence[Any],
+    rows: int,
+) -> Iterator[pa.RecordBatch]:
+    """The rows of one partition's ``files`` (``select`` of each) in output order.
+
+    Each partition is read from its own files (binding a view of every file costs a
+    look at every file's schema, for each partition). A partition of up to
+    :data:`SORTED_IN_MEMORY` rows is read unsorted and put in order by Arrow, over
+    the two columns that order it: DuckDB's sort would carry every column, bodies
+    included, through its (capped) memory. A larger one is sorted by DuckDB, which
+    spills to disk.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from crawler.archive.views import rows_sql
+
+    source = f"FROM ({rows_sql(cursor, files)}) WHERE {condition}"
+    if rows > SORTED_IN_MEMORY:
+        ordered = f"SELECT {select} {source} ORDER BY {EXPORT_ORDER}"
+        yield from _arrow_reader(cursor.sql(ordered, params=list(params)), BATCH_ROWS)
+        return
+    unordered = f"SELECT published_at AS _order_at, url_key AS _order_key, {select} {source}"
+    relation = cursor.sql(unordered, params=list(params))
+    batches = list(_arrow_reader(relation, SORTED_IN_MEMORY + 1))
+    if not batches:
+        return
+    table = pa.Table.from_batches(batches)
+    del batches
+    order = pc.sort_indices(
+        table, sort_keys=[("_order_at", "ascending", "at_end"), ("_order_key", "ascending")]
+    )
+    table = table.drop_columns(["_order_at", "_order_key"])
+    for start in range(0, table.num_rows, BATCH_ROWS):
+        yield from table.take(order[start : start + BATCH_ROWS]).to_batches()
+
+
+def _arrow_reader(relation: duckdb.DuckDBPyRelation, rows: int) -> Iterator[pa.RecordBatch]:
+    # DuckDB 1.4+ names it to_arrow_reader; earlier ones fetch_record_batch.
+    fetch = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
+    yield from fetch(rows)
+
+
 def _with_export_connection(root: Path | str, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
     """Run ``work`` with the view ``_keys``: of every row, the columns that filter it and
     pick the newest, and where it is. Nothing holds every file's reader (``union_by_name``
@@ -389,6 +435,7 @@ def _with_export_connection(root: Path | str, work: Callable[[duckdb.DuckDBPyCon
         con.execute(f"SET temp_directory = {sql_string(tempfile.gettempdir())}")
         con.execute(
             "CREATE VIEW _keys AS SELECT url_key, fetched_at, crawl_run, published_at, site, "
+            "year, month, "
             f"_file, file_row_number AS _row FROM read_parquet({sql_list(files)}, "
             "hive_partitioning = true, hive_types = {'site': VARCHAR, 'year': VARCHAR, "
             "'month': VARCHAR}, hive_types_autocast = false, filename = '_file', "
