@@ -396,7 +396,7 @@ def read_partition(
         return
     unordered = f"SELECT published_at AS _order_at, url_key AS _order_key, {select} {source}"
     relation = cursor.sql(unordered, params=list(params))
-    batches = list(_arrow_reader(relation, SORTED_IN_MEMORY + 1))
+    batches = list(_arrow_reader(relation, BATCH_ROWS))
     if not batches:
         return
     table = pa.Table.from_batches(batches)
