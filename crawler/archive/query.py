@@ -156,8 +156,9 @@ def csv_writer(out: IO[str], names: Sequence[str], raw: bool = False) -> _csv.Wr
 
 EXPORT_MEMORY = "200MB"
 """DuckDB's memory for an export; beyond it, its sorts and aggregates spill to disk."""
-READERS = 2  # partitions read at once
-QUEUED_BATCHES = 4  # batches a reader may have ready before it waits
+READERS = 1  # partitions read at once (DuckDB reads each on every core)
+AHEAD = 2  # partitions handed to the readers ahead of the one being written
+QUEUED_BATCHES = 2  # batches a reader may have ready before it waits
 _DONE = object()
 SORTED_IN_MEMORY = 50_000
 """A partition of up to this many rows is put in order by Arrow (:func:`read_partition`)."""
@@ -333,8 +334,8 @@ def export_batches(
             cursor.close()
 
     def batches() -> Iterator[pa.RecordBatch]:
-        # Two partitions are read at once (two cores), each streamed through a short
-        # queue: memory holds a partition or two and a few batches, whatever the
+        # One partition is read (DuckDB on both cores) while the one before it is
+        # written: memory holds a partition or two and a few batches, whatever the
         # size of the archive.
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
@@ -352,14 +353,17 @@ def export_batches(
                     pending.append(queue)
 
             try:
-                for _ in range(READERS):
+                for _ in range(AHEAD):
                     start()
                 while pending:
                     queue = pending.popleft()
                     while (item := queue.get()) is not _DONE:
                         if isinstance(item, BaseException):
                             raise item
-                        yield item  # type: ignore[misc]
+                        if isinstance(item, InOrder):
+                            yield from item.batches()
+                        else:
+                            yield item  # type: ignore[misc]
                     start()
             finally:
                 stop.set()
@@ -374,7 +378,7 @@ def read_partition(
     condition: str,
     params: Sequence[Any],
     rows: int,
-) -> Iterator[pa.RecordBatch]:
+) -> Iterator[pa.RecordBatch | InOrder]:
     """The rows of one partition's ``files`` (``select`` of each) in output order.
 
     Each partition is read from its own files (binding a view of every file costs a
@@ -404,9 +408,20 @@ def read_partition(
     order = pc.sort_indices(
         table, sort_keys=[("_order_at", "ascending", "at_end"), ("_order_key", "ascending")]
     )
-    table = table.drop_columns(["_order_at", "_order_key"])
-    for start in range(0, table.num_rows, BATCH_ROWS):
-        yield from table.take(order[start : start + BATCH_ROWS]).to_batches()
+    yield InOrder(table.drop_columns(["_order_at", "_order_key"]), order)
+
+
+class InOrder:
+    """A partition read whole, and the order of its rows: taken in order a batch at a
+    time by the thread that writes them, so that the reader is free for the next one."""
+
+    def __init__(self, table: pa.Table, order: pa.Array) -> None:
+        self.table = table
+        self.order = order
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        for start in range(0, self.table.num_rows, BATCH_ROWS):
+            yield from self.table.take(self.order[start : start + BATCH_ROWS]).to_batches()
 
 
 def _arrow_reader(relation: duckdb.DuckDBPyRelation, rows: int) -> Iterator[pa.RecordBatch]:
