@@ -420,8 +420,16 @@ class InOrder:
         self.order = order
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        for start in range(0, self.table.num_rows, BATCH_ROWS):
-            yield from self.table.take(self.order[start : start + BATCH_ROWS]).to_batches()
+        """The rows in order, a batch at a time; then the partition is let go of, and
+        the memory it took given back (else the peak creeps up, partition by partition)."""
+        from crawler.archive.views import give_back_memory
+
+        table, order = self.table, self.order
+        del self.table, self.order
+        for start in range(0, table.num_rows, BATCH_ROWS):
+            yield from table.take(order[start : start + BATCH_ROWS]).to_batches()
+        del table, order
+        give_back_memory()
 
 
 def _arrow_reader(relation: duckdb.DuckDBPyRelation, rows: int) -> Iterator[pa.RecordBatch]:

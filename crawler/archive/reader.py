@@ -31,6 +31,7 @@ from crawler.archive.views import (
     ArchiveReadError,
     BadArchiveFile,
     check_files,
+    give_back_memory,
     one_line,
     sql_list,
     vanished_file,
@@ -221,22 +222,8 @@ def known_url_keys(root: Path | str, site: str | None = None) -> KnownKeys:
             raise ArchiveReadError(f"cannot read the archive: {one_line(error)}") from None
         finally:
             con.close()
-            _give_back_memory()
+            give_back_memory()
     raise AssertionError("unreachable")
-
-
-def _give_back_memory() -> None:
-    """Return to the system what the load took and freed (the keys take 8 bytes each;
-    the scan's buffers must not stay resident for the whole crawl)."""
-    import contextlib
-    import ctypes
-    import ctypes.util
-
-    pa.default_memory_pool().release_unused()
-    name = ctypes.util.find_library("c")
-    if name:
-        with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
-            ctypes.CDLL(name).malloc_trim(0)
 
 
 def _known(keys: duckdb.DuckDBPyRelation) -> KnownKeys:
