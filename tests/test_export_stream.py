@@ -125,19 +125,3 @@ def test_latest_view_is_the_newest_rows_with_and_without_filters(archive: Path) 
             assert got == sorted((r["url_key"], r["title"]) for r in want if r["site"] == site)
     finally:
         con.close()
-
-
-@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
-def test_large_partitions_sorted_by_duckdb_give_the_same_bytes(
-    archive: Path, tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A partition too large to put in order in memory is sorted by DuckDB instead:
-    the same bytes either way."""
-    from crawler.archive import query
-
-    small, large = tmp_path / f"small.{fmt}", tmp_path / f"large.{fmt}"
-    assert main(["export", "--archive", str(archive), "--format", fmt, "-o", str(small)]) == 0
-    monkeypatch.setattr(query, "SORTED_IN_MEMORY", 1)
-    assert main(["export", "--archive", str(archive), "--format", fmt, "-o", str(large)]) == 0
-    assert small.read_bytes() == large.read_bytes()
-    assert small.read_bytes().count(b"\n") > 300

@@ -156,12 +156,10 @@ def csv_writer(out: IO[str], names: Sequence[str], raw: bool = False) -> _csv.Wr
 
 EXPORT_MEMORY = "200MB"
 """DuckDB's memory for an export; beyond it, its sorts and aggregates spill to disk."""
-READERS = 1  # partitions read at once (DuckDB reads each on every core)
-AHEAD = 2  # partitions handed to the readers ahead of the one being written
+READERS = 1  # partitions read at once (DuckDB sorts each on every core)
+AHEAD = 2  # partitions handed to the reader: the next one waits there for it
 QUEUED_BATCHES = 2  # batches a reader may have ready before it waits
 _DONE = object()
-SORTED_IN_MEMORY = 50_000
-"""A partition of up to this many rows is put in order by Arrow (:func:`read_partition`)."""
 EXPORT_ORDER = "published_at NULLS LAST, url_key"
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -322,9 +320,7 @@ def export_batches(
 
         cursor = con.cursor()
         try:
-            for batch in read_partition(
-                cursor, groups[part], select, condition, params, counts[part]
-            ):
+            for batch in read_partition(cursor, groups[part], select, condition, params):
                 if not put(batch):
                     return
             put(_DONE)
@@ -334,9 +330,11 @@ def export_batches(
             cursor.close()
 
     def batches() -> Iterator[pa.RecordBatch]:
-        # One partition is read (DuckDB on both cores) while the one before it is
-        # written: memory holds a partition or two and a few batches, whatever the
-        # size of the archive.
+        # One partition is read at a time (DuckDB's sort on both cores), streamed to
+        # the writer through a short queue; the next one starts as the last batches
+        # of this one are written. Two sorts at once, each carrying bodies, overflowed
+        # DuckDB's memory at a million rows; one is as fast, the disk and the cores
+        # being the bound. Memory: one sort (capped, it spills) and a few batches.
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
@@ -360,10 +358,7 @@ def export_batches(
                     while (item := queue.get()) is not _DONE:
                         if isinstance(item, BaseException):
                             raise item
-                        if isinstance(item, InOrder):
-                            yield from item.batches()
-                        else:
-                            yield item  # type: ignore[misc]
+                        yield item  # type: ignore[misc]
                     start()
             finally:
                 stop.set()
@@ -377,59 +372,20 @@ def read_partition(
     select: str,
     condition: str,
     params: Sequence[Any],
-    rows: int,
-) -> Iterator[pa.RecordBatch | InOrder]:
-    """The rows of one partition's ``files`` (``select`` of each) in output order.
+) -> Iterator[pa.RecordBatch]:
+    """The rows of one partition's ``files`` (``select`` of each) in output order, sorted
+    by DuckDB (which spills to disk beyond :data:`EXPORT_MEMORY`).
 
     Each partition is read from its own files (binding a view of every file costs a
-    look at every file's schema, for each partition). A partition of up to
-    :data:`SORTED_IN_MEMORY` rows is read unsorted and put in order by Arrow, over
-    the two columns that order it: DuckDB's sort would carry every column, bodies
-    included, through its (capped) memory. A larger one is sorted by DuckDB, which
-    spills to disk.
+    look at every file's schema, for each partition).
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     from crawler.archive.views import rows_sql
 
-    source = f"FROM ({rows_sql(cursor, files)}) WHERE {condition}"
-    if rows > SORTED_IN_MEMORY:
-        ordered = f"SELECT {select} {source} ORDER BY {EXPORT_ORDER}"
-        yield from _arrow_reader(cursor.sql(ordered, params=list(params)), BATCH_ROWS)
-        return
-    unordered = f"SELECT published_at AS _order_at, url_key AS _order_key, {select} {source}"
-    relation = cursor.sql(unordered, params=list(params))
-    batches = list(_arrow_reader(relation, BATCH_ROWS))
-    if not batches:
-        return
-    table = pa.Table.from_batches(batches)
-    del batches
-    order = pc.sort_indices(
-        table, sort_keys=[("_order_at", "ascending", "at_end"), ("_order_key", "ascending")]
+    ordered = (
+        f"SELECT {select} FROM ({rows_sql(cursor, files)}) WHERE {condition} "
+        f"ORDER BY {EXPORT_ORDER}"
     )
-    yield InOrder(table.drop_columns(["_order_at", "_order_key"]), order)
-
-
-class InOrder:
-    """A partition read whole, and the order of its rows: taken in order a batch at a
-    time by the thread that writes them, so that the reader is free for the next one."""
-
-    def __init__(self, table: pa.Table, order: pa.Array) -> None:
-        self.table = table
-        self.order = order
-
-    def batches(self) -> Iterator[pa.RecordBatch]:
-        """The rows in order, a batch at a time; then the partition is let go of, and
-        the memory it took given back (else the peak creeps up, partition by partition)."""
-        from crawler.archive.views import give_back_memory
-
-        table, order = self.table, self.order
-        del self.table, self.order
-        for start in range(0, table.num_rows, BATCH_ROWS):
-            yield from table.take(order[start : start + BATCH_ROWS]).to_batches()
-        del table, order
-        give_back_memory()
+    yield from _arrow_reader(cursor.sql(ordered, params=list(params)), BATCH_ROWS)
 
 
 def _arrow_reader(relation: duckdb.DuckDBPyRelation, rows: int) -> Iterator[pa.RecordBatch]:
