@@ -338,6 +338,8 @@ def export_batches(
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
+        from crawler.archive.views import give_back_memory
+
         stop = Event()
         pending: deque[Queue[object]] = deque()
         parts = iter(chosen)
@@ -359,6 +361,8 @@ def export_batches(
                         if isinstance(item, BaseException):
                             raise item
                         yield item  # type: ignore[misc]
+                    del item
+                    give_back_memory()  # else the peak creeps up, partition by partition
                     start()
             finally:
                 stop.set()
