@@ -629,3 +629,27 @@ def test_pipeline_drops_an_unarchivable_article_and_keeps_its_batch(
     assert sorted(read_table(tmp_path).column("url").to_pylist()) == sorted(
         [items[0].url, items[2].url]
     )
+
+
+def test_known_keys_streamed_in_small_batches(archive: Path, monkeypatch: Any) -> None:
+    """Keys read a few at a time (as a million are, in batches) are all found, once each."""
+    from crawler.archive import reader
+
+    monkeypatch.setattr(reader, "KEY_BATCH_ROWS", 5)
+    sites = ["qdnd.vn" if n % 2 else "baoquankhu7.vn" for n in range(12)]
+    expected = {record(n, site)["url_key"] for n, site in enumerate(sites)}
+    assert known_url_keys(archive) == expected
+    qdnd = known_url_keys(archive, "qdnd.vn")
+    assert qdnd == {record(n, "qdnd.vn")["url_key"] for n in range(1, 12, 2)}
+    assert len(qdnd) == 6
+
+
+def test_sorted_unique_prefixes() -> None:
+    from array import array
+
+    from crawler.archive.reader import _sorted_unique
+
+    values = array("Q", [5, 2**64 - 1, 5, 0, 3, 3, 2**63])
+    assert list(_sorted_unique(values)) == [0, 3, 5, 2**63, 2**64 - 1]
+    assert list(_sorted_unique(array("Q", [7]))) == [7]
+    assert list(_sorted_unique(array("Q"))) == []

@@ -192,3 +192,50 @@ def test_readers_never_see_a_partition_half_done(tmp_path: Path) -> None:
     for counts in seen:
         for partition, n in counts.items():
             assert n in (before[partition], after[partition]), (partition, n)
+
+
+def test_month_compacts_that_month_only(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    titles = add_newer_versions(archive)
+    by_partition = Counter(path.parent for path in files(archive))
+    target = next(
+        p for p, n in sorted(by_partition.items()) if n > 1 and p.parent.name != "year=unknown"
+    )
+    year, month = target.parent.name.removeprefix("year="), target.name.removeprefix("month=")
+    others = {
+        path: (path.stat().st_ino, path.stat().st_mtime_ns)
+        for path in files(archive)
+        if path.parent.parent.name != f"year={year}" or path.parent.name != f"month={month}"
+    }
+    assert others and len(others) < len(files(archive))
+    assert main(["compact", "--archive", str(archive), "--month", f"{year}-{month}"]) == 0
+    assert "compact: rewrote" in capsys.readouterr().out
+    # Every other partition's files are the very same files, untouched.
+    now = {
+        path: (path.stat().st_ino, path.stat().st_mtime_ns)
+        for path in files(archive)
+        if path.parent.parent.name != f"year={year}" or path.parent.name != f"month={month}"
+    }
+    assert now == others
+    # The month's partitions (every site's) are one file each, one row per article,
+    # the newest: the re-extracted title where there is one.
+    rewritten = {p.parent for p in files(archive)} - {p.parent for p in others}
+    assert target in rewritten
+    for partition in rewritten:
+        (only,) = partition.glob("*.parquet")
+        rows = pq.read_table(only, columns=["url_key", "title"]).to_pylist()
+        assert len(rows) == len({r["url_key"] for r in rows})
+        for row in rows:
+            assert row["title"] == titles.get(row["url_key"], row["title"])
+        assert any(row["url_key"] in titles for row in rows) or partition != target
+
+
+@pytest.mark.parametrize("month", ["2024-13", "2024-1", "24-01", "2024/01", "later"])
+def test_month_must_be_a_month(
+    archive: Path, month: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = files(archive)
+    with pytest.raises(SystemExit) as exit_:
+        main(["compact", "--archive", str(archive), "--month", month])
+    assert exit_.value.code == 2
+    assert "not a month (YYYY-MM" in capsys.readouterr().err
+    assert files(archive) == before

@@ -362,6 +362,27 @@ def _partitions(files: list[Path], articles: Path) -> dict[Path, list[Path]]:
     return groups
 
 
+def partition_month(live: Path) -> tuple[str, str]:
+    """The (year, month) of a partition directory, as its names spell them."""
+    return (
+        live.parent.name.removeprefix("year="),
+        live.name.removeprefix("month="),
+    )
+
+
+def parse_month(text: str) -> tuple[str, str]:
+    """``YYYY-MM`` (or ``unknown``, the undated partitions) as the (year, month) of a
+    partition's directories; ValueError if it is neither."""
+    if text == "unknown":
+        return "unknown", "unknown"
+    year, dash, month = text.partition("-")
+    if not (dash and len(year) == 4 and year.isdigit() and len(month) == 2 and month.isdigit()):
+        raise ValueError(f"not a month (YYYY-MM, or unknown for undated articles): {text!r}")
+    if not 1 <= int(month) <= 12:
+        raise ValueError(f"not a month (YYYY-MM, or unknown for undated articles): {text!r}")
+    return year, month
+
+
 def _build(
     live: Path,
     inputs: list[Path],
@@ -423,8 +444,13 @@ def compact(
     sites: list[str] | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
     dry_run: bool = False,
+    months: list[tuple[str, str]] | None = None,
 ) -> CompactResult:
-    """Compact the archive's partitions (of ``sites``, or all). See the module's notes."""
+    """Compact the archive's partitions (of ``sites``, or all; of ``months``, (year,
+    month) as the directories name them, or all). See the module's notes.
+
+    Only the chosen partitions are rewritten; which row of an article is the newest
+    is still decided over the whole archive (its keys are read, not its bodies)."""
     import duckdb
 
     root = Path(root)
@@ -445,6 +471,8 @@ def compact(
     for live, inputs in sorted(groups.items()):
         site = live.parent.parent.name.removeprefix("site=")
         if sites and site not in sites:
+            continue
+        if months and partition_month(live) not in months:
             continue
         losers = any(len(keep[absolute(p)]) < counts[absolute(p)] for p in inputs)
         if len(inputs) > 1 or losers or any(absolute(p) in old for p in inputs):

@@ -155,10 +155,12 @@ def csv_writer(out: IO[str], names: Sequence[str], raw: bool = False) -> _csv.Wr
 # every line (JSON, or quoted CSV); Python only writes the text it is handed.
 
 EXPORT_MEMORY = "200MB"
-READERS = 2  # partitions read at once
-QUEUED_BATCHES = 4  # batches a reader may have ready before it waits
-_DONE = object()
 """DuckDB's memory for an export; beyond it, its sorts and aggregates spill to disk."""
+READERS = 1  # partitions read at once (DuckDB sorts each on every core)
+AHEAD = 2  # partitions handed to the reader: the next one waits there for it
+QUEUED_BATCHES = 2  # batches a reader may have ready before it waits
+_DONE = object()
+EXPORT_ORDER = "published_at NULLS LAST, url_key"
 
 FORMATS = ("jsonl", "csv", "parquet")
 
@@ -283,29 +285,29 @@ def export_batches(
 ) -> tuple[int, Iterator[pa.RecordBatch]]:
     """How many rows the export has, and its rows (``select`` of each), partition by
     partition in output order, as Arrow record batches."""
-    from crawler.archive.views import parquet_files, rows_sql
+    from crawler.archive.views import parquet_files
 
     where, params = _conditions(sites, since, until, zones, default_zone)
     if not all_versions and mark_older(con):
         where.append("(_file, _row) NOT IN (SELECT (_file, _row) FROM _older)")
     condition = " AND ".join(where) or "true"
-    total = int(
-        con.execute(f"SELECT count(*) FROM _keys WHERE {condition}", params).fetchall()[0][0]
-    )
-    wanted = set(sites or ())
+    counts = {
+        (str(site), str(year), str(month)): int(n)
+        for site, year, month, n in con.execute(
+            f"SELECT site, year, month, count(*) FROM _keys WHERE {condition} GROUP BY ALL",
+            params,
+        ).fetchall()
+    }
     groups: dict[tuple[str, str, str], list[Path]] = {}
     for path in parquet_files(root):
         part = partition_of(root, path)
-        if part is not None and (not wanted or part[0] in wanted):
+        if part is not None and part in counts:
             groups.setdefault(part, []).append(path)
     chosen = sorted(groups, key=lambda p: (p[0], p[1] == "unknown", p[1], p[2]))
+    total = sum(counts[part] for part in chosen)
 
     def partition(part: tuple[str, str, str], out: Queue[object], stop: Event) -> None:
-        """Read one partition into ``out``, batch by batch, then ``_DONE`` (or the error).
-
-        Each partition is read from its own files (binding a view of every file costs a
-        look at every file's schema, for each partition), on its own cursor.
-        """
+        """Read one partition into ``out``, batch by batch, then ``_DONE`` (or the error)."""
 
         def put(item: object) -> bool:
             while not stop.is_set():
@@ -318,14 +320,7 @@ def export_batches(
 
         cursor = con.cursor()
         try:
-            relation = cursor.sql(
-                f"SELECT {select} FROM ({rows_sql(cursor, groups[part])}) "
-                f"WHERE {condition} ORDER BY published_at NULLS LAST, url_key",
-                params=params,
-            )
-            # DuckDB 1.4+ names it to_arrow_reader; earlier ones fetch_record_batch.
-            fetch = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
-            for batch in fetch(BATCH_ROWS):
+            for batch in read_partition(cursor, groups[part], select, condition, params):
                 if not put(batch):
                     return
             put(_DONE)
@@ -335,11 +330,15 @@ def export_batches(
             cursor.close()
 
     def batches() -> Iterator[pa.RecordBatch]:
-        # Two partitions are read at once (two cores), each streamed through a short
-        # queue: memory holds a few batches and DuckDB's sorts (capped, they spill),
-        # whatever the size of a partition.
+        # One partition is read at a time (DuckDB's sort on both cores), streamed to
+        # the writer through a short queue; the next one starts as the last batches
+        # of this one are written. Two sorts at once, each carrying bodies, overflowed
+        # DuckDB's memory at a million rows; one is as fast, the disk and the cores
+        # being the bound. Memory: one sort (capped, it spills) and a few batches.
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
+
+        from crawler.archive.views import give_back_memory
 
         stop = Event()
         pending: deque[Queue[object]] = deque()
@@ -354,7 +353,7 @@ def export_batches(
                     pending.append(queue)
 
             try:
-                for _ in range(READERS):
+                for _ in range(AHEAD):
                     start()
                 while pending:
                     queue = pending.popleft()
@@ -362,11 +361,41 @@ def export_batches(
                         if isinstance(item, BaseException):
                             raise item
                         yield item  # type: ignore[misc]
+                    del item
+                    give_back_memory()  # else the peak creeps up, partition by partition
                     start()
             finally:
                 stop.set()
 
     return total, batches()
+
+
+def read_partition(
+    cursor: duckdb.DuckDBPyConnection,
+    files: list[Path],
+    select: str,
+    condition: str,
+    params: Sequence[Any],
+) -> Iterator[pa.RecordBatch]:
+    """The rows of one partition's ``files`` (``select`` of each) in output order, sorted
+    by DuckDB (which spills to disk beyond :data:`EXPORT_MEMORY`).
+
+    Each partition is read from its own files (binding a view of every file costs a
+    look at every file's schema, for each partition).
+    """
+    from crawler.archive.views import rows_sql
+
+    ordered = (
+        f"SELECT {select} FROM ({rows_sql(cursor, files)}) WHERE {condition} "
+        f"ORDER BY {EXPORT_ORDER}"
+    )
+    yield from _arrow_reader(cursor.sql(ordered, params=list(params)), BATCH_ROWS)
+
+
+def _arrow_reader(relation: duckdb.DuckDBPyRelation, rows: int) -> Iterator[pa.RecordBatch]:
+    # DuckDB 1.4+ names it to_arrow_reader; earlier ones fetch_record_batch.
+    fetch = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
+    yield from fetch(rows)
 
 
 def _with_export_connection(root: Path | str, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
@@ -389,6 +418,7 @@ def _with_export_connection(root: Path | str, work: Callable[[duckdb.DuckDBPyCon
         con.execute(f"SET temp_directory = {sql_string(tempfile.gettempdir())}")
         con.execute(
             "CREATE VIEW _keys AS SELECT url_key, fetched_at, crawl_run, published_at, site, "
+            "year, month, "
             f"_file, file_row_number AS _row FROM read_parquet({sql_list(files)}, "
             "hive_partitioning = true, hive_types = {'site': VARCHAR, 'year': VARCHAR, "
             "'month': VARCHAR}, hive_types_autocast = false, filename = '_file', "

@@ -31,6 +31,7 @@ from crawler.archive.views import (
     ArchiveReadError,
     BadArchiveFile,
     check_files,
+    give_back_memory,
     one_line,
     sql_list,
     vanished_file,
@@ -172,10 +173,12 @@ class KnownKeys:
         return cls(array("Q"), set())
 
 
+_HEX = "coalesce(length(url_key) = 64 AND regexp_full_match(url_key, '[0-9a-fA-F]{64}'), false)"
 _PREFIX_SQL = (
     "TRY_CAST('0x' || substr(url_key, 1, 16) AS UBIGINT) AS prefix, "
-    "length(url_key) = 64 AND regexp_full_match(url_key, '[0-9a-fA-F]{64}') AS hex"
+    f"{_HEX} AS hex, CASE WHEN {_HEX} THEN NULL ELSE url_key END AS other"
 )
+KEY_BATCH_ROWS = 65536
 
 
 def known_url_keys(root: Path | str, site: str | None = None) -> KnownKeys:
@@ -210,10 +213,8 @@ def known_url_keys(root: Path | str, site: str | None = None) -> KnownKeys:
                 check_files(root, files, con)
                 source, where = f"read_parquet({sql_list(files)})", ""
             params = [site] if site and where else []
-            keys = con.sql(f"SELECT DISTINCT {_PREFIX_SQL} FROM {source} {where}", params=params)
-            # DuckDB 1.4+ names it to_arrow_table; earlier ones arrow.
-            fetch = getattr(keys, "to_arrow_table", None) or getattr(keys, "arrow")  # noqa: B009
-            return _known(fetch(), con, source, where, params)
+            keys = con.sql(f"SELECT {_PREFIX_SQL} FROM {source} {where}", params=params)
+            return _known(keys)
         except duckdb.IOException as error:  # listed, then swapped away by a compaction
             if attempt == _TRIES - 1 or not vanished_file(error):
                 raise ArchiveReadError(f"cannot read the archive: {one_line(error)}") from None
@@ -221,47 +222,48 @@ def known_url_keys(root: Path | str, site: str | None = None) -> KnownKeys:
             raise ArchiveReadError(f"cannot read the archive: {one_line(error)}") from None
         finally:
             con.close()
-            _give_back_memory()
+            give_back_memory()
     raise AssertionError("unreachable")
 
 
-def _give_back_memory() -> None:
-    """Return to the system what the load took and freed (the keys take 8 bytes each;
-    the scan's buffers must not stay resident for the whole crawl)."""
-    import contextlib
-    import ctypes
-    import ctypes.util
-
-    pa.default_memory_pool().release_unused()
-    name = ctypes.util.find_library("c")
-    if name:
-        with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
-            ctypes.CDLL(name).malloc_trim(0)
-
-
-def _known(
-    table: pa.Table,
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    where: str,
-    params: list[str],
-) -> KnownKeys:
-    hexes = table.filter(pc.field("hex"))
-    prefixes = pc.unique(hexes.column("prefix").combine_chunks()).cast(pa.uint64())
-    ordered = pc.sort_indices(prefixes)
-    values = pc.take(prefixes, ordered)
-    keys = array("Q")
-    if len(values):
-        keys.frombytes(memoryview(values.buffers()[1])[: 8 * len(values)].tobytes())
+def _known(keys: duckdb.DuckDBPyRelation) -> KnownKeys:
+    """Stream the keys in batches, keeping 8 bytes of each hex key (its 64-bit prefix) in
+    one array, never a table of every key; sorted and made unique once, at the end."""
+    # DuckDB 1.4+ names it to_arrow_reader; earlier ones fetch_record_batch.
+    fetch = getattr(keys, "to_arrow_reader", None) or keys.fetch_record_batch
+    gathered = array("Q")
     others: set[str] = set()
-    if table.num_rows != hexes.num_rows:
-        clause = (where + " AND" if where else "WHERE") + " NOT (length(url_key) = 64 AND "
-        clause += "regexp_full_match(url_key, '[0-9a-fA-F]{64}'))"
-        others = {
-            k for (k,) in con.execute(f"SELECT url_key FROM {source} {clause}", params).fetchall()
-        }
-        others.discard(None)  # type: ignore[arg-type]
-    return KnownKeys(keys, others)
+    for batch in fetch(KEY_BATCH_ROWS):
+        gathered.frombytes(_uint64_bytes(batch.column("prefix").filter(batch.column("hex"))))
+        other = batch.column("other").drop_null()
+        if len(other):
+            others.update(other.to_pylist())
+    return KnownKeys(_sorted_unique(gathered), others)
+
+
+def _uint64_bytes(values: pa.Array) -> memoryview:
+    """The bytes of an array of 64-bit integers without nulls, as they are in memory."""
+    if not len(values):
+        return memoryview(b"")
+    return memoryview(values.buffers()[1])[8 * values.offset : 8 * (values.offset + len(values))]
+
+
+def _sorted_unique(values: array[int]) -> array[int]:
+    """``values`` sorted, each once (sorting by Arrow: a few copies of 8 bytes a key)."""
+    if len(values) < 2:
+        return values
+    buffer = pa.py_buffer(values)
+    column = pa.Array.from_buffers(pa.uint64(), len(values), [None, buffer])
+    ordered = pc.take(column, pc.sort_indices(column))
+    del column, buffer
+    values = array("Q")  # the caller's array is not needed any more
+    first = ordered.slice(0, 1)
+    rest = ordered.slice(1).filter(
+        pc.not_equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1))
+    )
+    values.frombytes(_uint64_bytes(first))
+    values.frombytes(_uint64_bytes(rest))
+    return values
 
 
 def _files(root: Path | str, site: str | None) -> list[Path]:

@@ -459,3 +459,20 @@ def one_line(error: BaseException) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip().strip("^")]
     text = " ".join(lines)
     return text if len(text) <= 400 else text[:397] + "..."
+
+
+def give_back_memory() -> None:
+    """Return to the system what a large read took and freed (Arrow's pool keeps freed
+    memory, and so does the C allocator): what a command holds for long (a crawl's
+    known keys) or keeps taking (an export, partition after partition) stays small."""
+    import contextlib
+    import ctypes
+    import ctypes.util
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    name = ctypes.util.find_library("c")
+    if name:
+        with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+            ctypes.CDLL(name).malloc_trim(0)

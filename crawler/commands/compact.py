@@ -14,6 +14,7 @@ from crawler.archive.compaction import (
     CheckFailed,
     CompactResult,
     compact,
+    parse_month,
 )
 from crawler.archive.layout import lock_path
 from crawler.archive.schema import SCHEMA_VERSION
@@ -62,6 +63,14 @@ class _Locked(Exception):
     pass
 
 
+def _month(text: str) -> tuple[str, str]:
+    """An argparse type: ``YYYY-MM`` or ``unknown``."""
+    try:
+        return parse_month(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def cmd_compact(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -73,7 +82,7 @@ def cmd_compact(args: argparse.Namespace) -> int:
     try:
         parquet_files(args.archive)
         with _locked(Path(args.archive)):
-            result = compact(args.archive, args.site, args.rows_per_file, args.dry_run)
+            result = compact(args.archive, args.site, args.rows_per_file, args.dry_run, args.month)
     except _Locked as error:
         print(f"crawler compact: {error}; compact when it has finished", file=sys.stderr)
         return EXIT_LOCKED
@@ -129,6 +138,15 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
     )
     add_archive_option(p)
     p.add_argument("--site", action="append", help=f"only this site's partitions: {SITE_HELP}")
+    p.add_argument(
+        "--month",
+        action="append",
+        type=_month,
+        metavar="YYYY-MM",
+        help="only this month's partitions (the month in the archive's directories, from "
+        "each article's publish date); 'unknown' for the undated ones (repeatable). "
+        "No other partition is rewritten",
+    )
     p.add_argument(
         "--rows-per-file",
         type=int,
