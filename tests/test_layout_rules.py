@@ -168,3 +168,14 @@ def test_the_cleaning_steps_follow_item_pipelines() -> None:
     steps = [f"{s.__module__}.{s.__name__}" for s in (*CLEANING_STEPS, *CHECKING_STEPS)]
     assert steps == [path for path in order if path in steps]
     assert len(steps) == len(order) - 1  # all but the archive
+
+
+def test_the_command_line_starts_without_scrapy() -> None:
+    # Only the commands that crawl load Scrapy and the spiders (a look-up answers in
+    # well under a second on a large archive; Scrapy's import alone is half of that).
+    import subprocess
+    import sys
+
+    code = "import sys, crawler.cli; print(sorted(m for m in ('scrapy', 'crawler.sites.base') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

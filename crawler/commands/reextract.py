@@ -16,16 +16,17 @@ from crawler.commands._common import (
     add_settings_option,
     settings_pairs,
 )
-from crawler.crawling.replay import STATS_PREFIX, Plan, make_plan, run_plan
-
-STAT_UNCHANGED = STATS_PREFIX + "/unchanged"  # crawler.crawling.unchanged counts them
 
 if TYPE_CHECKING:
+    from crawler.crawling.replay import Plan
     from crawler.crawling.runner import RunResult
 
 
 def cmd_reextract(args: argparse.Namespace) -> int:
+    # Scrapy and the spiders load only here: every other command starts without them.
     import duckdb
+
+    from crawler.crawling.replay import make_plan, run_plan
 
     settings = settings_pairs(args.set)
     try:
@@ -84,14 +85,17 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
 
 def report(plan: Plan, result: RunResult) -> str:
     """What the run did, for standard error."""
+    from crawler.crawling.replay import STATS_PREFIX
+    from crawler.crawling.unchanged import STAT_UNCHANGED as unchanged_stat
+
     lines = [
         f"reextract run {result.run_id}: {result.stat(STATS_PREFIX + '/pages'):,} stored pages "
         f"re-parsed, {result.stat('crawler/archive/rows_written'):,} rows written, "
-        f"{result.stat(STAT_UNCHANGED):,} unchanged"
+        f"{result.stat(unchanged_stat):,} unchanged"
     ]
     for spider in result.spiders:
         stats = spider.stats
-        unchanged = stats.get(STAT_UNCHANGED, 0)
+        unchanged = stats.get(unchanged_stat, 0)
         lines.append(
             f"  {spider.spider}: {len(plan.pages.get(spider.spider, [])):,} pages, "
             f"{stats.get('crawler/archive/rows_written', 0):,} rows, "
