@@ -363,3 +363,23 @@ def test_dates_are_the_sites_local_days_as_in_export(
         assert main(["export", "--archive", str(archive), "--site", "qdnd", *window]) == 0
         lines = capsys.readouterr().out.splitlines()
         assert sum("Tuần tra đêm" in line for line in lines) == expected
+
+
+def test_the_sites_zones_are_kept_in_the_index_and_read_again_after_new_rows(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import timedelta, timezone
+
+    from crawler.archive.search import store_zones, stored_zones
+
+    assert titles(archive, capsys, "tuần tra", "--since", "2025-01-01")
+    zones, default = stored_zones(archive) or ({}, None)
+    assert zones["qdnd.vn"].utcoffset(None) == timedelta(hours=7)
+    assert zones["81.cn"].utcoffset(None) == timedelta(hours=8)
+    # What is kept is what is used: a zone 20 hours east moves 2025-04-10 05:00 UTC a day on.
+    store_zones(archive, {**zones, "bienphong.com.vn": timezone(timedelta(hours=20))}, default)
+    assert titles(archive, capsys, "đồn biên phòng", "--until", "2025-04-10") == []
+    write(archive, [row(13, 0, "2025-08-01", "Mới", "Một bài mới.", RUN2)], RUN2)
+    assert titles(archive, capsys, "đồn biên phòng", "--until", "2025-04-10") == [
+        "Đồn biên phòng Đà Nẵng"
+    ]

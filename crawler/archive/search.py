@@ -28,6 +28,7 @@ snippets is kept beside it, compressed, so that answering never reads Parquet.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 import sys
@@ -35,7 +36,7 @@ import time
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -483,6 +484,55 @@ def rebuild(root: Path | str, progress: bool = False) -> SyncResult:
         temporary.unlink(missing_ok=True)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def stored_zones(root: Path | str) -> tuple[dict[str, tzinfo], tzinfo] | None:
+    """The sites' time zones kept in the index by :func:`store_zones` (None: none kept).
+
+    Knowing them otherwise means loading every spider (half a second of Scrapy), more
+    than a search itself takes.
+    """
+    target = search_index_path(root)
+    try:
+        connection = _connect(target)
+    except SearchError:
+        return None
+    try:
+        row = connection.execute("SELECT value FROM meta WHERE key = 'zones'").fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        connection.close()
+    if row is None:
+        return None
+    data = json.loads(row[0])
+    zones: dict[str, tzinfo] = {
+        site: timezone(timedelta(seconds=s)) for site, s in data["sites"].items()
+    }
+    return zones, timezone(timedelta(seconds=data["default"]))
+
+
+def store_zones(root: Path | str, zones: Mapping[str, tzinfo], default: tzinfo) -> None:
+    """Keep the sites' zones in the index, if each is a fixed offset (a zone with summer
+    time has no one offset: then nothing is kept, and they are loaded each time)."""
+    offsets = {site: zone.utcoffset(None) for site, zone in zones.items()}
+    fallback = default.utcoffset(None)
+    if fallback is None or any(offset is None for offset in offsets.values()):
+        return
+    value = json.dumps(
+        {
+            "sites": {site: o.total_seconds() for site, o in offsets.items() if o is not None},
+            "default": fallback.total_seconds(),
+        }
+    )
+    connection = _connect(search_index_path(root))
+    try:
+        connection.execute("INSERT OR REPLACE INTO meta VALUES ('zones', ?)", (value,))
+        connection.commit()
+    except sqlite3.Error as error:
+        raise SearchError(f"cannot write the search index: {error}") from None
+    finally:
+        connection.close()
 
 
 def sync(root: Path | str, progress: bool = False) -> SyncResult:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
-from datetime import UTC
+from collections.abc import Callable, Mapping
+from datetime import UTC, tzinfo
+from pathlib import Path
 from typing import Any
 
 from crawler.commands._common import (
@@ -62,9 +63,11 @@ def cmd_search(args: argparse.Namespace) -> int:
                     f"in {done.seconds:.1f} s",
                     file=sys.stderr,
                 )
-        # Dates are each site's local days, as in crawl and export (the spiders know the
-        # zones: loaded only when a date is given).
-        zones, default_zone = site_zones() if args.since or args.until else ({}, UTC)
+        zones, default_zone = (
+            _zones(args.archive, refresh=done.rebuilt or done.files_added > 0)
+            if args.since or args.until
+            else ({}, UTC)
+        )
         hits = search(
             args.archive, terms, args.n, args.site, args.since, args.until, zones, default_zone
         )
@@ -82,6 +85,20 @@ def cmd_search(args: argparse.Namespace) -> int:
         shown += f" shown (the best {args.n}; -n for more)"
     print(shown, file=sys.stderr)
     return 0
+
+
+def _zones(archive: Path, refresh: bool) -> tuple[Mapping[str, tzinfo], tzinfo]:
+    """Each site's time zone, for dates that are the site's local days as in crawl and
+    export. The spiders know them; they are kept in the index, and loaded again (half a
+    second of Scrapy) only when new rows came in, which may be of a new site."""
+    from crawler.archive.search import store_zones, stored_zones
+
+    kept = None if refresh else stored_zones(archive)
+    if kept is not None:
+        return kept
+    zones, default_zone = site_zones()
+    store_zones(archive, zones, default_zone)
+    return zones, default_zone
 
 
 def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:
