@@ -19,6 +19,7 @@ import pytest
 from lxml import html
 from scrapy.exceptions import DropItem
 from scrapy.http import HtmlResponse
+from support.real_bodies import expected_parts
 
 from crawler.generic.compare import body_f1
 from crawler.generic.extract import body, is_boilerplate_text
@@ -31,7 +32,6 @@ from crawler.pipelines import clean
 from crawler.sites.generic import GenericSpider
 from crawler.sites.parser import parse_html
 from crawler.text.dates import CHINA
-from crawler.text.normalise import normalise
 
 ROOT = Path(__file__).resolve().parent.parent
 FRAGMENTS = ROOT / "replicas/sources/qdnd.vn/article_body_fragments"
@@ -60,25 +60,6 @@ def _replica_page(url: str) -> bytes:
     return pages[url].read_bytes()
 
 
-def expected(fragment: Path) -> tuple[list[str], list[str], str, list[str]]:
-    """(captions, paragraphs, byline, trailers) straight off the fragment's markup."""
-    root = html.fromstring(fragment.read_text("utf-8"))
-    captions = []
-    for table in root.xpath(".//table[.//img]"):
-        text = normalise(
-            " ".join(t for row in table.xpath(".//tr[not(.//img)]") for t in row.itertext())
-        )
-        if text:
-            captions.append(text)
-    paragraphs = [normalise(p.text_content()) for p in root.xpath("./p | ./h2")]
-    paragraphs = [p for p in paragraphs if p]
-    trailers = [
-        p for p in paragraphs if p.startswith("*") and ("xem các tin" in p or "Chuyên mục" in p)
-    ]
-    index = paragraphs.index(trailers[0])
-    return captions, paragraphs[: index - 1], paragraphs[index - 1], trailers
-
-
 def test_the_28_real_bodies_are_in_the_replica() -> None:
     assert len(REAL_QDND) == 28
     assert len({a["source_file"] for a in REAL_QDND}) == 28
@@ -87,7 +68,7 @@ def test_the_28_real_bodies_are_in_the_replica() -> None:
 @pytest.mark.parametrize("entry", REAL_QDND, ids=lambda a: a["source_file"].split("/")[-1])
 def test_real_qdnd_body_in_generic_mode(entry: dict[str, str]) -> None:
     article = generic(_replica_page(entry["url"]), entry["url"])
-    captions, paragraphs, byline, trailers = expected(
+    captions, paragraphs, byline, trailers = expected_parts(
         FRAGMENTS / entry["source_file"].split("/")[-1]
     )
     assert article.title == entry["title"]

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from lxml import html
+from support.real_bodies import expected_parts
 
 from crawler.items import Article
 from crawler.pipelines import clean
 from crawler.sites.blocks import blocks_from_element
-from crawler.text.normalise import normalise
 
 FRAGMENTS = sorted(
     (Path(__file__).parent.parent / "replicas/sources/qdnd.vn/article_body_fragments").glob(
@@ -35,26 +35,6 @@ def cleaned(path: Path) -> Article:
         blocks=blocks_from_element(root, BASE),
     )
     return clean(article, check=True)
-
-
-def expected_parts(path: Path) -> tuple[list[str], list[str], str, list[str]]:
-    """(captions, paragraphs, byline, trailers) read straight off the markup."""
-    root = html.fromstring(path.read_text("utf-8"))
-    captions = []
-    for table in root.xpath(".//table[.//img]"):
-        text = normalise(
-            " ".join(t for row in table.xpath(".//tr[not(.//img)]") for t in row.itertext())
-        )
-        if text:
-            captions.append(text)
-    paragraphs = [normalise(p.text_content()) for p in root.xpath("./p | ./h2")]
-    paragraphs = [p for p in paragraphs if p]
-    trailers = [
-        p for p in paragraphs if p.startswith("*") and ("xem các tin" in p or "Chuyên mục" in p)
-    ]
-    index = paragraphs.index(trailers[0])
-    byline = paragraphs[index - 1]
-    return captions, paragraphs[: index - 1], byline, trailers
 
 
 def test_all_28_bodies_are_here() -> None:
