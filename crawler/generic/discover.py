@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 
 from lxml.etree import _Element
 
+from crawler.generic.metadata import ARTICLE_TYPES, text_weight
 from crawler.generic.metadata import json_ld as _json_ld
 from crawler.generic.metadata import json_ld_types as _types
 from crawler.generic.metadata import meta as _meta
-from crawler.generic.metadata import text_weight
 from crawler.urls import join_url
 
 FEED_TYPES = frozenset(
@@ -31,18 +31,6 @@ FEED_TYPES = frozenset(
 COMMON_FEED_PATHS = ("/rss", "/feed", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml")
 COMMON_SITEMAP_PATHS = ("/sitemap.xml", "/sitemap_index.xml", "/news-sitemap.xml")
 
-ARTICLE_TYPES = frozenset(
-    {
-        "article",
-        "newsarticle",
-        "reportagenewsarticle",
-        "analysisnewsarticle",
-        "opinionnewsarticle",
-        "backgroundnewsarticle",
-        "blogposting",
-        "report",
-    }
-)
 # Meta names pages give their publish date under.
 PUBLISHED_META = (
     "article:published_time",
