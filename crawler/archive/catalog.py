@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING
 
 from crawler.archive.layout import ARTICLES_DIR, INDEX_DIR, index_path
 from crawler.archive.views import (
-    SCHEMA_VERSION_KEY,
     ArchiveReadError,
     absolute,
     check_files,
     one_line,
     parquet_files,
+    schema_versions,
     sql_list,
     sql_string,
     vanished_file,
@@ -183,16 +183,6 @@ def row_sql(root: Path, files: list[Path], con: duckdb.DuckDBPyConnection) -> st
     return _ROW_SQL.format(cut=_cut(root), files=sql_list(files), raw=raw)
 
 
-def _versions(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, str | None]:
-    versions: dict[str, str | None] = {absolute(f): None for f in files}
-    for name, value in con.execute(
-        f"SELECT file_name, value FROM parquet_kv_metadata({sql_list(files)}) "
-        f"WHERE key = {sql_string(SCHEMA_VERSION_KEY)}::BLOB"
-    ).fetchall():
-        versions[name] = bytes(value).decode("utf-8", "replace")
-    return versions
-
-
 def _rows_per_file(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, int]:
     return {
         name: int(rows)
@@ -210,7 +200,7 @@ def file_entries(
     """[size, mtime_ns, rows, schema version] of each of ``files`` (footers only)."""
     if not files:
         return {}
-    versions = _versions(con, files)
+    versions = schema_versions(con, files)
     rows = _rows_per_file(con, files)
     out: dict[str, list[int | str | None]] = {}
     for file in files:

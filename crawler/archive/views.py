@@ -231,7 +231,7 @@ def _schemas(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, str
     return schemas
 
 
-def _versions(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, str | None]:
+def schema_versions(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, str | None]:
     """Each file's ``crawler.schema_version`` (None where it has none)."""
     versions: dict[str, str | None] = {absolute(f): None for f in files}
     for name, value in con.execute(
@@ -303,7 +303,7 @@ def bad_files(
             if isinstance(columns, str):
                 bad += [(path, columns) for path in group]
             elif schema_problem(columns, None) is not None:
-                versions = _versions(con, group)
+                versions = schema_versions(con, group)
                 for path in group:
                     problem = schema_problem(columns, versions[absolute(path)])
                     if problem is not None:
