@@ -45,7 +45,7 @@ from crawler.archive.layout import (
     iter_parquet_files,
     search_index_path,
 )
-from crawler.archive.window import local_bounds
+from crawler.archive.window import date_window
 from crawler.text.search_text import Term, fts_query, index_text, snippet
 
 INDEX_VERSION = "4"
@@ -589,33 +589,6 @@ def _micros(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
-def _date_window(
-    since: date | None,
-    until: date | None,
-    zones: Mapping[str, tzinfo],
-    default_zone: tzinfo,
-) -> tuple[str, list[Any]]:
-    """The exact publish-date condition on ``docs d``: each site's own local days."""
-    parts: list[str] = []
-    params: list[Any] = []
-
-    def bounded(zone: tzinfo) -> str:
-        where = []
-        for bound, op in zip(local_bounds(since, until, zone), (">=", "<"), strict=True):
-            if bound is not None:
-                where.append(f"d.published {op} ?")
-                params.append(_micros(bound))
-        return " AND ".join(where)
-
-    for site, zone in sorted(zones.items()):
-        params.append(site)
-        parts.append(f"(d.site = ? AND {bounded(zone)})")
-    others = f"d.site NOT IN ({', '.join('?' for _ in zones)}) AND " if zones else ""
-    params += sorted(zones)
-    parts.append(f"({others}{bounded(default_zone)})")
-    return "(" + " OR ".join(parts) + ")", params
-
-
 def _day(micros: int) -> str:
     return (EPOCH + timedelta(microseconds=micros)).date().isoformat()
 
@@ -694,7 +667,10 @@ def search(
                 return []
             months = [_token("m", m) for m in _months(first, last)]
             match += " AND facets : (" + " OR ".join(f'"{t}"' for t in months) + ")"
-            window, values = _date_window(since, until, zones or {}, default_zone)
+            window, values = date_window(
+                since, until, zones or {}, default_zone, "d.published", "d.site",
+                lambda moment: ("?", _micros(moment)),
+            )  # fmt: skip
             where.append(window)
             params += values
         rows = _best(connection, " AND ".join(where), [match, *params], limit)

@@ -7,7 +7,7 @@ its own midnight. Pure: the zones come from the caller (the spiders know them).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -27,17 +27,9 @@ def local_bounds(
     )
 
 
-def _bounds(since: date | None, until: date | None, zone: tzinfo) -> tuple[list[str], list[Any]]:
-    where: list[str] = []
-    params: list[Any] = []
-    low, high = local_bounds(since, until, zone)
-    if low:
-        where.append("published_at >= CAST(? AS TIMESTAMPTZ)")
-        params.append(low.isoformat())
-    if high:
-        where.append("published_at < CAST(? AS TIMESTAMPTZ)")
-        params.append(high.isoformat())
-    return where, params
+def timestamptz(moment: datetime) -> tuple[str, Any]:
+    """A bound as DuckDB compares it with ``published_at`` (the archive's views)."""
+    return "CAST(? AS TIMESTAMPTZ)", moment.isoformat()
 
 
 def date_window(
@@ -45,21 +37,35 @@ def date_window(
     until: date | None,
     zones: Mapping[str, tzinfo],
     default: tzinfo,
+    published: str = "published_at",
+    site: str = "site",
+    bound: Callable[[datetime], tuple[str, Any]] = timestamptz,
 ) -> tuple[str, list[Any]]:
     """A condition (and its parameters) true for rows published from ``since`` to
     ``until`` inclusive, each in its site's zone (``zones``; ``default`` for the rest).
-    Empty when neither date is given; rows without a date never match a window."""
+    Empty when neither date is given; rows without a date never match a window.
+
+    ``published`` and ``site`` name the columns; ``bound`` writes an instant as the
+    query compares it (a placeholder and its parameter).
+    """
     if not since and not until:
         return "", []
-    parts, params = [], []
-    for site, zone in sorted(zones.items()):
-        where, values = _bounds(since, until, zone)
-        parts.append("(site = ? AND " + " AND ".join(where) + ")")
-        params += [site, *values]
-    where, values = _bounds(since, until, default)
-    others = ", ".join("?" for _ in zones)
-    parts.append(
-        "(" + (f"site NOT IN ({others}) AND " if zones else "") + " AND ".join(where) + ")"
-    )
-    params += [*sorted(zones), *values]
+    parts: list[str] = []
+    params: list[Any] = []
+
+    def within(zone: tzinfo) -> str:
+        where = []
+        for moment, op in zip(local_bounds(since, until, zone), (">=", "<"), strict=True):
+            if moment is not None:
+                placeholder, value = bound(moment)
+                where.append(f"{published} {op} {placeholder}")
+                params.append(value)
+        return " AND ".join(where)
+
+    for name, zone in sorted(zones.items()):
+        params.append(name)
+        parts.append(f"({site} = ? AND {within(zone)})")
+    others = f"{site} NOT IN ({', '.join('?' for _ in zones)}) AND " if zones else ""
+    params += sorted(zones)
+    parts.append(f"({others}{within(default)})")
     return "(" + " OR ".join(parts) + ")", params
