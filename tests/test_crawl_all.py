@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,18 +83,28 @@ def test_a_second_run_while_one_holds_the_lock_exits_at_once(
     assert manifest is None
 
 
-def test_layout_change_raises_the_alarm(tmp_path: Path) -> None:
+def crawl_changed_layout(
+    tmp_path: Path, change: Callable[[str], str]
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """crawl-all over a copy of the qdnd.vn replica with ``change`` made to every page:
+    the run and its qdnd entry, which must be an alarm (exit 4)."""
     sites = tmp_path / "sites"
     shutil.copytree(SITES_ROOT / "qdnd.vn", sites / "qdnd.vn")
     for page in (sites / "qdnd.vn" / "pages").rglob("*.html"):
-        text = page.read_text("utf-8")
-        page.write_text(text.replace('class="post-title"', 'class="article-heading"'), "utf-8")
+        page.write_text(change(page.read_text("utf-8")), "utf-8")
     with MirrorServer(root=sites) as server:
         done, manifest = crawl_all(config(tmp_path, server))
     assert done.returncode == 4, done.stderr[-2000:]
     assert manifest is not None
-    qdnd = manifest["sites"]["qdnd"]
+    qdnd: dict[str, Any] = manifest["sites"]["qdnd"]
     assert qdnd["status"] == "alarm"
+    return done, qdnd
+
+
+def test_layout_change_raises_the_alarm(tmp_path: Path) -> None:
+    done, qdnd = crawl_changed_layout(
+        tmp_path, lambda text: text.replace('class="post-title"', 'class="article-heading"')
+    )
     # The generic parser found the titles: the articles are archived, and say how.
     assert qdnd["articles_new"] == 35
     assert qdnd["generic_fallback"] == {"articles": 35, "title": 35, "body": 0, "date": 0}
@@ -117,25 +128,15 @@ def test_layout_change_raises_the_alarm(tmp_path: Path) -> None:
 
 
 def test_layout_change_nobody_can_read_is_still_the_title_alarm(tmp_path: Path) -> None:
-    sites = tmp_path / "sites"
-    shutil.copytree(SITES_ROOT / "qdnd.vn", sites / "qdnd.vn")
-    for page in (sites / "qdnd.vn" / "pages").rglob("*.html"):
-        text = page.read_text("utf-8")
-        page.write_text(
-            re.sub(
-                r"<h1[^>]*>.*?</h1>|<title>.*?</title>|<meta [^>]*>|<script[^>]*>.*?</script>",
-                "",
-                text,
-                flags=re.S,
-            ),
-            "utf-8",
-        )
-    with MirrorServer(root=sites) as server:
-        done, manifest = crawl_all(config(tmp_path, server))
-    assert done.returncode == 4, done.stderr[-2000:]
-    assert manifest is not None
-    qdnd = manifest["sites"]["qdnd"]
-    assert qdnd["status"] == "alarm"
+    done, qdnd = crawl_changed_layout(
+        tmp_path,
+        lambda text: re.sub(
+            r"<h1[^>]*>.*?</h1>|<title>.*?</title>|<meta [^>]*>|<script[^>]*>.*?</script>",
+            "",
+            text,
+            flags=re.S,
+        ),
+    )
     assert qdnd["articles_new"] == 0
     assert qdnd["dropped"]["no_title"] == 35
     assert any(problem.startswith("title: 0% (0 of 35)") for problem in qdnd["alarm"])
