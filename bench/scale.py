@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.synthetic import SITES, build_archive
+from bench.synthetic import COPY_STRIDE, SITES, build_archive, multiply_archive
 from crawler.items import sha256_hex
 
 HERE = Path(__file__).parent
@@ -44,6 +44,10 @@ MARK_START = "<!-- scale:start -->"
 MARK_END = "<!-- scale:end -->"
 EXPORT_ROWS_PER_S = 50_000
 EXPORT_MIB = 500
+BASE_ROWS = 1_000_000
+"""Larger archives are this one copied (bench.synthetic.multiply_archive)."""
+FILE_EXPORT_ROWS = 2_000_000
+"""Above this, jsonl and csv exports go to standard output, discarded: the file would not fit."""
 
 
 @dataclass
@@ -56,6 +60,7 @@ class Step:
     target_mib: float | None = None
     note: str = ""
     python: bool = False  # argv is a Python snippet run with ``python -c``
+    discard: bool = False  # standard output goes to /dev/null (a stream too large to keep)
     rows_per_s: bool = False  # also report rows/s (exports, index build)
     probe: list[str] = field(default_factory=list)  # `crawler …--help` must mention this
 
@@ -92,9 +97,16 @@ def ensure_archive(cache: Path, rows: int) -> tuple[Path, dict[str, Any]]:
 def _build(archive: Path, rows: int, marker: Path) -> tuple[Path, dict[str, Any]]:
     if archive.exists():
         shutil.rmtree(archive)  # a build that was killed: start over
-    print(f"building {rows:,} rows in {archive} …", file=sys.stderr, flush=True)
     start = time.perf_counter()
-    build_archive(archive, rows)
+    if rows > BASE_ROWS and rows % BASE_ROWS == 0:
+        base, _info = ensure_archive(marker.parent.parent, BASE_ROWS)
+        print(f"copying {base} to {rows:,} rows in {archive} …", file=sys.stderr, flush=True)
+        multiply_archive(base, archive, rows // BASE_ROWS)
+        how = f"the {BASE_ROWS:,}-row archive, {rows // BASE_ROWS} copies renumbered"
+    else:
+        print(f"building {rows:,} rows in {archive} …", file=sys.stderr, flush=True)
+        build_archive(archive, rows)
+        how = "bench.synthetic.build_archive"
     seconds = time.perf_counter() - start
     files = list((archive / "articles").rglob("*.parquet"))
     info = {
@@ -102,6 +114,7 @@ def _build(archive: Path, rows: int, marker: Path) -> tuple[Path, dict[str, Any]
         "files": len(files),
         "archive_mib": round(sum(f.stat().st_size for f in files) / 2**20, 1),
         "build_seconds": round(seconds, 1),
+        "built_as": how,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     marker.write_text(json.dumps(info, indent=2) + "\n")
@@ -114,7 +127,9 @@ def crawler_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "crawler.cli"]
 
 
-def run_timed(argv: list[str], scratch: Path) -> tuple[float, float, int, str]:
+def run_timed(
+    argv: list[str], scratch: Path, discard: bool = False
+) -> tuple[float, float, int, str]:
     """Wall-clock seconds, peak RSS in MiB, exit status and the last line of stderr of
     one fresh process (standard output goes to a file, as a pipe to a pager would)."""
     out = scratch / "stdout"
@@ -123,7 +138,7 @@ def run_timed(argv: list[str], scratch: Path) -> tuple[float, float, int, str]:
     # A child's ru_maxrss starts at its parent's size at fork (it is kept across exec):
     # GNU time, a small process, forks the command and reports the command's own peak.
     timer = [GNU_TIME, "-f", "%M", "-o", str(rss)] if os.access(GNU_TIME, os.X_OK) else []
-    with open(out, "wb") as o, open(err, "wb") as e:
+    with open(os.devnull if discard else out, "wb") as o, open(err, "wb") as e:
         start = time.perf_counter()
         process = subprocess.Popen([*timer, *argv], stdout=o, stderr=e)
         _, status, usage = os.wait4(process.pid, 0)
@@ -141,8 +156,11 @@ def accepts(command: list[str], name: str, words: list[str]) -> bool:
 
 
 def sample_url(rows: int) -> str:
-    """The URL of a row the synthetic archive holds (the middle one)."""
+    """The URL of a row the synthetic archive holds (near the middle)."""
     n = rows // 2 + 1
+    if rows > BASE_ROWS:  # copies: copy c holds BASE_ROWS numbers from c * COPY_STRIDE
+        copy = min(n // COPY_STRIDE, rows // BASE_ROWS - 1)
+        n = copy * COPY_STRIDE + min(n - copy * COPY_STRIDE, BASE_ROWS - 1)
     return SITES[n % len(SITES)][3].format(n=n)
 
 
@@ -176,14 +194,23 @@ def steps(archive: Path, rows: int, scratch: Path, copy: Path) -> list[Step]:
         ),
         *(
             Step(
-                f"export {fmt}",
-                ["export", "--format", fmt, "-o", str(scratch / f"export.{fmt}"), *a],
+                f"export {fmt}" + (" to /dev/null" if to_null else ""),
+                [
+                    "export",
+                    "--format",
+                    fmt,
+                    "-o",
+                    "-" if to_null else str(scratch / f"export.{fmt}"),
+                    *a,
+                ],
                 export_s,
                 EXPORT_MIB,
                 rows_per_s=True,
                 probe=[fmt],
+                discard=to_null,
             )
             for fmt in ("jsonl", "csv", "parquet")
+            for to_null in [fmt != "parquet" and rows > FILE_EXPORT_ROWS]
         ),
         Step("report --html", ["report", "--html", str(scratch / "report.html"), *a], 10.0),
         Step("validate", ["validate", *a], note="linear; memory of one partition"),
@@ -263,7 +290,7 @@ def measure(rows: int, cache: Path, only: list[str] | None) -> dict[str, Any]:
             if step.argv[0] == "compact":
                 subprocess.run(["cp", "-al", str(archive), str(copy)], check=True)
             print(f"{rows:,} rows: {step.name} …", file=sys.stderr, flush=True)
-            seconds, mib, status, last = run_timed(argv, scratch)
+            seconds, mib, status, last = run_timed(argv, scratch, step.discard)
             if copy.exists():
                 shutil.rmtree(copy)
             for leftover in scratch.glob("export.*"):

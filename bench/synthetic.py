@@ -198,3 +198,55 @@ def build_archive(
             for n in range(r * per_run, min(rows, (r + 1) * per_run)):
                 writer.add(synthetic_row(rng, n, dates[n], run))
     return root
+
+
+COPY_STRIDE = 1_000_002
+"""How far apart the article numbers of two copies are (a multiple of the six sites,
+so that an article keeps its site, its URL pattern and its partition)."""
+
+
+def multiply_archive(source: Path, root: Path, factor: int) -> Path:
+    """Make ``root`` hold ``factor`` copies of the archive at ``source``, each copy's
+    articles renumbered (new URLs and keys, the same texts, dates and runs).
+
+    Generating ten million rows word by word takes over an hour here; copying
+    a million rows nine times, changing only what names an article, takes minutes
+    and gives what the commands care about: ten times the rows and the files, in
+    the same partitions. Copy 0 is the source's files, hard-linked.
+    """
+    import hashlib
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from crawler.archive.layout import TEMP_FILE_RE, file_name
+    from crawler.archive.writer import write_atomic
+
+    patterns = {site: pattern for site, _spider, _language, pattern in SITES}
+    articles = source / "articles"
+    for path in sorted(articles.rglob("*.parquet")):
+        target_dir = root / "articles" / path.parent.relative_to(articles)
+        target_dir.mkdir(parents=True, exist_ok=True)
+        os.link(path, target_dir / path.name)
+        match = TEMP_FILE_RE.match(f".{path.name}.tmp")  # the parts of a finished name
+        if match is None:
+            raise ValueError(f"{path}: not an archive file name")
+        site = path.parent.parent.parent.name.partition("=")[2]
+        table = pq.read_table(path)
+        numbers = [int(n) for n in table.column("article_id").to_pylist()]
+        for copy in range(1, factor):
+            renumbered = [n + copy * COPY_STRIDE for n in numbers]
+            urls = [patterns[site].format(n=n) for n in renumbered]
+            keys = [hashlib.sha256(url.encode()).hexdigest() for url in urls]
+            changed = table
+            for name, values in (
+                ("article_id", [str(n) for n in renumbered]),
+                ("url", urls),
+                ("url_key", keys),
+            ):
+                index = changed.schema.get_field_index(name)
+                changed = changed.set_column(index, name, pa.array(values, pa.string()))
+            name = file_name(match["run"], int(match["pid"]) * 100 + copy, int(match["seq"]))
+            write_atomic(changed, target_dir / name, target_dir / f".{name}.tmp")
+    return root
