@@ -239,3 +239,42 @@ def test_after_compaction_the_same_answers_and_the_index_follows(
     assert new["files"] < old["files"]
     caught_up = survey(archive, con)  # the read brought the index up to date
     assert not caught_up.stale and not caught_up.fresh
+
+
+def test_inspect_reads_the_summary_the_index_stored_only_while_it_is_current(
+    archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crawler.archive import summary
+    from crawler.items import sha256_hex
+
+    # a refetch: one article twice, so that articles and rows differ
+    again = {**read_table(archive).to_pylist()[0], "crawl_run": "20990101T000000Z-again"}
+    with ArchiveWriter(archive, "20990101T000000Z-again") as writer:
+        writer.add(again)
+    rebuild(archive)
+    catalog = survey(archive, duckdb.connect())
+    assert catalog.current and catalog.summary
+    selections = [None, [again["site"]], [again["site"], "en.qdnd.vn"], ["no.such.site"]]
+    stored = {}
+    for sites in selections[:3]:
+        stored[str(sites)] = archive_summary(archive, sites)
+    assert stored["None"]["total"]["articles"] == stored["None"]["total"]["rows"] - 1
+    # the same numbers computed live from the index rows
+    monkeypatch.setattr(summary, "stored", lambda text, sites: None)
+    for sites in selections[:3]:
+        assert archive_summary(archive, sites) == stored[str(sites)], sites
+    monkeypatch.undo()
+    assert not archive_summary(archive, ["no.such.site"])["total"].get("rows")
+    # a stored summary that says something else shows it is the one read …
+    forged = summary.Summary.from_json(catalog.summary)
+    forged.articles[None] = 1
+    monkeypatch.setattr(summary, "stored", lambda text, sites: forged)
+    assert archive_summary(archive)["total"]["articles"] == 1
+    # … but never once a file is added: then the index is not the archive
+    new = {**again, "url": "https://www.qdnd.vn/new-2", "crawl_run": "20990102T000000Z-new"}
+    new["url_key"] = sha256_hex(new["url"])
+    with ArchiveWriter(archive, "20990102T000000Z-new") as writer:
+        writer.add(new)
+    after = archive_summary(archive)
+    assert after["total"]["articles"] == stored["None"]["total"]["articles"] + 1
+    assert after["total"]["rows"] == stored["None"]["total"]["rows"] + 1

@@ -29,12 +29,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crawler.archive.layout import ARTICLES_DIR, INDEX_DIR, index_path
+from crawler.archive.summary import SUMMARY_KEY, compute
 from crawler.archive.views import (
     ArchiveReadError,
     absolute,
+    archive_file_names,
     check_files,
     one_line,
-    parquet_files,
     schema_versions,
     sql_list,
     sql_string,
@@ -104,7 +105,8 @@ class Catalog:
     """What a reader uses: the index (if any) and the files it does not cover."""
 
     root: Path
-    files: list[Path]
+    names: list[str]
+    """Every file of the archive, relative to ``articles/`` (see :attr:`files`)."""
     index: Path | None = None
     entries: dict[str, list[int | str | None]] = field(default_factory=dict)
     """The index's files: relative name -> [size, mtime_ns, rows, schema version]."""
@@ -112,6 +114,19 @@ class Catalog:
     """Names the index covers that are gone or changed: their index rows are not used."""
     fresh: list[Path] = field(default_factory=list)
     """Files the index does not cover: read directly."""
+    summary: str | None = None
+    """What ``inspect`` shows, as stored in the index (:mod:`crawler.archive.summary`)."""
+
+    @property
+    def current(self) -> bool:
+        """Whether the index covers every file of the archive as it is now."""
+        return self.index is not None and not self.fresh and not self.stale
+
+    @property
+    def files(self) -> list[Path]:
+        """Every file of the archive, as paths (made on demand: a look-up needs only names)."""
+        articles = self.root / ARTICLES_DIR
+        return [articles / name for name in self.names]
 
     def relative(self, path: Path) -> str:
         return os.path.relpath(path, self.root / ARTICLES_DIR).replace(os.sep, "/")
@@ -122,8 +137,9 @@ def _stat(path: Path) -> tuple[int, int]:
     return info.st_size, info.st_mtime_ns
 
 
-def read_entries(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, list[int | str | None]]:
-    """The files an index was built from, or {} if it is missing, damaged or of another format."""
+def read_footer(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The key-value metadata of an index of this format, or {} if it is missing,
+    damaged or of another format."""
     import duckdb
 
     if not path.is_file():
@@ -135,10 +151,16 @@ def read_entries(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, list[i
                 f"SELECT key, value FROM parquet_kv_metadata({sql_list([path])})"
             ).fetchall()
         )
-        if meta.get(FORMAT_KEY) != str(FORMAT):
-            return {}
+    except duckdb.Error:
+        return {}
+    return meta if meta.get(FORMAT_KEY) == str(FORMAT) else {}
+
+
+def read_entries(meta: dict[str, str]) -> dict[str, list[int | str | None]]:
+    """The files an index was built from (its footer's list), or {} if unreadable."""
+    try:
         entries = json.loads(meta.get(FILES_KEY, ""))
-    except (duckdb.Error, ValueError):
+    except ValueError:
         return {}
     return entries if isinstance(entries, dict) else {}
 
@@ -146,21 +168,23 @@ def read_entries(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, list[i
 def survey(root: Path | str, con: duckdb.DuckDBPyConnection) -> Catalog:
     """The archive's files, against what its index covers."""
     root = Path(root)
-    files = parquet_files(root)
+    names = archive_file_names(root)
     path = index_path(root)
-    entries = read_entries(path, con)
-    catalog = Catalog(root, files, path if entries else None, entries)
+    footer = read_footer(path, con)
+    entries = read_entries(footer)
+    catalog = Catalog(root, names, path if entries else None, entries)
+    catalog.summary = footer.get(SUMMARY_KEY)
+    articles = os.path.join(root, ARTICLES_DIR)
     seen = set()
-    for file in files:
-        name = catalog.relative(file)
+    for name in names:
         seen.add(name)
         entry = entries.get(name)
         try:
-            size, mtime = _stat(file)
+            info = os.stat(os.path.join(articles, name))
         except FileNotFoundError:
             continue  # swapped by a compaction: DuckDB fails on it, the caller lists again
-        if entry is None or entry[0] != size or entry[1] != mtime:
-            catalog.fresh.append(file)
+        if entry is None or entry[0] != info.st_size or entry[1] != info.st_mtime_ns:
+            catalog.fresh.append(Path(articles, name))
             if entry is not None:
                 catalog.stale.append(name)
     catalog.stale += [name for name in entries if name not in seen]
@@ -235,7 +259,7 @@ def rows_view(catalog: Catalog, con: duckdb.DuckDBPyConnection, name: str = "idx
 def needs_refresh(catalog: Catalog) -> bool:
     """True when the index is missing or leaves many files to read directly."""
     unread = len(catalog.fresh) + len(catalog.stale)
-    return catalog.index is None or unread > max(REFRESH_FILES, len(catalog.files) // 50)
+    return catalog.index is None or unread > max(REFRESH_FILES, len(catalog.names) // 50)
 
 
 def write_index(catalog: Catalog, con: duckdb.DuckDBPyConnection) -> Path:
@@ -259,7 +283,7 @@ def write_index(catalog: Catalog, con: duckdb.DuckDBPyConnection) -> Path:
     con.execute("SET parquet_metadata_cache = false")
     con.execute(f"SET memory_limit = {sql_string(BUILD_MEMORY)}")
     con.execute(f"SET temp_directory = {sql_string(str(path.parent / '.spill'))}")
-    kept = Catalog(catalog.root, catalog.files, catalog.index, catalog.entries, catalog.stale)
+    kept = Catalog(catalog.root, catalog.names, catalog.index, catalog.entries, catalog.stale)
     if catalog.index is not None:
         rows_view(kept, con, "_kept")
         con.execute("CREATE OR REPLACE TEMP TABLE _new_rows AS SELECT * FROM _kept")
@@ -270,7 +294,11 @@ def write_index(catalog: Catalog, con: duckdb.DuckDBPyConnection) -> Path:
             con.execute(f"CREATE OR REPLACE TEMP TABLE _new_rows AS {rows}")
         else:
             con.execute(f"INSERT INTO _new_rows {rows}")
-    metadata = {FORMAT_KEY: str(FORMAT), FILES_KEY: json.dumps(entries, separators=(",", ":"))}
+    metadata = {
+        FORMAT_KEY: str(FORMAT),
+        FILES_KEY: json.dumps(entries, separators=(",", ":")),
+        SUMMARY_KEY: compute(con, "_new_rows").to_json(),  # the index covers every file
+    }
     kv = ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in metadata.items())
     try:
         con.execute(
@@ -339,7 +367,7 @@ def rebuild(root: Path | str) -> Catalog:
         for attempt in range(_TRIES):
             try:
                 catalog = survey(root, con)
-                full = Catalog(catalog.root, catalog.files, None, {}, [], list(catalog.files))
+                full = Catalog(catalog.root, catalog.names, None, {}, [], catalog.files)
                 check_files(full.root, full.files, con)
                 write_index(full, con)
                 return survey(root, con)

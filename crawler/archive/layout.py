@@ -77,14 +77,48 @@ def manifest_path(root: Path | str, run_id: str) -> Path:
     return Path(root) / RUNS_DIR / f"{run_id}.json"
 
 
+def parquet_names(root: Path | str) -> list[str]:
+    """Every visible Parquet file under ``<root>/articles``, as its name relative to that
+    directory (``site=…/year=…/month=…/part-….parquet``), in a stable order.
+
+    Strings, not paths: an archive of years holds tens of thousands of files, and
+    listing them is the first step of every look-up (a ``Path`` each costs more than
+    the listing itself). Links to directories are not followed.
+    """
+    names: list[str] = []
+
+    def walk(directory: str, prefix: str) -> None:
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            return
+        subdirectories = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith((".", "_")):
+                continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if not entry.is_symlink():
+                    subdirectories.append(name)
+            elif name.endswith(".parquet"):
+                names.append(prefix + name)
+        for name in subdirectories:
+            walk(os.path.join(directory, name), f"{prefix}{name}/")
+
+    walk(os.path.join(root, ARTICLES_DIR), "")
+    return names
+
+
 def iter_parquet_files(root: Path | str) -> Iterator[Path]:
     """Every visible Parquet file under ``<root>/articles``, in a stable order."""
     articles = Path(root) / ARTICLES_DIR
-    for directory, dirs, names in os.walk(articles):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-        for name in sorted(names):
-            if name.endswith(".parquet") and not name.startswith((".", "_")):
-                yield Path(directory) / name
+    for name in parquet_names(root):
+        yield articles / name
 
 
 def protected_dir(target: Path | str) -> Path | None:

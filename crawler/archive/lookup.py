@@ -32,42 +32,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 _TRIES = 10
 
-TOP_AUTHORS = 3
-
-# One scan of the row index (crawler.archive.catalog) gives every partition's numbers,
-# each site's, and the archive's (grouping sets): no body is read.
-_PARTITION_SQL = """
-SELECT site, year, month,
-       count(*) AS rows,
-       min(published_at) AS first_published,
-       max(published_at) AS last_published,
-       max(fetched_at) AS last_fetched,
-       avg(CAST(images > 0 AS INTEGER)) AS with_images,
-       avg(CAST(captioned > 0 AS INTEGER)) AS with_captions,
-       median(body_chars) AS median_body_chars,
-       sum(CAST(with_raw AS INTEGER)) AS with_raw_page
-FROM idx {where}
-GROUP BY GROUPING SETS ((site, year, month), (site), ())
-"""
-
-_DISTINCT_SQL = "SELECT count(DISTINCT url_key) FROM idx {where}"
-
-_AUTHORS_SQL = """
-WITH named AS (SELECT site, year, month, unnest(authors) AS author FROM idx {where}),
-counted AS (
-    SELECT site, year, month, author, count(*) AS n FROM named
-    GROUP BY GROUPING SETS ((site, year, month, author), (site, author), (author))
-)
-SELECT site, year, month, author, n FROM counted
-QUALIFY row_number() OVER (PARTITION BY site, year, month ORDER BY n DESC, author) <= {top}
-"""
-
-
-def _site_filter(sites: list[str] | None) -> tuple[str, list[Any]]:
-    if not sites:
-        return "", []
-    return "WHERE site IN (" + ", ".join("?" for _ in sites) + ")", list(sites)
-
 
 def _day(value: Any) -> str | None:
     return value.date().isoformat() if isinstance(value, datetime) else None
@@ -96,9 +60,10 @@ def indexed(root: Path | str, work: Callable[[duckdb.DuckDBPyConnection, Catalog
 
 def archive_summary(root: Path | str, sites: list[str] | None = None) -> dict[str, Any]:
     """Everything ``crawler inspect`` shows, as JSON-ready data."""
+    from crawler.archive.summary import Summary, compute, stored
+
     root = Path(root)
     check_archive(root)
-    where, params = _site_filter(sites)
 
     def work(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> tuple[Any, ...]:
         from crawler.archive.catalog import file_entries
@@ -112,15 +77,18 @@ def archive_summary(root: Path | str, sites: list[str] | None = None) -> dict[st
             version = str(entry[3]) if entry[3] is not None else None
             if version is not None:
                 versions[version] = versions.get(version, 0) + 1
-        groups = con.execute(_PARTITION_SQL.format(where=where), params).fetchall()
-        authors = con.execute(_AUTHORS_SQL.format(where=where, top=TOP_AUTHORS), params).fetchall()
-        distinct = con.execute(_DISTINCT_SQL.format(where=where), params).fetchall()
+        found: Summary | None = None
+        if catalog.current:  # the index is the archive: what it stored is the answer
+            found = stored(catalog.summary, sites)
+        if found is None:
+            found = compute(con, "idx", sites)
         sizes = [int(entry[0] or 0) for entry in entries.values()]
-        return catalog, versions, groups, authors, distinct, sizes
+        return catalog, versions, found, sizes
 
-    catalog, versions, groups, author_rows, distinct, sizes = indexed(root, work)
+    catalog, versions, found, sizes = indexed(root, work)
+    groups, author_rows = found.groups, found.authors
     top: dict[tuple[Any, Any, Any], list[dict[str, Any]]] = {}
-    for site, year, month, author, n in sorted(author_rows, key=lambda r: -r[4]):
+    for site, year, month, author, n in sorted(author_rows, key=lambda r: (-r[4], r[3])):
         top.setdefault((site, year, month), []).append({"name": author, "articles": n})
     keys = (
         "rows",
@@ -153,11 +121,11 @@ def archive_summary(root: Path | str, sites: list[str] | None = None) -> dict[st
     raw_files = sorted((root / RAW_DIR).rglob("*.warc.gz")) if (root / RAW_DIR).is_dir() else []
     return {
         "archive": str(root),
-        "files": len(catalog.files),
+        "files": len(catalog.names),
         "bytes": sum(sizes),
         "schema_versions": {f"v{version}": count for version, count in sorted(versions.items())},
         "raw_pages": {"files": len(raw_files), "bytes": sum(f.stat().st_size for f in raw_files)},
-        "total": {**total, "articles": int(distinct[0][0]) if distinct else 0},
+        "total": {**total, "articles": found.articles.get(None, 0)},
         "sites": site_totals,
         "partitions": partitions,
     }
@@ -312,7 +280,9 @@ def random_articles(
     row index (nothing but the ``n`` chosen is pulled into Python), so that a seed
     gives the same sample every time, whatever the threads.
     """
-    where, params = _site_filter(sites)
+    from crawler.archive.summary import site_filter
+
+    where, params = site_filter(sites)
     salt = random.Random(seed).getrandbits(62)
     check_archive(root)
 

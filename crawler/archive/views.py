@@ -26,7 +26,7 @@ from collections.abc import Callable, Container
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from crawler.archive.layout import ARTICLES_DIR, QUARANTINE_DIR, iter_parquet_files
+from crawler.archive.layout import ARTICLES_DIR, QUARANTINE_DIR, iter_parquet_files, parquet_names
 
 if TYPE_CHECKING:
     import duckdb
@@ -186,13 +186,20 @@ def check_archive(root: Path | str) -> Path:
     return path
 
 
+def archive_file_names(root: Path | str) -> list[str]:
+    """The visible Parquet files of the archive, relative to ``articles/``
+    (:func:`crawler.archive.layout.parquet_names`); :class:`ArchiveMissing` when none."""
+    path = check_archive(root)
+    names = parquet_names(path)
+    if not names:
+        raise ArchiveMissing(f"no archive at {path}: {path / ARTICLES_DIR} holds no Parquet files")
+    return names
+
+
 def parquet_files(root: Path | str) -> list[Path]:
     """The visible Parquet files of the archive; :class:`ArchiveMissing` when there are none."""
-    path = check_archive(root)
-    files = list(iter_parquet_files(path))
-    if not files:
-        raise ArchiveMissing(f"no archive at {path}: {path / ARTICLES_DIR} holds no Parquet files")
-    return files
+    articles = Path(root) / ARTICLES_DIR
+    return [articles / name for name in archive_file_names(root)]
 
 
 # -- DuckDB file lists -----------------------------------------------------------------

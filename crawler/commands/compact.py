@@ -117,7 +117,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise CommandError(f"cannot write the index: {error}") from None
     rows = sum(int(entry[2] or 0) for entry in catalog.entries.values())
     print(
-        f"index: {index_path(args.archive)} ({len(catalog.files):,} files, {rows:,} rows)",
+        f"index: {index_path(args.archive)} ({len(catalog.names):,} files, {rows:,} rows)",
         file=sys.stderr,
     )
     return 0
