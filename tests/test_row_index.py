@@ -278,3 +278,36 @@ def test_inspect_reads_the_summary_the_index_stored_only_while_it_is_current(
     after = archive_summary(archive)
     assert after["total"]["articles"] == stored["None"]["total"]["articles"] + 1
     assert after["total"]["rows"] == stored["None"]["total"]["rows"] + 1
+
+
+@pytest.mark.parametrize("indexed", [True, False])
+def test_a_sample_of_every_article_has_each_once_at_its_newest_row(
+    archive: Path, indexed: bool
+) -> None:
+    from datetime import timedelta
+
+    from crawler.archive.lookup import random_articles
+
+    first = read_table(archive).to_pylist()[0]
+    newer = {
+        **first,
+        "title": "the newer row",
+        "fetched_at": first["fetched_at"] + timedelta(days=1),
+        "crawl_run": "20990101T000000Z-again",
+    }
+    with ArchiveWriter(archive, "20990101T000000Z-again") as writer:
+        writer.add(newer)
+    if indexed:
+        rebuild(archive)
+        assert survey(archive, duckdb.connect()).current
+    else:
+        index_path(archive).parent.write_text("in the way")  # nothing saved: all computed
+    every = random_articles(archive, ROWS + 10, seed=3)
+    assert len(every) == ROWS and len({row["url_key"] for row in every}) == ROWS
+    assert [row["title"] for row in every if row["url_key"] == first["url_key"]] == [
+        "the newer row"
+    ]
+    some = random_articles(archive, 5, [first["site"]], seed=3)
+    assert len(some) == 5 and {row["site"] for row in some} == {first["site"]}
+    assert random_articles(archive, 5, [first["site"]], seed=3) == some
+    assert random_articles(archive, 5, [first["site"]], seed=4) != some

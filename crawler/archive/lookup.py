@@ -276,27 +276,63 @@ def random_articles(
 ) -> list[dict[str, Any]]:
     """``n`` random articles (the newest row of each), from some sites or all.
 
-    Each article's key is ranked by a hash of it and the seed, in DuckDB over the
-    row index (nothing but the ``n`` chosen is pulled into Python), so that a seed
-    gives the same sample every time, whatever the threads.
+    Rows of the row index, in its order (by key), are ranked by a hash of their
+    position and the seed; a row counts only if it is its article's first, so that
+    each article has one chance. A current index answers from its own row numbers
+    and two small reads, whatever its size; otherwise the same positions are
+    numbered in DuckDB. A seed gives the same sample every time, whatever the threads.
     """
     from crawler.archive.summary import site_filter
+    from crawler.archive.views import sql_list
 
     where, params = site_filter(sites)
     salt = random.Random(seed).getrandbits(62)
     check_archive(root)
 
     def work(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> list[tuple[Any, ...]]:
-        return con.execute(
-            f"WITH chosen AS (SELECT url_key, min(hash(url_key, {salt}::BIGINT)) AS rank "
-            f"FROM (SELECT url_key FROM idx {where} "
-            f"ORDER BY hash(url_key, {salt}::BIGINT), url_key LIMIT {n} * 8) "
-            f"GROUP BY url_key ORDER BY rank, url_key LIMIT {n}) "
-            f"SELECT url_key, file, row FROM idx SEMI JOIN chosen USING (url_key) "
-            f"QUALIFY row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}) = 1 "
-            f"ORDER BY hash(url_key, {salt}::BIGINT), url_key",
-            params,
+        if catalog.current and catalog.index is not None:
+            numbered = (
+                f"SELECT file_row_number AS pos, url_key, site "
+                f"FROM read_parquet({sql_list([catalog.index])}, file_row_number = true)"
+            )
+        else:
+            con.execute(
+                "CREATE TEMP TABLE _numbered AS SELECT row_number() OVER "
+                "(ORDER BY url_key, file, row) - 1 AS pos, url_key, site FROM idx"
+            )
+            numbered = "SELECT pos, url_key, site FROM _numbered"
+        limit = n * 8
+        while True:
+            ranked = [
+                int(pos)
+                for (pos,) in con.execute(
+                    f"SELECT pos FROM ({numbered}) {where} "
+                    f"ORDER BY hash(pos, {salt}::BIGINT), pos LIMIT {limit}",
+                    params,
+                ).fetchall()
+            ]
+            wanted = sorted({p for pos in ranked for p in (pos, pos - 1) if p >= 0})
+            keys = dict(
+                con.execute(
+                    f"SELECT pos, url_key FROM ({numbered}) "
+                    f"WHERE pos IN ({', '.join(str(p) for p in wanted) or 'NULL'})"
+                ).fetchall()
+            )
+            firsts = [keys[pos] for pos in ranked if pos == 0 or keys.get(pos - 1) != keys[pos]]
+            if len(firsts) >= n or len(ranked) < limit:
+                break
+            limit *= 8  # mostly older rows of articles: draw more
+        chosen = firsts[:n]
+        if not chosen:
+            return []
+        newest = con.execute(
+            f"SELECT url_key, file, row FROM idx WHERE url_key IN "
+            f"({', '.join('?' for _ in chosen)}) "
+            f"QUALIFY row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}) = 1",
+            chosen,
         ).fetchall()
+        order = {key: i for i, key in enumerate(chosen)}
+        return sorted(newest, key=lambda r: order[r[0]])
 
     for _ in range(_TRIES):
         chosen = indexed(root, work)
