@@ -22,18 +22,48 @@ TOP_AUTHORS = 3
 SUMMARY_KEY = "crawler.index_summary"
 """The index footer's key for the stored summary (JSON)."""
 
+# The median body length is read off the counts of each length (a holistic median
+# over ten million rows does not fit in the memory an index build is given).
 _PARTITION_SQL = """
-SELECT site, year, month,
-       count(*) AS rows,
-       min(published_at) AS first_published,
-       max(published_at) AS last_published,
-       max(fetched_at) AS last_fetched,
-       avg(CAST(images > 0 AS INTEGER)) AS with_images,
-       avg(CAST(captioned > 0 AS INTEGER)) AS with_captions,
-       median(body_chars) AS median_body_chars,
-       sum(CAST(with_raw AS INTEGER)) AS with_raw_page
-FROM {source} {where}
-GROUP BY GROUPING SETS ((site, year, month), (site), ())
+WITH src AS (SELECT * FROM {source} {where}),
+base AS (
+    SELECT site, year, month,
+           count(*) AS rows,
+           min(published_at) AS first_published,
+           max(published_at) AS last_published,
+           max(fetched_at) AS last_fetched,
+           avg(CAST(images > 0 AS INTEGER)) AS with_images,
+           avg(CAST(captioned > 0 AS INTEGER)) AS with_captions,
+           sum(CAST(with_raw AS INTEGER)) AS with_raw_page
+    FROM src
+    GROUP BY GROUPING SETS ((site, year, month), (site), ())
+),
+counts AS (
+    SELECT site, year, month, body_chars, count(*) AS n FROM src
+    WHERE body_chars IS NOT NULL GROUP BY ALL
+),
+rolled AS (
+    SELECT site, year, month, body_chars, sum(n) AS n FROM counts
+    GROUP BY GROUPING SETS ((site, year, month, body_chars), (site, body_chars), (body_chars))
+),
+ranked AS (
+    SELECT site, year, month, body_chars,
+           sum(n) OVER (PARTITION BY site, year, month ORDER BY body_chars
+                        ROWS UNBOUNDED PRECEDING) AS upto,
+           sum(n) OVER (PARTITION BY site, year, month) AS total
+    FROM rolled
+),
+medians AS (
+    SELECT site, year, month,
+           (min(body_chars) FILTER (WHERE upto > (total - 1) // 2)
+            + min(body_chars) FILTER (WHERE upto > total // 2)) / 2.0 AS median_body_chars
+    FROM ranked GROUP BY site, year, month
+)
+SELECT b.site, b.year, b.month, b.rows, b.first_published, b.last_published, b.last_fetched,
+       b.with_images, b.with_captions, m.median_body_chars, b.with_raw_page
+FROM base AS b LEFT JOIN medians AS m
+  ON b.site IS NOT DISTINCT FROM m.site AND b.year IS NOT DISTINCT FROM m.year
+ AND b.month IS NOT DISTINCT FROM m.month
 """
 
 _AUTHORS_SQL = """
@@ -47,8 +77,10 @@ QUALIFY row_number() OVER (PARTITION BY site, year, month ORDER BY n DESC, autho
 """
 
 _DISTINCT_SQL = """
-SELECT site, count(DISTINCT url_key) FROM {source} {where}
-GROUP BY GROUPING SETS ((site), ())
+WITH src AS (SELECT site, url_key FROM {source} {where})
+SELECT site, count(*) FROM (SELECT DISTINCT site, url_key FROM src) GROUP BY site
+UNION ALL
+SELECT NULL, count(*) FROM (SELECT DISTINCT url_key FROM src)
 """
 
 _TIMES = (4, 5, 6)  # first_published, last_published, last_fetched in a group row
