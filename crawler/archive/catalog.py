@@ -222,15 +222,15 @@ def file_entries(
     catalog: Catalog, files: list[Path], con: duckdb.DuckDBPyConnection
 ) -> dict[str, list[int | str | None]]:
     """[size, mtime_ns, rows, schema version] of each of ``files`` (footers only)."""
-    if not files:
-        return {}
-    versions = schema_versions(con, files)
-    rows = _rows_per_file(con, files)
     out: dict[str, list[int | str | None]] = {}
-    for file in files:
-        size, mtime = _stat(file)
-        full = absolute(file)
-        out[catalog.relative(file)] = [size, mtime, rows.get(full, 0), versions.get(full)]
+    for start in range(0, len(files), BUILD_CHUNK):  # footers of thousands of files: in parts
+        chunk = files[start : start + BUILD_CHUNK]
+        versions = schema_versions(con, chunk)
+        rows = _rows_per_file(con, chunk)
+        for file in chunk:
+            size, mtime = _stat(file)
+            full = absolute(file)
+            out[catalog.relative(file)] = [size, mtime, rows.get(full, 0), versions.get(full)]
     return out
 
 
