@@ -21,7 +21,7 @@ def _rows(seed: int, n: int) -> list[tuple[object, ...]]:
     rng = random.Random(seed)
     start = datetime(2024, 1, 1, tzinfo=UTC)
     out = []
-    for i in range(n):
+    for _ in range(n):
         when = start + timedelta(days=rng.randint(0, 90))
         out.append(
             (

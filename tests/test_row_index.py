@@ -253,7 +253,7 @@ def test_inspect_reads_the_summary_the_index_stored_only_while_it_is_current(
         writer.add(again)
     rebuild(archive)
     catalog = survey(archive, duckdb.connect())
-    assert catalog.current and catalog.summary
+    assert catalog.current and catalog.footer[summary.SUMMARY_KEY]
     selections = [None, [again["site"]], [again["site"], "en.qdnd.vn"], ["no.such.site"]]
     stored = {}
     for sites in selections[:3]:
@@ -266,7 +266,7 @@ def test_inspect_reads_the_summary_the_index_stored_only_while_it_is_current(
     monkeypatch.undo()
     assert not archive_summary(archive, ["no.such.site"])["total"].get("rows")
     # a stored summary that says something else shows it is the one read …
-    forged = summary.Summary.from_json(catalog.summary)
+    forged = summary.Summary.from_json(catalog.footer[summary.SUMMARY_KEY])
     forged.articles[None] = 1
     monkeypatch.setattr(summary, "stored", lambda text, sites: forged)
     assert archive_summary(archive)["total"]["articles"] == 1
@@ -311,3 +311,34 @@ def test_a_sample_of_every_article_has_each_once_at_its_newest_row(
     assert len(some) == 5 and {row["site"] for row in some} == {first["site"]}
     assert random_articles(archive, 5, [first["site"]], seed=3) == some
     assert random_articles(archive, 5, [first["site"]], seed=4) != some
+
+
+def test_the_report_reads_the_numbers_the_index_stored_only_while_it_is_current(
+    archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crawler.report as report
+    from crawler.items import sha256_hex
+
+    first = read_table(archive).to_pylist()[0]
+    again = {**first, "title": "again", "crawl_run": "20990101T000000Z-again"}
+    with ArchiveWriter(archive, "20990101T000000Z-again") as writer:
+        writer.add(again)  # an older row: counted once
+    rebuild(archive)
+
+    def numbers() -> dict[str, object]:
+        data = report.report_data(archive)
+        data.pop("generated")
+        return data
+
+    stored = numbers()
+    assert stored["totals"]["articles"] == ROWS and stored["totals"]["rows"] == ROWS + 1  # type: ignore[index]
+    monkeypatch.setattr(report, "stored_report", lambda text: None)
+    assert numbers() == stored  # counted live: the same
+    monkeypatch.setattr(report, "stored_report", lambda text: {**stored, "tags": ["forged"]})
+    assert numbers()["tags"] == ["forged"]  # the stored numbers are what is read …
+    new = {**first, "url": "https://www.qdnd.vn/new-3", "crawl_run": "20990102T000000Z-new"}
+    new["url_key"] = sha256_hex(new["url"])
+    with ArchiveWriter(archive, "20990102T000000Z-new") as writer:
+        writer.add(new)
+    after = numbers()  # … until a file is added
+    assert after["tags"] != ["forged"] and after["totals"]["articles"] == ROWS + 1  # type: ignore[index]

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crawler.archive.layout import ARTICLES_DIR, INDEX_DIR, index_path
-from crawler.archive.summary import SUMMARY_KEY, compute
+from crawler.archive.summary import REPORT_KEY, SUMMARY_KEY, compute, report_numbers
 from crawler.archive.views import (
     ArchiveReadError,
     absolute,
@@ -114,8 +114,9 @@ class Catalog:
     """Names the index covers that are gone or changed: their index rows are not used."""
     fresh: list[Path] = field(default_factory=list)
     """Files the index does not cover: read directly."""
-    summary: str | None = None
-    """What ``inspect`` shows, as stored in the index (:mod:`crawler.archive.summary`)."""
+    footer: dict[str, str] = field(default_factory=dict)
+    """The index's other stored values: what ``inspect`` and ``report`` show
+    (:mod:`crawler.archive.summary`), valid while the index is :attr:`current`."""
 
     @property
     def current(self) -> bool:
@@ -173,7 +174,8 @@ def survey(root: Path | str, con: duckdb.DuckDBPyConnection) -> Catalog:
     footer = read_footer(path, con)
     entries = read_entries(footer)
     catalog = Catalog(root, names, path if entries else None, entries)
-    catalog.summary = footer.get(SUMMARY_KEY)
+    footer.pop(FILES_KEY, None)
+    catalog.footer = footer
     articles = os.path.join(root, ARTICLES_DIR)
     seen = set()
     for name in names:
@@ -297,7 +299,9 @@ def write_index(catalog: Catalog, con: duckdb.DuckDBPyConnection) -> Path:
     metadata = {
         FORMAT_KEY: str(FORMAT),
         FILES_KEY: json.dumps(entries, separators=(",", ":")),
-        SUMMARY_KEY: compute(con, "_new_rows").to_json(),  # the index covers every file
+        # What inspect and report show, stored while it is computed for every file
+        SUMMARY_KEY: compute(con, "_new_rows").to_json(),
+        REPORT_KEY: json.dumps(report_numbers(con, "_new_rows"), separators=(",", ":")),
     }
     kv = ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in metadata.items())
     try:

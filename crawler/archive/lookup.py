@@ -60,7 +60,7 @@ def indexed(root: Path | str, work: Callable[[duckdb.DuckDBPyConnection, Catalog
 
 def archive_summary(root: Path | str, sites: list[str] | None = None) -> dict[str, Any]:
     """Everything ``crawler inspect`` shows, as JSON-ready data."""
-    from crawler.archive.summary import Summary, compute, stored
+    from crawler.archive.summary import SUMMARY_KEY, Summary, compute, stored
 
     root = Path(root)
     check_archive(root)
@@ -79,7 +79,7 @@ def archive_summary(root: Path | str, sites: list[str] | None = None) -> dict[st
                 versions[version] = versions.get(version, 0) + 1
         found: Summary | None = None
         if catalog.current:  # the index is the archive: what it stored is the answer
-            found = stored(catalog.summary, sites)
+            found = stored(catalog.footer.get(SUMMARY_KEY), sites)
         if found is None:
             found = compute(con, "idx", sites)
         sizes = [int(entry[0] or 0) for entry in entries.values()]

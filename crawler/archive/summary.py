@@ -1,26 +1,37 @@
-"""The numbers ``crawler inspect`` shows, as aggregates over the row index.
+"""The numbers ``crawler inspect`` and ``crawler report`` show, as aggregates over the row index.
 
 One scan of the index's small columns gives every partition's numbers, each
 site's and the archive's (grouping sets); no body is read. At ten million rows
-that scan still takes seconds, so the index stores the result in its own footer
-when it is written (:func:`stored`): as long as the index covers every file of
-the archive, unchanged, ``inspect`` reads those few kilobytes instead. An archive
-with files the index does not cover yet is summed live, the same way.
+those scans still take seconds (the report's, over the newest row of each
+article, tens of them), so the index stores both results in its own footer when
+it is written: as long as the index covers every file of the archive, unchanged,
+``inspect`` and ``report`` read those few kilobytes instead (:func:`stored`,
+:func:`stored_report`). An archive with files the index does not cover yet is
+counted live, the same way.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
+
+from crawler.archive.views import NEWEST_FIRST
 
 if TYPE_CHECKING:
     import duckdb
 
 TOP_AUTHORS = 3
 SUMMARY_KEY = "crawler.index_summary"
-"""The index footer's key for the stored summary (JSON)."""
+"""The index footer's key for inspect's stored summary (JSON)."""
+REPORT_KEY = "crawler.index_report"
+"""The index footer's key for the report's stored numbers (JSON)."""
+TOP = 15
+"""Authors and tags the report lists."""
+MAX_IMAGES_BIN = 10  # "10+" images
 
 # The median body length is read off the counts of each length (a holistic median
 # over ten million rows does not fit in the memory an index build is given).
@@ -171,3 +182,163 @@ def stored(text: str | None, sites: list[str] | None) -> Summary | None:
     if len(set(sites)) == 1:
         return whole.of_site(sites[0])
     return None
+
+
+# -- the report's numbers ------------------------------------------------------------
+
+
+def json_default(value: Any) -> Any:
+    """What ``json.dumps`` makes of DuckDB's dates and decimals."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "__float__"):
+        return float(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+    cursor = con.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _nice_step(span: float, bins: int) -> int:
+    """A round bin width (1, 2 or 5 times a power of ten) giving about ``bins`` bins."""
+    raw = max(span / bins, 1.0)
+    power = 10 ** int(len(str(int(raw))) - 1)
+    for factor in (1, 2, 5, 10):
+        if factor * power >= raw:
+            return int(factor * power)
+    return int(10 * power)
+
+
+def histogram(values: list[int], bins: int = 30) -> dict[str, Any]:
+    """Counts per bin of a round width up to the 99th percentile, the rest in one last bin."""
+    if not values:
+        return {"step": 0, "bins": []}
+    ordered = sorted(values)
+    top = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    step = _nice_step(top, bins)
+    counts = Counter(min(v // step, int(top // step) + 1) for v in ordered)
+    return _bins(counts, step, ordered[-1])
+
+
+def _bins(counts: Mapping[int, int], step: int, largest: int) -> dict[str, Any]:
+    last = max(counts)
+    out = []
+    for index in range(last + 1):
+        start = index * step
+        label = f"{start:,}+" if index == last and largest >= (index + 1) * step else f"{start:,}"
+        out.append(
+            {"from": start, "to": start + step, "label": label, "count": counts.get(index, 0)}
+        )
+    return {"step": step, "bins": out}
+
+
+def histogram_sql(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, bins: int = 30
+) -> dict[str, Any]:
+    """:func:`histogram` of a column, computed in DuckDB: no value comes into Python."""
+    n, largest = con.execute(f"SELECT count({column}), max({column}) FROM {table}").fetchall()[0]
+    if not n:
+        return {"step": 0, "bins": []}
+    rank = min(n - 1, int(n * 0.99))
+    top = con.execute(
+        f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL "
+        f"ORDER BY {column} LIMIT 1 OFFSET {rank}"
+    ).fetchall()[0][0]
+    step = _nice_step(top, bins)
+    counts = dict(
+        con.execute(
+            f"SELECT least({column} // {step}, {int(top // step) + 1}) AS b, count(*) "
+            f"FROM {table} WHERE {column} IS NOT NULL GROUP BY b"
+        ).fetchall()
+    )
+    return _bins(counts, step, largest)
+
+
+_NEWEST_COLUMNS = "site, published_at, images, captioned, captions, body_chars, authors, tags"
+
+
+def report_numbers(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, Any]:
+    """The numbers of ``crawler report`` over the index rows of ``source``, JSON-plain.
+
+    Counted over the newest row of each article. Most articles have one row: only
+    the keys with several go through the window that picks the newest, so that no
+    window runs over every row (it would not fit in a bounded memory).
+    """
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _dups AS SELECT url_key FROM {source} "
+        "GROUP BY url_key HAVING count(*) > 1"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _newest AS "
+        f"SELECT {_NEWEST_COLUMNS} FROM {source} ANTI JOIN _dups USING (url_key) "
+        f"UNION ALL SELECT {_NEWEST_COLUMNS} FROM {source} SEMI JOIN _dups USING (url_key) "
+        f"QUALIFY row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}) = 1"
+    )
+    try:
+        totals = _rows(
+            con,
+            "SELECT count(*) AS articles, count(DISTINCT site) AS sites, "
+            "min(published_at)::DATE AS first, max(published_at)::DATE AS last, "
+            "avg(CAST(images > 0 AS INTEGER)) AS with_images, "
+            "avg(CAST(captions > 0 AS INTEGER)) AS with_captions, "
+            "median(body_chars) AS median_body, "
+            "count(*) FILTER (WHERE published_at IS NULL) AS undated FROM _newest",
+        )[0]
+        rows_all = _rows(con, f"SELECT count(*) AS n FROM {source}")[0]["n"]
+        numbers = {
+            "totals": {**totals, "rows": rows_all},
+            "per_day": _rows(
+                con,
+                "SELECT site, published_at::DATE AS day, count(*) AS n FROM _newest "
+                "WHERE published_at IS NOT NULL GROUP BY ALL ORDER BY day, site",
+            ),
+            "sites": _rows(
+                con,
+                "SELECT site, count(*) AS articles, min(published_at)::DATE AS first, "
+                "max(published_at)::DATE AS last, "
+                "avg(CAST(images > 0 AS INTEGER)) AS with_images, "
+                "avg(CAST(captions > 0 AS INTEGER)) AS with_captions, "
+                "median(body_chars) AS median_body FROM _newest GROUP BY site ORDER BY site",
+            ),
+            "body_lengths": histogram_sql(con, "_newest", "body_chars"),
+            "images_per_article": _rows(
+                con,
+                f"SELECT least(images, {MAX_IMAGES_BIN}) AS k, count(*) AS articles "
+                "FROM _newest GROUP BY ALL ORDER BY k",
+            ),
+            "captions_per_article": _rows(
+                con,
+                f"SELECT least(captions, {MAX_IMAGES_BIN}) AS k, count(*) AS articles "
+                "FROM _newest GROUP BY ALL ORDER BY k",
+            ),
+            "authors": _rows(
+                con,
+                "SELECT author AS name, count(*) AS n FROM "
+                "(SELECT unnest(authors) AS author FROM _newest) "
+                f"GROUP BY ALL ORDER BY n DESC, name LIMIT {TOP}",
+            ),
+            "tags": _rows(
+                con,
+                "SELECT tag AS name, count(*) AS n FROM (SELECT unnest(tags) AS tag FROM _newest) "
+                f"GROUP BY ALL ORDER BY n DESC, name LIMIT {TOP}",
+            ),
+        }
+    finally:
+        con.execute("DROP TABLE IF EXISTS _newest")
+        con.execute("DROP TABLE IF EXISTS _dups")
+    plain: dict[str, Any] = json.loads(json.dumps(numbers, default=json_default))
+    return plain
+
+
+def stored_report(text: str | None) -> dict[str, Any] | None:
+    """The report's numbers as the index stored them, or None (then counted live)."""
+    if not text:
+        return None
+    try:
+        numbers = json.loads(text)
+    except ValueError:
+        return None
+    return numbers if isinstance(numbers, dict) and "totals" in numbers else None

@@ -1,6 +1,7 @@
 """``crawler report --html FILE``: one self-contained HTML page about the archive.
 
-The numbers are computed here with DuckDB over the newest row of each article
+The numbers are those of :func:`crawler.archive.summary.report_numbers` (the
+newest row of each article, stored in the row index while it covers every file)
 and the run manifests (``<archive>/_runs/*.json``); the page carries them as
 JSON and draws its charts as plain SVG with its own small script
 (``report.js``), so it opens anywhere, offline, with nothing to fetch. The
@@ -12,14 +13,21 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
-from collections.abc import Mapping
-from datetime import UTC, date, datetime
+import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crawler.archive.layout import RUNS_DIR
-from crawler.archive.views import NEWEST_FIRST, check_archive
+from crawler.archive.layout import ARTICLES_DIR, RUNS_DIR
+from crawler.archive.summary import (
+    MAX_IMAGES_BIN,
+    REPORT_KEY,
+    histogram,
+    json_default,
+    report_numbers,
+    stored_report,
+)
+from crawler.archive.views import check_archive, sql_string
 
 if TYPE_CHECKING:
     import duckdb
@@ -27,69 +35,9 @@ if TYPE_CHECKING:
     from crawler.archive.catalog import Catalog
 
 HERE = Path(__file__).parent
-TOP = 15
-MAX_IMAGES_BIN = 10  # "10+" images
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
-    cursor = con.execute(sql)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _nice_step(span: float, bins: int) -> int:
-    """A round bin width (1, 2 or 5 times a power of ten) giving about ``bins`` bins."""
-    raw = max(span / bins, 1.0)
-    power = 10 ** int(len(str(int(raw))) - 1)
-    for factor in (1, 2, 5, 10):
-        if factor * power >= raw:
-            return int(factor * power)
-    return int(10 * power)
-
-
-def histogram(values: list[int], bins: int = 30) -> dict[str, Any]:
-    """Counts per bin of a round width up to the 99th percentile, the rest in one last bin."""
-    if not values:
-        return {"step": 0, "bins": []}
-    ordered = sorted(values)
-    top = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    step = _nice_step(top, bins)
-    counts = Counter(min(v // step, int(top // step) + 1) for v in ordered)
-    return _bins(counts, step, ordered[-1])
-
-
-def _bins(counts: Mapping[int, int], step: int, largest: int) -> dict[str, Any]:
-    last = max(counts)
-    out = []
-    for index in range(last + 1):
-        start = index * step
-        label = f"{start:,}+" if index == last and largest >= (index + 1) * step else f"{start:,}"
-        out.append(
-            {"from": start, "to": start + step, "label": label, "count": counts.get(index, 0)}
-        )
-    return {"step": step, "bins": out}
-
-
-def histogram_sql(
-    con: duckdb.DuckDBPyConnection, table: str, column: str, bins: int = 30
-) -> dict[str, Any]:
-    """:func:`histogram` of a column, computed in DuckDB: no value comes into Python."""
-    n, largest = con.execute(f"SELECT count({column}), max({column}) FROM {table}").fetchall()[0]
-    if not n:
-        return {"step": 0, "bins": []}
-    rank = min(n - 1, int(n * 0.99))
-    top = con.execute(
-        f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL "
-        f"ORDER BY {column} LIMIT 1 OFFSET {rank}"
-    ).fetchall()[0][0]
-    step = _nice_step(top, bins)
-    counts = dict(
-        con.execute(
-            f"SELECT least({column} // {step}, {int(top // step) + 1}) AS b, count(*) "
-            f"FROM {table} WHERE {column} IS NOT NULL GROUP BY b"
-        ).fetchall()
-    )
-    return _bins(counts, step, largest)
+REPORT_MEMORY = "500MB"
+"""DuckDB's share when the numbers are counted live (beyond it, it spills to a temporary dir)."""
+__all__ = ["histogram", "render_html", "report_data", "script_json", "write_report"]
 
 
 def manifests(root: Path) -> list[dict[str, Any]]:
@@ -139,68 +87,23 @@ def report_data(root: Path | str) -> dict[str, Any]:
     check_archive(root)
 
     def work(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> dict[str, Any]:
-        con.execute(
-            "CREATE TEMP TABLE a AS SELECT site, published_at, images, captioned, captions, "
-            "body_chars, authors, tags FROM idx "
-            f"QUALIFY row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}) = 1"
-        )
-        totals = _rows(
-            con,
-            "SELECT count(*) AS articles, count(DISTINCT site) AS sites, "
-            "min(published_at)::DATE AS first, max(published_at)::DATE AS last, "
-            "avg(CAST(images > 0 AS INTEGER)) AS with_images, "
-            "avg(CAST(captions > 0 AS INTEGER)) AS with_captions, "
-            "median(body_chars) AS median_body, "
-            "count(*) FILTER (WHERE published_at IS NULL) AS undated FROM a",
-        )[0]
-        rows_all = _rows(con, "SELECT count(*) AS n FROM idx")[0]["n"]
-        per_day = _rows(
-            con,
-            "SELECT site, published_at::DATE AS day, count(*) AS n FROM a "
-            "WHERE published_at IS NOT NULL GROUP BY ALL ORDER BY day, site",
-        )
-        sites = _rows(
-            con,
-            "SELECT site, count(*) AS articles, min(published_at)::DATE AS first, "
-            "max(published_at)::DATE AS last, "
-            "avg(CAST(images > 0 AS INTEGER)) AS with_images, "
-            "avg(CAST(captions > 0 AS INTEGER)) AS with_captions, "
-            "median(body_chars) AS median_body FROM a GROUP BY site ORDER BY site",
-        )
-        images = _rows(
-            con,
-            f"SELECT least(images, {MAX_IMAGES_BIN}) AS k, count(*) AS articles FROM a "
-            "GROUP BY ALL ORDER BY k",
-        )
-        captions = _rows(
-            con,
-            f"SELECT least(captions, {MAX_IMAGES_BIN}) AS k, count(*) AS articles FROM a "
-            "GROUP BY ALL ORDER BY k",
-        )
-        authors = _rows(
-            con,
-            f"SELECT author AS name, count(*) AS n FROM (SELECT unnest(authors) AS author FROM a) "
-            f"GROUP BY ALL ORDER BY n DESC, name LIMIT {TOP}",
-        )
-        tags = _rows(
-            con,
-            f"SELECT tag AS name, count(*) AS n FROM (SELECT unnest(tags) AS tag FROM a) "
-            f"GROUP BY ALL ORDER BY n DESC, name LIMIT {TOP}",
-        )
-        files = catalog.files
+        numbers = stored_report(catalog.footer.get(REPORT_KEY)) if catalog.current else None
+        if numbers is None:  # files the index does not cover: counted live, memory bounded
+            with tempfile.TemporaryDirectory(prefix="crawler-report-") as spill:
+                con.execute(f"SET memory_limit = {sql_string(REPORT_MEMORY)}")
+                con.execute(f"SET temp_directory = {sql_string(spill)}")
+                numbers = report_numbers(con, "idx")
+        sizes = {name: entry[0] for name, entry in catalog.entries.items()}
+        articles = catalog.root / ARTICLES_DIR
         return {
-            "totals": {**totals, "rows": rows_all},
-            "per_day": per_day,
-            "sites": sites,
-            "body_lengths": histogram_sql(con, "a", "body_chars"),
-            "images_per_article": images,
-            "captions_per_article": captions,
-            "authors": authors,
-            "tags": tags,
+            **numbers,
             "archive": {
                 "path": str(root.resolve()),
-                "files": len(files),
-                "bytes": sum(_size(f) for f in files),
+                "files": len(catalog.names),
+                "bytes": sum(
+                    int(sizes[name] or 0) if catalog.current else _size(articles / name)
+                    for name in catalog.names
+                ),
             },
         }
 
@@ -218,14 +121,6 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if hasattr(value, "__float__"):
-        return float(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 # Inside <script>, "</script" ends the element and "<!--" changes how the rest is
 # read; "&" and ">" matter to HTML too. Outside strings JSON has none of these, so
 # escaping every one as \uXXXX leaves no markup in the payload, whatever it holds.
@@ -239,7 +134,7 @@ def script_json(data: Any) -> str:
     lone surrogate (an undecodable file name) as ``\\uXXXX`` too: the payload is
     plain ASCII, so no encoding can break it.
     """
-    return json.dumps(data, ensure_ascii=True, default=_default).translate(_SCRIPT_ESCAPES)
+    return json.dumps(data, ensure_ascii=True, default=json_default).translate(_SCRIPT_ESCAPES)
 
 
 def render_html(data: dict[str, Any]) -> str:
