@@ -186,9 +186,9 @@ def build_archive(
     """Write ``rows`` synthetic articles into ``root`` in ``runs`` crawls, in date order,
     published over ``days`` days from 2023-01-01 (fewer days, fewer partitions)."""
     rng = random.Random(seed)
-    dates: list[datetime | None] = sorted(
-        START + timedelta(days=rng.random() * days) for _ in range(rows)
-    )
+    dates: list[datetime | None] = [
+        *sorted(START + timedelta(days=rng.random() * days) for _ in range(rows))
+    ]
     for n in range(0, rows, 37):  # a few undated articles
         dates[n] = None
     per_run = -(-rows // runs)
