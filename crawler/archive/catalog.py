@@ -372,8 +372,7 @@ def rebuild(root: Path | str) -> Catalog:
             try:
                 catalog = survey(root, con)
                 full = Catalog(catalog.root, catalog.names, None, {}, [], catalog.files)
-                check_files(full.root, full.files, con)
-                write_index(full, con)
+                write_index(full, con)  # which checks every file first
                 return survey(root, con)
             except duckdb.IOException as error:
                 if attempt == _TRIES - 1 or not vanished_file(error):
