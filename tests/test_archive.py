@@ -653,3 +653,23 @@ def test_sorted_unique_prefixes() -> None:
     assert list(_sorted_unique(values)) == [0, 3, 5, 2**63, 2**64 - 1]
     assert list(_sorted_unique(array("Q", [7]))) == [7]
     assert list(_sorted_unique(array("Q"))) == []
+
+
+@pytest.mark.parametrize("indexed", [True, False])
+def test_known_keys_keep_a_key_that_is_not_hex(tmp_path: Path, indexed: bool) -> None:
+    """An archive copied from elsewhere may hold odd keys: they are known all the same,
+    from the row index's ``key64`` column (NULL for them) as from the files."""
+    from crawler.archive.catalog import rebuild
+
+    rows = [record(n, "qdnd.vn") for n in range(4)]
+    rows[1]["url_key"] = "not-a-hex-key"
+    rows[2]["url_key"] = "ABCDEF" + rows[2]["url_key"][6:]  # upper case: still hex
+    with ArchiveWriter(tmp_path, "20260101T000000Z-odd") as writer:
+        for row in rows:
+            writer.add(row)
+    if indexed:
+        rebuild(tmp_path)
+    known = known_url_keys(tmp_path, "qdnd.vn")
+    assert "not-a-hex-key" in known and rows[0]["url_key"] in known
+    assert rows[2]["url_key"] in known and len(known) == 4
+    assert record(9, "qdnd.vn")["url_key"] not in known

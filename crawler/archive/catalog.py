@@ -45,17 +45,23 @@ from crawler.archive.views import (
 if TYPE_CHECKING:
     import duckdb
 
-FORMAT = 1
-"""The index's own format; an index of another format is rebuilt."""
+FORMAT = 2
+"""The index's own format; an index of another format is rebuilt (2: ``key64``)."""
 
 FORMAT_KEY = "crawler.index_format"
 FILES_KEY = "crawler.index_files"
 ROW_GROUP_ROWS = 4096
 REFRESH_FILES = 16
+"""Bring the index up to date when more files than this (or 2% of all) are not in it."""
 BUILD_MEMORY = "300MB"
 BUILD_CHUNK = 256  # files read by one query while the index is built
 NOTE_FILES = 200  # say so on standard error when indexing more files than this (seconds)
-"""Bring the index up to date when more files than this (or 2% of all) are not in it."""
+
+_HEX = "coalesce(length(url_key) = 64 AND regexp_full_match(url_key, '[0-9a-fA-F]{64}'), false)"
+KEY64_SQL = f"CASE WHEN {_HEX} THEN TRY_CAST('0x' || substr(url_key, 1, 16) AS UBIGINT) END"
+"""A url_key's first 64 bits as a number (NULL for a key that is not 64 hex digits): what a
+spider's set of known keys holds (:class:`crawler.archive.reader.KnownKeys`), read from the
+index as 8 bytes a row instead of a 64-character string parsed each time."""
 
 _TRIES = 10
 
@@ -63,6 +69,7 @@ _TRIES = 10
 # Caption counts: ``captioned`` is a non-empty caption (inspect), ``captions`` any (report).
 _ROW_SQL = """
 SELECT url_key,
+       {key64} AS key64,
        site, year, month,
        substr(filename, {cut}) AS file,
        file_row_number AS row,
@@ -82,6 +89,7 @@ FROM read_parquet({files}, filename = true, file_row_number = true, hive_partiti
 
 INDEX_COLUMNS = (
     "url_key",
+    "key64",
     "site",
     "year",
     "month",
@@ -206,7 +214,7 @@ def row_sql(root: Path, files: list[Path], con: duckdb.DuckDBPyConnection) -> st
     )
     present = {row[0] for row in con.execute(f"DESCRIBE {probe}").fetchall()}
     raw = "raw_ref IS NOT NULL" if "raw_ref" in present else "false"
-    return _ROW_SQL.format(cut=_cut(root), files=sql_list(files), raw=raw)
+    return _ROW_SQL.format(cut=_cut(root), files=sql_list(files), raw=raw, key64=KEY64_SQL)
 
 
 def _rows_per_file(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, int]:

@@ -173,11 +173,6 @@ class KnownKeys:
         return cls(array("Q"), set())
 
 
-_HEX = "coalesce(length(url_key) = 64 AND regexp_full_match(url_key, '[0-9a-fA-F]{64}'), false)"
-_PREFIX_SQL = (
-    "TRY_CAST('0x' || substr(url_key, 1, 16) AS UBIGINT) AS prefix, "
-    f"{_HEX} AS hex, CASE WHEN {_HEX} THEN NULL ELSE url_key END AS other"
-)
 KEY_BATCH_ROWS = 65536
 
 
@@ -192,7 +187,7 @@ def known_url_keys(root: Path | str, site: str | None = None) -> KnownKeys:
     """
     import duckdb
 
-    from crawler.archive.catalog import rows_view, survey
+    from crawler.archive.catalog import KEY64_SQL, rows_view, survey
 
     if not (Path(root) / ARTICLES_DIR).is_dir() or not _files(root, site):
         return KnownKeys.empty()
@@ -201,20 +196,30 @@ def known_url_keys(root: Path | str, site: str | None = None) -> KnownKeys:
         try:
             con.execute("SET memory_limit = '100MB'")
             con.execute("SET threads = 1")  # one scan's buffers, not one per thread
+            con.execute("SET enable_progress_bar = false")  # a crawl's log is no terminal
             catalog = survey(root, con)
             if site:  # another site's new or damaged file is not this crawl's concern
                 own = set(_files(root, site))
                 catalog.fresh = [path for path in catalog.fresh if path in own]
             if catalog.index is not None:
                 rows_view(catalog, con)
-                source, where = "idx", "WHERE site = ?" if site else ""
+                source, where = "idx", "AND site = ?" if site else ""
             else:  # no index: only the site's own files, key column only
                 files = _files(root, site)
                 check_files(root, files, con)
-                source, where = f"read_parquet({sql_list(files)})", ""
+                source = (
+                    f"(SELECT url_key, {KEY64_SQL} AS key64 FROM read_parquet({sql_list(files)}))"
+                )
+                where = ""
             params = [site] if site and where else []
-            keys = con.sql(f"SELECT {_PREFIX_SQL} FROM {source} {where}", params=params)
-            return _known(keys)
+            prefixes = con.sql(
+                f"SELECT key64 FROM {source} WHERE key64 IS NOT NULL {where}", params=params
+            )
+            others = con.execute(
+                f"SELECT url_key FROM {source} WHERE key64 IS NULL AND url_key IS NOT NULL {where}",
+                params,
+            ).fetchall()
+            return _known(prefixes, {key for (key,) in others})
         except duckdb.IOException as error:  # listed, then swapped away by a compaction
             if attempt == _TRIES - 1 or not vanished_file(error):
                 raise ArchiveReadError(f"cannot read the archive: {one_line(error)}") from None
@@ -226,18 +231,14 @@ def known_url_keys(root: Path | str, site: str | None = None) -> KnownKeys:
     raise AssertionError("unreachable")
 
 
-def _known(keys: duckdb.DuckDBPyRelation) -> KnownKeys:
-    """Stream the keys in batches, keeping 8 bytes of each hex key (its 64-bit prefix) in
-    one array, never a table of every key; sorted and made unique once, at the end."""
+def _known(prefixes: duckdb.DuckDBPyRelation, others: set[str]) -> KnownKeys:
+    """Stream the keys' 64-bit prefixes in batches into one array, never a table of every
+    key; sorted and made unique once, at the end."""
     # DuckDB 1.4+ names it to_arrow_reader; earlier ones fetch_record_batch.
-    fetch = getattr(keys, "to_arrow_reader", None) or keys.fetch_record_batch
+    fetch = getattr(prefixes, "to_arrow_reader", None) or prefixes.fetch_record_batch
     gathered = array("Q")
-    others: set[str] = set()
     for batch in fetch(KEY_BATCH_ROWS):
-        gathered.frombytes(_uint64_bytes(batch.column("prefix").filter(batch.column("hex"))))
-        other = batch.column("other").drop_null()
-        if len(other):
-            others.update(other.to_pylist())
+        gathered.frombytes(_uint64_bytes(batch.column(0).drop_null()))
     return KnownKeys(_sorted_unique(gathered), others)
 
 
