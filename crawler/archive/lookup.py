@@ -9,6 +9,7 @@ row groups; then only the rows wanted are read from their own files.
 from __future__ import annotations
 
 import random
+import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from crawler.archive.views import (
     absolute,
     check_archive,
     read_error,
+    sql_string,
     vanished_file,
 )
 
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _TRIES = 10
+READ_MEMORY = "500MB"
+"""DuckDB's memory for a command that reads the row index (inspect, show, sample, report)."""
 
 
 def _day(value: Any) -> str | None:
@@ -45,8 +49,13 @@ def indexed(root: Path | str, work: Callable[[duckdb.DuckDBPyConnection, Catalog
 
     for attempt in range(_TRIES):
         con = duckdb.connect()
+        spill = tempfile.TemporaryDirectory(prefix="crawler-duckdb-")
         try:
             con.execute("SET TimeZone = 'UTC'")
+            # Counting live over millions of rows (an index behind the files): DuckDB's
+            # share of memory is bounded, the rest spills to a private temporary directory.
+            con.execute(f"SET memory_limit = {sql_string(READ_MEMORY)}")
+            con.execute(f"SET temp_directory = {sql_string(spill.name)}")
             return work(con, open_index(root, con))
         except duckdb.IOException as error:
             if attempt == _TRIES - 1 or not vanished_file(error):
@@ -55,6 +64,7 @@ def indexed(root: Path | str, work: Callable[[duckdb.DuckDBPyConnection, Catalog
             raise read_error(root, error) from None
         finally:
             con.close()
+            spill.cleanup()
     raise AssertionError("unreachable")
 
 
@@ -191,7 +201,7 @@ def _next_prefix(prefix: str) -> str:
 def fetch_rows(root: Path | str, places: list[tuple[str, int]]) -> dict[tuple[str, int], Any]:
     """Whole records of the rows at ``places`` (name under ``articles/``, row number),
     read from their files only; keyed by place."""
-    from crawler.archive.views import connect, sql_string
+    from crawler.archive.views import connect
 
     root = Path(root)
     names = sorted({name for name, _ in places})

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ from crawler.archive.summary import (
     report_numbers,
     stored_report,
 )
-from crawler.archive.views import check_archive, sql_string
+from crawler.archive.views import check_archive
 
 if TYPE_CHECKING:
     import duckdb
@@ -35,8 +34,6 @@ if TYPE_CHECKING:
     from crawler.archive.catalog import Catalog
 
 HERE = Path(__file__).parent
-REPORT_MEMORY = "500MB"
-"""DuckDB's share when the numbers are counted live (beyond it, it spills to a temporary dir)."""
 __all__ = ["histogram", "render_html", "report_data", "script_json", "write_report"]
 
 
@@ -88,11 +85,8 @@ def report_data(root: Path | str) -> dict[str, Any]:
 
     def work(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> dict[str, Any]:
         numbers = stored_report(catalog.footer.get(REPORT_KEY)) if catalog.current else None
-        if numbers is None:  # files the index does not cover: counted live, memory bounded
-            with tempfile.TemporaryDirectory(prefix="crawler-report-") as spill:
-                con.execute(f"SET memory_limit = {sql_string(REPORT_MEMORY)}")
-                con.execute(f"SET temp_directory = {sql_string(spill)}")
-                numbers = report_numbers(con, "idx")
+        if numbers is None:  # files the index does not cover: counted live
+            numbers = report_numbers(con, "idx")
         sizes = {name: entry[0] for name, entry in catalog.entries.items()}
         articles = catalog.root / ARTICLES_DIR
         return {
