@@ -24,7 +24,7 @@ import itertools
 import os
 import re
 import shutil
-import sys
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -44,6 +44,7 @@ from crawler.archive.search import search_note
 from crawler.archive.views import (
     bad_files,
     check_archive,
+    sql_string,
 )
 from crawler.progress import Progress
 
@@ -58,6 +59,9 @@ _STRING_COLUMNS = ("title", "summary", "body", "byline", "section", "published_r
 _LIST_COLUMNS = ("authors", "tags")
 _YEAR = re.compile(r"^\d{4}$")
 _MONTH = re.compile(r"^(0[1-9]|1[0-2])$")
+KEYS_MEMORY = "128MB"
+"""What the keys of every row may take in memory (DuckDB's limit) before they spill."""
+_KEYS_BATCH = 100_000  # rows of keys handed to DuckDB at once
 
 
 @dataclass
@@ -228,18 +232,89 @@ def _same_type(got: pa.DataType, expected: pa.DataType) -> bool:
     return bool(got == expected)
 
 
-class _Rows:
-    """The rows of every file seen so far, for the checks across files."""
+class _Keys:
+    """The ``url_key`` of every row seen so far, for the check across files.
 
-    def __init__(self) -> None:
-        self.keys: dict[str, list[tuple[str, int, str, str]]] = {}
+    Held by DuckDB, not Python: past :data:`KEYS_MEMORY` it spills to a temporary
+    directory, so that validating ten million rows takes the memory of a million.
+    Each row is its key, the file's number (in the order files were read), its row
+    and its run's number: what a duplicate's report lists.
+    """
 
-    def add(
-        self, name: str, keys: list[str | None], urls: list[str | None], runs: list[str | None]
-    ) -> None:
-        for row, (key, url, run) in enumerate(zip(keys, urls, runs, strict=True)):
-            if key is not None:
-                self.keys.setdefault(key, []).append((name, row, url or "", sys.intern(run or "")))
+    def __init__(self, spill: Path) -> None:
+        import duckdb
+
+        self.con = duckdb.connect()
+        self.con.execute(f"SET memory_limit = {sql_string(KEYS_MEMORY)}")
+        self.con.execute(f"SET temp_directory = {sql_string(str(spill))}")
+        self.con.execute("SET preserve_insertion_order = false")
+        self.con.execute(
+            "CREATE TABLE keys (url_key VARCHAR, file INTEGER, row INTEGER, run INTEGER)"
+        )
+        self.files: list[str] = []
+        self.runs: dict[str, int] = {}
+        self.pending: list[pa.Table] = []
+        self.waiting = 0
+
+    def add(self, name: str, keys: pa.ChunkedArray, runs: pa.ChunkedArray) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        number = len(self.files)
+        self.files.append(name)
+        encoded = pc.dictionary_encode(pc.fill_null(runs.combine_chunks(), ""))
+        ids = pa.array(
+            [self.runs.setdefault(run, len(self.runs)) for run in encoded.dictionary.to_pylist()],
+            pa.int32(),
+        )
+        rows = len(keys)
+        table = pa.table(
+            {
+                "url_key": keys.cast(pa.string()),
+                "file": pa.repeat(pa.scalar(number, pa.int32()), rows),
+                "row": pa.array(range(rows), pa.int32()),
+                "run": pc.take(ids, encoded.indices),
+            }
+        ).filter(pc.is_valid(keys))
+        self.pending.append(table)
+        self.waiting += table.num_rows
+        if self.waiting >= _KEYS_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if self.pending:
+            batch = pa.concat_tables(self.pending)
+            self.con.register("_batch", batch)
+            self.con.execute("INSERT INTO keys SELECT * FROM _batch")
+            self.con.unregister("_batch")
+        self.pending, self.waiting = [], 0
+
+    def repeated(self) -> Iterator[tuple[str, list[tuple[str, int, str]]]]:
+        """Each ``url_key`` of more than one row, with its places (file, row, run), in the
+        order the files and rows were read (of the keys: by their first place)."""
+        self._flush()
+        runs = {number: run for run, number in self.runs.items()}
+        order = "file, row"
+        result = self.con.execute(
+            "WITH repeated AS (SELECT url_key FROM keys GROUP BY url_key HAVING count(*) > 1) "
+            f"SELECT url_key, list(file ORDER BY {order}), list(row ORDER BY {order}), "
+            f"list(run ORDER BY {order}) FROM keys SEMI JOIN repeated USING (url_key) "
+            "GROUP BY url_key ORDER BY min(file::BIGINT * 4294967296 + row)"
+        )
+        while chunk := result.fetchmany(10_000):
+            for key, files, rows, run_ids in chunk:
+                yield (
+                    key,
+                    [
+                        (self.files[f], r, runs[u])
+                        for f, r, u in zip(files, rows, run_ids, strict=True)
+                    ],
+                )
+
+    def close(self) -> None:
+        self.con.close()
 
 
 def _check_rows(
@@ -248,7 +323,7 @@ def _check_rows(
     name: str,
     table: pa.Table,
     partition: tuple[str, str, str],
-    rows: _Rows,
+    rows: _Keys,
     raw_sizes: dict[str, int | None],
 ) -> None:
     import pyarrow as pa
@@ -259,7 +334,7 @@ def _check_rows(
 
     urls = table.column("url").to_pylist()
     keys = table.column("url_key").to_pylist()
-    rows.add(name, keys, urls, table.column("crawl_run").to_pylist())
+    rows.add(name, table.column("url_key"), table.column("crawl_run"))
     for row, (url, key) in enumerate(zip(urls, keys, strict=True)):
         if url is not None and key != hashlib.sha256(url.encode("utf-8")).hexdigest():
             report.add("url_key", name, f"url_key {key} is not sha256(url)", row, url)
@@ -357,28 +432,36 @@ def validate(root: Path | str) -> Report:
                 )
     # The rule every other command reads by (DuckDB): the files it refuses.
     report.refused = {_name(root, path): why for path, why in bad_files(files)}
-    rows = _Rows()
     raw_sizes: dict[str, int | None] = {}
-    with Progress("validate", len(files), "files") as progress:
-        for path in files:
-            progress.advance()
-            name = _name(root, path)
-            partition = _check_place(report, root, path)
-            try:
-                parquet = pq.ParquetFile(path)
-                schema = parquet.schema_arrow
-            except (OSError, ValueError, pa.ArrowException) as error:
-                _unreadable(report, name, error)
-                continue
-            if partition is None or not _check_schema(report, name, schema, partition[0]):
-                continue
-            try:
-                table = parquet.read()
-            except (OSError, ValueError, pa.ArrowException) as error:
-                _unreadable(report, name, error)
-                continue
-            report.rows += table.num_rows
-            _check_rows(report, root, name, table, partition, rows, raw_sizes)
+    with (
+        tempfile.TemporaryDirectory(prefix="crawler-validate-") as spill,
+        Progress("validate", len(files), "files") as progress,
+    ):
+        rows = _Keys(Path(spill))
+        try:
+            for path in files:
+                progress.advance()
+                name = _name(root, path)
+                partition = _check_place(report, root, path)
+                try:
+                    parquet = pq.ParquetFile(path)
+                    schema = parquet.schema_arrow
+                except (OSError, ValueError, pa.ArrowException) as error:
+                    _unreadable(report, name, error)
+                    continue
+                if partition is None or not _check_schema(report, name, schema, partition[0]):
+                    continue
+                try:
+                    table = parquet.read()
+                except (OSError, ValueError, pa.ArrowException) as error:
+                    _unreadable(report, name, error)
+                    continue
+                report.rows += table.num_rows
+                _check_rows(report, root, name, table, partition, rows, raw_sizes)
+                del table
+            repeated = list(rows.repeated())
+        finally:
+            rows.close()
     noted = {p.file for p in report.problems if p.kind in ("unreadable", "schema")}
     for name, why in report.refused.items():
         if name not in noted:  # what pyarrow reads, DuckDB may not: the other commands' view
@@ -391,9 +474,8 @@ def validate(root: Path | str) -> Report:
     report.warnings += index_notes
     for problem in index_problems:
         report.add("index", INDEX_DIR, problem)
-    for key, places in rows.keys.items():
-        if len(places) < 2:
-            continue
+    urls = _first_urls(root, repeated)
+    for key, places in repeated:
         runs = [run for *_, run in places]
         # Rows of different runs (a refetch, a reextract) are what compaction is for;
         # two rows of one run are not made by the crawler (a copied file, say).
@@ -403,13 +485,31 @@ def validate(root: Path | str) -> Report:
             places[0][0],
             f"url_key {key}: {len(places)} rows"
             + ("" if note else f" ({len(runs) - len(set(runs))} more of the same run)"),
-            url=places[0][2],
-            places=[f"{file} row {row} (run {run})" for file, row, _url, run in places],
+            url=urls[places[0][0], places[0][1]],
+            places=[f"{file} row {row} (run {run})" for file, row, run in places],
         )
     search = search_note(root)  # the full-text index: derived, so a note, never a problem
     if search:
         report.warnings.append(search)
     return report
+
+
+def _first_urls(
+    root: Path, repeated: list[tuple[str, list[tuple[str, int, str]]]]
+) -> dict[tuple[str, int], str]:
+    """The ``url`` at the first place of each repeated key ("" if null): read again from
+    the files that hold one, a column at a time."""
+    import pyarrow.parquet as pq
+
+    wanted: dict[str, list[int]] = {}
+    for _key, places in repeated:
+        wanted.setdefault(places[0][0], []).append(places[0][1])
+    urls: dict[tuple[str, int], str] = {}
+    for name, rows in wanted.items():
+        column = pq.read_table(root / name, columns=["url"]).column("url")
+        for row in rows:
+            urls[name, row] = column[row].as_py() or ""
+    return urls
 
 
 def _unreadable(report: Report, name: str, error: BaseException) -> None:
