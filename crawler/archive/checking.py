@@ -44,6 +44,7 @@ from crawler.archive.search import search_note
 from crawler.archive.views import (
     bad_files,
     check_archive,
+    give_back_memory,
     sql_string,
 )
 from crawler.progress import Progress
@@ -59,9 +60,11 @@ _STRING_COLUMNS = ("title", "summary", "body", "byline", "section", "published_r
 _LIST_COLUMNS = ("authors", "tags")
 _YEAR = re.compile(r"^\d{4}$")
 _MONTH = re.compile(r"^(0[1-9]|1[0-2])$")
-KEYS_MEMORY = "128MB"
+KEYS_MEMORY = "64MB"
 """What the keys of every row may take in memory (DuckDB's limit) before they spill."""
 _KEYS_BATCH = 100_000  # rows of keys handed to DuckDB at once
+_TRIM_FILES = 64
+_FOOTER_FILES = 512
 
 
 @dataclass
@@ -431,7 +434,7 @@ def validate(root: Path | str) -> Report:
                     f"{_name(root, Path(directory) / temp)}: left by a killed writer (the next crawl removes it)"
                 )
     # The rule every other command reads by (DuckDB): the files it refuses.
-    report.refused = {_name(root, path): why for path, why in bad_files(files)}
+    report.refused = {_name(root, path): why for path, why in _refused(files)}
     raw_sizes: dict[str, int | None] = {}
     with (
         tempfile.TemporaryDirectory(prefix="crawler-validate-") as spill,
@@ -459,6 +462,8 @@ def validate(root: Path | str) -> Report:
                 report.rows += table.num_rows
                 _check_rows(report, root, name, table, partition, rows, raw_sizes)
                 del table
+                if progress.done % _TRIM_FILES == 0:
+                    give_back_memory()  # else Arrow's pool keeps what every file took
             repeated = list(rows.repeated())
         finally:
             rows.close()
@@ -492,6 +497,22 @@ def validate(root: Path | str) -> Report:
     if search:
         report.warnings.append(search)
     return report
+
+
+def _refused(files: list[Path]) -> list[tuple[Path, str]]:
+    """:func:`bad_files`, a chunk of files at a time (its query over every footer at once
+    takes memory in proportion to the files)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return [
+            bad
+            for start in range(0, len(files), _FOOTER_FILES)
+            for bad in bad_files(files[start : start + _FOOTER_FILES], con)
+        ]
+    finally:
+        con.close()
 
 
 def _first_urls(
