@@ -37,6 +37,7 @@ import itertools
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,10 +50,12 @@ from crawler.archive.views import (
     BadArchiveFile,
     absolute,
     check_files,
+    give_back_memory,
     given,
     parquet_files,
     read_error,
     sql_list,
+    sql_string,
 )
 from crawler.progress import Progress
 
@@ -63,6 +66,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_ROWS = 100_000
 SWAP_BATCH = 64  # partitions built in staging before they are swapped in, one after another
+DECIDE_ROWS = 200_000
+"""Rows whose keep-or-drop is decided at once (a batch of partitions, unless one is more)."""
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 _SEQUENCE = itertools.count()
@@ -449,44 +454,52 @@ def compact(
     """Compact the archive's partitions (of ``sites``, or all; of ``months``, (year,
     month) as the directories name them, or all). See the module's notes.
 
-    Only the chosen partitions are rewritten; which row of an article is the newest
-    is still decided over the whole archive (its keys are read, not its bodies)."""
+    Only the chosen partitions are read and rewritten. Which row of an article is the
+    newest is still decided over the whole archive: the row index says which other
+    files hold a row of the same ``url_key``, and those files are read with the
+    partition (their keys, not their bodies)."""
     import duckdb
 
     root = Path(root)
     files = parquet_files(root)
     articles = root / ARTICLES_DIR
+    chosen = [
+        (live, inputs)
+        for live, inputs in sorted(_partitions(files, articles).items())
+        if (not sites or live.parent.parent.name.removeprefix("site=") in sites)
+        and (not months or partition_month(live) in months)
+    ]
+    targets = [path for _live, inputs in chosen for path in inputs]
     old: set[str] = set()  # files of an older schema version: rewritten in the current one
-    counts = _check_files(root, files, old)
+    counts = _check_files(root, targets, old)
     _clean_staging(root)
     try:
-        keep = newest_rows(files)
+        sharing = shared_keys(root, targets, whole=not sites and not months)
     except duckdb.Error as error:
         raise read_error(root, error) from None
-    expected, distinct = expected_rows(files)
-    groups = _partitions(files, articles)
-    _check_plan(keep, expected, distinct, groups, articles)
     result = CompactResult(dry_run=dry_run)
-    todo: list[tuple[Path, list[Path]]] = []
-    for live, inputs in sorted(groups.items()):
-        site = live.parent.parent.name.removeprefix("site=")
-        if sites and site not in sites:
-            continue
-        if months and partition_month(live) not in months:
-            continue
-        losers = any(len(keep[absolute(p)]) < counts[absolute(p)] for p in inputs)
-        if len(inputs) > 1 or losers or any(absolute(p) in old for p in inputs):
-            todo.append((live, inputs))
-        else:
-            result.untouched += 1
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     staging = root / COMPACT_DIR / f"{stamp}-{os.getpid()}"
     try:
-        with Progress("compact", len(todo), "partitions") as progress:
-            for start in range(0, len(todo), SWAP_BATCH):
-                batch = todo[start : start + SWAP_BATCH]
+        with Progress("compact", len(chosen), "partitions") as progress:
+            for batch in _batches(chosen, counts):
+                # Which rows to keep, for this batch's files: decided over them and every
+                # file that shares a url_key with them, by DuckDB and again by pyarrow.
+                mine = [path for _live, inputs in batch for path in inputs]
+                decide = mine + _others(articles, mine, sharing)
+                try:
+                    keep = newest_rows(decide)
+                except duckdb.Error as error:
+                    raise read_error(root, error) from None
+                expected, distinct = expected_rows(decide)
+                _check_plan(keep, expected, distinct, dict(batch), articles)
                 built = []
                 for live, inputs in batch:
+                    progress.advance()
+                    losers = any(len(keep[absolute(p)]) < counts[absolute(p)] for p in inputs)
+                    if not (len(inputs) > 1 or losers or any(absolute(p) in old for p in inputs)):
+                        result.untouched += 1
+                        continue
                     entry = PartitionResult(
                         partition=live.relative_to(articles).as_posix(),
                         files_before=len(inputs),
@@ -504,7 +517,8 @@ def compact(
                         )
                         built.append((entry, live, new, inputs))
                         _check_built(entry, new, wanted)
-                    progress.advance()
+                        give_back_memory()  # each partition's table, kept by Arrow's pool
+                del keep, expected
                 # The slow part is done (and checked): swap the batch in, one partition
                 # right after another.
                 for entry, live, new, inputs in built:
@@ -521,6 +535,91 @@ def compact(
         with contextlib.suppress(OSError):
             (root / COMPACT_DIR).rmdir()
     return result
+
+
+def _batches(
+    chosen: list[tuple[Path, list[Path]]], counts: dict[str, int]
+) -> Iterator[list[tuple[Path, list[Path]]]]:
+    """The chosen partitions, a few at a time: at most :data:`SWAP_BATCH` partitions and,
+    unless one partition alone is more, :data:`DECIDE_ROWS` rows."""
+    batch: list[tuple[Path, list[Path]]] = []
+    rows = 0
+    for live, inputs in chosen:
+        size = sum(counts[absolute(p)] for p in inputs)
+        if batch and (len(batch) == SWAP_BATCH or rows + size > DECIDE_ROWS):
+            yield batch
+            batch, rows = [], 0
+        batch.append((live, inputs))
+        rows += size
+    if batch:
+        yield batch
+
+
+def shared_keys(root: Path, targets: list[Path], whole: bool = False) -> dict[str, set[str]]:
+    """For each of ``targets`` (by absolute path) that has one, the other files (names
+    under ``articles/``) holding a row of one of its ``url_key``s, as the row index says.
+
+    The index is brought up to date first (the files written since are read); past
+    :data:`~crawler.archive.catalog.BUILD_MEMORY` DuckDB spills to disk. ``whole``: the
+    targets are every file of the layout (one pass over the index finds the keys).
+    """
+    import duckdb
+
+    from crawler.archive.catalog import BUILD_MEMORY, open_index
+    from crawler.archive.layout import index_path
+
+    if not targets:
+        return {}
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET memory_limit = {sql_string(BUILD_MEMORY)}")
+        con.execute(f"SET temp_directory = {sql_string(str(index_path(root).parent / '.spill'))}")
+        catalog = open_index(root, con)
+        names = {catalog.relative(path): absolute(path) for path in targets}
+        con.execute("CREATE TEMP TABLE _targets (file VARCHAR)")
+        con.executemany("INSERT INTO _targets VALUES (?)", [[name] for name in names])
+        if whole:
+            keys = "SELECT url_key FROM idx"
+        else:
+            keys = (
+                "SELECT url_key FROM idx WHERE url_key IN "
+                "(SELECT url_key FROM idx WHERE file IN (SELECT file FROM _targets))"
+            )
+        pairs = con.execute(
+            f"WITH shared AS ({keys} GROUP BY url_key HAVING count(DISTINCT file) > 1), "
+            "rows AS (SELECT url_key, file FROM idx SEMI JOIN shared USING (url_key)) "
+            "SELECT DISTINCT mine.file, other.file FROM rows AS mine JOIN rows AS other "
+            "USING (url_key) WHERE mine.file <> other.file "
+            "AND mine.file IN (SELECT file FROM _targets)"
+        ).fetchall()
+    finally:
+        con.close()
+    sharing: dict[str, set[str]] = {}
+    for mine, other in pairs:
+        sharing.setdefault(names[mine], set()).add(other)
+    return sharing
+
+
+def _others(articles: Path, mine: list[Path], sharing: dict[str, set[str]]) -> list[Path]:
+    """The files, other than ``mine``, that hold a row of one of their ``url_key``s now.
+
+    A file the index named that is gone was in a partition compacted since: its
+    directory's files are read instead (they hold the rows it kept)."""
+    named = sorted({name for path in mine for name in sharing.get(absolute(path), ())})
+    found: set[Path] = set()
+    for name in named:
+        path = articles / name
+        if path.is_file():
+            found.add(path)
+        elif path.parent.is_dir():
+            found.update(
+                Path(entry.path)
+                for entry in os.scandir(path.parent)
+                if entry.name.endswith(".parquet") and not entry.name.startswith((".", "_"))
+            )
+    own = set(mine)
+    return sorted(found - own)
 
 
 def _clean_staging(root: Path) -> None:
