@@ -49,7 +49,7 @@ from crawler.archive.views import (
     ArchiveError,
     BadArchiveFile,
     absolute,
-    check_files,
+    bad_files,
     give_back_memory,
     given,
     parquet_files,
@@ -66,7 +66,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_ROWS = 100_000
 SWAP_BATCH = 64  # partitions built in staging before they are swapped in, one after another
-DECIDE_ROWS = 200_000
+FOOTER_FILES = 512  # files whose footers one query checks
+DECIDE_ROWS = 100_000
 """Rows whose keep-or-drop is decided at once (a batch of partitions, unless one is more)."""
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -297,11 +298,24 @@ def _check_built(entry: PartitionResult, new: Path, expected: int) -> None:
 def _check_files(root: Path, files: list[Path], old: set[str] | None = None) -> dict[str, int]:
     """Row count of each file; a one-line error for a file that cannot be compacted.
     Files of an older schema version go into ``old`` (compaction upgrades them)."""
+    import duckdb
     import pyarrow.parquet as pq
 
     from crawler.archive.schema import SCHEMA_VERSION, SCHEMA_VERSION_KEY
 
-    check_files(root, files)  # damaged, or not of the archive's schema: the shared message
+    # Damaged, or not of the archive's schema: the shared message. The footers are read
+    # a chunk of files at a time (one query over them all takes memory per file).
+    con = duckdb.connect()
+    try:
+        bad = [
+            found
+            for start in range(0, len(files), FOOTER_FILES)
+            for found in bad_files(files[start : start + FOOTER_FILES], con)
+        ]
+    finally:
+        con.close()
+    if bad:
+        raise BadArchiveFile(root, bad[0][0], bad[0][1], others=len(bad) - 1)
     counts = {}
     for path in files:
         try:
@@ -493,6 +507,7 @@ def compact(
                     raise read_error(root, error) from None
                 expected, distinct = expected_rows(decide)
                 _check_plan(keep, expected, distinct, dict(batch), articles)
+                give_back_memory()
                 built = []
                 for live, inputs in batch:
                     progress.advance()
