@@ -1,6 +1,6 @@
 """validate and compact with memory bounded by a partition (issue 14): same answers.
 
-``validate`` keeps every row's key in DuckDB (spilling to disk) instead of a Python
+``validate`` spills every row's key to bucket files on disk instead of a Python
 dict, and checks the row index by per-file sums; ``compact`` reads only the chosen
 partitions and, through the row index, the files that share a key with them. These
 tests hold the results to what the whole-archive computation gives.
@@ -198,9 +198,9 @@ def old_repeated(root: Path) -> list[tuple[str, list[tuple[str, int, str, str]]]
 def test_repeated_keys_are_reported_as_before(
     archive: Path, monkeypatch: pytest.MonkeyPatch, small: bool
 ) -> None:
-    if small:  # keys handed to DuckDB 7 rows at a time, under a small memory limit
+    if small:  # keys spilled 7 rows at a time into 3 buckets: many keys share one
         monkeypatch.setattr(checking_module, "_KEYS_BATCH", 7)
-        monkeypatch.setattr(checking_module, "KEYS_MEMORY", "16MB")
+        monkeypatch.setattr(checking_module, "KEY_BUCKETS", 3)
     two_month_articles(archive)
     victims = sorted((archive / "articles").rglob("*.parquet"))
     shutil.copy(victims[3], victims[3].with_name("part-copy-1-00000.parquet"))

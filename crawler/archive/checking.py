@@ -18,6 +18,7 @@ of the same name is never overwritten.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import itertools
@@ -25,6 +26,7 @@ import os
 import re
 import shutil
 import tempfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -45,7 +47,6 @@ from crawler.archive.views import (
     bad_files,
     check_archive,
     give_back_memory,
-    sql_string,
 )
 from crawler.progress import Progress
 
@@ -60,8 +61,8 @@ _STRING_COLUMNS = ("title", "summary", "body", "byline", "section", "published_r
 _LIST_COLUMNS = ("authors", "tags")
 _YEAR = re.compile(r"^\d{4}$")
 _MONTH = re.compile(r"^(0[1-9]|1[0-2])$")
-KEYS_MEMORY = "64MB"
-"""What the keys of every row may take in memory (DuckDB's limit) before they spill."""
+KEY_BUCKETS = 256
+"""Files the keys of every row are spread over (by their first two characters)."""
 _KEYS_BATCH = 100_000  # rows of keys handed to DuckDB at once
 _TRIM_FILES = 64
 _FOOTER_FILES = 512
@@ -238,26 +239,21 @@ def _same_type(got: pa.DataType, expected: pa.DataType) -> bool:
 class _Keys:
     """The ``url_key`` of every row seen so far, for the check across files.
 
-    Held by DuckDB, not Python: past :data:`KEYS_MEMORY` it spills to a temporary
-    directory, so that validating ten million rows takes the memory of a million.
-    Each row is its key, the file's number (in the order files were read), its row
-    and its run's number: what a duplicate's report lists.
+    Not held in memory: the keys are written to :data:`KEY_BUCKETS` files in a
+    temporary directory, each key to the bucket of its first two characters (a
+    hash's: the buckets come out even). A bucket at a time is then read back and
+    sorted, and equal neighbours are the repeated keys: memory for 1/256 of the
+    keys, however large the archive. Each row is its key, the file's number (in
+    the order files were read), its row and its run's number.
     """
 
     def __init__(self, spill: Path) -> None:
-        import duckdb
-
-        self.con = duckdb.connect()
-        self.con.execute(f"SET memory_limit = {sql_string(KEYS_MEMORY)}")
-        self.con.execute(f"SET temp_directory = {sql_string(str(spill))}")
-        self.con.execute("SET preserve_insertion_order = false")
-        self.con.execute(
-            "CREATE TABLE keys (url_key VARCHAR, file INTEGER, row INTEGER, run INTEGER)"
-        )
+        self.spill = spill
         self.files: list[str] = []
         self.runs: dict[str, int] = {}
         self.pending: list[pa.Table] = []
         self.waiting = 0
+        self.writers: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
 
     def add(self, name: str, keys: pa.ChunkedArray, runs: pa.ChunkedArray) -> None:
         import pyarrow as pa
@@ -285,39 +281,81 @@ class _Keys:
             self._flush()
 
     def _flush(self) -> None:
+        """Append the waiting keys to their buckets' files."""
         import pyarrow as pa
+        import pyarrow.compute as pc
 
-        if self.pending:
-            batch = pa.concat_tables(self.pending)
-            self.con.register("_batch", batch)
-            self.con.execute("INSERT INTO keys SELECT * FROM _batch")
-            self.con.unregister("_batch")
+        if not self.waiting:
+            self.pending = []
+            return
+        table = pa.concat_tables(self.pending).combine_chunks()
         self.pending, self.waiting = [], 0
+        prefixes = pc.dictionary_encode(pc.utf8_slice_codeunits(table.column("url_key"), 0, 2))
+        chunk = prefixes.chunk(0) if isinstance(prefixes, pa.ChunkedArray) else prefixes
+        of_prefix = pa.array(
+            [zlib.crc32(p.encode("utf-8")) % KEY_BUCKETS for p in chunk.dictionary.to_pylist()],
+            pa.int32(),
+        )
+        bucket = pc.take(of_prefix, chunk.indices)
+        order = pc.sort_indices(bucket)
+        table, bucket = table.take(order), bucket.take(order)
+        start = 0
+        for item in pc.value_counts(bucket).to_pylist():  # in order: the buckets are sorted
+            number, count = int(item["values"]), int(item["counts"])
+            writer = self.writers.get(number)
+            if writer is None:
+                writer = self.writers[number] = pa.ipc.new_stream(
+                    str(self.spill / f"keys-{number:03d}.arrows"),
+                    table.schema,
+                    options=pa.ipc.IpcWriteOptions(compression="zstd"),
+                )
+            writer.write_table(table.slice(start, count))
+            start += count
 
-    def repeated(self) -> Iterator[tuple[str, list[tuple[str, int, str]]]]:
+    def repeated(self) -> list[tuple[str, list[tuple[str, int, str]]]]:
         """Each ``url_key`` of more than one row, with its places (file, row, run), in the
         order the files and rows were read (of the keys: by their first place)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         self._flush()
+        for writer in self.writers.values():
+            writer.close()
         runs = {number: run for run, number in self.runs.items()}
-        order = "file, row"
-        result = self.con.execute(
-            "WITH repeated AS (SELECT url_key FROM keys GROUP BY url_key HAVING count(*) > 1) "
-            f"SELECT url_key, list(file ORDER BY {order}), list(row ORDER BY {order}), "
-            f"list(run ORDER BY {order}) FROM keys SEMI JOIN repeated USING (url_key) "
-            "GROUP BY url_key ORDER BY min(file::BIGINT * 4294967296 + row)"
-        )
-        while chunk := result.fetchmany(10_000):
-            for key, files, rows, run_ids in chunk:
-                yield (
-                    key,
-                    [
-                        (self.files[f], r, runs[u])
-                        for f, r, u in zip(files, rows, run_ids, strict=True)
-                    ],
+        found: list[tuple[int, int, str, list[tuple[str, int, str]]]] = []
+        for number in sorted(self.writers):
+            path = self.spill / f"keys-{number:03d}.arrows"
+            with pa.ipc.open_stream(str(path)) as reader:
+                table = reader.read_all()
+            path.unlink()
+            table = table.sort_by(
+                [("url_key", "ascending"), ("file", "ascending"), ("row", "ascending")]
+            )
+            keys = table.column("url_key").combine_chunks()
+            if len(keys) < 2:
+                continue
+            same = pc.equal(keys.slice(1), keys.slice(0, len(keys) - 1))
+            no = pa.array([False])
+            grouped = pc.or_(pa.concat_arrays([no, same]), pa.concat_arrays([same, no]))
+            rows = table.filter(grouped).to_pylist()
+            for key, group in itertools.groupby(rows, key=lambda r: r["url_key"]):
+                places = list(group)
+                found.append(
+                    (
+                        places[0]["file"],
+                        places[0]["row"],
+                        key,
+                        [(self.files[r["file"]], r["row"], runs[r["run"]]) for r in places],
+                    )
                 )
+        self.writers = {}
+        found.sort(key=lambda item: (item[0], item[1]))
+        return [(key, places) for _file, _row, key, places in found]
 
     def close(self) -> None:
-        self.con.close()
+        for writer in self.writers.values():
+            with contextlib.suppress(OSError, ValueError):
+                writer.close()
 
 
 def _check_rows(
@@ -464,7 +502,7 @@ def validate(root: Path | str) -> Report:
                 del table
                 if progress.done % _TRIM_FILES == 0:
                     give_back_memory()  # else Arrow's pool keeps what every file took
-            repeated = list(rows.repeated())
+            repeated = rows.repeated()
         finally:
             rows.close()
     noted = {p.file for p in report.problems if p.kind in ("unreadable", "schema")}
