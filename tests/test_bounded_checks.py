@@ -109,7 +109,10 @@ def test_month_compaction_weighs_rows_of_the_same_article_in_other_months(
 
 
 @pytest.mark.parametrize("index", ["missing", "stale", "unreadable"])
-def test_month_compaction_is_right_whatever_the_index(archive: Path, index: str) -> None:
+def test_month_compaction_is_right_whatever_the_index(
+    archive: Path, index: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(compact_module, "INDEX_BATCH", 2)  # a key's rows span batches
     if index == "stale":
         rebuild(archive)  # built before the newer rows are written: they are not in it
     newer_a, newer_b, first, _second = two_month_articles(archive)
@@ -140,6 +143,7 @@ def test_small_batches_decide_as_one_whole_pass(
             next((root / "articles").rglob("*.parquet")).with_name("part-copy-1-00000.parquet"),
         )
     monkeypatch.setattr(compact_module, "DECIDE_ROWS", 1)
+    monkeypatch.setattr(compact_module, "INDEX_BATCH", 3)
     small = compact(archive)
     monkeypatch.setattr(compact_module, "DECIDE_ROWS", 10**9)
     monkeypatch.setattr(compact_module, "SWAP_BATCH", 10**9)

@@ -67,6 +67,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_ROWS = 100_000
 SWAP_BATCH = 64  # partitions built in staging before they are swapped in, one after another
 FOOTER_FILES = 512  # files whose footers one query checks
+INDEX_BATCH = 65_536  # rows of the row index read at a time
 DECIDE_ROWS = 100_000
 """Rows whose keep-or-drop is decided at once (a batch of partitions, unless one is more)."""
 _AT_FDCWD = -100
@@ -488,7 +489,7 @@ def compact(
     counts = _check_files(root, targets, old)
     _clean_staging(root)
     try:
-        sharing = shared_keys(root, targets, whole=not sites and not months)
+        sharing = shared_keys(root, targets)
     except duckdb.Error as error:
         raise read_error(root, error) from None
     result = CompactResult(dry_run=dry_run)
@@ -570,17 +571,22 @@ def _batches(
         yield batch
 
 
-def shared_keys(root: Path, targets: list[Path], whole: bool = False) -> dict[str, set[str]]:
+def shared_keys(root: Path, targets: list[Path]) -> dict[str, set[str]]:
     """For each of ``targets`` (by absolute path) that has one, the other files (names
     under ``articles/``) holding a row of one of its ``url_key``s, as the row index says.
 
-    The index is brought up to date first (the files written since are read); past
-    :data:`~crawler.archive.catalog.BUILD_MEMORY` DuckDB spills to disk. ``whole``: the
-    targets are every file of the layout (one pass over the index finds the keys).
+    The index is brought up to date first, as every reader does. It is sorted by
+    ``url_key``: read in batches, the rows of one key are neighbours, so memory is a
+    batch's whatever the archive's size. The rows of files it does not cover yet
+    (few: it is brought up to date when they are many) are read from their files and
+    looked up in it as it goes by.
     """
     import duckdb
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
 
-    from crawler.archive.catalog import BUILD_MEMORY, open_index
+    from crawler.archive.catalog import BUILD_MEMORY, open_index, row_sql
     from crawler.archive.layout import index_path
 
     if not targets:
@@ -591,28 +597,66 @@ def shared_keys(root: Path, targets: list[Path], whole: bool = False) -> dict[st
         con.execute(f"SET memory_limit = {sql_string(BUILD_MEMORY)}")
         con.execute(f"SET temp_directory = {sql_string(str(index_path(root).parent / '.spill'))}")
         catalog = open_index(root, con)
-        names = {catalog.relative(path): absolute(path) for path in targets}
-        con.execute("CREATE TEMP TABLE _targets (file VARCHAR)")
-        con.executemany("INSERT INTO _targets VALUES (?)", [[name] for name in names])
-        if whole:
-            keys = "SELECT url_key FROM idx"
-        else:
-            keys = (
-                "SELECT url_key FROM idx WHERE url_key IN "
-                "(SELECT url_key FROM idx WHERE file IN (SELECT file FROM _targets))"
-            )
-        pairs = con.execute(
-            f"WITH shared AS ({keys} GROUP BY url_key HAVING count(DISTINCT file) > 1), "
-            "rows AS (SELECT url_key, file FROM idx SEMI JOIN shared USING (url_key)) "
-            "SELECT DISTINCT mine.file, other.file FROM rows AS mine JOIN rows AS other "
-            "USING (url_key) WHERE mine.file <> other.file "
-            "AND mine.file IN (SELECT file FROM _targets)"
-        ).fetchall()
+        fresh = catalog.fresh if catalog.index is not None else catalog.files
+        unindexed = (
+            con.sql(
+                f"SELECT url_key, file FROM ({row_sql(catalog.root, fresh, con)}) "
+                "WHERE url_key IS NOT NULL"
+            ).to_arrow_table()
+            if fresh
+            else pa.table({"url_key": pa.array([], pa.string()), "file": pa.array([], pa.string())})
+        )
     finally:
         con.close()
+    names = {catalog.relative(path): absolute(path) for path in targets}
+    # Rows of one key, by key: the index's neighbours, and what the unindexed files add.
+    groups: dict[str, set[str]] = {}
+    for key, file in zip(
+        unindexed.column("url_key").to_pylist(), unindexed.column("file").to_pylist(), strict=True
+    ):
+        groups.setdefault(key, set()).add(file)
+    if catalog.index is not None:
+        looked_up = pa.array(list(groups), pa.string())
+        skip = pa.array(catalog.stale, pa.string())
+        carry: list[tuple[str, str]] = []  # the last key of a batch: it may go on in the next
+        for batch in pq.ParquetFile(catalog.index).iter_batches(
+            batch_size=INDEX_BATCH, columns=["url_key", "file"]
+        ):
+            table = pa.Table.from_batches([batch])
+            if len(skip):
+                table = table.filter(pc.invert(pc.is_in(table.column("file"), value_set=skip)))
+            keys = table.column("url_key").combine_chunks()
+            if len(keys) == 0:
+                continue
+            same = pc.equal(keys.slice(1), keys.slice(0, len(keys) - 1))
+            no = pa.array([False])
+            wanted = pc.or_(pa.concat_arrays([no, same]), pa.concat_arrays([same, no]))
+            if len(looked_up):
+                wanted = pc.or_(wanted, pc.is_in(keys, value_set=looked_up))
+            last = keys[len(keys) - 1].as_py()
+            wanted = pc.or_(wanted, pc.equal(keys, pa.scalar(last, keys.type)))
+            if carry:
+                wanted = pc.or_(wanted, pc.equal(keys, pa.scalar(carry[0][0], keys.type)))
+            picked = table.filter(pc.fill_null(wanted, False))
+            rows = carry + list(
+                zip(
+                    picked.column("url_key").to_pylist(),
+                    picked.column("file").to_pylist(),
+                    strict=True,
+                )
+            )
+            carry = [(k, f) for k, f in rows if k == last]
+            for key, file in rows:
+                if key is not None and key != last:
+                    groups.setdefault(key, set()).add(file)
+        for key, file in carry:
+            groups.setdefault(key, set()).add(file)
     sharing: dict[str, set[str]] = {}
-    for mine, other in pairs:
-        sharing.setdefault(names[mine], set()).add(other)
+    for files in groups.values():
+        if len(files) < 2:
+            continue
+        for mine in files & names.keys():
+            sharing.setdefault(names[mine], set()).update(files - {mine})
     return sharing
 
 
