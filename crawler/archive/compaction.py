@@ -584,7 +584,6 @@ def shared_keys(root: Path, targets: list[Path]) -> dict[str, set[str]]:
     import duckdb
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     from crawler.archive.catalog import BUILD_MEMORY, open_index, row_sql
     from crawler.archive.layout import index_path
@@ -619,10 +618,7 @@ def shared_keys(root: Path, targets: list[Path]) -> dict[str, set[str]]:
         looked_up = pa.array(list(groups), pa.string())
         skip = pa.array(catalog.stale, pa.string())
         carry: list[tuple[str, str]] = []  # the last key of a batch: it may go on in the next
-        for batch in pq.ParquetFile(catalog.index).iter_batches(
-            batch_size=INDEX_BATCH, columns=["url_key", "file"]
-        ):
-            table = pa.Table.from_batches([batch])
+        for table in _index_batches(catalog.index, ["url_key", "file"]):
             if len(skip):
                 table = table.filter(pc.invert(pc.is_in(table.column("file"), value_set=skip)))
             keys = table.column("url_key").combine_chunks()
@@ -658,6 +654,21 @@ def shared_keys(root: Path, targets: list[Path]) -> dict[str, set[str]]:
         for mine in files & names.keys():
             sharing.setdefault(names[mine], set()).update(files - {mine})
     return sharing
+
+
+def _index_batches(path: Path, columns: list[str]) -> Iterator[pa.Table]:
+    """The row index, :data:`INDEX_BATCH` rows at a time, in order. (Read a few row groups
+    at a time: pyarrow's ``iter_batches`` held hundreds of MB at ten million rows.)"""
+    import pyarrow.parquet as pq
+
+    index = pq.ParquetFile(path)
+    groups = index.metadata.num_row_groups
+    for first in range(0, groups, 16):
+        part = index.read_row_groups(
+            range(first, min(groups, first + 16)), columns=columns, use_threads=False
+        )
+        for start in range(0, part.num_rows, INDEX_BATCH):
+            yield part.slice(start, INDEX_BATCH)
 
 
 def _others(articles: Path, mine: list[Path], sharing: dict[str, set[str]]) -> list[Path]:
