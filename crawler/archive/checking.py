@@ -63,7 +63,7 @@ _YEAR = re.compile(r"^\d{4}$")
 _MONTH = re.compile(r"^(0[1-9]|1[0-2])$")
 KEY_BUCKETS = 256
 """Files the keys of every row are spread over (by their first two characters)."""
-_KEYS_BATCH = 100_000  # rows of keys handed to DuckDB at once
+_KEYS_BATCH = 100_000  # rows of keys written to the buckets at once
 _TRIM_FILES = 64
 _FOOTER_FILES = 512
 
