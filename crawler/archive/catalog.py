@@ -407,6 +407,7 @@ def check_index(root: Path | str) -> tuple[list[str], list[str]]:
     rebuild_hint = f"delete {path.parent} or run `crawler index`; it is rebuilt from the files"
     con = duckdb.connect()
     try:
+        con.execute(f"SET memory_limit = {sql_string(BUILD_MEMORY)}")
         if not path.exists():
             return [], [f"no row index yet ({path}): the next inspect, show or sample builds it"]
         catalog = survey(root, con)
@@ -422,22 +423,7 @@ def check_index(root: Path | str) -> tuple[list[str], list[str]]:
         covered = [f for f in catalog.files if f not in set(catalog.fresh)]
         if not covered:
             return [], notes
-        con.execute("CREATE TEMP TABLE _stale (file VARCHAR)")
-        if catalog.stale:
-            con.executemany("INSERT INTO _stale VALUES (?)", [[n] for n in catalog.stale])
-        indexed = (
-            f"SELECT file, row, url_key FROM read_parquet({sql_list([path])}) "
-            "WHERE file NOT IN (SELECT file FROM _stale)"
-        )
-        actual = (
-            f"SELECT substr(filename, {_cut(root)}) AS file, file_row_number AS row, url_key "
-            f"FROM read_parquet({sql_list(covered)}, filename = true, file_row_number = true)"
-        )
-        differ = con.execute(
-            f"SELECT count(*) FROM (({indexed}) EXCEPT ALL ({actual})) "
-            f"UNION ALL SELECT count(*) FROM (({actual}) EXCEPT ALL ({indexed}))"
-        ).fetchall()
-        wrong = sum(int(n) for (n,) in differ)
+        wrong = _differing_rows(con, root, path, catalog.stale, covered)
         if wrong:
             return [
                 f"{path}: {wrong:,} rows differ from the archive's files; {rebuild_hint}"
@@ -447,3 +433,65 @@ def check_index(root: Path | str) -> tuple[list[str], list[str]]:
         return [f"{path}: unreadable ({one_line(error)}); {rebuild_hint}"], []
     finally:
         con.close()
+
+
+def _differing_rows(
+    con: duckdb.DuckDBPyConnection, root: Path, path: Path, stale: list[str], covered: list[Path]
+) -> int:
+    """How many (file, row, url_key) differ between the index and the ``covered`` files.
+
+    Each side is first summed up per file (a count and a sum of hashes: memory for
+    one number per file, however many rows); only files whose sums differ are
+    compared row by row, DuckDB spilling to a temporary directory past
+    :data:`BUILD_MEMORY`.
+    """
+    import tempfile
+
+    con.execute("CREATE OR REPLACE TEMP TABLE _stale (file VARCHAR)")
+    if stale:
+        con.executemany("INSERT INTO _stale VALUES (?)", [[n] for n in stale])
+    indexed = (
+        f"SELECT file, row::BIGINT AS row, url_key FROM read_parquet({sql_list([path])}) "
+        "WHERE file NOT IN (SELECT file FROM _stale)"
+    )
+    summed = "count(*), sum(hash(row, url_key))"
+    by_index = dict(
+        (file, (count, total))
+        for file, count, total in con.execute(
+            f"SELECT file, {summed} FROM ({indexed}) GROUP BY file"
+        ).fetchall()
+    )
+    by_file: dict[str, tuple[int, int]] = {}
+    for start in range(0, len(covered), BUILD_CHUNK):
+        actual = _actual_rows(root, covered[start : start + BUILD_CHUNK])
+        for file, count, total in con.execute(
+            f"SELECT file, {summed} FROM ({actual}) GROUP BY file"
+        ).fetchall():
+            by_file[file] = (count, total)
+    differ = sorted(
+        name for name in by_index.keys() | by_file.keys() if by_index.get(name) != by_file.get(name)
+    )
+    if not differ:
+        return 0
+    with tempfile.TemporaryDirectory(prefix="crawler-index-check-") as spill:
+        con.execute(f"SET temp_directory = {sql_string(spill)}")
+        con.execute("CREATE OR REPLACE TEMP TABLE _differ (file VARCHAR)")
+        con.executemany("INSERT INTO _differ VALUES (?)", [[n] for n in differ])
+        files = [root / ARTICLES_DIR / name for name in differ if name in by_file]
+        mine = f"SELECT * FROM ({indexed}) WHERE file IN (SELECT file FROM _differ)"
+        if not files:
+            return int(con.execute(f"SELECT count(*) FROM ({mine})").fetchone()[0])  # type: ignore[index]
+        actual = _actual_rows(root, files)
+        counts = con.execute(
+            f"SELECT count(*) FROM (({mine}) EXCEPT ALL ({actual})) "
+            f"UNION ALL SELECT count(*) FROM (({actual}) EXCEPT ALL ({mine}))"
+        ).fetchall()
+        return sum(int(n) for (n,) in counts)
+
+
+def _actual_rows(root: Path, files: list[Path]) -> str:
+    """(file, row, url_key) of every row of ``files``, as the index names them."""
+    return (
+        f"SELECT substr(filename, {_cut(root)}) AS file, file_row_number::BIGINT AS row, "
+        f"url_key FROM read_parquet({sql_list(files)}, filename = true, file_row_number = true)"
+    )

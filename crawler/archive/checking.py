@@ -18,13 +18,15 @@ of the same name is never overwritten.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import itertools
 import os
 import re
 import shutil
-import sys
+import tempfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -44,6 +46,7 @@ from crawler.archive.search import search_note
 from crawler.archive.views import (
     bad_files,
     check_archive,
+    give_back_memory,
 )
 from crawler.progress import Progress
 
@@ -58,6 +61,11 @@ _STRING_COLUMNS = ("title", "summary", "body", "byline", "section", "published_r
 _LIST_COLUMNS = ("authors", "tags")
 _YEAR = re.compile(r"^\d{4}$")
 _MONTH = re.compile(r"^(0[1-9]|1[0-2])$")
+KEY_BUCKETS = 256
+"""Files the keys of every row are spread over (by their first two characters)."""
+_KEYS_BATCH = 100_000  # rows of keys written to the buckets at once
+_TRIM_FILES = 64
+_FOOTER_FILES = 512
 
 
 @dataclass
@@ -228,18 +236,126 @@ def _same_type(got: pa.DataType, expected: pa.DataType) -> bool:
     return bool(got == expected)
 
 
-class _Rows:
-    """The rows of every file seen so far, for the checks across files."""
+class _Keys:
+    """The ``url_key`` of every row seen so far, for the check across files.
 
-    def __init__(self) -> None:
-        self.keys: dict[str, list[tuple[str, int, str, str]]] = {}
+    Not held in memory: the keys are written to :data:`KEY_BUCKETS` files in a
+    temporary directory, each key to the bucket of its first two characters (a
+    hash's: the buckets come out even). A bucket at a time is then read back and
+    sorted, and equal neighbours are the repeated keys: memory for 1/256 of the
+    keys, however large the archive. Each row is its key, the file's number (in
+    the order files were read), its row and its run's number.
+    """
 
-    def add(
-        self, name: str, keys: list[str | None], urls: list[str | None], runs: list[str | None]
-    ) -> None:
-        for row, (key, url, run) in enumerate(zip(keys, urls, runs, strict=True)):
-            if key is not None:
-                self.keys.setdefault(key, []).append((name, row, url or "", sys.intern(run or "")))
+    def __init__(self, spill: Path) -> None:
+        self.spill = spill
+        self.files: list[str] = []
+        self.runs: dict[str, int] = {}
+        self.pending: list[pa.Table] = []
+        self.waiting = 0
+        self.writers: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
+
+    def add(self, name: str, keys: pa.ChunkedArray, runs: pa.ChunkedArray) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        number = len(self.files)
+        self.files.append(name)
+        encoded = pc.dictionary_encode(pc.fill_null(runs.combine_chunks(), ""))
+        ids = pa.array(
+            [self.runs.setdefault(run, len(self.runs)) for run in encoded.dictionary.to_pylist()],
+            pa.int32(),
+        )
+        rows = len(keys)
+        table = pa.table(
+            {
+                "url_key": keys.cast(pa.string()),
+                "file": pa.repeat(pa.scalar(number, pa.int32()), rows),
+                "row": pa.array(range(rows), pa.int32()),
+                "run": pc.take(ids, encoded.indices),
+            }
+        ).filter(pc.is_valid(keys))
+        self.pending.append(table)
+        self.waiting += table.num_rows
+        if self.waiting >= _KEYS_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Append the waiting keys to their buckets' files."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if not self.waiting:
+            self.pending = []
+            return
+        table = pa.concat_tables(self.pending).combine_chunks()
+        self.pending, self.waiting = [], 0
+        prefixes = pc.dictionary_encode(pc.utf8_slice_codeunits(table.column("url_key"), 0, 2))
+        chunk = prefixes.chunk(0) if isinstance(prefixes, pa.ChunkedArray) else prefixes
+        of_prefix = pa.array(
+            [zlib.crc32(p.encode("utf-8")) % KEY_BUCKETS for p in chunk.dictionary.to_pylist()],
+            pa.int32(),
+        )
+        bucket = pc.take(of_prefix, chunk.indices)
+        order = pc.sort_indices(bucket)
+        table, bucket = table.take(order), bucket.take(order)
+        start = 0
+        for item in pc.value_counts(bucket).to_pylist():  # in order: the buckets are sorted
+            number, count = int(item["values"]), int(item["counts"])
+            writer = self.writers.get(number)
+            if writer is None:
+                writer = self.writers[number] = pa.ipc.new_stream(
+                    str(self.spill / f"keys-{number:03d}.arrows"),
+                    table.schema,
+                    options=pa.ipc.IpcWriteOptions(compression="zstd"),
+                )
+            writer.write_table(table.slice(start, count))
+            start += count
+
+    def repeated(self) -> list[tuple[str, list[tuple[str, int, str]]]]:
+        """Each ``url_key`` of more than one row, with its places (file, row, run), in the
+        order the files and rows were read (of the keys: by their first place)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        self._flush()
+        for writer in self.writers.values():
+            writer.close()
+        runs = {number: run for run, number in self.runs.items()}
+        found: list[tuple[int, int, str, list[tuple[str, int, str]]]] = []
+        for number in sorted(self.writers):
+            path = self.spill / f"keys-{number:03d}.arrows"
+            with pa.ipc.open_stream(str(path)) as reader:
+                table = reader.read_all()
+            path.unlink()
+            table = table.sort_by(
+                [("url_key", "ascending"), ("file", "ascending"), ("row", "ascending")]
+            )
+            keys = table.column("url_key").combine_chunks()
+            if len(keys) < 2:
+                continue
+            same = pc.equal(keys.slice(1), keys.slice(0, len(keys) - 1))
+            no = pa.array([False])
+            grouped = pc.or_(pa.concat_arrays([no, same]), pa.concat_arrays([same, no]))
+            rows = table.filter(grouped).to_pylist()
+            for key, group in itertools.groupby(rows, key=lambda r: r["url_key"]):
+                places = list(group)
+                found.append(
+                    (
+                        places[0]["file"],
+                        places[0]["row"],
+                        key,
+                        [(self.files[r["file"]], r["row"], runs[r["run"]]) for r in places],
+                    )
+                )
+        self.writers = {}
+        found.sort(key=lambda item: (item[0], item[1]))
+        return [(key, places) for _file, _row, key, places in found]
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            with contextlib.suppress(OSError, ValueError):
+                writer.close()
 
 
 def _check_rows(
@@ -248,7 +364,7 @@ def _check_rows(
     name: str,
     table: pa.Table,
     partition: tuple[str, str, str],
-    rows: _Rows,
+    rows: _Keys,
     raw_sizes: dict[str, int | None],
 ) -> None:
     import pyarrow as pa
@@ -259,7 +375,7 @@ def _check_rows(
 
     urls = table.column("url").to_pylist()
     keys = table.column("url_key").to_pylist()
-    rows.add(name, keys, urls, table.column("crawl_run").to_pylist())
+    rows.add(name, table.column("url_key"), table.column("crawl_run"))
     for row, (url, key) in enumerate(zip(urls, keys, strict=True)):
         if url is not None and key != hashlib.sha256(url.encode("utf-8")).hexdigest():
             report.add("url_key", name, f"url_key {key} is not sha256(url)", row, url)
@@ -356,44 +472,56 @@ def validate(root: Path | str) -> Report:
                     f"{_name(root, Path(directory) / temp)}: left by a killed writer (the next crawl removes it)"
                 )
     # The rule every other command reads by (DuckDB): the files it refuses.
-    report.refused = {_name(root, path): why for path, why in bad_files(files)}
-    rows = _Rows()
+    report.refused = {_name(root, path): why for path, why in _refused(files)}
+    # Checked before the files are read one by one (what DuckDB took is given back
+    # first: its peak and theirs do not add up); listed after them, as always.
+    from crawler.archive.catalog import check_index
+
+    index_problems, index_notes = check_index(root)
+    give_back_memory()
     raw_sizes: dict[str, int | None] = {}
-    with Progress("validate", len(files), "files") as progress:
-        for path in files:
-            progress.advance()
-            name = _name(root, path)
-            partition = _check_place(report, root, path)
-            try:
-                parquet = pq.ParquetFile(path)
-                schema = parquet.schema_arrow
-            except (OSError, ValueError, pa.ArrowException) as error:
-                _unreadable(report, name, error)
-                continue
-            if partition is None or not _check_schema(report, name, schema, partition[0]):
-                continue
-            try:
-                table = parquet.read()
-            except (OSError, ValueError, pa.ArrowException) as error:
-                _unreadable(report, name, error)
-                continue
-            report.rows += table.num_rows
-            _check_rows(report, root, name, table, partition, rows, raw_sizes)
+    with (
+        tempfile.TemporaryDirectory(prefix="crawler-validate-") as spill,
+        Progress("validate", len(files), "files") as progress,
+    ):
+        rows = _Keys(Path(spill))
+        try:
+            for path in files:
+                progress.advance()
+                name = _name(root, path)
+                partition = _check_place(report, root, path)
+                try:
+                    parquet = pq.ParquetFile(path)
+                    schema = parquet.schema_arrow
+                except (OSError, ValueError, pa.ArrowException) as error:
+                    _unreadable(report, name, error)
+                    continue
+                if partition is None or not _check_schema(report, name, schema, partition[0]):
+                    continue
+                try:
+                    table = parquet.read()
+                except (OSError, ValueError, pa.ArrowException) as error:
+                    _unreadable(report, name, error)
+                    continue
+                report.rows += table.num_rows
+                _check_rows(report, root, name, table, partition, rows, raw_sizes)
+                del table
+                if progress.done % _TRIM_FILES == 0:
+                    give_back_memory()  # else Arrow's pool keeps what every file took
+            repeated = rows.repeated()
+        finally:
+            rows.close()
     noted = {p.file for p in report.problems if p.kind in ("unreadable", "schema")}
     for name, why in report.refused.items():
         if name not in noted:  # what pyarrow reads, DuckDB may not: the other commands' view
             kind = "unreadable" if why.startswith("unreadable") else "schema"
             report.add(kind, name, why)
     # The row index beside the files (derived): wrong rows are a problem, lag a note.
-    from crawler.archive.catalog import check_index
-
-    index_problems, index_notes = check_index(root)
     report.warnings += index_notes
     for problem in index_problems:
         report.add("index", INDEX_DIR, problem)
-    for key, places in rows.keys.items():
-        if len(places) < 2:
-            continue
+    urls = _first_urls(root, repeated)
+    for key, places in repeated:
         runs = [run for *_, run in places]
         # Rows of different runs (a refetch, a reextract) are what compaction is for;
         # two rows of one run are not made by the crawler (a copied file, say).
@@ -403,13 +531,47 @@ def validate(root: Path | str) -> Report:
             places[0][0],
             f"url_key {key}: {len(places)} rows"
             + ("" if note else f" ({len(runs) - len(set(runs))} more of the same run)"),
-            url=places[0][2],
-            places=[f"{file} row {row} (run {run})" for file, row, _url, run in places],
+            url=urls[places[0][0], places[0][1]],
+            places=[f"{file} row {row} (run {run})" for file, row, run in places],
         )
     search = search_note(root)  # the full-text index: derived, so a note, never a problem
     if search:
         report.warnings.append(search)
     return report
+
+
+def _refused(files: list[Path]) -> list[tuple[Path, str]]:
+    """:func:`bad_files`, a chunk of files at a time (its query over every footer at once
+    takes memory in proportion to the files)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return [
+            bad
+            for start in range(0, len(files), _FOOTER_FILES)
+            for bad in bad_files(files[start : start + _FOOTER_FILES], con)
+        ]
+    finally:
+        con.close()
+
+
+def _first_urls(
+    root: Path, repeated: list[tuple[str, list[tuple[str, int, str]]]]
+) -> dict[tuple[str, int], str]:
+    """The ``url`` at the first place of each repeated key ("" if null): read again from
+    the files that hold one, a column at a time."""
+    import pyarrow.parquet as pq
+
+    wanted: dict[str, list[int]] = {}
+    for _key, places in repeated:
+        wanted.setdefault(places[0][0], []).append(places[0][1])
+    urls: dict[tuple[str, int], str] = {}
+    for name, rows in wanted.items():
+        column = pq.read_table(root / name, columns=["url"]).column("url")
+        for row in rows:
+            urls[name, row] = column[row].as_py() or ""
+    return urls
 
 
 def _unreadable(report: Report, name: str, error: BaseException) -> None:

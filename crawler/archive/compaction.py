@@ -37,6 +37,7 @@ import itertools
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,11 +49,13 @@ from crawler.archive.views import (
     ArchiveError,
     BadArchiveFile,
     absolute,
-    check_files,
+    bad_files,
+    give_back_memory,
     given,
     parquet_files,
     read_error,
     sql_list,
+    sql_string,
 )
 from crawler.progress import Progress
 
@@ -63,6 +66,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_ROWS = 100_000
 SWAP_BATCH = 64  # partitions built in staging before they are swapped in, one after another
+FOOTER_FILES = 512  # files whose footers one query checks
+INDEX_BATCH = 65_536  # rows of the row index read at a time
+DECIDE_ROWS = 100_000
+"""Rows whose keep-or-drop is decided at once (a batch of partitions, unless one is more)."""
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 _SEQUENCE = itertools.count()
@@ -292,11 +299,24 @@ def _check_built(entry: PartitionResult, new: Path, expected: int) -> None:
 def _check_files(root: Path, files: list[Path], old: set[str] | None = None) -> dict[str, int]:
     """Row count of each file; a one-line error for a file that cannot be compacted.
     Files of an older schema version go into ``old`` (compaction upgrades them)."""
+    import duckdb
     import pyarrow.parquet as pq
 
     from crawler.archive.schema import SCHEMA_VERSION, SCHEMA_VERSION_KEY
 
-    check_files(root, files)  # damaged, or not of the archive's schema: the shared message
+    # Damaged, or not of the archive's schema: the shared message. The footers are read
+    # a chunk of files at a time (one query over them all takes memory per file).
+    con = duckdb.connect()
+    try:
+        bad = [
+            found
+            for start in range(0, len(files), FOOTER_FILES)
+            for found in bad_files(files[start : start + FOOTER_FILES], con)
+        ]
+    finally:
+        con.close()
+    if bad:
+        raise BadArchiveFile(root, bad[0][0], bad[0][1], others=len(bad) - 1)
     counts = {}
     for path in files:
         try:
@@ -449,44 +469,53 @@ def compact(
     """Compact the archive's partitions (of ``sites``, or all; of ``months``, (year,
     month) as the directories name them, or all). See the module's notes.
 
-    Only the chosen partitions are rewritten; which row of an article is the newest
-    is still decided over the whole archive (its keys are read, not its bodies)."""
+    Only the chosen partitions are read and rewritten. Which row of an article is the
+    newest is still decided over the whole archive: the row index says which other
+    files hold a row of the same ``url_key``, and those files are read with the
+    partition (their keys, not their bodies)."""
     import duckdb
 
     root = Path(root)
     files = parquet_files(root)
     articles = root / ARTICLES_DIR
+    chosen = [
+        (live, inputs)
+        for live, inputs in sorted(_partitions(files, articles).items())
+        if (not sites or live.parent.parent.name.removeprefix("site=") in sites)
+        and (not months or partition_month(live) in months)
+    ]
+    targets = [path for _live, inputs in chosen for path in inputs]
     old: set[str] = set()  # files of an older schema version: rewritten in the current one
-    counts = _check_files(root, files, old)
+    counts = _check_files(root, targets, old)
     _clean_staging(root)
     try:
-        keep = newest_rows(files)
+        sharing = shared_keys(root, targets)
     except duckdb.Error as error:
         raise read_error(root, error) from None
-    expected, distinct = expected_rows(files)
-    groups = _partitions(files, articles)
-    _check_plan(keep, expected, distinct, groups, articles)
     result = CompactResult(dry_run=dry_run)
-    todo: list[tuple[Path, list[Path]]] = []
-    for live, inputs in sorted(groups.items()):
-        site = live.parent.parent.name.removeprefix("site=")
-        if sites and site not in sites:
-            continue
-        if months and partition_month(live) not in months:
-            continue
-        losers = any(len(keep[absolute(p)]) < counts[absolute(p)] for p in inputs)
-        if len(inputs) > 1 or losers or any(absolute(p) in old for p in inputs):
-            todo.append((live, inputs))
-        else:
-            result.untouched += 1
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     staging = root / COMPACT_DIR / f"{stamp}-{os.getpid()}"
     try:
-        with Progress("compact", len(todo), "partitions") as progress:
-            for start in range(0, len(todo), SWAP_BATCH):
-                batch = todo[start : start + SWAP_BATCH]
+        with Progress("compact", len(chosen), "partitions") as progress:
+            for batch in _batches(chosen, counts):
+                # Which rows to keep, for this batch's files: decided over them and every
+                # file that shares a url_key with them, by DuckDB and again by pyarrow.
+                mine = [path for _live, inputs in batch for path in inputs]
+                decide = mine + _others(articles, mine, sharing)
+                try:
+                    keep = newest_rows(decide)
+                except duckdb.Error as error:
+                    raise read_error(root, error) from None
+                expected, distinct = expected_rows(decide)
+                _check_plan(keep, expected, distinct, dict(batch), articles)
+                give_back_memory()
                 built = []
                 for live, inputs in batch:
+                    progress.advance()
+                    losers = any(len(keep[absolute(p)]) < counts[absolute(p)] for p in inputs)
+                    if not (len(inputs) > 1 or losers or any(absolute(p) in old for p in inputs)):
+                        result.untouched += 1
+                        continue
                     entry = PartitionResult(
                         partition=live.relative_to(articles).as_posix(),
                         files_before=len(inputs),
@@ -504,7 +533,8 @@ def compact(
                         )
                         built.append((entry, live, new, inputs))
                         _check_built(entry, new, wanted)
-                    progress.advance()
+                        give_back_memory()  # each partition's table, kept by Arrow's pool
+                del keep, expected
                 # The slow part is done (and checked): swap the batch in, one partition
                 # right after another.
                 for entry, live, new, inputs in built:
@@ -521,6 +551,145 @@ def compact(
         with contextlib.suppress(OSError):
             (root / COMPACT_DIR).rmdir()
     return result
+
+
+def _batches(
+    chosen: list[tuple[Path, list[Path]]], counts: dict[str, int]
+) -> Iterator[list[tuple[Path, list[Path]]]]:
+    """The chosen partitions, a few at a time: at most :data:`SWAP_BATCH` partitions and,
+    unless one partition alone is more, :data:`DECIDE_ROWS` rows."""
+    batch: list[tuple[Path, list[Path]]] = []
+    rows = 0
+    for live, inputs in chosen:
+        size = sum(counts[absolute(p)] for p in inputs)
+        if batch and (len(batch) == SWAP_BATCH or rows + size > DECIDE_ROWS):
+            yield batch
+            batch, rows = [], 0
+        batch.append((live, inputs))
+        rows += size
+    if batch:
+        yield batch
+
+
+def shared_keys(root: Path, targets: list[Path]) -> dict[str, set[str]]:
+    """For each of ``targets`` (by absolute path) that has one, the other files (names
+    under ``articles/``) holding a row of one of its ``url_key``s, as the row index says.
+
+    The index is brought up to date first, as every reader does. It is sorted by
+    ``url_key``: read in batches, the rows of one key are neighbours, so memory is a
+    batch's whatever the archive's size. The rows of files it does not cover yet
+    (few: it is brought up to date when they are many) are read from their files and
+    looked up in it as it goes by.
+    """
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from crawler.archive.catalog import BUILD_MEMORY, open_index, row_sql
+    from crawler.archive.layout import index_path
+
+    if not targets:
+        return {}
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET memory_limit = {sql_string(BUILD_MEMORY)}")
+        con.execute(f"SET temp_directory = {sql_string(str(index_path(root).parent / '.spill'))}")
+        catalog = open_index(root, con)
+        fresh = catalog.fresh if catalog.index is not None else catalog.files
+        unindexed = (
+            con.sql(
+                f"SELECT url_key, file FROM ({row_sql(catalog.root, fresh, con)}) "
+                "WHERE url_key IS NOT NULL"
+            ).to_arrow_table()
+            if fresh
+            else pa.table({"url_key": pa.array([], pa.string()), "file": pa.array([], pa.string())})
+        )
+    finally:
+        con.close()
+    names = {catalog.relative(path): absolute(path) for path in targets}
+    # Rows of one key, by key: the index's neighbours, and what the unindexed files add.
+    groups: dict[str, set[str]] = {}
+    for key, file in zip(
+        unindexed.column("url_key").to_pylist(), unindexed.column("file").to_pylist(), strict=True
+    ):
+        groups.setdefault(key, set()).add(file)
+    if catalog.index is not None:
+        looked_up = pa.array(list(groups), pa.string())
+        skip = pa.array(catalog.stale, pa.string())
+        carry: list[tuple[str, str]] = []  # the last key of a batch: it may go on in the next
+        for table in _index_batches(catalog.index, ["url_key", "file"]):
+            if len(skip):
+                table = table.filter(pc.invert(pc.is_in(table.column("file"), value_set=skip)))
+            keys = table.column("url_key").combine_chunks()
+            if len(keys) == 0:
+                continue
+            same = pc.equal(keys.slice(1), keys.slice(0, len(keys) - 1))
+            no = pa.array([False])
+            wanted = pc.or_(pa.concat_arrays([no, same]), pa.concat_arrays([same, no]))
+            if len(looked_up):
+                wanted = pc.or_(wanted, pc.is_in(keys, value_set=looked_up))
+            last = keys[len(keys) - 1].as_py()
+            wanted = pc.or_(wanted, pc.equal(keys, pa.scalar(last, keys.type)))
+            if carry:
+                wanted = pc.or_(wanted, pc.equal(keys, pa.scalar(carry[0][0], keys.type)))
+            picked = table.filter(pc.fill_null(wanted, False))
+            rows = carry + list(
+                zip(
+                    picked.column("url_key").to_pylist(),
+                    picked.column("file").to_pylist(),
+                    strict=True,
+                )
+            )
+            carry = [(k, f) for k, f in rows if k == last]
+            for key, file in rows:
+                if key is not None and key != last:
+                    groups.setdefault(key, set()).add(file)
+        for key, file in carry:
+            groups.setdefault(key, set()).add(file)
+    sharing: dict[str, set[str]] = {}
+    for files in groups.values():
+        if len(files) < 2:
+            continue
+        for mine in files & names.keys():
+            sharing.setdefault(names[mine], set()).update(files - {mine})
+    return sharing
+
+
+def _index_batches(path: Path, columns: list[str]) -> Iterator[pa.Table]:
+    """The row index, :data:`INDEX_BATCH` rows at a time, in order. (Read a few row groups
+    at a time: pyarrow's ``iter_batches`` held hundreds of MB at ten million rows.)"""
+    import pyarrow.parquet as pq
+
+    index = pq.ParquetFile(path)
+    groups = index.metadata.num_row_groups
+    for first in range(0, groups, 16):
+        part = index.read_row_groups(
+            range(first, min(groups, first + 16)), columns=columns, use_threads=False
+        )
+        for start in range(0, part.num_rows, INDEX_BATCH):
+            yield part.slice(start, INDEX_BATCH)
+
+
+def _others(articles: Path, mine: list[Path], sharing: dict[str, set[str]]) -> list[Path]:
+    """The files, other than ``mine``, that hold a row of one of their ``url_key``s now.
+
+    A file the index named that is gone was in a partition compacted since: its
+    directory's files are read instead (they hold the rows it kept)."""
+    named = sorted({name for path in mine for name in sharing.get(absolute(path), ())})
+    found: set[Path] = set()
+    for name in named:
+        path = articles / name
+        if path.is_file():
+            found.add(path)
+        elif path.parent.is_dir():
+            found.update(
+                Path(entry.path)
+                for entry in os.scandir(path.parent)
+                if entry.name.endswith(".parquet") and not entry.name.startswith((".", "_"))
+            )
+    own = set(mine)
+    return sorted(found - own)
 
 
 def _clean_staging(root: Path) -> None:

@@ -145,7 +145,8 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         metavar="YYYY-MM",
         help="only this month's partitions (the month in the archive's directories, from "
         "each article's publish date); 'unknown' for the undated ones (repeatable). "
-        "No other partition is rewritten",
+        "No other partition is rewritten, and only the files the row index names as "
+        "holding other rows of the month's articles are read",
     )
     p.add_argument(
         "--rows-per-file",

@@ -141,6 +141,8 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         "--quarantine does that.\n\n"
         "Older rows of an article that a refetch or a reextract made newer ones of, and files "
         "of an older schema version, are notes, not problems: `crawler compact` clears them.\n\n"
+        "Memory stays flat however large the archive: the keys of every row are spilled "
+        "to a temporary directory ($TMPDIR, about 40 bytes a row, removed at the end).\n\n"
         "Exit status: 0 no problem (notes only, or nothing); 1 problems (listed, and moved "
         "with --quarantine); 2 no archive.",
     )
