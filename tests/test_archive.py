@@ -673,3 +673,25 @@ def test_known_keys_keep_a_key_that_is_not_hex(tmp_path: Path, indexed: bool) ->
     assert "not-a-hex-key" in known and rows[0]["url_key"] in known
     assert rows[2]["url_key"] in known and len(known) == 4
     assert record(9, "qdnd.vn")["url_key"] not in known
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[1, 1, 2, 3, 3, 3, 5, 2**64 - 1], [3, 1, 2, 2, 9, 0], [4, 4, 4, 4], [7], [], [2, 3, 1, 1]],
+)
+def test_known_prefixes_ordered_or_not_come_out_sorted_and_once(
+    values: list[int], monkeypatch: Any
+) -> None:
+    """The index gives prefixes in order (repeats dropped on the way, across batches);
+    files give them in any order (sorted at the end): the same set either way."""
+    import duckdb
+
+    from crawler.archive import reader
+
+    monkeypatch.setattr(reader, "KEY_BATCH_ROWS", 2)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE k (key64 UBIGINT)")
+    for value in values:
+        con.execute("INSERT INTO k VALUES (?)", [value])
+    known = reader._known(con.sql("SELECT key64 FROM k ORDER BY rowid"), set())
+    assert list(known._prefixes) == sorted(set(values))

@@ -233,13 +233,32 @@ def known_url_keys(root: Path | str, site: str | None = None) -> KnownKeys:
 
 def _known(prefixes: duckdb.DuckDBPyRelation, others: set[str]) -> KnownKeys:
     """Stream the keys' 64-bit prefixes in batches into one array, never a table of every
-    key; sorted and made unique once, at the end."""
+    key. The row index gives them in key order: then repeats are dropped on the way and
+    nothing is sorted; any other order is sorted and made unique once, at the end."""
     # DuckDB 1.4+ names it to_arrow_reader; earlier ones fetch_record_batch.
     fetch = getattr(prefixes, "to_arrow_reader", None) or prefixes.fetch_record_batch
     gathered = array("Q")
+    ordered = True
+    last: int | None = None
     for batch in fetch(KEY_BATCH_ROWS):
-        gathered.frombytes(_uint64_bytes(batch.column(0).drop_null()))
-    return KnownKeys(_sorted_unique(gathered), others)
+        values = batch.column(0).drop_null()
+        if not len(values):
+            continue
+        if ordered:
+            head, tail = values.slice(0, len(values) - 1), values.slice(1)
+            rising = pc.greater_equal(tail, head)
+            first = values[0].as_py()
+            if (last is not None and first < last) or not pc.all(rising).as_py():
+                ordered = False
+            else:
+                keep = pc.greater(tail, head)  # drop repeats within the batch
+                if last is None or first > last:
+                    gathered.append(first)
+                gathered.frombytes(_uint64_bytes(tail.filter(keep)))
+                last = values[-1].as_py()
+                continue
+        gathered.frombytes(_uint64_bytes(values))
+    return KnownKeys(gathered if ordered else _sorted_unique(gathered), others)
 
 
 def _uint64_bytes(values: pa.Array) -> memoryview:
