@@ -383,3 +383,71 @@ def test_the_sites_zones_are_kept_in_the_index_and_read_again_after_new_rows(
     assert titles(archive, capsys, "đồn biên phòng", "--until", "2025-04-10") == [
         "Đồn biên phòng Đà Nẵng"
     ]
+
+
+def test_the_index_keeps_no_text_and_hits_are_read_from_their_rows(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (hit,) = hits(archive, capsys, "carrier")
+    data = search_index_path(archive).read_bytes()
+    for stored in (b"carrier group sailed", b"Navy drill", hit["url"].encode()):
+        assert stored not in data
+    assert hit["title"] == "Navy drill" and "«carrier» group" in hit["snippet"]
+
+
+def test_a_newer_row_compacted_before_it_was_indexed_replaces_the_old_one(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert titles(archive, capsys, "carrier") == ["Navy drill"]
+    write(archive, [row(3, 1, "2025-05-05", "Navy drill, updated", "Frigate.", RUN2)], RUN2)
+    assert main(["compact", "--archive", str(archive)]) == 0  # drops the older row
+    capsys.readouterr()
+    # the index must forget the old row's words, and its text is gone: rebuilt whole
+    assert search_module.sync(archive).rebuilt
+    after = [hits(archive, capsys, q) for q in ("carrier", "frigate", "truong sa")]
+    assert [[h["title"] for h in found] for found in after[:2]] == [[], ["Navy drill, updated"]]
+    shutil.rmtree(search_index_path(archive).parent)
+    assert [hits(archive, capsys, q) for q in ("carrier", "frigate", "truong sa")] == after
+
+
+def test_a_superseded_row_moved_to_another_file_is_read_there(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert titles(archive, capsys, "carrier") == ["Navy drill"]
+    write(archive, [row(3, 1, "2025-05-05", "Navy drill, updated", "Frigate.", RUN2)], RUN2)
+    (old,) = [p for p in archive.rglob("*.parquet") if "en.qdnd" in str(p) and RUN1 in p.name]
+    old.rename(old.with_name("part-zz-moved.parquet"))  # read after the newer row's file
+    done = search_module.sync(archive)
+    assert not done.rebuilt and done.files_removed == 1 and done.files_added == 2
+    after = [hits(archive, capsys, q) for q in ("carrier", "frigate", "truong sa")]
+    assert [[h["title"] for h in found] for found in after[:2]] == [[], ["Navy drill, updated"]]
+    shutil.rmtree(search_index_path(archive).parent)
+    assert [hits(archive, capsys, q) for q in ("carrier", "frigate", "truong sa")] == after
+
+
+def test_a_file_compacted_between_the_index_and_the_hits_is_followed(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = hits(archive, capsys, "tuần tra")
+    assert main(["compact", "--archive", str(archive)]) == 0
+    capsys.readouterr()
+    # the index still names the old files; the hits' rows are found in the new ones
+    found = search_module.search(archive, parse_query("tuần tra"))
+    assert [h.as_dict() for h in found] == before
+    assert search_note(archive) is None
+
+
+def test_a_killed_rebuild_leaves_the_index_as_it_was(
+    archive: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = hits(archive, capsys, "truong sa")
+
+    def killed(*args: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(search_module, "_add_text", killed)
+    with pytest.raises(KeyboardInterrupt):
+        search_module.rebuild(archive)
+    assert sorted(p.name for p in search_index_path(archive).parent.iterdir()) == ["index.sqlite3"]
+    monkeypatch.undo()
+    assert hits(archive, capsys, "truong sa") == before
