@@ -20,7 +20,7 @@ from crawler.archive.layout import search_index_path
 from crawler.archive.search import search_note
 from crawler.cli import main
 from crawler.items import sha256_hex
-from crawler.text.search_text import fts_query, index_text, parse_query, snippet
+from crawler.text.search_text import fts_query, index_column, index_text, parse_query, snippet
 
 RUN1 = "20260101T000000Z-one"
 RUN2 = "20260201T000000Z-two"
@@ -102,6 +102,13 @@ def test_d_with_stroke_folds_to_d_on_both_sides(
 def test_d_with_stroke_is_folded_for_the_tokenizer() -> None:
     assert index_text("Đà Nẵng đội") == "Dà Nẵng dội"
     assert fts_query(parse_query("ĐỘI")) == '"DỘI"'
+
+
+def test_a_column_is_folded_as_each_text_alone() -> None:
+    import pyarrow as pa
+
+    texts = ["Đà Nẵng đội", "解放军 海军演习", None, "", "mixed 南海 and đ", "军", "plain"]
+    assert index_column(pa.array(texts)) == [index_text(t or "") for t in texts]
 
 
 def test_english_is_case_insensitive_and_needs_every_word(
@@ -445,7 +452,7 @@ def test_a_killed_rebuild_leaves_the_index_as_it_was(
     def killed(*args: Any) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(search_module, "_add_text", killed)
+    monkeypatch.setattr(search_module, "_add_texts", killed)
     with pytest.raises(KeyboardInterrupt):
         search_module.rebuild(archive)
     assert sorted(p.name for p in search_index_path(archive).parent.iterdir()) == ["index.sqlite3"]

@@ -37,12 +37,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import sqlite3
 import sys
+import threading
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +56,7 @@ from crawler.archive.layout import (
     search_index_path,
 )
 from crawler.archive.window import date_window
-from crawler.text.search_text import Term, fts_query, index_text, snippet
+from crawler.text.search_text import Term, fts_query, index_column, snippet
 
 INDEX_VERSION = "5"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -369,6 +373,7 @@ def _publish_order(relative: str) -> tuple[str, str, str]:
     return year, month, site
 
 
+@lru_cache(maxsize=65536)
 def _token(kind: str, value: str) -> str:
     """One FTS5 token standing for a site, spider or month (letters and digits only)."""
     return kind + hashlib.sha1(value.encode("utf-8")).hexdigest()[:16]
@@ -460,17 +465,46 @@ def _add_keys(
     return len(rows)
 
 
-def _fts_values(
-    values: tuple[Any, ...], site: str | None, spider: str | None, published: int | None
-) -> tuple[str, str, str]:
-    """A row's three FTS5 columns (from its ``_TEXT_COLUMNS``), the same when it is added
-    and when it is taken out."""
-    _, _, title, summary, body = values
-    return (
-        index_text(title or ""),
-        index_text(_text(summary, body)),
-        facets(site, spider, published),
-    )
+def _index_rows(
+    root: Path, relative: str, wanted: Collection[int] | None
+) -> Iterator[list[tuple[int, bytes | str | None, str, str]]]:
+    """The rows of one file (or the ``wanted`` ones) as FTS5 indexes them, a batch at a
+    time: (row number, key, title, lead and body), folded by :func:`index_column`. The
+    same when a row is added and when it is taken out."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    handle = pq.ParquetFile(root / ARTICLES_DIR / relative)
+    names = set(handle.schema_arrow.names)
+    present = [c for c in ("url_key", "title", "summary", "body") if c in names]
+
+    def batches() -> Iterator[tuple[Any, Sequence[int]]]:
+        if wanted is None:
+            offset = 0
+            for batch in handle.iter_batches(batch_size=4096, columns=present):
+                yield batch, range(offset, offset + batch.num_rows)
+                offset += batch.num_rows
+            return
+        first = 0
+        for group in range(handle.metadata.num_row_groups):
+            size = handle.metadata.row_group(group).num_rows
+            rows = sorted(r for r in wanted if first <= r < first + size)
+            if rows:
+                table = handle.read_row_group(group, columns=present)
+                yield table.take([r - first for r in rows]), rows
+            first += size
+
+    def column(table: Any, name: str) -> Any:
+        return table.column(name) if name in names else pa.nulls(table.num_rows, pa.string())
+
+    for table, numbers in batches():
+        text = pc.binary_join_element_wise(
+            column(table, "summary"), column(table, "body"), "\n\n", null_handling="skip"
+        )
+        keys = [None if k is None else _key(k) for k in column(table, "url_key").to_pylist()]
+        titles, texts = index_column(column(table, "title")), index_column(text)
+        yield list(zip(numbers, keys, titles, texts, strict=True))
 
 
 def _drop_superseded(connection: sqlite3.Connection, root: Path, batch: _Batch) -> None:
@@ -486,46 +520,149 @@ def _drop_superseded(connection: sqlite3.Connection, root: Path, batch: _Batch) 
         if found is None:
             raise _Rebuild
         try:
-            rows = dict(_file_rows(root, found[0], _TEXT_COLUMNS, {d.row for d in drops}))
+            rows = {
+                row: values
+                for chunk in _index_rows(root, found[0], {d.row for d in drops})
+                for row, *values in chunk
+            }
         except Exception:  # gone or damaged since it was indexed
             raise _Rebuild from None
         for d in drops:
             values = rows.get(d.row)
-            if values is None or values[0] is None or _key(values[0]) != d.key:
+            if values is None or values[0] != d.key:
                 raise _Rebuild
             connection.execute(
                 "INSERT INTO fts(fts, rowid, title, text, facets) VALUES('delete', ?, ?, ?, ?)",
-                (d.doc_id, *_fts_values(values, d.site, d.spider, d.published)),
+                (d.doc_id, values[1], values[2], facets(d.site, d.spider, d.published)),
             )
 
 
-def _add_text(
-    connection: sqlite3.Connection, root: Path, relative: str, file_id: int, batch: _Batch
+_Plan = list[tuple[str, int, set[int] | None]]
+
+
+@contextmanager
+def _read_ahead(
+    root: Path, plan: _Plan
+) -> Iterator[Iterator[tuple[int, list[tuple[Any, ...]] | Exception | None]]]:
+    """:func:`_index_rows` of each planned file, read by a thread a few batches ahead:
+    Arrow reads and folds the next rows while SQLite indexes these (both leave Python's
+    lock for most of their work, so the two cores share the build). Yields (file's place
+    in the plan, a batch of rows, the error that stopped the file, or None at its end)."""
+    items: queue.Queue[tuple[int, list[tuple[Any, ...]] | Exception | None] | None]
+    items = queue.Queue(maxsize=3)
+    stop = threading.Event()
+
+    def put(item: tuple[int, list[tuple[Any, ...]] | Exception | None] | None) -> None:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for i, (relative, _, wanted) in enumerate(plan):
+                try:
+                    for chunk in _index_rows(root, relative, wanted):
+                        if stop.is_set():
+                            return
+                        put((i, chunk))
+                except Exception as error:
+                    put((i, error))
+                put((i, None))
+        except BaseException as error:  # out of memory …: the build stops, never half done
+            put((-1, Exception(f"reading the archive failed: {error!r}")))
+        finally:
+            put(None)
+
+    def consume() -> Iterator[tuple[int, list[tuple[Any, ...]] | Exception | None]]:
+        while (item := items.get()) is not None:
+            yield item
+
+    thread = threading.Thread(target=produce, name="search-read-ahead", daemon=True)
+    thread.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _add_texts(
+    connection: sqlite3.Connection,
+    root: Path,
+    added: list[tuple[str, int]],
+    batch: _Batch,
+    progress: bool,
 ) -> None:
-    """Second pass over a new file: the text of its rows that are the newest, into FTS5."""
-    docs = connection.execute(
-        "SELECT row, id, url_key, site, spider, published FROM docs WHERE file = ?", (file_id,)
-    ).fetchall()
-    if batch.fresh is not None:
-        docs = [d for d in docs if d[1] in batch.fresh]
-    if not docs:
-        return
-    by_row = {d[0]: d[1:] for d in docs}
-    rows = _file_rows(root, relative, _TEXT_COLUMNS, None if batch.fresh is None else by_row)
-    inserts = []
-    for row, values in rows:
-        doc = by_row.get(row)
-        if doc is None:
+    """Second pass over the new files: the text of their rows that are the newest of
+    their article, into FTS5 (each file in a savepoint: a damaged one is left out whole)."""
+    plan: _Plan = []
+    for relative, file_id in added:
+        if batch.fresh is None:
+            plan.append((relative, file_id, None))
             continue
-        doc_id, key, site, spider, published = doc
-        if values[0] is None or _key(values[0]) != key:
-            raise _Changed  # not the file the first pass read
-        inserts.append((doc_id, *_fts_values(values, site, spider, published)))
-    if len(inserts) != len(by_row):
-        raise _Changed
-    connection.executemany(
-        "INSERT INTO fts(rowid, title, text, facets) VALUES (?, ?, ?, ?)", inserts
-    )
+        fresh = batch.fresh
+        rows = {
+            row
+            for row, doc_id in connection.execute(
+                "SELECT row, id FROM docs WHERE file = ?", (file_id,)
+            )
+            if doc_id in fresh
+        }
+        if rows:
+            plan.append((relative, file_id, rows))
+    docs: dict[int, tuple[Any, ...]] = {}
+    done = 0
+    with _read_ahead(root, plan) as items:
+        for i, item in items:
+            if i < 0:
+                raise SearchError(str(item))
+            relative, file_id, wanted = plan[i]
+            if not docs:
+                connection.execute("SAVEPOINT file")
+                docs = {
+                    row: rest
+                    for row, *rest in connection.execute(
+                        "SELECT row, id, url_key, site, spider, published FROM docs WHERE file = ?",
+                        (file_id,),
+                    )
+                    if wanted is None or row in wanted
+                }
+                docs[-1] = ()  # marks the file as started, even when it has no rows
+            if isinstance(item, list):
+                inserts = []
+                for row, key, title, text in item:
+                    doc = docs.pop(row, None)
+                    if doc is None:
+                        continue
+                    doc_id, held_key, site, spider, published = doc
+                    if key != held_key:
+                        raise _Changed  # not the file the first pass read
+                    inserts.append((doc_id, title, text, facets(site, spider, published)))
+                connection.executemany(
+                    "INSERT INTO fts(rowid, title, text, facets) VALUES (?, ?, ?, ?)", inserts
+                )
+                continue
+            if isinstance(item, FileNotFoundError):
+                raise _Changed
+            if isinstance(item, Exception):  # damaged text: left out until the file is fixed
+                print(f"search: skipped {relative}: {item}", file=sys.stderr)
+                connection.execute("ROLLBACK TO file")
+                connection.execute("DELETE FROM docs WHERE file = ?", (file_id,))
+                connection.execute("DELETE FROM files WHERE id = ?", (file_id,))
+                docs = {-1: ()}
+                continue
+            if len(docs) > 1:
+                raise _Changed  # rows the first pass read are not there any more
+            connection.execute("RELEASE file")
+            docs = {}
+            done += 1
+            if progress and (done % 500 == 0 or done == len(plan)):
+                print(f"search: indexed the text of {done:,}/{len(plan):,} files", file=sys.stderr)
+    if done != len(plan):
+        raise SearchError(f"the search index read {done:,} of {len(plan):,} files: try again")
 
 
 def _index_files(
@@ -540,16 +677,6 @@ def _index_files(
     """Read new files into the index: first their keys (which row of each article is the
     newest, 5 small columns), then the text of the rows that are, once each."""
     started = time.perf_counter()
-
-    def report(step: str, i: int) -> None:
-        if progress and (i % 500 == 0 or i == len(files)):
-            rate = result.rows_read / max(time.perf_counter() - started, 1e-9)
-            print(
-                f"search: {step} {i:,}/{len(files):,} files, {result.rows_read:,} rows "
-                f"({rate:,.0f} rows/s)",
-                file=sys.stderr,
-            )
-
     added: list[tuple[str, int]] = []
     for i, relative in enumerate(files, 1):
         size, mtime = disk[relative]
@@ -569,22 +696,15 @@ def _index_files(
         added.append((relative, file_id))
         result.files_added += 1
         result.rows_read += rows
-        report("read the keys of", i)
+        if progress and (i % 500 == 0 or i == len(files)):
+            rate = result.rows_read / max(time.perf_counter() - started, 1e-9)
+            print(
+                f"search: read the keys of {i:,}/{len(files):,} files, {result.rows_read:,} "
+                f"rows ({rate:,.0f} rows/s)",
+                file=sys.stderr,
+            )
     _drop_superseded(connection, root, batch)
-    started = time.perf_counter()
-    for i, (relative, file_id) in enumerate(added, 1):
-        try:
-            _add_text(connection, root, relative, file_id, batch)
-        except FileNotFoundError:
-            raise _Changed from None
-        except _Changed:
-            raise
-        except Exception as error:  # damaged text: left out until the file is fixed
-            print(f"search: skipped {relative}: {error}", file=sys.stderr)
-            connection.execute("DELETE FROM docs WHERE file = ?", (file_id,))
-            connection.execute("DELETE FROM files WHERE id = ?", (file_id,))
-        if progress and (i % 500 == 0 or i == len(added)):
-            print(f"search: indexed the text of {i:,}/{len(added):,} files", file=sys.stderr)
+    _add_texts(connection, root, added, batch, progress)
 
 
 def rebuild(root: Path | str, progress: bool = False) -> SyncResult:

@@ -19,6 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 _D_FOLD = str.maketrans({"đ": "d", "Đ": "D"})  # for single characters; texts use _fold_d
 # Han (with extensions A and compatibility), kana, hangul: written without spaces.
@@ -49,6 +50,21 @@ def index_text(text: str) -> str:
     if _CJK_CHAR.search(folded) is None:
         return folded
     return _CJK_RUN.sub(lambda m: _bigrams(m.group()), folded)
+
+
+def index_column(texts: Any) -> list[str]:
+    """:func:`index_text` of each text of an Arrow string array (null as ""): the folding
+    and the search for CJK done by Arrow over the whole column, only the texts holding
+    CJK characters through Python. Several times faster than one text at a time."""
+    import pyarrow.compute as pc
+
+    folded = pc.replace_substring(pc.replace_substring(texts.fill_null(""), "đ", "d"), "Đ", "D")
+    out: list[str] = folded.to_pylist()
+    with_cjk = pc.match_substring_regex(folded, f"[{_CJK}]")
+    if pc.any(with_cjk).as_py():
+        for i in pc.indices_nonzero(with_cjk).to_pylist():
+            out[i] = _CJK_RUN.sub(lambda m: _bigrams(m.group()), out[i])
+    return out
 
 
 @dataclass(frozen=True)
