@@ -5,6 +5,7 @@ follows the archive (new rows, compaction, deleted files) and rebuilds to the sa
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 from datetime import UTC, datetime
@@ -458,3 +459,29 @@ def test_a_killed_rebuild_leaves_the_index_as_it_was(
     assert sorted(p.name for p in search_index_path(archive).parent.iterdir()) == ["index.sqlite3"]
     monkeypatch.undo()
     assert hits(archive, capsys, "truong sa") == before
+
+
+def test_a_killed_builds_temporary_index_is_deleted_by_the_next_build(archive: Path) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    folder = search_index_path(archive).parent
+    folder.mkdir()
+    abandoned = folder / f".index.sqlite3.{dead.pid}.tmp"
+    alive = folder / f".index.sqlite3.{os.getppid()}.tmp"  # another build, still running
+    abandoned.write_bytes(b"half an index")
+    alive.write_bytes(b"being written")
+    search_module.rebuild(archive)
+    assert not abandoned.exists() and alive.exists()
+
+
+def test_a_file_quarantined_between_the_index_and_the_hits_is_caught_up(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(archive, [row(3, 1, "2025-05-05", "Navy drill, updated", "Frigate.", RUN2)], RUN2)
+    assert titles(archive, capsys, "frigate") == ["Navy drill, updated"]
+    (newer,) = [p for p in archive.rglob("*.parquet") if RUN2 in p.name]
+    newer.unlink()  # as a quarantine would: the older row is the newest again
+    assert [h.title for h in search_module.search(archive, parse_query("drill"))] == ["Navy drill"]

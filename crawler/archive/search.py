@@ -34,6 +34,7 @@ makes the search catch up and answer again.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -725,6 +726,21 @@ def rebuild(root: Path | str, progress: bool = False) -> SyncResult:
         ) from None
 
 
+def _remove_abandoned(target: Path) -> None:
+    """Delete the temporary indexes of builds that were killed (their process is gone):
+    each is as large as the index."""
+    for path in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        pid = path.name[len(target.name) + 2 : -len(".tmp")]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except OSError:  # alive, someone else's
+            continue
+
+
 def _rebuild(root: Path, progress: bool) -> SyncResult:
     started = time.perf_counter()
     target = search_index_path(root)
@@ -734,6 +750,7 @@ def _rebuild(root: Path, progress: bool) -> SyncResult:
         raise SearchError(f"cannot create {target.parent}: {error.strerror or error}") from None
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.unlink(missing_ok=True)
+    _remove_abandoned(target)
     result = SyncResult(rebuilt=True)
     connection = _connect(temporary)
     try:
