@@ -70,6 +70,8 @@ SETTLE_NS = 2_000_000_000
 """A partition directory changed this recently is listed again by the next search."""
 RANKED_AT_MOST = 30_000
 """A query matching more articles than this ranks the newest this many of them (see _best)."""
+TEXT_BATCH = 1024
+"""Rows of text read, folded and handed to SQLite at a time (a few batches in flight)."""
 _TIME_COLUMNS = ["published_at", "fetched_at"]
 _KEY_COLUMNS = ["url_key", "spider", "crawl_run", "published_at", "fetched_at"]
 _TEXT_COLUMNS = ["url_key", "url", "title", "summary", "body"]
@@ -484,7 +486,7 @@ def _index_rows(
     def batches() -> Iterator[tuple[Any, Sequence[int]]]:
         if wanted is None:
             offset = 0
-            for batch in handle.iter_batches(batch_size=4096, columns=present):
+            for batch in handle.iter_batches(batch_size=TEXT_BATCH, columns=present):
                 yield batch, range(offset, offset + batch.num_rows)
                 offset += batch.num_rows
             return
@@ -551,7 +553,7 @@ def _read_ahead(
     lock for most of their work, so the two cores share the build). Yields (file's place
     in the plan, a batch of rows, the error that stopped the file, or None at its end)."""
     items: queue.Queue[tuple[int, list[tuple[Any, ...]] | Exception | None] | None]
-    items = queue.Queue(maxsize=3)
+    items = queue.Queue(maxsize=2)
     stop = threading.Event()
 
     def put(item: tuple[int, list[tuple[Any, ...]] | Exception | None] | None) -> None:
