@@ -471,7 +471,7 @@ def _add_keys(
 
 def _index_rows(
     root: Path, relative: str, wanted: Collection[int] | None
-) -> Iterator[list[tuple[int, bytes | str | None, str, str]]]:
+) -> Iterator[list[tuple[int, bytes | str | None, bytes, bytes]]]:
     """The rows of one file (or the ``wanted`` ones) as FTS5 indexes them, a batch at a
     time: (row number, key, title, lead and body), folded by :func:`index_column`. The
     same when a row is added and when it is taken out."""
