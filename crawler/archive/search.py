@@ -767,7 +767,11 @@ def _rebuild(root: Path, progress: bool) -> SyncResult:
         _record_dirs(connection, dirs)
         files = sorted(disk, key=_publish_order)
         _index_files(connection, root, files, disk, result, progress, _Batch(fresh=None))
+        merging = time.perf_counter()
         connection.execute("INSERT INTO fts(fts) VALUES('optimize')")
+        if progress:
+            took = time.perf_counter() - merging
+            print(f"search: merged the index into one segment in {took:.1f} s", file=sys.stderr)
         connection.execute("INSERT INTO fts(fts, rank) VALUES('automerge', 4)")
         connection.execute("INSERT INTO meta VALUES ('version', ?)", (INDEX_VERSION,))
         connection.execute("COMMIT")
