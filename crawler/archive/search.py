@@ -875,12 +875,8 @@ def _sync(root: Path, progress: bool) -> SyncResult:
             disk, dirs = _scan(root, _known_dirs(connection), _indexed_files(connection))
             gone, new = _changes(_indexed_files(connection), disk)
             result = SyncResult(files_removed=len(gone))
-            moving = frozenset(
-                file_id
-                for (file_id,) in connection.execute(
-                    f"SELECT id FROM files WHERE path IN ({', '.join('?' * len(gone))})", gone
-                )
-            )
+            ids: dict[str, int] = dict(connection.execute("SELECT path, id FROM files").fetchall())
+            moving = frozenset(ids[path] for path in gone)
             connection.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
             batch = _Batch(fresh=set(), moving=moving)
             _index_files(connection, root, new, disk, result, progress, batch)
