@@ -485,3 +485,23 @@ def test_a_file_quarantined_between_the_index_and_the_hits_is_caught_up(
     (newer,) = [p for p in archive.rglob("*.parquet") if RUN2 in p.name]
     newer.unlink()  # as a quarantine would: the older row is the newest again
     assert [h.title for h in search_module.search(archive, parse_query("drill"))] == ["Navy drill"]
+
+
+def test_an_article_whose_publish_date_changed_has_one_doc_in_a_rebuild(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the newer row sits in another partition (month), read after the older one or before
+    write(archive, [row(3, 1, "2025-08-01", "Navy drill, moved", "Frigate.", RUN2)], RUN2)
+    write(archive, [row(5, 3, "2024-01-01", "Tin cũ hơn", "Tàu ngầm.", RUN2)], RUN2)
+    incremental = [hits(archive, capsys, q) for q in ("carrier", "frigate", "tàu ngầm", "giang")]
+    assert [[h["title"] for h in found] for found in incremental] == [
+        [],
+        ["Navy drill, moved"],
+        ["Tin cũ hơn"],
+        [],
+    ]
+    assert main(["search", "--rebuild", "--archive", str(archive)]) == 0
+    capsys.readouterr()
+    assert [hits(archive, capsys, q) for q in ("carrier", "frigate", "tàu ngầm", "giang")] == (
+        incremental
+    )

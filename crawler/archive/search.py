@@ -80,13 +80,18 @@ CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE files(id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL UNIQUE,
                    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, rows INTEGER NOT NULL);
 CREATE TABLE dirs(path TEXT PRIMARY KEY, stamp TEXT NOT NULL);
-CREATE TABLE docs(id INTEGER PRIMARY KEY, url_key BLOB NOT NULL UNIQUE, file INTEGER NOT NULL,
+CREATE TABLE docs(id INTEGER PRIMARY KEY, url_key BLOB NOT NULL, file INTEGER NOT NULL,
                   row INTEGER NOT NULL, fetched_at INTEGER NOT NULL, crawl_run TEXT NOT NULL,
                   site TEXT, spider TEXT, published INTEGER);
-CREATE INDEX docs_file ON docs(file);
-CREATE INDEX docs_published ON docs(published);
 CREATE VIRTUAL TABLE fts USING fts5(title, text, facets, content='', tokenize='{TOKENIZER}');
 """
+_INDEXES = [
+    "CREATE INDEX docs_key ON docs(url_key)",
+    "CREATE INDEX docs_file ON docs(file)",
+    "CREATE INDEX docs_published ON docs(published)",
+]
+"""Made once the docs are in (sorted, not one random insert per row: at ten million rows
+the keys' index is larger than any cache). Each url_key has one doc: the code sees to it."""
 
 
 class SearchError(Exception):
@@ -367,6 +372,11 @@ class _Batch:
     moving: frozenset[int] = frozenset()
     dropped: list[_Dropped] = field(default_factory=list)
     lost: dict[bytes | str, tuple[tuple[int, str], _Dropped]] = field(default_factory=dict)
+    partition: str = ""
+    seen: dict[bytes | str, tuple[Any, ...]] = field(default_factory=dict)
+    """In a rebuild (no index on url_key yet): the docs of the partition being read, by
+    key. An article's rows share a partition unless its publish date changed (see
+    _one_doc_per_key)."""
 
 
 def _publish_order(relative: str) -> tuple[str, str, str]:
@@ -427,6 +437,9 @@ def _add_keys(
     this one) only has its place changed. Returns the number of rows read."""
     site = _site(relative)
     rows = _file_rows(root, relative, _KEY_COLUMNS)
+    rebuilding = batch.fresh is None
+    if rebuilding and batch.partition != relative.rpartition("/")[0]:
+        batch.partition, batch.seen = relative.rpartition("/")[0], {}
     for row, (raw_key, spider, run, published, fetched) in rows:
         if raw_key is None or fetched is None:
             continue
@@ -436,11 +449,15 @@ def _add_keys(
             if found is not None and found[0] == (fetched, run):
                 found[1].file, found[1].row = file_id, row
                 del batch.lost[key]
-        held = connection.execute(
-            "SELECT id, fetched_at, crawl_run, file, row, site, spider, published FROM docs"
-            " WHERE url_key = ?",
-            (key,),
-        ).fetchone()
+        held = (
+            batch.seen.get(key)
+            if rebuilding
+            else connection.execute(
+                "SELECT id, fetched_at, crawl_run, file, row, site, spider, published FROM docs"
+                " WHERE url_key = ?",
+                (key,),
+            ).fetchone()
+        )
         if held is not None:
             doc_id, identity, held_file = held[0], (held[1], held[2]), held[3]
             if identity == (fetched, run) and held_file in batch.moving:
@@ -466,7 +483,25 @@ def _add_keys(
         )
         if batch.fresh is not None:
             batch.fresh.add(doc_id)
+        else:
+            batch.seen[key] = (doc_id, fetched, run, file_id, row, site, spider, published)
     return len(rows)
+
+
+def _one_doc_per_key(connection: sqlite3.Connection) -> None:
+    """The end of a rebuild's first pass: make the indexes, then keep only the newest doc
+    of an article whose rows were in two partitions (its publish date changed)."""
+    for statement in _INDEXES:  # one by one: executescript() would commit the build
+        connection.execute(statement)
+    twice = connection.execute(
+        "SELECT url_key FROM docs GROUP BY url_key HAVING count(*) > 1"
+    ).fetchall()
+    for (key,) in twice:
+        docs = connection.execute(
+            "SELECT id FROM docs WHERE url_key = ? ORDER BY fetched_at DESC, crawl_run DESC",
+            (key,),
+        ).fetchall()
+        connection.executemany("DELETE FROM docs WHERE id = ?", docs[1:])
 
 
 def _index_rows(
@@ -707,6 +742,8 @@ def _index_files(
                 f"rows ({rate:,.0f} rows/s)",
                 file=sys.stderr,
             )
+    if batch.fresh is None:
+        _one_doc_per_key(connection)
     _drop_superseded(connection, root, batch)
     _add_texts(connection, root, added, batch, progress)
 
