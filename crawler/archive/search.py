@@ -25,11 +25,11 @@ The FTS5 table is contentless (it holds the index only), and no text is kept
 beside it: each article's row is known by its file and its row number there, and
 the few hits shown are read from their Parquet files for their title, URL and
 snippet. Taking a superseded row out of a contentless table needs the text it
-was indexed with, which is read again from its file (still there: a file the
-index has read is only ever replaced by a compaction, whose new files hold the
-same rows; when it is gone and its row is nowhere, the index is rebuilt whole).
-A file swapped away between the index's answer and the reading of its hits
-makes the search catch up and answer again.
+was indexed with, which is read again from its file, or from the new file a
+compaction moved it to. When it is nowhere (a compaction dropped it because a
+newer row came in after the last search), the index is rebuilt whole. A file
+swapped away between the index's answer and the reading of its hits makes the
+search catch up and answer again.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ _KEY_COLUMNS = ["url_key", "spider", "crawl_run", "published_at", "fetched_at"]
 _TEXT_COLUMNS = ["url_key", "url", "title", "summary", "body"]
 _SCHEMA = f"""
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- AUTOINCREMENT: a gone file's id is never given to a new one while docs still name it
 CREATE TABLE files(id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL UNIQUE,
                    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, rows INTEGER NOT NULL);
 CREATE TABLE dirs(path TEXT PRIMARY KEY, stamp TEXT NOT NULL);
