@@ -5,6 +5,7 @@ follows the archive (new rows, compaction, deleted files) and rebuilds to the sa
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from crawler.archive.layout import search_index_path
 from crawler.archive.search import search_note
 from crawler.cli import main
 from crawler.items import sha256_hex
-from crawler.text.search_text import fts_query, index_text, parse_query, snippet
+from crawler.text.search_text import fts_query, index_column, index_text, parse_query, snippet
 
 RUN1 = "20260101T000000Z-one"
 RUN2 = "20260201T000000Z-two"
@@ -102,6 +103,13 @@ def test_d_with_stroke_folds_to_d_on_both_sides(
 def test_d_with_stroke_is_folded_for_the_tokenizer() -> None:
     assert index_text("Đà Nẵng đội") == "Dà Nẵng dội"
     assert fts_query(parse_query("ĐỘI")) == '"DỘI"'
+
+
+def test_a_column_is_folded_as_each_text_alone() -> None:
+    import pyarrow as pa
+
+    texts = ["Đà Nẵng đội", "解放军 海军演习", None, "", "mixed 南海 and đ", "军", "plain"]
+    assert index_column(pa.array(texts)) == [index_text(t or "").encode() for t in texts]
 
 
 def test_english_is_case_insensitive_and_needs_every_word(
@@ -383,3 +391,117 @@ def test_the_sites_zones_are_kept_in_the_index_and_read_again_after_new_rows(
     assert titles(archive, capsys, "đồn biên phòng", "--until", "2025-04-10") == [
         "Đồn biên phòng Đà Nẵng"
     ]
+
+
+def test_the_index_keeps_no_text_and_hits_are_read_from_their_rows(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (hit,) = hits(archive, capsys, "carrier")
+    data = search_index_path(archive).read_bytes()
+    for stored in (b"carrier group sailed", b"Navy drill", hit["url"].encode()):
+        assert stored not in data
+    assert hit["title"] == "Navy drill" and "«carrier» group" in hit["snippet"]
+
+
+def test_a_newer_row_compacted_before_it_was_indexed_replaces_the_old_one(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert titles(archive, capsys, "carrier") == ["Navy drill"]
+    write(archive, [row(3, 1, "2025-05-05", "Navy drill, updated", "Frigate.", RUN2)], RUN2)
+    assert main(["compact", "--archive", str(archive)]) == 0  # drops the older row
+    capsys.readouterr()
+    # the index must forget the old row's words, and its text is gone: rebuilt whole
+    assert search_module.sync(archive).rebuilt
+    after = [hits(archive, capsys, q) for q in ("carrier", "frigate", "truong sa")]
+    assert [[h["title"] for h in found] for found in after[:2]] == [[], ["Navy drill, updated"]]
+    shutil.rmtree(search_index_path(archive).parent)
+    assert [hits(archive, capsys, q) for q in ("carrier", "frigate", "truong sa")] == after
+
+
+def test_a_superseded_row_moved_to_another_file_is_read_there(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert titles(archive, capsys, "carrier") == ["Navy drill"]
+    write(archive, [row(3, 1, "2025-05-05", "Navy drill, updated", "Frigate.", RUN2)], RUN2)
+    (old,) = [p for p in archive.rglob("*.parquet") if "en.qdnd" in str(p) and RUN1 in p.name]
+    old.rename(old.with_name("part-zz-moved.parquet"))  # read after the newer row's file
+    done = search_module.sync(archive)
+    assert not done.rebuilt and done.files_removed == 1 and done.files_added == 2
+    after = [hits(archive, capsys, q) for q in ("carrier", "frigate", "truong sa")]
+    assert [[h["title"] for h in found] for found in after[:2]] == [[], ["Navy drill, updated"]]
+    shutil.rmtree(search_index_path(archive).parent)
+    assert [hits(archive, capsys, q) for q in ("carrier", "frigate", "truong sa")] == after
+
+
+def test_a_file_compacted_between_the_index_and_the_hits_is_followed(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = hits(archive, capsys, "tuần tra")
+    assert main(["compact", "--archive", str(archive)]) == 0
+    capsys.readouterr()
+    # the index still names the old files; the hits' rows are found in the new ones
+    found = search_module.search(archive, parse_query("tuần tra"))
+    assert [h.as_dict() for h in found] == before
+    assert search_note(archive) is None
+
+
+def test_a_killed_rebuild_leaves_the_index_as_it_was(
+    archive: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = hits(archive, capsys, "truong sa")
+
+    def killed(*args: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(search_module, "_add_texts", killed)
+    with pytest.raises(KeyboardInterrupt):
+        search_module.rebuild(archive)
+    assert sorted(p.name for p in search_index_path(archive).parent.iterdir()) == ["index.sqlite3"]
+    monkeypatch.undo()
+    assert hits(archive, capsys, "truong sa") == before
+
+
+def test_a_killed_builds_temporary_index_is_deleted_by_the_next_build(archive: Path) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    folder = search_index_path(archive).parent
+    folder.mkdir()
+    abandoned = folder / f".index.sqlite3.{dead.pid}.tmp"
+    alive = folder / f".index.sqlite3.{os.getppid()}.tmp"  # another build, still running
+    abandoned.write_bytes(b"half an index")
+    alive.write_bytes(b"being written")
+    search_module.rebuild(archive)
+    assert not abandoned.exists() and alive.exists()
+
+
+def test_a_file_quarantined_between_the_index_and_the_hits_is_caught_up(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(archive, [row(3, 1, "2025-05-05", "Navy drill, updated", "Frigate.", RUN2)], RUN2)
+    assert titles(archive, capsys, "frigate") == ["Navy drill, updated"]
+    (newer,) = [p for p in archive.rglob("*.parquet") if RUN2 in p.name]
+    newer.unlink()  # as a quarantine would: the older row is the newest again
+    assert [h.title for h in search_module.search(archive, parse_query("drill"))] == ["Navy drill"]
+
+
+def test_an_article_whose_publish_date_changed_has_one_doc_in_a_rebuild(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the newer row sits in another partition (month), read after the older one or before
+    write(archive, [row(3, 1, "2025-08-01", "Navy drill, moved", "Frigate.", RUN2)], RUN2)
+    write(archive, [row(5, 3, "2024-01-01", "Tin cũ hơn", "Tàu ngầm.", RUN2)], RUN2)
+    incremental = [hits(archive, capsys, q) for q in ("carrier", "frigate", "tàu ngầm", "giang")]
+    assert [[h["title"] for h in found] for found in incremental] == [
+        [],
+        ["Navy drill, moved"],
+        ["Tin cũ hơn"],
+        [],
+    ]
+    assert main(["search", "--rebuild", "--archive", str(archive)]) == 0
+    capsys.readouterr()
+    assert [hits(archive, capsys, q) for q in ("carrier", "frigate", "tàu ngầm", "giang")] == (
+        incremental
+    )

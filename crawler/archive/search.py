@@ -21,22 +21,33 @@ newest row of an article disappears and no new file brings that article back,
 an older row may have become the newest: the index is then rebuilt whole, which
 is rare (quarantine, files deleted by hand) and always right.
 
-The FTS5 table is contentless (it holds the index only); the text shown in
-snippets is kept beside it, compressed, so that answering never reads Parquet.
+The FTS5 table is contentless (it holds the index only), and no text is kept
+beside it: each article's row is known by its file and its row number there, and
+the few hits shown are read from their Parquet files for their title, URL and
+snippet. Taking a superseded row out of a contentless table needs the text it
+was indexed with, which is read again from its file, or from the new file a
+compaction moved it to. When it is nowhere (a compaction dropped it because a
+newer row came in after the last search), the index is rebuilt whole. A file
+swapped away between the index's answer and the reading of its hits makes the
+search catch up and answer again.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
+import queue
 import sqlite3
 import sys
+import threading
 import time
-import zlib
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +57,9 @@ from crawler.archive.layout import (
     search_index_path,
 )
 from crawler.archive.window import date_window
-from crawler.text.search_text import Term, fts_query, index_text, snippet
+from crawler.text.search_text import Term, fts_query, index_column, snippet
 
-INDEX_VERSION = "4"
+INDEX_VERSION = "5"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TOKENIZER = "unicode61 remove_diacritics 2"
 TITLE_WEIGHT = 5.0
@@ -59,20 +70,29 @@ SETTLE_NS = 2_000_000_000
 """A partition directory changed this recently is listed again by the next search."""
 RANKED_AT_MOST = 30_000
 """A query matching more articles than this ranks the newest this many of them (see _best)."""
-_COLUMNS = ["url_key", "url", "spider", "title", "summary", "body"]
+TEXT_BATCH = 1024
+"""Rows of text read, folded and handed to SQLite at a time (a few batches in flight)."""
 _TIME_COLUMNS = ["published_at", "fetched_at"]
+_KEY_COLUMNS = ["url_key", "spider", "crawl_run", "published_at", "fetched_at"]
+_TEXT_COLUMNS = ["url_key", "url", "title", "summary", "body"]
 _SCHEMA = f"""
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE files(path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-                   rows INTEGER NOT NULL);
+-- AUTOINCREMENT: a gone file's id is never given to a new one while docs still name it
+CREATE TABLE files(id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL UNIQUE,
+                   size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, rows INTEGER NOT NULL);
 CREATE TABLE dirs(path TEXT PRIMARY KEY, stamp TEXT NOT NULL);
-CREATE TABLE docs(id INTEGER PRIMARY KEY, url_key TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
-                  fetched_at INTEGER NOT NULL, crawl_run TEXT NOT NULL, site TEXT, spider TEXT,
-                  url TEXT, title TEXT, published INTEGER, text BLOB);
-CREATE INDEX docs_path ON docs(path);
-CREATE INDEX docs_published ON docs(published);
+CREATE TABLE docs(id INTEGER PRIMARY KEY, url_key BLOB NOT NULL, file INTEGER NOT NULL,
+                  row INTEGER NOT NULL, fetched_at INTEGER NOT NULL, crawl_run TEXT NOT NULL,
+                  site TEXT, spider TEXT, published INTEGER);
 CREATE VIRTUAL TABLE fts USING fts5(title, text, facets, content='', tokenize='{TOKENIZER}');
 """
+_INDEXES = [
+    "CREATE INDEX docs_key ON docs(url_key)",
+    "CREATE INDEX docs_file ON docs(file)",
+    "CREATE INDEX docs_published ON docs(published)",
+]
+"""Made once the docs are in (sorted, not one random insert per row: at ten million rows
+the keys' index is larger than any cache). Each url_key has one doc: the code sees to it."""
 
 
 class SearchError(Exception):
@@ -253,59 +273,111 @@ def search_note(root: Path | str) -> str | None:
     return None
 
 
-def _rows(root: Path, relative: str) -> Iterator[tuple[Any, ...]]:
-    """The rows of one file, as the index takes them."""
+def _site(relative: str) -> str:
+    return relative.split("/", 1)[0].removeprefix("site=")
+
+
+def _key(url_key: str) -> bytes | str:
+    """A url_key as the index keeps it: the usual SHA-256 hex as its 32 bytes (half the
+    size, in the table and in its unique index); anything else as it is."""
+    if len(url_key) == 64:
+        try:
+            packed = bytes.fromhex(url_key)
+        except ValueError:
+            return url_key
+        if packed.hex() == url_key:
+            return packed
+    return url_key
+
+
+def _file_rows(
+    root: Path, relative: str, columns: Sequence[str], wanted: Collection[int] | None = None
+) -> list[tuple[int, tuple[Any, ...]]]:
+    """(row number in the file, values of ``columns``) for every row of one file, or for
+    the ``wanted`` ones only (reading just the row groups that hold them). A column the
+    file lacks reads as None; times as microseconds since the epoch. Read whole before
+    anything is done with it, so that a damaged file changes nothing."""
     import pyarrow.parquet as pq
 
-    path = root / ARTICLES_DIR / relative
-    handle = pq.ParquetFile(path)
+    handle = pq.ParquetFile(root / ARTICLES_DIR / relative)
     names = set(handle.schema_arrow.names)
-    columns = [c for c in [*_COLUMNS, *_TIME_COLUMNS, "crawl_run"] if c in names]
-    site = relative.split("/", 1)[0].removeprefix("site=")
-    for batch in handle.iter_batches(batch_size=4096, columns=columns):
-        empty = [None] * batch.num_rows
-        data = {
-            name: batch.column(name).to_pylist() if name in columns else empty
-            for name in [*_COLUMNS, "crawl_run"]
-        }
-        times = {
-            name: batch.column(name).cast("int64").to_pylist() if name in columns else empty
-            for name in _TIME_COLUMNS
-        }
-        yield from zip(
-            data["url_key"],
-            data["url"],
-            [site] * batch.num_rows,
-            data["spider"],
-            data["title"],
-            data["summary"],
-            data["body"],
-            times["published_at"],
-            times["fetched_at"],
-            data["crawl_run"],
-            strict=True,
-        )
+    present = [c for c in columns if c in names]
+    out: list[tuple[int, tuple[Any, ...]]] = []
+
+    def convert(table: Any, numbers: Sequence[int]) -> None:
+        empty = [None] * len(numbers)
+        values = [
+            (
+                table.column(c).cast("int64").to_pylist()
+                if c in _TIME_COLUMNS
+                else table.column(c).to_pylist()
+            )
+            if c in names
+            else empty
+            for c in columns
+        ]
+        out.extend(zip(numbers, zip(*values, strict=True), strict=True))
+
+    if wanted is None:
+        offset = 0
+        for batch in handle.iter_batches(batch_size=4096, columns=present):
+            convert(batch, range(offset, offset + batch.num_rows))
+            offset += batch.num_rows
+        return out
+    first = 0
+    for group in range(handle.metadata.num_row_groups):
+        size = handle.metadata.row_group(group).num_rows
+        rows = sorted(r for r in wanted if first <= r < first + size)
+        if rows:
+            table = handle.read_row_group(group, columns=present)
+            for r in rows:  # slices, not take(), which imports pandas (0.3 s) on first use
+                convert(table.slice(r - first, 1), [r])
+        first += size
+    return out
 
 
 def _text(summary: str | None, body: str | None) -> str:
     return "\n\n".join(t for t in (summary, body) if t)
 
 
-def _delete_docs(connection: sqlite3.Connection, where: str, params: Sequence[Any]) -> set[str]:
-    """Drop docs (and their index entries, which a contentless table needs the text for)."""
-    keys = set()
-    rows = connection.execute(
-        f"SELECT id, url_key, title, text, site, spider, published FROM docs WHERE {where}", params
-    )
-    for doc_id, key, title, packed, site, spider, published in rows.fetchall():
-        text = zlib.decompress(packed).decode("utf-8")
-        connection.execute(
-            "INSERT INTO fts(fts, rowid, title, text, facets) VALUES('delete', ?, ?, ?, ?)",
-            (doc_id, index_text(title or ""), index_text(text), facets(site, spider, published)),
-        )
-        keys.add(key)
-    connection.execute(f"DELETE FROM docs WHERE {where}", params)
-    return keys
+class _Changed(Exception):
+    """A file went between two reads of it (a compaction meanwhile): start again."""
+
+
+class _Rebuild(Exception):
+    """What the index held cannot be told from the files left: build it whole."""
+
+
+@dataclass
+class _Dropped:
+    """A row superseded by a newer one: a contentless FTS5 table forgets a row only when
+    given the text it indexed, which is read again from the row's file."""
+
+    doc_id: int
+    key: bytes | str
+    file: int
+    row: int
+    site: str | None
+    spider: str | None
+    published: int | None
+
+
+@dataclass
+class _Batch:
+    """What one pass over new files changes. ``fresh``: the docs it added, not yet in
+    FTS5 (None in a rebuild: all of them); ``moving``: the files gone in this pass, whose
+    rows may come back from new files (a compaction); ``lost``: superseded rows of gone
+    files, by key, until their identity turns up in a new file that can be read."""
+
+    fresh: set[int] | None
+    moving: frozenset[int] = frozenset()
+    dropped: list[_Dropped] = field(default_factory=list)
+    lost: dict[bytes | str, tuple[tuple[int, str], _Dropped]] = field(default_factory=dict)
+    partition: str = ""
+    seen: dict[bytes | str, tuple[Any, ...]] = field(default_factory=dict)
+    """In a rebuild (no index on url_key yet): the docs of the partition being read, by
+    key. An article's rows share a partition unless its publish date changed (see
+    _one_doc_per_key)."""
 
 
 def _publish_order(relative: str) -> tuple[str, str, str]:
@@ -316,6 +388,7 @@ def _publish_order(relative: str) -> tuple[str, str, str]:
     return year, month, site
 
 
+@lru_cache(maxsize=65536)
 def _token(kind: str, value: str) -> str:
     """One FTS5 token standing for a site, spider or month (letters and digits only)."""
     return kind + hashlib.sha1(value.encode("utf-8")).hexdigest()[:16]
@@ -357,68 +430,279 @@ def _doc_id(connection: sqlite3.Connection, published: int | None) -> int:
     return candidate
 
 
-def _add_file(
-    connection: sqlite3.Connection, root: Path, relative: str, moving: frozenset[str]
+def _add_keys(
+    connection: sqlite3.Connection, root: Path, relative: str, file_id: int, batch: _Batch
 ) -> int:
-    """Index the rows of one file that are newer than what the index holds for their
-    url_key; a row the index holds already from a file in ``moving`` (gone: compacted
-    into this one) only has its file changed. Returns the number of rows read."""
-    n = 0
-    for key, url, site, spider, title, summary, body, published, fetched, run in _rows(
-        root, relative
-    ):
-        n += 1
-        if key is None or fetched is None:
+    """First pass over a new file: which of its rows are the newest of their url_key.
+    A row the index holds already from a file in ``batch.moving`` (gone: compacted into
+    this one) only has its place changed. Returns the number of rows read."""
+    site = _site(relative)
+    rows = _file_rows(root, relative, _KEY_COLUMNS)
+    rebuilding = batch.fresh is None
+    if rebuilding and batch.partition != relative.rpartition("/")[0]:
+        batch.partition, batch.seen = relative.rpartition("/")[0], {}
+    for row, (raw_key, spider, run, published, fetched) in rows:
+        if raw_key is None or fetched is None:
             continue
-        run = run or ""
-        held = connection.execute(
-            "SELECT id, fetched_at, crawl_run, path FROM docs WHERE url_key = ?", (key,)
-        ).fetchone()
+        key, run = _key(raw_key), run or ""
+        if batch.lost:
+            found = batch.lost.get(key)
+            if found is not None and found[0] == (fetched, run):
+                found[1].file, found[1].row = file_id, row
+                del batch.lost[key]
+        held = (
+            batch.seen.get(key)
+            if rebuilding
+            else connection.execute(
+                "SELECT id, fetched_at, crawl_run, file, row, site, spider, published FROM docs"
+                " WHERE url_key = ?",
+                (key,),
+            ).fetchone()
+        )
         if held is not None:
-            if (held[1], held[2]) == (fetched, run) and held[3] in moving:
-                connection.execute("UPDATE docs SET path = ? WHERE id = ?", (relative, held[0]))
+            doc_id, identity, held_file = held[0], (held[1], held[2]), held[3]
+            if identity == (fetched, run) and held_file in batch.moving:
+                connection.execute(
+                    "UPDATE docs SET file = ?, row = ? WHERE id = ?", (file_id, row, doc_id)
+                )
                 continue
-            if (held[1], held[2]) >= (fetched, run):
+            if identity >= (fetched, run):
                 continue
-            _delete_docs(connection, "id = ?", (held[0],))
-        text = _text(summary, body)
+            connection.execute("DELETE FROM docs WHERE id = ?", (doc_id,))
+            if batch.fresh is not None and doc_id in batch.fresh:
+                batch.fresh.discard(doc_id)  # never reached FTS5: nothing to take out
+            elif batch.fresh is not None:
+                dropped = _Dropped(doc_id, key, held_file, held[4], held[5], held[6], held[7])
+                batch.dropped.append(dropped)
+                if held_file in batch.moving:
+                    batch.lost[key] = (identity, dropped)
         doc_id = _doc_id(connection, published)
         connection.execute(
-            "INSERT INTO docs(id, url_key, path, fetched_at, crawl_run, site, spider, url, title,"
-            " published, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                doc_id,
-                key,
-                relative,
-                fetched,
-                run,
-                site,
-                spider,
-                url,
-                title,
-                published,
-                zlib.compress(text.encode("utf-8"), 1),
-            ),
+            "INSERT INTO docs(id, url_key, file, row, fetched_at, crawl_run, site, spider,"
+            " published) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (doc_id, key, file_id, row, fetched, run, site, spider, published),
         )
-        connection.execute(
-            "INSERT INTO fts(rowid, title, text, facets) VALUES (?, ?, ?, ?)",
-            (
-                doc_id,
-                index_text(title or ""),
-                index_text(text),
-                facets(site, spider, published),
-            ),
-        )
-    return n
+        if batch.fresh is not None:
+            batch.fresh.add(doc_id)
+        else:
+            batch.seen[key] = (doc_id, fetched, run, file_id, row, site, spider, published)
+    return len(rows)
 
 
-def _record(
-    connection: sqlite3.Connection, relative: str, stat: tuple[int, int], rows: int
+def _one_doc_per_key(connection: sqlite3.Connection) -> None:
+    """The end of a rebuild's first pass: make the indexes, then keep only the newest doc
+    of an article whose rows were in two partitions (its publish date changed)."""
+    for statement in _INDEXES:  # one by one: executescript() would commit the build
+        connection.execute(statement)
+    twice = connection.execute(
+        "SELECT url_key FROM docs GROUP BY url_key HAVING count(*) > 1"
+    ).fetchall()
+    for (key,) in twice:
+        docs = connection.execute(
+            "SELECT id FROM docs WHERE url_key = ? ORDER BY fetched_at DESC, crawl_run DESC",
+            (key,),
+        ).fetchall()
+        connection.executemany("DELETE FROM docs WHERE id = ?", docs[1:])
+
+
+def _index_rows(
+    root: Path, relative: str, wanted: Collection[int] | None
+) -> Iterator[list[tuple[int, bytes | str | None, bytes, bytes]]]:
+    """The rows of one file (or the ``wanted`` ones) as FTS5 indexes them, a batch at a
+    time: (row number, key, title, lead and body), folded by :func:`index_column`. The
+    same when a row is added and when it is taken out."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    handle = pq.ParquetFile(root / ARTICLES_DIR / relative)
+    names = set(handle.schema_arrow.names)
+    present = [c for c in ("url_key", "title", "summary", "body") if c in names]
+
+    def batches() -> Iterator[tuple[Any, Sequence[int]]]:
+        if wanted is None:
+            offset = 0
+            for batch in handle.iter_batches(batch_size=TEXT_BATCH, columns=present):
+                yield batch, range(offset, offset + batch.num_rows)
+                offset += batch.num_rows
+            return
+        first = 0
+        for group in range(handle.metadata.num_row_groups):
+            size = handle.metadata.row_group(group).num_rows
+            rows = sorted(r for r in wanted if first <= r < first + size)
+            if rows:
+                table = handle.read_row_group(group, columns=present)
+                yield table.take([r - first for r in rows]), rows
+            first += size
+
+    def column(table: Any, name: str) -> Any:
+        return table.column(name) if name in names else pa.nulls(table.num_rows, pa.string())
+
+    for table, numbers in batches():
+        text = pc.binary_join_element_wise(
+            column(table, "summary"), column(table, "body"), "\n\n", null_handling="skip"
+        )
+        keys = [None if k is None else _key(k) for k in column(table, "url_key").to_pylist()]
+        titles, texts = index_column(column(table, "title")), index_column(text)
+        yield list(zip(numbers, keys, titles, texts, strict=True))
+
+
+def _drop_superseded(connection: sqlite3.Connection, root: Path, batch: _Batch) -> None:
+    """Take the superseded rows out of FTS5, each with the text it was indexed with, read
+    again from its file (unchanged since: the index knows its size and time)."""
+    by_file: dict[int, list[_Dropped]] = {}
+    for dropped in batch.dropped:
+        by_file.setdefault(dropped.file, []).append(dropped)
+    for file_id, drops in sorted(by_file.items()):
+        if file_id in batch.moving:
+            raise _Rebuild  # its file is gone, and the row came back in no new file
+        found = connection.execute("SELECT path FROM files WHERE id = ?", (file_id,)).fetchone()
+        if found is None:
+            raise _Rebuild
+        try:
+            rows = {
+                row: values
+                for chunk in _index_rows(root, found[0], {d.row for d in drops})
+                for row, *values in chunk
+            }
+        except Exception:  # gone or damaged since it was indexed
+            raise _Rebuild from None
+        for d in drops:
+            values = rows.get(d.row)
+            if values is None or values[0] != d.key:
+                raise _Rebuild
+            connection.execute(
+                "INSERT INTO fts(fts, rowid, title, text, facets) VALUES('delete', ?, ?, ?, ?)",
+                (d.doc_id, values[1], values[2], facets(d.site, d.spider, d.published)),
+            )
+
+
+_Plan = list[tuple[str, int, set[int] | None]]
+
+
+@contextmanager
+def _read_ahead(
+    root: Path, plan: _Plan
+) -> Iterator[Iterator[tuple[int, list[tuple[Any, ...]] | Exception | None]]]:
+    """:func:`_index_rows` of each planned file, read by a thread a few batches ahead:
+    Arrow reads and folds the next rows while SQLite indexes these (both leave Python's
+    lock for most of their work, so the two cores share the build). Yields (file's place
+    in the plan, a batch of rows, the error that stopped the file, or None at its end)."""
+    items: queue.Queue[tuple[int, list[tuple[Any, ...]] | Exception | None] | None]
+    items = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item: tuple[int, list[tuple[Any, ...]] | Exception | None] | None) -> None:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for i, (relative, _, wanted) in enumerate(plan):
+                try:
+                    for chunk in _index_rows(root, relative, wanted):
+                        if stop.is_set():
+                            return
+                        put((i, chunk))
+                except Exception as error:
+                    put((i, error))
+                put((i, None))
+        except BaseException as error:  # out of memory …: the build stops, never half done
+            put((-1, Exception(f"reading the archive failed: {error!r}")))
+        finally:
+            put(None)
+
+    def consume() -> Iterator[tuple[int, list[tuple[Any, ...]] | Exception | None]]:
+        while (item := items.get()) is not None:
+            yield item
+
+    thread = threading.Thread(target=produce, name="search-read-ahead", daemon=True)
+    thread.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _add_texts(
+    connection: sqlite3.Connection,
+    root: Path,
+    added: list[tuple[str, int]],
+    batch: _Batch,
+    progress: bool,
 ) -> None:
-    connection.execute(
-        "INSERT OR REPLACE INTO files(path, size, mtime_ns, rows) VALUES (?, ?, ?, ?)",
-        (relative, stat[0], stat[1], rows),
-    )
+    """Second pass over the new files: the text of their rows that are the newest of
+    their article, into FTS5 (each file in a savepoint: a damaged one is left out whole)."""
+    plan: _Plan = []
+    for relative, file_id in added:
+        if batch.fresh is None:
+            plan.append((relative, file_id, None))
+            continue
+        fresh = batch.fresh
+        rows = {
+            row
+            for row, doc_id in connection.execute(
+                "SELECT row, id FROM docs WHERE file = ?", (file_id,)
+            )
+            if doc_id in fresh
+        }
+        if rows:
+            plan.append((relative, file_id, rows))
+    docs: dict[int, tuple[Any, ...]] = {}
+    done = 0
+    with _read_ahead(root, plan) as items:
+        for i, item in items:
+            if i < 0:
+                raise SearchError(str(item))
+            relative, file_id, wanted = plan[i]
+            if not docs:
+                connection.execute("SAVEPOINT file")
+                docs = {
+                    row: rest
+                    for row, *rest in connection.execute(
+                        "SELECT row, id, url_key, site, spider, published FROM docs WHERE file = ?",
+                        (file_id,),
+                    )
+                    if wanted is None or row in wanted
+                }
+                docs[-1] = ()  # marks the file as started, even when it has no rows
+            if isinstance(item, list):
+                inserts = []
+                for row, key, title, text in item:
+                    doc = docs.pop(row, None)
+                    if doc is None:
+                        continue
+                    doc_id, held_key, site, spider, published = doc
+                    if key != held_key:
+                        raise _Changed  # not the file the first pass read
+                    inserts.append((doc_id, title, text, facets(site, spider, published)))
+                connection.executemany(
+                    "INSERT INTO fts(rowid, title, text, facets) VALUES (?, ?, ?, ?)", inserts
+                )
+                continue
+            if isinstance(item, FileNotFoundError):
+                raise _Changed
+            if isinstance(item, Exception):  # damaged text: left out until the file is fixed
+                print(f"search: skipped {relative}: {item}", file=sys.stderr)
+                connection.execute("ROLLBACK TO file")
+                connection.execute("DELETE FROM docs WHERE file = ?", (file_id,))
+                connection.execute("DELETE FROM files WHERE id = ?", (file_id,))
+                docs = {-1: ()}
+                continue
+            if len(docs) > 1:
+                raise _Changed  # rows the first pass read are not there any more
+            connection.execute("RELEASE file")
+            docs = {}
+            done += 1
+            if progress and (done % 500 == 0 or done == len(plan)):
+                print(f"search: indexed the text of {done:,}/{len(plan):,} files", file=sys.stderr)
+    if done != len(plan):
+        raise SearchError(f"the search index read {done:,} of {len(plan):,} files: try again")
 
 
 def _index_files(
@@ -428,32 +712,76 @@ def _index_files(
     disk: dict[str, tuple[int, int]],
     result: SyncResult,
     progress: bool,
-    moving: frozenset[str] = frozenset(),
+    batch: _Batch,
 ) -> None:
+    """Read new files into the index: first their keys (which row of each article is the
+    newest, 5 small columns), then the text of the rows that are, once each."""
     started = time.perf_counter()
+    added: list[tuple[str, int]] = []
     for i, relative in enumerate(files, 1):
+        size, mtime = disk[relative]
+        file_id = connection.execute(
+            "INSERT INTO files(path, size, mtime_ns, rows) VALUES (?, ?, ?, 0)",
+            (relative, size, mtime),
+        ).lastrowid
+        assert file_id is not None
         try:
-            rows = _add_file(connection, root, relative, moving)
-        except FileNotFoundError:  # swapped away meanwhile: the next search sees its successor
+            rows = _add_keys(connection, root, relative, file_id, batch)
+        except Exception as error:  # nothing done: a file gone meanwhile is seen next time
+            connection.execute("DELETE FROM files WHERE id = ?", (file_id,))
+            if not isinstance(error, FileNotFoundError):  # damaged: found once fixed
+                print(f"search: skipped {relative}: {error}", file=sys.stderr)
             continue
-        except Exception as error:  # a damaged file: searchable once fixed or quarantined
-            print(f"search: skipped {relative}: {error}", file=sys.stderr)
-            continue
-        _record(connection, relative, disk[relative], rows)
+        connection.execute("UPDATE files SET rows = ? WHERE id = ?", (rows, file_id))
+        added.append((relative, file_id))
         result.files_added += 1
         result.rows_read += rows
-        if progress and (i % 200 == 0 or i == len(files)):
+        if progress and (i % 500 == 0 or i == len(files)):
             rate = result.rows_read / max(time.perf_counter() - started, 1e-9)
             print(
-                f"search: indexed {i:,}/{len(files):,} files, {result.rows_read:,} rows "
-                f"({rate:,.0f} rows/s)",
+                f"search: read the keys of {i:,}/{len(files):,} files, {result.rows_read:,} "
+                f"rows ({rate:,.0f} rows/s)",
                 file=sys.stderr,
             )
+    if batch.fresh is None:
+        _one_doc_per_key(connection)
+    _drop_superseded(connection, root, batch)
+    _add_texts(connection, root, added, batch, progress)
 
 
 def rebuild(root: Path | str, progress: bool = False) -> SyncResult:
-    """Build the index from the archive alone, in a temporary file swapped in whole."""
+    """Build the index from the archive alone, in a temporary file swapped in whole
+    (again, up to three times, if a compaction swaps files away meanwhile)."""
     root = Path(root)
+    for _ in range(2):
+        try:
+            return _rebuild(root, progress)
+        except _Changed:
+            continue
+    try:
+        return _rebuild(root, progress)
+    except _Changed:
+        raise SearchError(
+            "the archive kept changing while the search index was built: run it again"
+        ) from None
+
+
+def _remove_abandoned(target: Path) -> None:
+    """Delete the temporary indexes of builds that were killed (their process is gone):
+    each is as large as the index."""
+    for path in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        pid = path.name[len(target.name) + 2 : -len(".tmp")]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except OSError:  # alive, someone else's
+            continue
+
+
+def _rebuild(root: Path, progress: bool) -> SyncResult:
     started = time.perf_counter()
     target = search_index_path(root)
     try:
@@ -462,17 +790,27 @@ def rebuild(root: Path | str, progress: bool = False) -> SyncResult:
         raise SearchError(f"cannot create {target.parent}: {error.strerror or error}") from None
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.unlink(missing_ok=True)
+    _remove_abandoned(target)
     result = SyncResult(rebuilt=True)
     connection = _connect(temporary)
     try:
         connection.execute("PRAGMA journal_mode = OFF")
         connection.execute("PRAGMA synchronous = OFF")
+        connection.execute("PRAGMA cache_size = -65536")
         connection.executescript(_SCHEMA)
+        # fewer, larger merges while building (the end merges all into one segment anyway)
+        connection.execute("INSERT INTO fts(fts, rank) VALUES('automerge', 8)")
         connection.execute("BEGIN")
         disk, dirs = _scan(root, {}, {})
         _record_dirs(connection, dirs)
-        _index_files(connection, root, sorted(disk, key=_publish_order), disk, result, progress)
+        files = sorted(disk, key=_publish_order)
+        _index_files(connection, root, files, disk, result, progress, _Batch(fresh=None))
+        merging = time.perf_counter()
         connection.execute("INSERT INTO fts(fts) VALUES('optimize')")
+        if progress:
+            took = time.perf_counter() - merging
+            print(f"search: merged the index into one segment in {took:.1f} s", file=sys.stderr)
+        connection.execute("INSERT INTO fts(fts, rank) VALUES('automerge', 4)")
         connection.execute("INSERT INTO meta VALUES ('version', ?)", (INDEX_VERSION,))
         connection.execute("COMMIT")
         connection.close()
@@ -480,6 +818,9 @@ def rebuild(root: Path | str, progress: bool = False) -> SyncResult:
     except sqlite3.Error as error:
         connection.close()
         raise SearchError(f"cannot write the search index {target}: {error}") from None
+    except BaseException:
+        connection.close()
+        raise
     finally:
         temporary.unlink(missing_ok=True)
     result.seconds = time.perf_counter() - started
@@ -538,6 +879,17 @@ def store_zones(root: Path | str, zones: Mapping[str, tzinfo], default: tzinfo) 
 def sync(root: Path | str, progress: bool = False) -> SyncResult:
     """Bring the index up to date with the files on disk (built whole if missing)."""
     root = Path(root)
+    for _ in range(3):
+        try:
+            return _sync(root, progress)
+        except _Changed:  # a compaction swapped files while they were read: look again
+            continue
+        except _Rebuild:
+            break
+    return rebuild(root, progress)
+
+
+def _sync(root: Path, progress: bool) -> SyncResult:
     target = search_index_path(root)
     if not target.is_file():
         return rebuild(root, progress)
@@ -557,22 +909,27 @@ def sync(root: Path | str, progress: bool = False) -> SyncResult:
                 connection.execute("COMMIT")
             return SyncResult()
         connection.execute("BEGIN IMMEDIATE")  # one writer; the others wait, then see its work
-        disk, dirs = _scan(root, _known_dirs(connection), _indexed_files(connection))
-        gone, new = _changes(_indexed_files(connection), disk)
-        result = SyncResult(files_removed=len(gone))
-        _index_files(connection, root, new, disk, result, progress, frozenset(gone))
-        for relative in gone:
-            if connection.execute(
-                "SELECT 1 FROM docs WHERE path = ? LIMIT 1", (relative,)
-            ).fetchone():
-                # An article whose newest row was there came back from no new file: an
-                # older row may be its newest now, which only the whole archive can tell.
-                connection.execute("ROLLBACK")
-                connection.close()
-                return rebuild(root, progress)
-            connection.execute("DELETE FROM files WHERE path = ?", (relative,))
-        _record_dirs(connection, dirs)
-        connection.execute("COMMIT")
+        try:
+            disk, dirs = _scan(root, _known_dirs(connection), _indexed_files(connection))
+            gone, new = _changes(_indexed_files(connection), disk)
+            result = SyncResult(files_removed=len(gone))
+            ids: dict[str, int] = dict(connection.execute("SELECT path, id FROM files").fetchall())
+            moving = frozenset(ids[path] for path in gone)
+            connection.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
+            batch = _Batch(fresh=set(), moving=moving)
+            _index_files(connection, root, new, disk, result, progress, batch)
+            for file_id in moving:
+                if connection.execute(
+                    "SELECT 1 FROM docs WHERE file = ? LIMIT 1", (file_id,)
+                ).fetchone():
+                    # An article whose newest row was there came back from no new file: an
+                    # older row may be its newest now, which only the whole archive can tell.
+                    raise _Rebuild
+            _record_dirs(connection, dirs)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
         result.seconds = time.perf_counter() - started
         return result
     except sqlite3.Error as error:
@@ -621,14 +978,44 @@ def _best(
     rows = []
     for doc_id, score in ranked:
         row = connection.execute(
-            "SELECT url_key, url, title, site, spider, published, text FROM docs WHERE id = ?",
+            "SELECT d.url_key, f.path, d.row, d.site, d.spider, d.published FROM docs d"
+            " JOIN files f ON f.id = d.file WHERE d.id = ?",
             (doc_id,),
         ).fetchone()
         rows.append((*row, score))
     return rows
 
 
-def search(
+def _hits(root: Path, rows: list[tuple[Any, ...]], terms: list[Term]) -> list[Hit]:
+    """The hits as shown, each read from its row in its Parquet file: only the row groups
+    holding them are read. A file gone since the index answered means start again."""
+    wanted: dict[str, set[int]] = {}
+    for _, path, row, *_ in rows:
+        wanted.setdefault(path, set()).add(row)
+    read: dict[tuple[str, int], tuple[Any, ...]] = {}
+    for path, numbers in wanted.items():
+        try:
+            for row, values in _file_rows(root, path, _TEXT_COLUMNS, numbers):
+                read[path, row] = values
+        except FileNotFoundError:
+            raise _Changed from None
+        except Exception as error:
+            raise SearchError(f"cannot read {path} for its hits: {error}") from None
+    hits = []
+    for key, path, row, site, spider, published, score in rows:
+        found = read.get((path, row))
+        if found is None or found[0] is None or _key(found[0]) != key:
+            raise _Changed
+        url_key, url, title, summary, body = found
+        day = None if published is None else _day(published)
+        shown = snippet(_text(summary, body), terms) or snippet(title or "", terms)
+        hits.append(
+            Hit(url_key, url or "", title or "", site or "", spider or "", day, shown, score)
+        )
+    return hits
+
+
+def _search(
     root: Path | str,
     terms: list[Term],
     limit: int = 10,
@@ -638,9 +1025,6 @@ def search(
     zones: Mapping[str, tzinfo] | None = None,
     default_zone: tzinfo = UTC,
 ) -> list[Hit]:
-    """The best ``limit`` hits for every term (bm25, title hits weigh more); ``sites`` are
-    domains or spider names; ``since``/``until`` are publish dates, each site's local days
-    (``zones``; ``default_zone`` for the sites not in it), as in export."""
     root = Path(root)
     target = search_index_path(root)
     # the user's words: only quoted strings of letters and digits, in the text columns
@@ -678,10 +1062,25 @@ def search(
         raise SearchError(f"cannot search {target}: {error}") from None
     finally:
         connection.close()
-    hits = []
-    for key, url, title, site, spider, published, packed, score in rows:
-        day = None if published is None else _day(published)
-        text = zlib.decompress(packed).decode("utf-8")
-        shown = snippet(text, terms) or snippet(title or "", terms)
-        hits.append(Hit(key, url or "", title or "", site or "", spider or "", day, shown, score))
-    return hits
+    return _hits(root, rows, terms)
+
+
+def search(
+    root: Path | str,
+    terms: list[Term],
+    limit: int = 10,
+    sites: Sequence[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    zones: Mapping[str, tzinfo] | None = None,
+    default_zone: tzinfo = UTC,
+) -> list[Hit]:
+    """The best ``limit`` hits for every term (bm25, title hits weigh more); ``sites`` are
+    domains or spider names; ``since``/``until`` are publish dates, each site's local days
+    (``zones``; ``default_zone`` for the sites not in it), as in export."""
+    for _ in range(3):
+        try:
+            return _search(root, terms, limit, sites, since, until, zones, default_zone)
+        except _Changed:  # a hit's file was swapped away (compacted, quarantined): catch up
+            sync(root)
+    raise SearchError("the archive kept changing while searching: search again")

@@ -19,6 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 _D_FOLD = str.maketrans({"đ": "d", "Đ": "D"})  # for single characters; texts use _fold_d
 # Han (with extensions A and compatibility), kana, hangul: written without spaces.
@@ -49,6 +50,23 @@ def index_text(text: str) -> str:
     if _CJK_CHAR.search(folded) is None:
         return folded
     return _CJK_RUN.sub(lambda m: _bigrams(m.group()), folded)
+
+
+def index_column(texts: Any) -> list[bytes]:
+    """:func:`index_text` of each text of an Arrow string array (null as ""), as UTF-8
+    bytes: FTS5 reads a BLOB as the same text, and Python need not decode each text and
+    encode it again. The folding and the search for CJK are done by Arrow over the whole
+    column (outside Python's lock), only the texts holding CJK through Python."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    folded = pc.replace_substring(pc.replace_substring(texts.fill_null(""), "đ", "d"), "Đ", "D")
+    out: list[bytes] = folded.cast(pa.binary()).to_pylist()
+    with_cjk = pc.match_substring_regex(folded, f"[{_CJK}]")
+    if pc.any(with_cjk).as_py():
+        for i in pc.indices_nonzero(with_cjk).to_pylist():
+            out[i] = index_text(out[i].decode("utf-8")).encode("utf-8")
+    return out
 
 
 @dataclass(frozen=True)
