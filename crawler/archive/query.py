@@ -156,11 +156,19 @@ def csv_writer(out: IO[str], names: Sequence[str], raw: bool = False) -> _csv.Wr
 
 EXPORT_MEMORY = "200MB"
 """DuckDB's memory for an export; beyond it, its sorts and aggregates spill to disk."""
-READERS = 1  # partitions read at once (DuckDB sorts each on every core)
-AHEAD = 2  # partitions handed to the reader: the next one waits there for it
+READERS = 2  # groups of partitions read (and sorted) at once, one on each core
 QUEUED_BATCHES = 2  # batches a reader may have ready before it waits
+GROUP_ROWS = 2048
+"""Partitions smaller than this are read and sorted together, in one query (each query
+has a fixed cost: binding its files, planning, a sort); a larger partition is one
+query of its own. Memory is bounded by :data:`READERS` such groups (DuckDB spills
+beyond :data:`EXPORT_MEMORY`)."""
 _DONE = object()
+PARTITION_ORDER = "site, year = 'unknown', year, month"
+"""The partitions in output order: a site's dated partitions, then its undated ones
+(as ``export_batches`` sorts them in Python)."""
 EXPORT_ORDER = "published_at NULLS LAST, url_key"
+"""The rows of one partition in output order."""
 
 FORMATS = ("jsonl", "csv", "parquet")
 
@@ -305,9 +313,18 @@ def export_batches(
             groups.setdefault(part, []).append(path)
     chosen = sorted(groups, key=lambda p: (p[0], p[1] == "unknown", p[1], p[2]))
     total = sum(counts[part] for part in chosen)
+    runs: list[list[Path]] = []  # consecutive partitions read by one query
+    rows = GROUP_ROWS
+    for part in chosen:
+        if rows >= GROUP_ROWS:
+            runs.append([])
+            rows = 0
+        runs[-1] += groups[part]
+        rows += counts[part]
 
-    def partition(part: tuple[str, str, str], out: Queue[object], stop: Event) -> None:
-        """Read one partition into ``out``, batch by batch, then ``_DONE`` (or the error)."""
+    def read(files: list[Path], out: Queue[object], stop: Event) -> None:
+        """Read one run of partitions into ``out``, batch by batch, then ``_DONE`` (or
+        the error)."""
 
         def put(item: object) -> bool:
             while not stop.is_set():
@@ -320,7 +337,7 @@ def export_batches(
 
         cursor = con.cursor()
         try:
-            for batch in read_partition(cursor, groups[part], select, condition, params):
+            for batch in read_partition(cursor, files, select, condition, params):
                 if not put(batch):
                     return
             put(_DONE)
@@ -330,11 +347,11 @@ def export_batches(
             cursor.close()
 
     def batches() -> Iterator[pa.RecordBatch]:
-        # One partition is read at a time (DuckDB's sort on both cores), streamed to
-        # the writer through a short queue; the next one starts as the last batches
-        # of this one are written. Two sorts at once, each carrying bodies, overflowed
-        # DuckDB's memory at a million rows; one is as fast, the disk and the cores
-        # being the bound. Memory: one sort (capped, it spills) and a few batches.
+        # Two runs are read at once, each by its own query on its own cursor: DuckDB
+        # decompresses, formats and sorts one while the other's sorted rows are
+        # handed to the writer, so both cores work. Each streams through a short
+        # queue; the runs are taken in order, and a finished run's reader starts the
+        # run after the next. Memory: two sorts (capped, they spill) and a few batches.
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
@@ -342,18 +359,18 @@ def export_batches(
 
         stop = Event()
         pending: deque[Queue[object]] = deque()
-        parts = iter(chosen)
+        todo = iter(runs)
         with ThreadPoolExecutor(max_workers=READERS) as pool:
 
             def start() -> None:
-                part = next(parts, None)
-                if part is not None:
+                files = next(todo, None)
+                if files is not None:
                     queue: Queue[object] = Queue(maxsize=QUEUED_BATCHES)
-                    pool.submit(partition, part, queue, stop)
+                    pool.submit(read, files, queue, stop)
                     pending.append(queue)
 
             try:
-                for _ in range(AHEAD):
+                for _ in range(READERS):
                     start()
                 while pending:
                     queue = pending.popleft()
@@ -362,7 +379,7 @@ def export_batches(
                             raise item
                         yield item  # type: ignore[misc]
                     del item
-                    give_back_memory()  # else the peak creeps up, partition by partition
+                    give_back_memory()  # else the peak creeps up, run by run
                     start()
             finally:
                 stop.set()
@@ -377,17 +394,17 @@ def read_partition(
     condition: str,
     params: Sequence[Any],
 ) -> Iterator[pa.RecordBatch]:
-    """The rows of one partition's ``files`` (``select`` of each) in output order, sorted
-    by DuckDB (which spills to disk beyond :data:`EXPORT_MEMORY`).
+    """The rows of ``files`` (one or more whole partitions; ``select`` of each) in output
+    order, sorted by DuckDB (which spills to disk beyond :data:`EXPORT_MEMORY`).
 
-    Each partition is read from its own files (binding a view of every file costs a
-    look at every file's schema, for each partition).
+    The partitions are read from their own files (binding a view of every file costs a
+    look at every file's schema, for each query).
     """
     from crawler.archive.views import rows_sql
 
     ordered = (
         f"SELECT {select} FROM ({rows_sql(cursor, files)}) WHERE {condition} "
-        f"ORDER BY {EXPORT_ORDER}"
+        f"ORDER BY {PARTITION_ORDER}, {EXPORT_ORDER}"
     )
     yield from _arrow_reader(cursor.sql(ordered, params=list(params)), BATCH_ROWS)
 
