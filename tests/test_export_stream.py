@@ -135,8 +135,8 @@ def test_runs_of_any_size_give_the_same_bytes(
     from crawler.archive import query
 
     outputs = []
-    for rows in (1, 37, 10**9):  # a run per partition, runs of a few, one run
-        monkeypatch.setattr(query, "GROUP_ROWS", rows)
+    for size in (1, 60_000, 10**12):  # a run per partition, runs of a few, one run
+        monkeypatch.setattr(query, "RUN_BYTES", size)
         assert main(["export", "--archive", str(archive), "--format", fmt]) == 0
         outputs.append(capsys.readouterr().out)
     assert outputs[0] == outputs[1] == outputs[2]

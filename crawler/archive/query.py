@@ -158,11 +158,13 @@ EXPORT_MEMORY = "200MB"
 """DuckDB's memory for an export; beyond it, its sorts and aggregates spill to disk."""
 READERS = 2  # groups of partitions read (and sorted) at once, one on each core
 QUEUED_BATCHES = 2  # batches a reader may have ready before it waits
-GROUP_ROWS = 2048
-"""Partitions smaller than this are read and sorted together, in one query (each query
-has a fixed cost: binding its files, planning, a sort); a larger partition is one
-query of its own. Memory is bounded by :data:`READERS` such groups (DuckDB spills
-beyond :data:`EXPORT_MEMORY`)."""
+RUN_BYTES = 7 << 20
+"""Consecutive partitions whose files hold up to this many bytes (compressed, on disk)
+are read and sorted together, in one query: each query has a fixed cost (binding its
+files, planning, a sort). A larger partition is one query of its own. Two runs are
+read at once only while their files hold at most twice this (about 9,000 rows of the
+benchmark's articles); a large partition (a busy site's month at ten million rows)
+is read alone, DuckDB's sort then spilling beyond :data:`EXPORT_MEMORY`."""
 _DONE = object()
 PARTITION_ORDER = "site, year = 'unknown', year, month"
 """The partitions in output order: a site's dated partitions, then its undated ones
@@ -290,9 +292,12 @@ def export_batches(
     all_versions: bool,
     zones: Mapping[str, tzinfo] | None = None,
     default_zone: tzinfo = UTC,
+    together: bool = True,
 ) -> tuple[int, Iterator[pa.RecordBatch]]:
     """How many rows the export has, and its rows (``select`` of each), partition by
-    partition in output order, as Arrow record batches."""
+    partition in output order, as Arrow record batches. Small partitions are read
+    ``together`` (:data:`RUN_BYTES`); else a batch never holds rows of two partitions
+    (a Parquet export writes a row group per batch)."""
     from crawler.archive.views import parquet_files
 
     where, params = _conditions(sites, since, until, zones, default_zone)
@@ -313,14 +318,13 @@ def export_batches(
             groups.setdefault(part, []).append(path)
     chosen = sorted(groups, key=lambda p: (p[0], p[1] == "unknown", p[1], p[2]))
     total = sum(counts[part] for part in chosen)
-    runs: list[list[Path]] = []  # consecutive partitions read by one query
-    rows = GROUP_ROWS
+    runs: list[tuple[list[Path], int]] = []  # (files, their bytes): read by one query
     for part in chosen:
-        if rows >= GROUP_ROWS:
-            runs.append([])
-            rows = 0
-        runs[-1] += groups[part]
-        rows += counts[part]
+        size = sum(path.stat().st_size for path in groups[part])
+        if not runs or not together or runs[-1][1] + size > RUN_BYTES:
+            runs.append(([], 0))
+        files, held = runs[-1]
+        runs[-1] = (files + groups[part], held + size)
 
     def read(files: list[Path], out: Queue[object], stop: Event) -> None:
         """Read one run of partitions into ``out``, batch by batch, then ``_DONE`` (or
@@ -358,22 +362,28 @@ def export_batches(
         from crawler.archive.views import give_back_memory
 
         stop = Event()
-        pending: deque[Queue[object]] = deque()
-        todo = iter(runs)
+        pending: deque[tuple[Queue[object], int]] = deque()
+        todo = deque(runs)
         with ThreadPoolExecutor(max_workers=READERS) as pool:
 
             def start() -> None:
-                files = next(todo, None)
-                if files is not None:
+                # A second run only while both are small (:data:`RUN_BYTES`).
+                while todo and (
+                    not pending
+                    or (
+                        len(pending) < READERS
+                        and sum(n for _, n in pending) + todo[0][1] <= READERS * RUN_BYTES
+                    )
+                ):
+                    files, held = todo.popleft()
                     queue: Queue[object] = Queue(maxsize=QUEUED_BATCHES)
                     pool.submit(read, files, queue, stop)
-                    pending.append(queue)
+                    pending.append((queue, held))
 
             try:
-                for _ in range(READERS):
-                    start()
+                start()
                 while pending:
-                    queue = pending.popleft()
+                    queue, _held = pending.popleft()
                     while (item := queue.get()) is not _DONE:
                         if isinstance(item, BaseException):
                             raise item
@@ -544,6 +554,7 @@ def export_parquet(
             all_versions,
             zones,
             default_zone,
+            together=False,  # the row groups as they were: one or more a partition
         )
         written = 0
         with (
