@@ -135,11 +135,13 @@ def test_runs_of_any_size_give_the_same_bytes(
     from crawler.archive import query
 
     outputs = []
-    for size in (1, 60_000, 10**12):  # a run per partition, runs of a few, one run
+    # a run per partition, runs of a few, one run; one run read in chunks of 7 rows
+    for size, chunk in ((1, 8192), (60_000, 8192), (10**12, 8192), (10**12, 7)):
         monkeypatch.setattr(query, "RUN_BYTES", size)
+        monkeypatch.setattr(query, "CHUNK_ROWS", chunk)
         assert main(["export", "--archive", str(archive), "--format", fmt]) == 0
         outputs.append(capsys.readouterr().out)
-    assert outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0] == outputs[1] == outputs[2] == outputs[3]
     assert outputs[0].count("\n") >= len(expected(archive))
 
 
@@ -163,3 +165,17 @@ def test_output_to_a_named_pipe_is_written_in_place(archive: Path, tmp_path: Pat
         r["url_key"] for r in expected(archive)
     ]
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_parquet_in_chunks_has_the_same_rows(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partition too large to sort at once is read in chunks, in the same order."""
+    from crawler.archive import query
+
+    monkeypatch.setattr(query, "CHUNK_ROWS", 5)
+    target = tmp_path / "chunks.parquet"
+    argv = ["export", "--archive", str(archive), "--format", "parquet", "-o", str(target)]
+    assert main(argv) == 0
+    want = expected(archive)
+    assert pq.read_table(target).to_pylist() == [{n: r[n] for n in RECORD_COLUMNS} for r in want]

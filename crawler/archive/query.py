@@ -19,6 +19,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
@@ -155,10 +156,11 @@ def csv_writer(out: IO[str], names: Sequence[str], raw: bool = False) -> _csv.Wr
 # columns that pick the newest row, never the bodies. DuckDB formats every cell and
 # every line (JSON, or quoted CSV); Python only writes the text it is handed.
 
-EXPORT_MEMORY = "400MB"
+EXPORT_MEMORY = "200MB"
 """DuckDB's memory for an export; beyond it, its sorts and aggregates spill to disk.
-At 200MB, the sort of one partition of a 10,000,000-row archive (46,000 rows, 310 MB
-of JSON lines) failed with DuckDB's "Out of Memory" instead of spilling."""
+Not all do: the sort of one partition of a 10,000,000-row archive (46,000 rows, 310 MB
+of JSON lines) failed with DuckDB's "Out of Memory" at 200MB and at 300MB; a run of
+more than :data:`CHUNK_ROWS` rows is read in chunks instead."""
 READERS = 2  # groups of partitions read (and sorted) at once, one on each core
 QUEUED_BATCHES = 2  # batches a reader may have ready before it waits
 RUN_BYTES = 7 << 20
@@ -168,6 +170,8 @@ files, planning, a sort). A larger partition is one query of its own. Two runs a
 read at once only while their files hold at most twice this (about 9,000 rows of the
 benchmark's articles); a large partition (a busy site's month at ten million rows)
 is read alone, DuckDB's sort then spilling beyond :data:`EXPORT_MEMORY`."""
+CHUNK_ROWS = 8192
+"""A run with more rows is read in chunks of this many (:func:`read_in_chunks`)."""
 _DONE = object()
 PARTITION_ORDER = "site, year = 'unknown', year, month"
 """The partitions in output order: a site's dated partitions, then its undated ones
@@ -321,15 +325,14 @@ def export_batches(
             groups.setdefault(part, []).append(path)
     chosen = sorted(groups, key=lambda p: (p[0], p[1] == "unknown", p[1], p[2]))
     total = sum(counts[part] for part in chosen)
-    runs: list[tuple[list[Path], int]] = []  # (files, their bytes): read by one query
+    runs: list[Run] = []  # consecutive partitions read by one query
     for part in chosen:
         size = sum(path.stat().st_size for path in groups[part])
-        if not runs or not together or runs[-1][1] + size > RUN_BYTES:
-            runs.append(([], 0))
-        files, held = runs[-1]
-        runs[-1] = (files + groups[part], held + size)
+        if not runs or not together or runs[-1].held + size > RUN_BYTES:
+            runs.append(Run())
+        runs[-1].add(part, groups[part], size, counts[part])
 
-    def read(files: list[Path], out: Queue[object], stop: Event) -> None:
+    def read(run: Run, out: Queue[object], stop: Event) -> None:
         """Read one run of partitions into ``out``, batch by batch, then ``_DONE`` (or
         the error)."""
 
@@ -344,7 +347,11 @@ def export_batches(
 
         cursor = con.cursor()
         try:
-            for batch in read_partition(cursor, files, select, condition, params):
+            if run.rows > CHUNK_ROWS:
+                rows = read_in_chunks(cursor, run.parts, select, condition, params)
+            else:
+                rows = read_partition(cursor, run.files, select, condition, params)
+            for batch in rows:
                 if not put(batch):
                     return
             put(_DONE)
@@ -375,13 +382,13 @@ def export_batches(
                     not pending
                     or (
                         len(pending) < READERS
-                        and sum(n for _, n in pending) + todo[0][1] <= READERS * RUN_BYTES
+                        and sum(n for _, n in pending) + todo[0].held <= READERS * RUN_BYTES
                     )
                 ):
-                    files, held = todo.popleft()
+                    run = todo.popleft()
                     queue: Queue[object] = Queue(maxsize=QUEUED_BATCHES)
-                    pool.submit(read, files, queue, stop)
-                    pending.append((queue, held))
+                    pool.submit(read, run, queue, stop)
+                    pending.append((queue, run.held))
 
             try:
                 start()
@@ -398,6 +405,66 @@ def export_batches(
                 stop.set()
 
     return total, batches()
+
+
+@dataclass
+class Run:
+    """Consecutive partitions read by one query: their files, bytes and rows."""
+
+    parts: list[tuple[str, str, str]] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    held: int = 0
+    rows: int = 0
+
+    def add(self, part: tuple[str, str, str], files: list[Path], size: int, rows: int) -> None:
+        self.parts.append(part)
+        self.files += files
+        self.held += size
+        self.rows += rows
+
+
+def read_in_chunks(
+    cursor: duckdb.DuckDBPyConnection,
+    parts: list[tuple[str, str, str]],
+    select: str,
+    condition: str,
+    params: Sequence[Any],
+) -> Iterator[pa.RecordBatch]:
+    """The rows of ``parts`` in output order, when they are too many to sort at once in
+    bounded memory (DuckDB failed to spill a sort of 46,000 rows with their bodies):
+    their order is found over the few columns that give it, then they are read
+    :data:`CHUNK_ROWS` at a time, in that order, each chunk from the files that hold it."""
+    import threading
+
+    import pyarrow as pa
+
+    from crawler.archive.views import rows_sql
+
+    which = " OR ".join("(site = ? AND year = ? AND month = ?)" for _ in parts)
+    order = cursor.sql(
+        f"SELECT _file, _row FROM _keys WHERE ({which}) AND {condition} "
+        f"ORDER BY {PARTITION_ORDER}, {EXPORT_ORDER}",
+        params=[*(value for part in parts for value in part), *params],
+    ).to_arrow_table()
+    if order is None:
+        return
+    name = f"_chunk_{threading.get_ident()}"
+    for start in range(0, order.num_rows, CHUNK_ROWS):
+        piece = order.slice(start, CHUNK_ROWS)
+        piece = piece.append_column("_rank", pa.array(range(piece.num_rows), pa.int64()))
+        files = [Path(f) for f in sorted(set(piece.column("_file").to_pylist()))]
+        cursor.register(name, piece)
+        try:
+            yield from _arrow_reader(
+                cursor.sql(
+                    f"SELECT {select} FROM ({rows_sql(cursor, files)}) AS r "
+                    f"JOIN {name} AS c ON r._file = c._file AND r._row = c._row "
+                    "ORDER BY c._rank"
+                ),
+                BATCH_ROWS,
+            )
+        finally:
+            cursor.unregister(name)
 
 
 def read_partition(
