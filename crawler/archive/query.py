@@ -510,9 +510,9 @@ def _with_export_connection(root: Path | str, work: Callable[[duckdb.DuckDBPyCon
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        check_files(root, files, con)
         con.execute(f"SET memory_limit = {sql_string(EXPORT_MEMORY)}")
         con.execute(f"SET temp_directory = {sql_string(tempfile.gettempdir())}")
+        check_files(root, files, con)
         con.execute(
             "CREATE VIEW _keys AS SELECT url_key, fetched_at, crawl_run, published_at, site, "
             "year, month, "
