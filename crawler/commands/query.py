@@ -241,7 +241,14 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
     p.add_argument(
         "--all-versions", action="store_true", help="every row, not only the newest of each article"
     )
-    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write here, whole or not at all (default: standard output, streamed: "
+        "for an export larger than the disk, pipe it on); a device or a named pipe is "
+        "written in place",
+    )
     p.add_argument(
         "--excel",
         action="store_true",
