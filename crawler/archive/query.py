@@ -19,6 +19,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
@@ -147,20 +148,36 @@ def csv_writer(out: IO[str], names: Sequence[str], raw: bool = False) -> _csv.Wr
 
 # -- export ------------------------------------------------------------------------
 #
-# The export streams: one partition (site, year, month) at a time, in the order of
-# the output (a site's dated partitions, then its undated ones), each sorted on its
-# own, so that memory is bounded by one partition whatever the archive's size. The
+# The export streams partitions (site, year, month) in the order of the output (a
+# site's dated partitions, then its undated ones), sorted on their own, small ones
+# a few together and two such runs at once (:data:`RUN_BYTES`), so that memory is
+# bounded by a partition or two whatever the archive's size. The
 # rows to leave out (older versions of an article) are found first over the few
 # columns that pick the newest row, never the bodies. DuckDB formats every cell and
 # every line (JSON, or quoted CSV); Python only writes the text it is handed.
 
 EXPORT_MEMORY = "200MB"
-"""DuckDB's memory for an export; beyond it, its sorts and aggregates spill to disk."""
-READERS = 1  # partitions read at once (DuckDB sorts each on every core)
-AHEAD = 2  # partitions handed to the reader: the next one waits there for it
+"""DuckDB's memory for an export; beyond it, its sorts and aggregates spill to disk.
+Not all do: the sort of one partition of a 10,000,000-row archive (46,000 rows, 310 MB
+of JSON lines) failed with DuckDB's "Out of Memory" at 200MB and at 300MB; a run of
+more than :data:`CHUNK_ROWS` rows is read in chunks instead."""
+READERS = 2  # groups of partitions read (and sorted) at once, one on each core
 QUEUED_BATCHES = 2  # batches a reader may have ready before it waits
+RUN_BYTES = 7 << 20
+"""Consecutive partitions whose files hold up to this many bytes (compressed, on disk)
+are read and sorted together, in one query: each query has a fixed cost (binding its
+files, planning, a sort). A larger partition is one query of its own. Two runs are
+read at once only while their files hold at most twice this (about 9,000 rows of the
+benchmark's articles); a large partition (a busy site's month at ten million rows)
+is read alone, DuckDB's sort then spilling beyond :data:`EXPORT_MEMORY`."""
+CHUNK_ROWS = 8192
+"""A run with more rows is read in chunks of this many (:func:`read_in_chunks`)."""
 _DONE = object()
+PARTITION_ORDER = "site, year = 'unknown', year, month"
+"""The partitions in output order: a site's dated partitions, then its undated ones
+(as ``export_batches`` sorts them in Python)."""
 EXPORT_ORDER = "published_at NULLS LAST, url_key"
+"""The rows of one partition in output order."""
 
 FORMATS = ("jsonl", "csv", "parquet")
 
@@ -282,9 +299,12 @@ def export_batches(
     all_versions: bool,
     zones: Mapping[str, tzinfo] | None = None,
     default_zone: tzinfo = UTC,
+    together: bool = True,
 ) -> tuple[int, Iterator[pa.RecordBatch]]:
     """How many rows the export has, and its rows (``select`` of each), partition by
-    partition in output order, as Arrow record batches."""
+    partition in output order, as Arrow record batches. Small partitions are read
+    ``together`` (:data:`RUN_BYTES`); else a batch never holds rows of two partitions
+    (a Parquet export writes a row group per batch)."""
     from crawler.archive.views import parquet_files
 
     where, params = _conditions(sites, since, until, zones, default_zone)
@@ -305,9 +325,16 @@ def export_batches(
             groups.setdefault(part, []).append(path)
     chosen = sorted(groups, key=lambda p: (p[0], p[1] == "unknown", p[1], p[2]))
     total = sum(counts[part] for part in chosen)
+    runs: list[Run] = []  # consecutive partitions read by one query
+    for part in chosen:
+        size = sum(path.stat().st_size for path in groups[part])
+        if not runs or not together or runs[-1].held + size > RUN_BYTES:
+            runs.append(Run())
+        runs[-1].add(part, groups[part], size, counts[part])
 
-    def partition(part: tuple[str, str, str], out: Queue[object], stop: Event) -> None:
-        """Read one partition into ``out``, batch by batch, then ``_DONE`` (or the error)."""
+    def read(run: Run, out: Queue[object], stop: Event) -> None:
+        """Read one run of partitions into ``out``, batch by batch, then ``_DONE`` (or
+        the error)."""
 
         def put(item: object) -> bool:
             while not stop.is_set():
@@ -320,7 +347,11 @@ def export_batches(
 
         cursor = con.cursor()
         try:
-            for batch in read_partition(cursor, groups[part], select, condition, params):
+            if run.rows > CHUNK_ROWS:
+                rows = read_in_chunks(cursor, run.parts, select, condition, params)
+            else:
+                rows = read_partition(cursor, run.files, select, condition, params)
+            for batch in rows:
                 if not put(batch):
                     return
             put(_DONE)
@@ -330,44 +361,110 @@ def export_batches(
             cursor.close()
 
     def batches() -> Iterator[pa.RecordBatch]:
-        # One partition is read at a time (DuckDB's sort on both cores), streamed to
-        # the writer through a short queue; the next one starts as the last batches
-        # of this one are written. Two sorts at once, each carrying bodies, overflowed
-        # DuckDB's memory at a million rows; one is as fast, the disk and the cores
-        # being the bound. Memory: one sort (capped, it spills) and a few batches.
+        # Two runs are read at once, each by its own query on its own cursor: DuckDB
+        # decompresses, formats and sorts one while the other's sorted rows are
+        # handed to the writer, so both cores work. Each streams through a short
+        # queue; the runs are taken in order, and a finished run's reader starts the
+        # run after the next. Memory: two sorts (capped, they spill) and a few batches.
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
         from crawler.archive.views import give_back_memory
 
         stop = Event()
-        pending: deque[Queue[object]] = deque()
-        parts = iter(chosen)
+        pending: deque[tuple[Queue[object], int]] = deque()
+        todo = deque(runs)
         with ThreadPoolExecutor(max_workers=READERS) as pool:
 
             def start() -> None:
-                part = next(parts, None)
-                if part is not None:
+                # A second run only while both are small (:data:`RUN_BYTES`).
+                while todo and (
+                    not pending
+                    or (
+                        len(pending) < READERS
+                        and sum(n for _, n in pending) + todo[0].held <= READERS * RUN_BYTES
+                    )
+                ):
+                    run = todo.popleft()
                     queue: Queue[object] = Queue(maxsize=QUEUED_BATCHES)
-                    pool.submit(partition, part, queue, stop)
-                    pending.append(queue)
+                    pool.submit(read, run, queue, stop)
+                    pending.append((queue, run.held))
 
             try:
-                for _ in range(AHEAD):
-                    start()
+                start()
                 while pending:
-                    queue = pending.popleft()
+                    queue, _held = pending.popleft()
                     while (item := queue.get()) is not _DONE:
                         if isinstance(item, BaseException):
                             raise item
                         yield item  # type: ignore[misc]
                     del item
-                    give_back_memory()  # else the peak creeps up, partition by partition
+                    give_back_memory()  # else the peak creeps up, run by run
                     start()
             finally:
                 stop.set()
 
     return total, batches()
+
+
+@dataclass
+class Run:
+    """Consecutive partitions read by one query: their files, bytes and rows."""
+
+    parts: list[tuple[str, str, str]] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    held: int = 0
+    rows: int = 0
+
+    def add(self, part: tuple[str, str, str], files: list[Path], size: int, rows: int) -> None:
+        self.parts.append(part)
+        self.files += files
+        self.held += size
+        self.rows += rows
+
+
+def read_in_chunks(
+    cursor: duckdb.DuckDBPyConnection,
+    parts: list[tuple[str, str, str]],
+    select: str,
+    condition: str,
+    params: Sequence[Any],
+) -> Iterator[pa.RecordBatch]:
+    """The rows of ``parts`` in output order, when they are too many to sort at once in
+    bounded memory (DuckDB failed to spill a sort of 46,000 rows with their bodies):
+    their order is found over the few columns that give it, then they are read
+    :data:`CHUNK_ROWS` at a time, in that order, each chunk from the files that hold it."""
+    import threading
+
+    import pyarrow as pa
+
+    from crawler.archive.views import rows_sql
+
+    which = " OR ".join("(site = ? AND year = ? AND month = ?)" for _ in parts)
+    order = cursor.sql(
+        f"SELECT _file, _row FROM _keys WHERE ({which}) AND {condition} "
+        f"ORDER BY {PARTITION_ORDER}, {EXPORT_ORDER}",
+        params=[*(value for part in parts for value in part), *params],
+    ).to_arrow_table()
+    if order is None:
+        return
+    name = f"_chunk_{threading.get_ident()}"
+    for start in range(0, order.num_rows, CHUNK_ROWS):
+        piece = order.slice(start, CHUNK_ROWS)
+        piece = piece.append_column("_rank", pa.array(range(piece.num_rows), pa.int64()))
+        files = [Path(f) for f in sorted(set(piece.column("_file").to_pylist()))]
+        cursor.register(name, piece)
+        try:
+            yield from _arrow_reader(
+                cursor.sql(
+                    f"SELECT {select} FROM ({rows_sql(cursor, files)}) AS r "
+                    f"JOIN {name} AS c ON r._file = c._file AND r._row = c._row "
+                    "ORDER BY c._rank"
+                ),
+                BATCH_ROWS,
+            )
+        finally:
+            cursor.unregister(name)
 
 
 def read_partition(
@@ -377,17 +474,17 @@ def read_partition(
     condition: str,
     params: Sequence[Any],
 ) -> Iterator[pa.RecordBatch]:
-    """The rows of one partition's ``files`` (``select`` of each) in output order, sorted
-    by DuckDB (which spills to disk beyond :data:`EXPORT_MEMORY`).
+    """The rows of ``files`` (one or more whole partitions; ``select`` of each) in output
+    order, sorted by DuckDB (which spills to disk beyond :data:`EXPORT_MEMORY`).
 
-    Each partition is read from its own files (binding a view of every file costs a
-    look at every file's schema, for each partition).
+    The partitions are read from their own files (binding a view of every file costs a
+    look at every file's schema, for each query).
     """
     from crawler.archive.views import rows_sql
 
     ordered = (
         f"SELECT {select} FROM ({rows_sql(cursor, files)}) WHERE {condition} "
-        f"ORDER BY {EXPORT_ORDER}"
+        f"ORDER BY {PARTITION_ORDER}, {EXPORT_ORDER}"
     )
     yield from _arrow_reader(cursor.sql(ordered, params=list(params)), BATCH_ROWS)
 
@@ -413,9 +510,9 @@ def _with_export_connection(root: Path | str, work: Callable[[duckdb.DuckDBPyCon
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        check_files(root, files, con)
         con.execute(f"SET memory_limit = {sql_string(EXPORT_MEMORY)}")
         con.execute(f"SET temp_directory = {sql_string(tempfile.gettempdir())}")
+        check_files(root, files, con)
         con.execute(
             "CREATE VIEW _keys AS SELECT url_key, fetched_at, crawl_run, published_at, site, "
             "year, month, "
@@ -527,6 +624,7 @@ def export_parquet(
             all_versions,
             zones,
             default_zone,
+            together=False,  # the row groups as they were: one or more a partition
         )
         written = 0
         with (

@@ -229,12 +229,15 @@ def sql_list(files: list[Path]) -> str:
 def _schemas(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, str]:
     """Each file's schema as one string: every node, in order, with the type DuckDB reads."""
     schemas = {absolute(f): "" for f in files}
-    for name, schema in con.execute(
-        "SELECT file_name, string_agg(concat_ws(' ', name, duckdb_type, num_children, "
-        "repetition_type), ' | ' ORDER BY column_id) "
-        f"FROM parquet_schema({sql_list(files)}) GROUP BY file_name"
-    ).fetchall():
-        schemas[given(schemas, name)] = schema
+    # A few thousand files a query: all 62,100 of a 10M-row archive in one took the
+    # process from 68 to 608 MiB (in batches of 4,096: 328 MiB).
+    for start in range(0, len(files), 4096):
+        for name, schema in con.execute(
+            "SELECT file_name, string_agg(concat_ws(' ', name, duckdb_type, num_children, "
+            "repetition_type), ' | ' ORDER BY column_id) "
+            f"FROM parquet_schema({sql_list(files[start : start + 4096])}) GROUP BY file_name"
+        ).fetchall():
+            schemas[given(schemas, name)] = schema
     return schemas
 
 

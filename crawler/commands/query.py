@@ -150,24 +150,20 @@ def _export(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def _export_to_file(args: argparse.Namespace, target: Path) -> int:
-    """Write beside the target, then rename: a reader never sees half an export."""
+    """Write beside the target, then rename: a reader never sees half an export (a
+    device or a named pipe is written as it is)."""
     check_output(target)
     if target.is_dir():
         raise CommandError(f"cannot write {target}: it is a directory")
     if not target.parent.is_dir():
         raise CommandError(f"cannot write {target}: no such directory {target.parent}")
+    if target.exists() and not target.is_file():
+        # A device or a pipe (-o /dev/null, a named pipe): written in place. Renaming a
+        # finished file over it would replace /dev/null itself for everyone.
+        return _export_to(args, target, target)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        if args.format == "parquet":
-            zones, default_zone = _zones(args)
-            n = export_parquet(
-                args.archive, temporary, args.site, args.since, args.until, args.all_versions,
-                zones, default_zone,
-            )  # fmt: skip
-        else:
-            encoding = "utf-8-sig" if args.excel else "utf-8"  # -sig: the BOM first
-            with open(temporary, "w", encoding=encoding, newline="") as handle:
-                n = _export(args, handle)
+        n = _export_to(args, temporary, target)
         os.replace(temporary, target)
     except OSError as error:
         raise CommandError(f"cannot write {target}: {error.strerror or error}") from None
@@ -175,6 +171,22 @@ def _export_to_file(args: argparse.Namespace, target: Path) -> int:
         if temporary.exists():
             temporary.unlink()
     return n
+
+
+def _export_to(args: argparse.Namespace, path: Path, target: Path) -> int:
+    """Export into ``path`` (``target`` itself, or the file renamed to it after)."""
+    try:
+        if args.format == "parquet":
+            zones, default_zone = _zones(args)
+            return export_parquet(
+                args.archive, path, args.site, args.since, args.until, args.all_versions,
+                zones, default_zone,
+            )  # fmt: skip
+        encoding = "utf-8-sig" if args.excel else "utf-8"  # -sig: the BOM first
+        with open(path, "w", encoding=encoding, newline="") as handle:
+            return _export(args, handle)
+    except OSError as error:
+        raise CommandError(f"cannot write {target}: {error.strerror or error}") from None
 
 
 def add_raw_cells_option(p: argparse.ArgumentParser) -> None:
@@ -229,7 +241,14 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
     p.add_argument(
         "--all-versions", action="store_true", help="every row, not only the newest of each article"
     )
-    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write here, whole or not at all (default: standard output, streamed: "
+        "for an export larger than the disk, pipe it on); a device or a named pipe is "
+        "written in place",
+    )
     p.add_argument(
         "--excel",
         action="store_true",
