@@ -246,17 +246,21 @@ def file_entries(
     return out
 
 
-def rows_view(catalog: Catalog, con: duckdb.DuckDBPyConnection, name: str = "idx") -> None:
+def rows_view(
+    catalog: Catalog, con: duckdb.DuckDBPyConnection, name: str = "idx", shared: bool = False
+) -> None:
     """Create the view ``name``: the index rows of every file of the archive.
 
     Rows of covered files come from the index; the others are computed from their
-    files (each checked first, as every command checks what it reads).
+    files (each checked first, as every command checks what it reads). A ``shared``
+    view is seen by the connection's cursors too (a temporary one is not).
     """
+    temp = "" if shared else "TEMP "
     parts = []
     if catalog.index is not None:
         source = f"SELECT {', '.join(INDEX_COLUMNS)} FROM read_parquet({sql_list([catalog.index])})"
         if catalog.stale:
-            con.execute("CREATE OR REPLACE TEMP TABLE _stale (file VARCHAR)")
+            con.execute(f"CREATE OR REPLACE {temp}TABLE _stale (file VARCHAR)")
             con.executemany("INSERT INTO _stale VALUES (?)", [[n] for n in catalog.stale])
             source += " WHERE file NOT IN (SELECT file FROM _stale)"
         parts.append(source)
@@ -265,7 +269,7 @@ def rows_view(catalog: Catalog, con: duckdb.DuckDBPyConnection, name: str = "idx
         parts.append(
             f"SELECT {', '.join(INDEX_COLUMNS)} FROM ({row_sql(catalog.root, catalog.fresh, con)})"
         )
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS " + " UNION ALL ".join(parts))
+    con.execute(f"CREATE OR REPLACE {temp}VIEW {name} AS " + " UNION ALL ".join(parts))
 
 
 def needs_refresh(catalog: Catalog) -> bool:

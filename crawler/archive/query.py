@@ -497,29 +497,29 @@ def _arrow_reader(relation: duckdb.DuckDBPyRelation, rows: int) -> Iterator[pa.R
 
 def _with_export_connection(root: Path | str, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
     """Run ``work`` with the view ``_keys``: of every row, the columns that filter it and
-    pick the newest, and where it is. Nothing holds every file's reader (``union_by_name``
-    over thousands of files would keep them all in memory); partitions are read on
-    their own (:func:`export_batches`)."""
+    pick the newest, and where it is. It is the row index (:mod:`crawler.archive.catalog`:
+    files it does not cover are read and checked directly), so that setting out costs a
+    read of its few small columns, not of every file's footer and keys; partitions are
+    then read from their own files (:func:`export_batches`)."""
     import tempfile
 
     import duckdb
 
-    from crawler.archive.views import check_files, parquet_files, read_error, sql_list, sql_string
+    from crawler.archive.catalog import open_index, rows_view
+    from crawler.archive.layout import ARTICLES_DIR
+    from crawler.archive.views import absolute, read_error, sql_string
 
-    files = parquet_files(root)
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET memory_limit = {sql_string(EXPORT_MEMORY)}")
         con.execute(f"SET temp_directory = {sql_string(tempfile.gettempdir())}")
-        check_files(root, files, con)
+        rows_view(open_index(root, con), con, "_rows_index", shared=True)  # for every cursor
+        # DuckDB's own name of a file (``filename``), as the partitions' reads give it.
+        articles = absolute(Path(root) / ARTICLES_DIR) + "/"
         con.execute(
             "CREATE VIEW _keys AS SELECT url_key, fetched_at, crawl_run, published_at, site, "
-            "year, month, "
-            f"_file, file_row_number AS _row FROM read_parquet({sql_list(files)}, "
-            "hive_partitioning = true, hive_types = {'site': VARCHAR, 'year': VARCHAR, "
-            "'month': VARCHAR}, hive_types_autocast = false, filename = '_file', "
-            "file_row_number = true)"
+            f"year, month, {sql_string(articles)} || file AS _file, row AS _row FROM _rows_index"
         )
         return work(con)
     except duckdb.Error as error:
