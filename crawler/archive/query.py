@@ -156,11 +156,13 @@ def csv_writer(out: IO[str], names: Sequence[str], raw: bool = False) -> _csv.Wr
 # columns that pick the newest row, never the bodies. DuckDB formats every cell and
 # every line (JSON, or quoted CSV); Python only writes the text it is handed.
 
-EXPORT_MEMORY = "200MB"
+EXPORT_MEMORY = "300MB"
 """DuckDB's memory for an export; beyond it, its sorts and aggregates spill to disk.
 Not all do: the sort of one partition of a 10,000,000-row archive (46,000 rows, 310 MB
-of JSON lines) failed with DuckDB's "Out of Memory" at 200MB and at 300MB; a run of
-more than :data:`CHUNK_ROWS` rows is read in chunks instead."""
+of JSON lines) failed with DuckDB's "Out of Memory" at 200MB and at 300MB, so a run
+of more than :data:`CHUNK_ROWS` rows is read in chunks instead; and a whole export
+of 1,000,000 rows failed at 200MB with two runs read at once (measured on a loaded
+machine), so it has 300MB (peak 390-400 MiB for the process)."""
 READERS = 2  # groups of partitions read (and sorted) at once, one on each core
 QUEUED_BATCHES = 2  # batches a reader may have ready before it waits
 RUN_BYTES = 7 << 20
