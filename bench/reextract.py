@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                     kept.setdefault((mode, round_), []).append(copy)
                 else:
                     shutil.rmtree(copy)
-    for (mode, round_), copies in sorted(kept.items()):
+    for (mode, _round), copies in sorted(kept.items()):
         if mode == "force" and len(copies) > 1:
             for other in copies[1:]:
                 figures = {"compare": [str(copies[0]), str(other)], **compare(copies[0], other)}

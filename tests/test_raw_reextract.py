@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 import shutil
@@ -124,6 +126,72 @@ def test_a_writer_killed_mid_write_leaves_every_referenced_record_whole(tmp_path
         read_page(tmp_path, "raw/site=qdnd.vn/nothing.warc.gz:0:10")
     with pytest.raises(RawPageError):
         parse_ref("../../etc/passwd:0:10")
+
+
+def _warcio_page(root: Path, ref: str) -> tuple[str, int, list[tuple[str, str]], bytes, str]:
+    """What warcio reads at ``ref``: the reference ``read_page`` must agree with."""
+    relative, offset, length = parse_ref(ref)
+    with (root / relative).open("rb") as handle:
+        handle.seek(offset)
+        data = handle.read(length)
+    record = next(iter(ArchiveIterator(io.BytesIO(data))))
+    return (
+        record.rec_headers.get_header("WARC-Target-URI"),
+        int(record.http_headers.get_statuscode()),
+        list(record.http_headers.headers),
+        record.content_stream().read(),
+        record.rec_headers.get_header("WARC-Date"),
+    )
+
+
+def test_stored_pages_read_as_warcio_reads_them(tmp_path: Path, crawled: Path) -> None:
+    """``read_page`` parses the record itself: every field as warcio gives it, odd
+    headers included (Latin-1 and UTF-8 values, repeats, empty values, folded lines)."""
+    odd = [
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("X-Latin", "caf\u00e9 cr\u00e8me"),
+        ("X-Utf8-Looking", "\u00c3\u00a9t\u00c3\u00a9"),
+        ("Set-Cookie", "a=1"),
+        ("Set-Cookie", "b=2"),
+        ("X-Empty", ""),
+        ("X-Folded", "one\r\n two"),
+        ("x-lower", "v : w"),
+    ]
+    pages = [
+        ("https://www.qdnd.vn/a", 200, odd, b"<html>\r\n\r\nbody\n</html>"),
+        ("https://www.qdnd.vn/b c", 404, [], b""),
+        ("http://www.qdnd.vn/c?x=\u1ea1", 301, [("Location", "/d")], bytes(range(256)) * 3),
+    ]
+    with RawStore(tmp_path, "odd-run") as store:
+        refs = [
+            store.store("qdnd.vn", url, status, headers, body)
+            for url, status, headers, body in pages
+        ]
+    refs += [row["raw_ref"] for row in read_table(crawled, columns=["raw_ref"]).to_pylist()[:20]]
+    for ref in refs:
+        root = tmp_path if "odd-run" in ref else crawled
+        page = read_page(root, ref)
+        assert (page.url, page.status, page.headers, page.body, page.date) == _warcio_page(
+            root, ref
+        )
+    assert read_page(tmp_path, refs[1]).url == "https://www.qdnd.vn/b%20c"
+    assert ("X-Latin", "caf\u00e9 cr\u00e8me") in read_page(tmp_path, refs[0]).headers
+
+
+def test_a_reference_to_anything_but_a_page_is_refused(tmp_path: Path) -> None:
+    with RawStore(tmp_path, "run") as store:
+        ref = store.store("qdnd.vn", "https://www.qdnd.vn/a", 200, [], b"<html>a</html>")
+    relative, offset, length = parse_ref(ref)
+    with pytest.raises(RawPageError, match="no response record"):
+        read_page(tmp_path, f"{relative}:0:{offset}")  # the file's warcinfo record
+    with pytest.raises(RawPageError, match="no WARC record"):
+        read_page(tmp_path, f"{relative}:{offset + 10}:{length - 10}")  # inside a member
+    with pytest.raises(RawPageError, match="cut short"):
+        read_page(tmp_path, f"{relative}:{offset}:{length - 10}")
+    path = tmp_path / relative
+    path.write_bytes(path.read_bytes() + gzip.compress(b"HTTP/1.1 200 OK\r\n\r\nnot a WARC record"))
+    with pytest.raises(RawPageError, match=r"starts with 'HTTP/1\.1"):
+        read_page(tmp_path, f"{relative}:{offset + length}:{path.stat().st_size - offset - length}")
 
 
 def test_switched_off_nothing_is_stored(tmp_path: Path) -> None:
