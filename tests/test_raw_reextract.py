@@ -320,3 +320,30 @@ def test_reextract_writes_only_what_changed_unless_forced(archive: Path) -> None
     assert f"{n} rows written, 0 unchanged" in done.stderr
     rows = read_table(archive, columns=["site", "parser_version"]).to_pylist()
     assert sum(1 for r in rows if r["parser_version"] == "9") == n
+
+
+def test_the_unchanged_check_sees_a_record_as_parquet_gives_it_back(crawled: Path) -> None:
+    """SkipUnchanged fingerprints ``normalise_record(record)``, not the record written and
+    read back through Arrow: both must give the same fingerprint, whatever the timezone
+    of a timestamp or the keys an image leaves out."""
+    from datetime import datetime, timedelta, timezone
+
+    from crawler.archive.schema import normalise_record, records_to_table
+    from crawler.crawling.unchanged import fingerprint
+
+    records = read_table(crawled).to_pylist()
+    hanoi = timezone(timedelta(hours=7))
+    odd = {
+        **records[0],
+        "published_at": datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=hanoi),
+        "fetched_at": datetime(2025, 1, 2, 0, 0, tzinfo=hanoi),
+        "images": [{"url": "https://www.qdnd.vn/a.jpg"}, {"url": "b", "caption": "c"}],
+        "summary": None,
+        "tags": [],
+    }
+    for record in [*records, odd]:
+        stored = records_to_table([record]).to_pylist()[0]
+        assert fingerprint(normalise_record(record)) == fingerprint(stored)
+    assert fingerprint(normalise_record(odd)) != fingerprint(
+        {**normalise_record(odd), "published_at": odd["published_at"]}
+    )

@@ -38,7 +38,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Self
+from typing import Self, cast
 
 from isal import isal_zlib
 
@@ -116,7 +116,7 @@ def read_page(root: Path | str, ref: str) -> StoredPage:
     member = isal_zlib.decompressobj(isal_zlib.MAX_WBITS + 16)
     try:
         record = member.decompress(data)
-    except isal_zlib.error as error:
+    except _INFLATE_ERROR as error:
         raise RawPageError(f"no WARC record at {ref}: {error}") from None
     if not member.eof:
         raise RawPageError(f"no WARC record at {ref}: the gzip member is cut short")
@@ -151,6 +151,8 @@ def read_page(root: Path | str, ref: str) -> StoredPage:
     )
 
 
+# isal's stubs declare its error an instance; it is the class of what a bad stream raises.
+_INFLATE_ERROR = cast(type[Exception], isal_zlib.error)
 _WARC_VERSIONS = ("WARC/1.1", "WARC/1.0", "WARC/0.17", "WARC/0.18")
 _HTTP_VERSIONS = ("HTTP/1.0", "HTTP/1.1")
 

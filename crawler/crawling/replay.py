@@ -10,7 +10,9 @@ the settings, the archive writer), with two substitutions:
   by one request per stored page, to ``parse_article``;
 * :class:`ReplayMiddleware` (downloader middleware, first in line) answers each
   of them from its WARC record, and refuses every other request: a
-  re-extraction never touches the network.
+  re-extraction never touches the network. The downloader middlewares that deal
+  with the network, the download handlers and the redis add-on are left out; the
+  failure counter stays.
 
 Which rows: the newest row of each article (``latest``) that has a stored page,
 optionally of some sites, some parser versions, or only those whose parser
@@ -249,6 +251,8 @@ def run_plan(
             "http": None,
             "https": None,
         },
+        # A replay reads this archive's own pages, in this process: no redis worker.
+        "ADDONS": {},
         "EXTENSIONS_BASE": {
             name: order
             for name, order in base.getdict("EXTENSIONS_BASE").items()
