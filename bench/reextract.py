@@ -74,27 +74,40 @@ def timed(code: Path, archive: Path, extra: list[str]) -> dict[str, Any]:
 
 
 def compare(first: Path, second: Path) -> dict[str, Any]:
-    """Rows the two runs wrote (each copy's newest run), every column but crawl_run."""
+    """The rows the two runs wrote (each copy's newest run): every column but crawl_run
+    compared as multisets, and the order they were written in (partition, the file's
+    sequence number in the run, row in the file)."""
     import duckdb
 
     def rows(root: Path) -> str:
         glob = str(root / "articles" / "**" / "*.parquet")
-        return (
-            f"(SELECT * EXCLUDE (crawl_run) FROM read_parquet('{glob}', hive_partitioning=false)"
-            f" WHERE crawl_run = (SELECT max(crawl_run) FROM read_parquet('{glob}',"
-            " hive_partitioning=false)))"
+        source = (
+            f"read_parquet('{glob}', hive_partitioning=false, filename=true, file_row_number=true)"
         )
+        return f"(SELECT * FROM {source} WHERE crawl_run = (SELECT max(crawl_run) FROM {source}))"
 
     con = duckdb.connect()
     a, b = rows(first), rows(second)
-    count_a = con.execute(f"SELECT count(*) FROM {a}").fetchone()
-    count_b = con.execute(f"SELECT count(*) FROM {b}").fetchone()
-    only_a = con.execute(f"SELECT count(*) FROM ({a} EXCEPT ALL {b})").fetchone()
-    only_b = con.execute(f"SELECT count(*) FROM ({b} EXCEPT ALL {a})").fetchone()
+    columns = "* EXCLUDE (crawl_run, filename, file_row_number)"
+    order = (
+        "SELECT url_key FROM {} ORDER BY regexp_replace(filename, '/[^/]*$', ''),"
+        " regexp_extract(filename, '-([0-9]+)[.]parquet$', 1), file_row_number"
+    )
+
+    def one(sql: str) -> Any:
+        found = con.execute(sql).fetchone()
+        return found[0] if found else None
+
     return {
-        "rows": [count_a[0] if count_a else 0, count_b[0] if count_b else 0],
-        "only_first": only_a[0] if only_a else 0,
-        "only_second": only_b[0] if only_b else 0,
+        "rows": [one(f"SELECT count(*) FROM {a}"), one(f"SELECT count(*) FROM {b}")],
+        "only_first": one(
+            f"SELECT count(*) FROM (SELECT {columns} FROM {a} EXCEPT ALL SELECT {columns} FROM {b})"
+        ),
+        "only_second": one(
+            f"SELECT count(*) FROM (SELECT {columns} FROM {b} EXCEPT ALL SELECT {columns} FROM {a})"
+        ),
+        "same_order": [r[0] for r in con.execute(order.format(a)).fetchall()]
+        == [r[0] for r in con.execute(order.format(b)).fetchall()],
     }
 
 

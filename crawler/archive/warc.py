@@ -37,6 +37,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Self, cast
 
@@ -83,16 +84,16 @@ def parse_ref(ref: str) -> tuple[str, int, int]:
         start, size = int(offset), int(length)
     except (ValueError, AttributeError):
         raise RawPageError(f"not a raw page reference (path:offset:length): {ref!r}") from None
-    parts = Path(relative).parts
-    if (
-        not relative.startswith(RAW_DIR + "/")
-        or ".." in parts
-        or Path(relative).is_absolute()
-        or start < 0
-        or size <= 0
-    ):
+    if start < 0 or size <= 0 or not _inside_raw(relative):
         raise RawPageError(f"not a raw page reference inside {RAW_DIR}/: {ref!r}")
     return relative, start, size
+
+
+@lru_cache(maxsize=4096)
+def _inside_raw(relative: str) -> bool:
+    """Is ``relative`` a path under ``raw/``? (Cached: a run's pages share a few files.)"""
+    path = Path(relative)
+    return relative.startswith(RAW_DIR + "/") and ".." not in path.parts and not path.is_absolute()
 
 
 def read_page(root: Path | str, ref: str) -> StoredPage:
