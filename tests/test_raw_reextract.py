@@ -347,3 +347,52 @@ def test_the_unchanged_check_sees_a_record_as_parquet_gives_it_back(crawled: Pat
     assert fingerprint(normalise_record(odd)) != fingerprint(
         {**normalise_record(odd), "published_at": odd["published_at"]}
     )
+
+
+ONE_PAGE_FAILS = textwrap.dedent(
+    """
+    import os
+    from crawler.pipelines.normalise import NormaliseText
+    from crawler.sites.qdnd import QdndParser
+
+    calls = {"parse": 0, "clean": 0}
+    parse, clean = QdndParser.parse, NormaliseText.apply
+    where = os.environ["FAIL_IN"]
+
+    def failing_parse(self, response):
+        calls["parse"] += 1
+        if where == "parser" and calls["parse"] == 3:
+            raise RuntimeError("parser broke on this page")
+        return parse(self, response)
+
+    def failing_clean(self, article):
+        calls["clean"] += 1
+        if where == "pipeline" and calls["clean"] == 5:
+            raise RuntimeError("pipeline broke on this article")
+        return clean(self, article)
+
+    QdndParser.parse = failing_parse
+    NormaliseText.apply = failing_clean
+    """
+)
+
+
+@pytest.mark.parametrize("where", ["parser", "pipeline"])
+def test_reextract_a_page_that_fails_is_reported_and_the_others_are_written(
+    archive: Path, where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replay keeps the crawl's error accounting: an exception in the parser or in a
+    pipeline is counted and logged and makes the exit status 1; every other page is
+    re-made."""
+    n = sum(1 for r in read_table(archive, columns=["site"]).to_pylist() if r["site"] == "qdnd.vn")
+    monkeypatch.setenv("FAIL_IN", where)
+    done = cli(
+        "reextract", "--archive", str(archive), "--site", "qdnd", "--force", script=ONE_PAGE_FAILS
+    )
+    assert done.returncode == 1, done.stderr
+    assert f"{n} stored pages re-parsed, {n - 1} rows written" in done.stderr
+    assert (
+        f"qdnd: {n} pages, {n - 1} rows, 0 unchanged, 0 dropped, 0 pages missing, 1 errors"
+        in done.stderr
+    )
+    assert f"{where} broke on th" in done.stderr
