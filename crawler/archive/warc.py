@@ -222,8 +222,8 @@ def warc_record(
     """One WARC/1.1 record, digests included, serialised by hand.
 
     Building records through warcio's writer cost more than compressing them
-    (bench/RESULTS.md); reading stays with warcio (``read_page``), and the tests
-    check these records' digests with it.
+    (bench/RESULTS.md); ``read_page`` reads them by hand too, and the tests read
+    them with warcio: their digests, and that ``read_page`` agrees with it.
     """
     head = [("WARC-Type", warc_type), ("WARC-Record-ID", f"<urn:uuid:{uuid.uuid4()}>"), *fields]
     if payload is not None:
