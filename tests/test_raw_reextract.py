@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 import shutil
@@ -124,6 +126,72 @@ def test_a_writer_killed_mid_write_leaves_every_referenced_record_whole(tmp_path
         read_page(tmp_path, "raw/site=qdnd.vn/nothing.warc.gz:0:10")
     with pytest.raises(RawPageError):
         parse_ref("../../etc/passwd:0:10")
+
+
+def _warcio_page(root: Path, ref: str) -> tuple[str, int, list[tuple[str, str]], bytes, str]:
+    """What warcio reads at ``ref``: the reference ``read_page`` must agree with."""
+    relative, offset, length = parse_ref(ref)
+    with (root / relative).open("rb") as handle:
+        handle.seek(offset)
+        data = handle.read(length)
+    record = next(iter(ArchiveIterator(io.BytesIO(data))))
+    return (
+        record.rec_headers.get_header("WARC-Target-URI"),
+        int(record.http_headers.get_statuscode()),
+        list(record.http_headers.headers),
+        record.content_stream().read(),
+        record.rec_headers.get_header("WARC-Date"),
+    )
+
+
+def test_stored_pages_read_as_warcio_reads_them(tmp_path: Path, crawled: Path) -> None:
+    """``read_page`` parses the record itself: every field as warcio gives it, odd
+    headers included (Latin-1 and UTF-8 values, repeats, empty values, folded lines)."""
+    odd = [
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("X-Latin", "caf\u00e9 cr\u00e8me"),
+        ("X-Utf8-Looking", "\u00c3\u00a9t\u00c3\u00a9"),
+        ("Set-Cookie", "a=1"),
+        ("Set-Cookie", "b=2"),
+        ("X-Empty", ""),
+        ("X-Folded", "one\r\n two"),
+        ("x-lower", "v : w"),
+    ]
+    pages = [
+        ("https://www.qdnd.vn/a", 200, odd, b"<html>\r\n\r\nbody\n</html>"),
+        ("https://www.qdnd.vn/b c", 404, [], b""),
+        ("http://www.qdnd.vn/c?x=\u1ea1", 301, [("Location", "/d")], bytes(range(256)) * 3),
+    ]
+    with RawStore(tmp_path, "odd-run") as store:
+        refs = [
+            store.store("qdnd.vn", url, status, headers, body)
+            for url, status, headers, body in pages
+        ]
+    refs += [row["raw_ref"] for row in read_table(crawled, columns=["raw_ref"]).to_pylist()[:20]]
+    for ref in refs:
+        root = tmp_path if "odd-run" in ref else crawled
+        page = read_page(root, ref)
+        assert (page.url, page.status, page.headers, page.body, page.date) == _warcio_page(
+            root, ref
+        )
+    assert read_page(tmp_path, refs[1]).url == "https://www.qdnd.vn/b%20c"
+    assert ("X-Latin", "caf\u00e9 cr\u00e8me") in read_page(tmp_path, refs[0]).headers
+
+
+def test_a_reference_to_anything_but_a_page_is_refused(tmp_path: Path) -> None:
+    with RawStore(tmp_path, "run") as store:
+        ref = store.store("qdnd.vn", "https://www.qdnd.vn/a", 200, [], b"<html>a</html>")
+    relative, offset, length = parse_ref(ref)
+    with pytest.raises(RawPageError, match="no response record"):
+        read_page(tmp_path, f"{relative}:0:{offset}")  # the file's warcinfo record
+    with pytest.raises(RawPageError, match="no WARC record"):
+        read_page(tmp_path, f"{relative}:{offset + 10}:{length - 10}")  # inside a member
+    with pytest.raises(RawPageError, match="cut short"):
+        read_page(tmp_path, f"{relative}:{offset}:{length - 10}")
+    path = tmp_path / relative
+    path.write_bytes(path.read_bytes() + gzip.compress(b"HTTP/1.1 200 OK\r\n\r\nnot a WARC record"))
+    with pytest.raises(RawPageError, match=r"starts with 'HTTP/1\.1"):
+        read_page(tmp_path, f"{relative}:{offset + length}:{path.stat().st_size - offset - length}")
 
 
 def test_switched_off_nothing_is_stored(tmp_path: Path) -> None:
@@ -252,3 +320,79 @@ def test_reextract_writes_only_what_changed_unless_forced(archive: Path) -> None
     assert f"{n} rows written, 0 unchanged" in done.stderr
     rows = read_table(archive, columns=["site", "parser_version"]).to_pylist()
     assert sum(1 for r in rows if r["parser_version"] == "9") == n
+
+
+def test_the_unchanged_check_sees_a_record_as_parquet_gives_it_back(crawled: Path) -> None:
+    """SkipUnchanged fingerprints ``normalise_record(record)``, not the record written and
+    read back through Arrow: both must give the same fingerprint, whatever the timezone
+    of a timestamp or the keys an image leaves out."""
+    from datetime import datetime, timedelta, timezone
+
+    from crawler.archive.schema import normalise_record, records_to_table
+    from crawler.crawling.unchanged import fingerprint
+
+    records = read_table(crawled).to_pylist()
+    hanoi = timezone(timedelta(hours=7))
+    odd = {
+        **records[0],
+        "published_at": datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=hanoi),
+        "fetched_at": datetime(2025, 1, 2, 0, 0, tzinfo=hanoi),
+        "images": [{"url": "https://www.qdnd.vn/a.jpg"}, {"url": "b", "caption": "c"}],
+        "summary": None,
+        "tags": [],
+    }
+    for record in [*records, odd]:
+        stored = records_to_table([record]).to_pylist()[0]
+        assert fingerprint(normalise_record(record)) == fingerprint(stored)
+    assert fingerprint(normalise_record(odd)) != fingerprint(
+        {**normalise_record(odd), "published_at": odd["published_at"]}
+    )
+
+
+ONE_PAGE_FAILS = textwrap.dedent(
+    """
+    import os
+    from crawler.pipelines.normalise import NormaliseText
+    from crawler.sites.qdnd import QdndParser
+
+    calls = {"parse": 0, "clean": 0}
+    parse, clean = QdndParser.parse, NormaliseText.apply
+    where = os.environ["FAIL_IN"]
+
+    def failing_parse(self, response):
+        calls["parse"] += 1
+        if where == "parser" and calls["parse"] == 3:
+            raise RuntimeError("parser broke on this page")
+        return parse(self, response)
+
+    def failing_clean(self, article):
+        calls["clean"] += 1
+        if where == "pipeline" and calls["clean"] == 5:
+            raise RuntimeError("pipeline broke on this article")
+        return clean(self, article)
+
+    QdndParser.parse = failing_parse
+    NormaliseText.apply = failing_clean
+    """
+)
+
+
+@pytest.mark.parametrize("where", ["parser", "pipeline"])
+def test_reextract_a_page_that_fails_is_reported_and_the_others_are_written(
+    archive: Path, where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replay keeps the crawl's error accounting: an exception in the parser or in a
+    pipeline is counted and logged and makes the exit status 1; every other page is
+    re-made."""
+    n = sum(1 for r in read_table(archive, columns=["site"]).to_pylist() if r["site"] == "qdnd.vn")
+    monkeypatch.setenv("FAIL_IN", where)
+    done = cli(
+        "reextract", "--archive", str(archive), "--site", "qdnd", "--force", script=ONE_PAGE_FAILS
+    )
+    assert done.returncode == 1, done.stderr
+    assert f"{n} stored pages re-parsed, {n - 1} rows written" in done.stderr
+    assert (
+        f"qdnd: {n} pages, {n - 1} rows, 0 unchanged, 0 dropped, 0 pages missing, 1 errors"
+        in done.stderr
+    )
+    assert f"{where} broke on th" in done.stderr

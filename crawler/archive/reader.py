@@ -18,12 +18,12 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from crawler.archive.layout import ARTICLES_DIR, iter_parquet_files
 from crawler.archive.schema import DATASET_SCHEMA, PARTITION_SCHEMA, RECORD_COLUMNS
@@ -39,8 +39,8 @@ from crawler.archive.views import (
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow.dataset as ds
 
-_EMPTY = ds.dataset([], schema=DATASET_SCHEMA, format="parquet")
 _TRIES = 10  # reads racing a compaction: each new listing is whole again
 
 
@@ -55,10 +55,14 @@ def dataset(root: Path | str, files: Sequence[Path] | None = None) -> ds.Dataset
     explicit schema means files of any version read alike: a column missing
     from a file reads as null. An absent archive is an empty dataset.
     """
+    # pyarrow.dataset imports pandas (0.3 s of CPU): only what reads rows pays for it,
+    # not every command that imports this module (a crawl's known keys, reextract --force).
+    import pyarrow.dataset as ds
+
     articles = Path(root) / ARTICLES_DIR
     if files is None:
         if not articles.is_dir():
-            return _EMPTY
+            return _empty()
         files = list(iter_parquet_files(root))
     return ds.dataset(
         [str(path) for path in files],
@@ -67,6 +71,14 @@ def dataset(root: Path | str, files: Sequence[Path] | None = None) -> ds.Dataset
         partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
         partition_base_dir=str(articles),
     )
+
+
+@cache
+def _empty() -> ds.Dataset:
+    """An archive with no files."""
+    import pyarrow.dataset as ds
+
+    return ds.dataset([], schema=DATASET_SCHEMA, format="parquet")
 
 
 def read_table(
@@ -102,7 +114,7 @@ def _read(
 ) -> pa.Table:
     # A bad column or filter fails here, on no files, with pyarrow's own message;
     # so whatever fails below is a file.
-    _EMPTY.to_table(columns=wanted, filter=filter)
+    _empty().to_table(columns=wanted, filter=filter)
     for attempt in range(_TRIES):
         try:
             dset = listing()

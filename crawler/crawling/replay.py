@@ -10,7 +10,9 @@ the settings, the archive writer), with two substitutions:
   by one request per stored page, to ``parse_article``;
 * :class:`ReplayMiddleware` (downloader middleware, first in line) answers each
   of them from its WARC record, and refuses every other request: a
-  re-extraction never touches the network.
+  re-extraction never touches the network. The downloader middlewares that deal
+  with the network, the download handlers and the redis add-on are left out; the
+  failure counter stays.
 
 Which rows: the newest row of each article (``latest``) that has a stored page,
 optionally of some sites, some parser versions, or only those whose parser
@@ -226,14 +228,35 @@ def run_plan(
         "LOG_LEVEL": log_level,
         "ROBOTSTXT_OBEY": False,  # robots.txt would be a fetch
         "CRAWLER_REFETCH": True,  # no need to load the archive's keys: nothing is discovered
+        # Every request is answered (or refused) by the replay, in front of the chain: the
+        # middlewares that deal with the network (retries, redirects, cookies, compression,
+        # robots.txt, address checks, cookie gates, challenges, the mirror) have nothing to
+        # do, and each one's process_response cost every page. The failure counter stays:
+        # it counts errors raised by the pipelines too.
+        "DOWNLOADER_MIDDLEWARES_BASE": {},
         "DOWNLOADER_MIDDLEWARES": {
-            **base.getdict("DOWNLOADER_MIDDLEWARES"),
-            "crawler.mirror.middleware.MirrorMiddleware": None,  # nothing is fetched, not even there
+            "crawler.crawling.failures.CountFailures": 10,
             "crawler.crawling.replay.ReplayMiddleware": 1,
         },
         "SPIDER_MIDDLEWARES": {
             **base.getdict("SPIDER_MIDDLEWARES"),
             "crawler.crawling.replay.ReplayStart": 990,
+        },
+        # Nothing reaches a download handler, so none is loaded: the HTTP one imports the
+        # TLS stack; and the remote control extension (off) is not named, since Scrapy
+        # imports every component it names (even as None), and this one imports aiohttp:
+        # about half a second of start-up between them.
+        "DOWNLOAD_HANDLERS": {
+            **base.getdict("DOWNLOAD_HANDLERS"),
+            "http": None,
+            "https": None,
+        },
+        # A replay reads this archive's own pages, in this process: no redis worker.
+        "ADDONS": {},
+        "EXTENSIONS_BASE": {
+            name: order
+            for name, order in base.getdict("EXTENSIONS_BASE").items()
+            if name != "scrapy.extensions.remote_control.RemoteControl"
         },
     }
     if not force:  # just before the archive writer (900)
