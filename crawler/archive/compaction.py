@@ -30,6 +30,7 @@ per ``url_key``. A failed check changes nothing (:class:`CheckFailed`).
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import ctypes
 import errno
@@ -70,10 +71,10 @@ FOOTER_FILES = 512  # files whose footers one query checks
 INDEX_BATCH = 65_536  # rows of the row index read at a time
 DECIDE_ROWS = 100_000
 """Rows whose keep-or-drop is decided at once (a batch of partitions, unless one is more)."""
-SORT_MEMORY = "200MB"
-"""DuckDB's memory while it sorts a partition's kept rows; beyond it, it spills to disk."""
-STREAM_ROWS = 2_048  # rows taken from the sort at a time
-ROW_GROUP_BYTES = 32 << 20
+STREAM_ROWS = 2_048  # rows of a partition's files read at a time
+READ_BUFFER = 1 << 20  # bytes of a file read at a time (not a whole column chunk)
+MAX_BUCKETS = 256  # files a partition's rows are dealt into (open at once) as it is rebuilt
+ROW_GROUP_BYTES = 16 << 20
 """Arrow bytes of rows written as one row group of a new file (a 46,000-row partition of a
 ten-million-row archive, held whole, took 1 GiB)."""
 _AT_FDCWD = -100
@@ -471,74 +472,158 @@ def _build(
 ) -> tuple[Path, int, int]:
     """Write the partition's new files under ``staging``; return (directory, files, rows).
 
-    The kept rows are sorted by DuckDB, within :data:`SORT_MEMORY` (beyond it, it spills
-    to ``staging``), and come out a few thousand at a time, each
-    :data:`ROW_GROUP_BYTES` written as one row group: memory does not grow with the
-    partition."""
-    import duckdb
-    import pyarrow as pa
+    The partition is never held whole. Its order is found from two small columns of the
+    kept rows (``published_at``, ``url_key``); the rows are then read a few thousand at a
+    time and dealt into buckets on disk, each about :data:`ROW_GROUP_BYTES` of rows that
+    follow one another in that order; each bucket in turn is read back, put in order and
+    written as a row group of the new files."""
     import pyarrow.parquet as pq
-
-    from crawler.archive.query import _arrow_reader
 
     root = live.parents[3]
     site = live.parent.parent.name.removeprefix("site=")
     new = staging / live.relative_to(live.parents[2])
     new.mkdir(parents=True, exist_ok=True)
-    sources = [path for path in inputs if keep.get(absolute(path))]
+    sources = [(path, sorted(keep[absolute(path)])) for path in inputs if keep.get(absolute(path))]
     if not sources:
         return new, 0, 0
-    files: list[str] = []
-    rows: list[int] = []
-    for path in sources:
-        numbers = sorted(keep[absolute(path)])
-        files += [absolute(path)] * len(numbers)
-        rows += numbers
-    wanted = pa.table(
-        {"filename": pa.array(files, pa.string()), "file_row_number": pa.array(rows, pa.int64())}
-    )
-    del files, rows
-    spill = staging / ".spill"
-    con = duckdb.connect()
+    spill = staging / f".spill-{next(_SEQUENCE):05d}"
+    spill.mkdir()
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"SET memory_limit = {sql_string(SORT_MEMORY)}")
-        con.execute(f"SET temp_directory = {sql_string(str(spill))}")
-        con.register("wanted", wanted)
-        batches = _arrow_reader(
-            con.sql(
-                "SELECT * EXCLUDE (filename, file_row_number) "
-                f"FROM read_parquet({sql_list(sources)}, filename = true, "
-                "file_row_number = true, union_by_name = true, hive_partitioning = false) "
-                "SEMI JOIN wanted USING (filename, file_row_number) "
-                "ORDER BY published_at ASC NULLS LAST, url_key ASC"  # url_key: one row each
-            ),
-            STREAM_ROWS,
-        )
-        del wanted
-        written = _write(_row_groups(batches), new, site, stamp, max_rows)
-    except (duckdb.Error, pa.ArrowException) as error:  # a page damaged behind its footer
-        raise read_error(root, error) from None
+        size = _bucket_rows(sources)
+        buckets = _deal(root, sources, _places(root, sources), size, spill)
+        give_back_memory()  # what the reads freed, before the writes take theirs
+        written = _write(_from_buckets(spill, buckets), new, site, stamp, max_rows)
     finally:
-        con.close()
         shutil.rmtree(spill, ignore_errors=True)
     return new, len(written), sum(pq.read_metadata(path).num_rows for path in written)
 
 
-def _row_groups(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Table]:
-    """The rows of ``batches`` in the current file schema, about :data:`ROW_GROUP_BYTES` at a time."""
-    import pyarrow as pa
+def _unreadable(root: Path, path: Path, error: Exception) -> BadArchiveFile:
+    """A page damaged behind an intact footer: the one line every command gives."""
+    return BadArchiveFile(root, path, f"unreadable ({error})")
 
-    held: list[pa.RecordBatch] = []
-    size = 0
-    for batch in batches:
-        held.append(batch)
-        size += batch.nbytes
-        if size >= ROW_GROUP_BYTES:
-            yield conform(pa.Table.from_batches(held))
-            held, size = [], 0
-    if held:
-        yield conform(pa.Table.from_batches(held))
+
+def _places(root: Path, sources: list[tuple[Path, list[int]]]) -> list[pa.Array]:
+    """For each source, the place in the new files of each of its kept rows (in row order):
+    the kept rows sorted by ``published_at`` (undated last), then ``url_key``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from crawler.archive.schema import FILE_SCHEMA
+
+    parts = []
+    for path, rows in sources:
+        try:
+            table = pq.read_table(path, columns=["published_at", "url_key"])
+        except (OSError, pa.ArrowException) as error:
+            raise _unreadable(root, path, error) from None
+        table = table.take(pa.array(rows, pa.int64()))
+        parts.append(
+            pa.table(
+                {
+                    name: table.column(name).cast(FILE_SCHEMA.field(name).type)
+                    for name in table.column_names
+                }
+            )
+        )
+    keys = pa.concat_tables(parts)
+    order = pc.sort_indices(  # nulls (undated) last: the default
+        keys, sort_keys=[("published_at", "ascending"), ("url_key", "ascending")]
+    )
+    place = pc.sort_indices(order)  # the inverse permutation: where each kept row goes
+    places, start = [], 0
+    for _path, rows in sources:
+        places.append(place.slice(start, len(rows)))
+        start += len(rows)
+    return places
+
+
+def _bucket_rows(sources: list[tuple[Path, list[int]]]) -> int:
+    """Rows of a bucket: about :data:`ROW_GROUP_BYTES` (by the files' own sizes of a row),
+    in at most :data:`MAX_BUCKETS` buckets."""
+    import pyarrow.parquet as pq
+
+    rows = sum(len(kept) for _path, kept in sources)
+    size = 0.0
+    for path, kept in sources:
+        meta = pq.read_metadata(path)
+        whole = sum(meta.row_group(n).total_byte_size for n in range(meta.num_row_groups))
+        size += whole * len(kept) / max(meta.num_rows, 1)
+    return max(1, int(ROW_GROUP_BYTES * rows / max(size, 1)), -(-rows // MAX_BUCKETS))
+
+
+def _deal(
+    root: Path,
+    sources: list[tuple[Path, list[int]]],
+    places: list[pa.Array],
+    size: int,
+    spill: Path,
+) -> int:
+    """Write the kept rows into ``spill``, bucket ``n`` holding the places ``n * size`` to
+    ``(n + 1) * size`` (in a ``_place`` column); return the number of buckets."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
+    try:
+        for (path, rows), place in zip(sources, places, strict=True):
+            for start, table in _kept(root, path, rows):
+                where = place.slice(start, table.num_rows)
+                order = pc.sort_indices(where)
+                table = table.take(order).append_column("_place", where.take(order))
+                ranks = table.column("_place").to_pylist()
+                for bucket in range(ranks[0] // size, ranks[-1] // size + 1):
+                    low = bisect.bisect_left(ranks, bucket * size)
+                    high = bisect.bisect_left(ranks, (bucket + 1) * size)
+                    if low == high:
+                        continue
+                    if bucket not in writers:
+                        writers[bucket] = pa.ipc.new_file(
+                            str(spill / f"{bucket:05d}.arrow"), table.schema
+                        )
+                    writers[bucket].write_table(table.slice(low, high - low))
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return len(writers)
+
+
+def _kept(root: Path, path: Path, rows: list[int]) -> Iterator[tuple[int, pa.Table]]:
+    """The kept ``rows`` of one file (in the current file schema), a batch at a time, each
+    with the index in ``rows`` of its first row."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        first = 0
+        for batch in pq.ParquetFile(path, buffer_size=READ_BUFFER).iter_batches(
+            STREAM_ROWS, use_threads=False
+        ):
+            last = first + batch.num_rows
+            low, high = bisect.bisect_left(rows, first), bisect.bisect_left(rows, last)
+            if low < high:
+                wanted = pa.array([row - first for row in rows[low:high]], pa.int64())
+                yield low, conform(pa.Table.from_batches([batch]).take(wanted))
+            first = last
+    except (OSError, pa.ArrowException) as error:
+        raise _unreadable(root, path, error) from None
+
+
+def _from_buckets(spill: Path, buckets: int) -> Iterator[pa.Table]:
+    """The buckets' rows, in order, a bucket at a time (each removed once read)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for bucket in range(buckets):
+        path = spill / f"{bucket:05d}.arrow"
+        with pa.OSFile(str(path)) as source:
+            table = pa.ipc.open_file(source).read_all()
+        path.unlink()
+        table = table.take(pc.sort_indices(table.column("_place")))
+        yield table.drop_columns(["_place"])
+        del table
+        give_back_memory()  # Arrow's pool keeps what a bucket freed: the next one reuses less
 
 
 def _swap(live: Path, new: Path, inputs: list[Path]) -> None:
