@@ -218,3 +218,26 @@ def test_compaction_reads_back_each_partition_before_swapping_it_in(
         compact(root)
     assert snapshot(root / "articles") == before
     assert not (root / "_compact").exists()
+
+
+def test_compaction_reads_back_the_order_of_each_partition_before_swapping_it_in(
+    base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = shutil.copytree(base, tmp_path / "archive")
+    add_newer_versions(root)
+    before = snapshot(root / "articles")
+    real_write = compact_module._write
+
+    def shuffled_write(groups: Iterable[pa.Table], *args: Any) -> list[Path]:
+        tables = list(groups)  # the right rows, the last one first
+        whole = pa.concat_tables(tables)
+        moved = pa.concat_tables(
+            [whole.slice(whole.num_rows - 1), whole.slice(0, whole.num_rows - 1)]
+        )
+        return real_write([moved], *args)
+
+    monkeypatch.setattr(compact_module, "_write", shuffled_write)
+    with pytest.raises(CheckFailed, match="do not hold the rows chosen, in order"):
+        compact(root)
+    assert snapshot(root / "articles") == before
+    assert not (root / "_compact").exists()
