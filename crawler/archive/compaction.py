@@ -553,20 +553,22 @@ def _deal(
     try:
         for (path, rows), place in zip(sources, places, strict=True):
             for start, table in _kept(root, path, rows):
-                where = place.slice(start, table.num_rows)
-                order = pc.sort_indices(where)
-                table = table.take(order).append_column("_place", where.take(order))
-                ranks = table.column("_place").to_pylist()
-                for bucket in range(ranks[0] // size, ranks[-1] // size + 1):
-                    low = bisect.bisect_left(ranks, bucket * size)
-                    high = bisect.bisect_left(ranks, (bucket + 1) * size)
-                    if low == high:
+                table = table.append_column("_place", place.slice(start, table.num_rows))
+                number = pc.divide(table.column("_place"), pa.scalar(size, pa.int64()))
+                extent = pc.min_max(number).as_py()
+                for bucket in range(extent["min"], extent["max"] + 1):
+                    part = (  # rows of a file mostly come in order: often all in one bucket
+                        table
+                        if extent["min"] == extent["max"]
+                        else table.filter(pc.equal(number, pa.scalar(bucket, pa.int64())))
+                    )
+                    if part.num_rows == 0:
                         continue
                     if bucket not in writers:
                         writers[bucket] = pa.ipc.new_file(
-                            str(spill / f"{bucket:05d}.arrow"), table.schema
+                            str(spill / f"{bucket:05d}.arrow"), part.schema
                         )
-                    writers[bucket].write_table(table.slice(low, high - low))
+                    writers[bucket].write_table(part)
     finally:
         for writer in writers.values():
             writer.close()
@@ -586,7 +588,9 @@ def _kept(root: Path, path: Path, rows: list[int]) -> Iterator[tuple[int, pa.Tab
         ):
             last = first + batch.num_rows
             low, high = bisect.bisect_left(rows, first), bisect.bisect_left(rows, last)
-            if low < high:
+            if high - low == batch.num_rows:  # every row of the batch kept
+                yield low, conform(pa.Table.from_batches([batch]))
+            elif low < high:
                 wanted = pa.array([row - first for row in rows[low:high]], pa.int64())
                 yield low, conform(pa.Table.from_batches([batch]).take(wanted))
             first = last
@@ -604,10 +608,12 @@ def _from_buckets(spill: Path, buckets: int) -> Iterator[pa.Table]:
         with pa.OSFile(str(path)) as source:
             table = pa.ipc.open_file(source).read_all()
         path.unlink()
-        table = table.take(pc.sort_indices(table.column("_place")))
+        order = pc.sort_indices(table.column("_place"))
+        if not order.equals(pa.array(range(len(order)), order.type)):
+            table = table.take(order)
         yield table.drop_columns(["_place"])
-        del table
-        give_back_memory()  # Arrow's pool keeps what a bucket freed: the next one reuses less
+        del table, order
+        pa.default_memory_pool().release_unused()  # what a bucket freed, before the next
 
 
 def _swap(live: Path, new: Path, inputs: list[Path]) -> None:
