@@ -583,9 +583,7 @@ def _kept(root: Path, path: Path, rows: list[int]) -> Iterator[tuple[int, pa.Tab
 
     try:
         first = 0
-        for batch in pq.ParquetFile(path, buffer_size=READ_BUFFER).iter_batches(
-            STREAM_ROWS, use_threads=False
-        ):
+        for batch in pq.ParquetFile(path, buffer_size=READ_BUFFER).iter_batches(STREAM_ROWS):
             last = first + batch.num_rows
             low, high = bisect.bisect_left(rows, first), bisect.bisect_left(rows, last)
             if high - low == batch.num_rows:  # every row of the batch kept
