@@ -5,6 +5,9 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -239,3 +242,76 @@ def test_month_must_be_a_month(
     assert exit_.value.code == 2
     assert "not a month (YYYY-MM" in capsys.readouterr().err
     assert files(archive) == before
+
+
+def whole_in_memory(root: Path) -> dict[Path, list[dict[str, object]]]:
+    """What compaction leaves in each partition, built as it was before it streamed: every
+    row read whole, the newest of each url_key kept (the latest fetch, then the latest
+    run), each partition's rows sorted by publish date (undated last), then url_key."""
+    newest: dict[str, tuple[tuple[object, ...], Path, dict[str, object]]] = {}
+    for path in files(root):
+        for row in compact_module.conform(pq.read_table(path)).to_pylist():
+            rank = (row["fetched_at"], row["crawl_run"])
+            key = str(row["url_key"])
+            if key not in newest or rank > newest[key][0]:
+                newest[key] = (rank, path.parent, row)
+    partitions: dict[Path, list[dict[str, object]]] = {}
+    for _rank, partition, row in newest.values():
+        partitions.setdefault(partition, []).append(row)
+    for rows in partitions.values():
+        rows.sort(key=lambda r: (r["published_at"] is None, r["published_at"] or 0, r["url_key"]))
+    return partitions
+
+
+def test_a_partition_larger_than_a_batch_keeps_the_same_rows_in_the_same_order(
+    archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows read 2 at a time and dealt into buckets of 3 (a row group each, files of 7 cut
+    across buckets): the files hold what the whole partition, sorted in memory, gave,
+    column for column, in order."""
+    add_newer_versions(archive, every=3)
+    shutil.copy(files(archive)[0], files(archive)[0].with_name("part-copy-1-00000.parquet"))
+    expected = whole_in_memory(archive)
+    monkeypatch.setattr(compact_module, "STREAM_ROWS", 2)
+    monkeypatch.setattr(compact_module, "_bucket_rows", lambda sources: 3)
+    compact(archive, max_rows=7)
+    written: dict[Path, list[Path]] = {}
+    for path in files(archive):  # names sort in the order they were written
+        written.setdefault(path.parent, []).append(path)
+    assert written.keys() == expected.keys()
+    for partition, paths in written.items():
+        rows = [row for path in paths for row in pq.read_table(path).to_pylist()]
+        assert rows == expected[partition], partition
+        assert all(pq.read_metadata(path).num_rows <= 7 for path in paths)
+    groups = [pq.read_metadata(path).num_row_groups for path in files(archive)]
+    assert max(groups) > 1  # the batches were smaller than a file
+    assert validate(archive).problems == []
+
+
+@pytest.mark.parametrize("point", ["mid-write", "before-rename"])
+def test_a_compaction_killed_while_it_writes_loses_nothing(point: str, archive: Path) -> None:
+    add_newer_versions(archive)
+    before = sorted(
+        (r["url_key"], r["crawl_run"])
+        for r in read_table(archive, columns=["url_key", "crawl_run"]).to_pylist()
+    )
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(repo), "CRAWLER_CRASH_AT": point}
+    killed = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "compact", "--archive", str(archive)],
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert list((archive / "_compact").rglob("*.parquet*"))  # it was killed while writing
+    after = sorted(
+        (r["url_key"], r["crawl_run"])
+        for r in read_table(archive, columns=["url_key", "crawl_run"]).to_pylist()
+    )
+    assert after == before  # the archive as it was: every row, every file readable
+    assert validate(archive).problems == []
+    compact(archive)  # the next compaction clears what was left and does the work
+    assert not (archive / "_compact").exists()
+    keys = read_table(archive, columns=["url_key"]).column("url_key").to_pylist()
+    assert len(keys) == len(set(keys)) == 400

@@ -11,11 +11,13 @@ and no others'.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -207,11 +209,35 @@ def test_compaction_reads_back_each_partition_before_swapping_it_in(
     before = snapshot(root / "articles")
     real_write = compact_module._write
 
-    def lossy_write(table: pa.Table, *args: Any) -> list[Path]:
-        return real_write(table.slice(1), *args)  # loses a row of every partition
+    def lossy_write(groups: Iterable[pa.Table], *args: Any) -> list[Path]:
+        tables = iter(groups)  # loses a row of every partition
+        return real_write(itertools.chain([next(tables).slice(1)], tables), *args)
 
     monkeypatch.setattr(compact_module, "_write", lossy_write)
     with pytest.raises(CheckFailed, match="expected"):
+        compact(root)
+    assert snapshot(root / "articles") == before
+    assert not (root / "_compact").exists()
+
+
+def test_compaction_reads_back_the_order_of_each_partition_before_swapping_it_in(
+    base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = shutil.copytree(base, tmp_path / "archive")
+    add_newer_versions(root)
+    before = snapshot(root / "articles")
+    real_write = compact_module._write
+
+    def shuffled_write(groups: Iterable[pa.Table], *args: Any) -> list[Path]:
+        tables = list(groups)  # the right rows, the last one first
+        whole = pa.concat_tables(tables)
+        moved = pa.concat_tables(
+            [whole.slice(whole.num_rows - 1), whole.slice(0, whole.num_rows - 1)]
+        )
+        return real_write([moved], *args)
+
+    monkeypatch.setattr(compact_module, "_write", shuffled_write)
+    with pytest.raises(CheckFailed, match="do not hold the rows chosen, in order"):
         compact(root)
     assert snapshot(root / "articles") == before
     assert not (root / "_compact").exists()

@@ -32,7 +32,7 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -275,10 +275,20 @@ class ArchiveWriter:
 
 def write_atomic(table: pa.Table, final: Path, temp: Path) -> None:
     """Write ``table`` to ``temp``, fsync it, rename it to ``final``, fsync the directory."""
+    write_atomic_stream([table], table.schema, final, temp)
+
+
+def write_atomic_stream(
+    tables: Iterable[pa.Table], schema: pa.Schema, final: Path, temp: Path
+) -> None:
+    """:func:`write_atomic` of the rows of ``tables``, in order, each written as it comes
+    (one row group or more): a file larger than memory is never held whole."""
     try:
         with open(temp, "xb") as handle:
-            pq.write_table(table, handle, compression=COMPRESSION)
-            crash_point("mid-write")
+            with pq.ParquetWriter(handle, schema, compression=COMPRESSION) as parquet:
+                for table in tables:
+                    parquet.write_table(table)
+                    crash_point("mid-write")
             handle.flush()
             os.fsync(handle.fileno())
         crash_point("before-rename")
