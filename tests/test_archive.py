@@ -374,13 +374,13 @@ def test_bad_query_is_not_blamed_on_a_file(archive: Path) -> None:
 
 
 def test_failed_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_write = pq.write_table
+    real_write = pq.ParquetWriter.write_table
 
-    def fail_half_way(table: pa.Table, where: Any, **kwargs: Any) -> None:
-        real_write(table.slice(0, 1), where, **kwargs)  # some bytes reach the file
+    def fail_half_way(self: pq.ParquetWriter, table: pa.Table, *args: Any, **kwargs: Any) -> None:
+        real_write(self, table.slice(0, 1), *args, **kwargs)  # some bytes reach the file
         raise OSError("disk full")
 
-    monkeypatch.setattr(pq, "write_table", fail_half_way)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", fail_half_way)
     writer = ArchiveWriter(tmp_path, "run-1", flush_rows=3)
     writer.add(record(1))
     writer.add(record(2))
@@ -393,7 +393,7 @@ def test_failed_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
         writer.add(record(4))  # the retry fails first, the row is not taken
     assert writer.buffered == 3
 
-    monkeypatch.setattr(pq, "write_table", real_write)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", real_write)
     files = writer.close()
     assert len(files) == 1
     assert read_table(tmp_path).num_rows == 3
@@ -408,7 +408,7 @@ SLOW_WRITER = textwrap.dedent(
     from crawler.archive import ArchiveWriter
     from crawler.archive import writer as writer_module
 
-    real_write = pq.write_table
+    real_writer = pq.ParquetWriter
 
     class Stalls:
         # Passes bytes through, then stalls once a good part of the file is out.
@@ -424,8 +424,8 @@ SLOW_WRITER = textwrap.dedent(
         def __getattr__(self, name):
             return getattr(self.handle, name)
 
-    writer_module.pq.write_table = lambda table, where, **kw: real_write(
-        table, Stalls(where), **kw
+    writer_module.pq.ParquetWriter = lambda where, schema, **kw: real_writer(
+        Stalls(where), schema, **kw
     )
     writer = ArchiveWriter(Path(sys.argv[1]), "killed", flush_rows=100_000)
     when = datetime(2024, 6, 1, tzinfo=timezone.utc)
