@@ -58,6 +58,9 @@ footer (read by every command) small at ten million rows (610 groups, not 2,442)
 REFRESH_FILES = 16
 """Bring the index up to date when more files than this (or 2% of all) are not in it."""
 BUILD_MEMORY = "300MB"
+SUMMARY_MEMORY = "160MB"
+"""DuckDB's memory while an index build counts the summary from its sorted runs: the
+Arrow buffers of the build are held beside it (the rest spills to ``_index/.spill``)."""
 BUILD_CHUNK = 256  # files read by one query while the index is built
 NOTE_FILES = 200  # say so on standard error when indexing more files than this (seconds)
 
@@ -295,6 +298,7 @@ def write_index(catalog: Catalog, con: duckdb.DuckDBPyConnection) -> Path:
         arrow_memory,
         index_schema,
         read_files,
+        release_memory,
         write_sorted,
     )
 
@@ -309,10 +313,11 @@ def write_index(catalog: Catalog, con: duckdb.DuckDBPyConnection) -> Path:
         if catalog.index is not None and name not in stale
     }
     schema = index_schema()
-    # The summary queries spill beyond BUILD_MEMORY beside the index, on the archive's disk.
+    # The summary queries spill beyond SUMMARY_MEMORY beside the index, on the archive's disk.
     con.execute("SET parquet_metadata_cache = false")
-    con.execute(f"SET memory_limit = {sql_string(BUILD_MEMORY)}")
+    con.execute(f"SET memory_limit = {sql_string(SUMMARY_MEMORY)}")
     con.execute(f"SET temp_directory = {sql_string(str(path.parent / '.spill'))}")
+    con.execute("SET allocator_flush_threshold = '32MB'")  # free it before the merge
     with arrow_memory(), tempfile.TemporaryDirectory(prefix=".build-", dir=path.parent) as work:
         runs = Runs(Path(work), schema)
         if catalog.index is not None:
@@ -321,6 +326,7 @@ def write_index(catalog: Catalog, con: duckdb.DuckDBPyConnection) -> Path:
             entries[done.name] = done.entry
             runs.add(done.rows)
         runs.flush()
+        release_memory()
         con.execute(
             "CREATE OR REPLACE TEMP VIEW _new_rows AS "
             f"SELECT * FROM read_parquet({sql_list(runs.paths)})"

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 RUN_ROWS = 64_000
 """Rows sorted at once in the first pass (about 20 MB of index rows)."""
-MERGE_ROWS = 64_000
+MERGE_ROWS = 32_000
 """Rows of one key range of the merge, about."""
 RUN_GROUP_ROWS = 512
 """Rows of a run's row groups: the merge holds at most one of each run at a time."""
@@ -87,6 +87,14 @@ def arrow_memory() -> Iterator[None]:
         yield
     finally:
         pa.set_memory_pool(before)
+
+
+def release_memory() -> None:
+    """Give the memory Arrow freed back to the system (between the build's passes, so
+    that the next one, DuckDB's or Arrow's, does not come on top of it)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def index_schema() -> pa.Schema:
