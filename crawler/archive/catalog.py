@@ -58,7 +58,7 @@ footer (read by every command) small at ten million rows (610 groups, not 2,442)
 REFRESH_FILES = 16
 """Bring the index up to date when more files than this (or 2% of all) are not in it."""
 BUILD_MEMORY = "300MB"
-SUMMARY_MEMORY = "160MB"
+SUMMARY_MEMORY = BUILD_MEMORY
 """DuckDB's memory while an index build counts the summary from its sorted runs: the
 Arrow buffers of the build are held beside it (the rest spills to ``_index/.spill``)."""
 BUILD_CHUNK = 256  # files read by one query while the index is built
