@@ -216,3 +216,29 @@ def _canonical(value: bytes) -> object:
             k: sorted(map(json.dumps, v)) if isinstance(v, list) else v for k, v in data.items()
         }
     return data
+
+
+def test_keys_counted_in_the_merge_are_what_the_summary_sql_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crawler.archive.summary import _DISTINCT_SQL
+
+    monkeypatch.setattr(build, "RUN_ROWS", 61)
+    monkeypatch.setattr(build, "MERGE_ROWS", 30)
+    monkeypatch.setattr(build, "RUN_GROUP_ROWS", 8)
+    rows = _index_rows(600, 5)
+    sites = pa.array([("qdnd.vn", "en.qdnd.vn", "bienphong.com.vn")[i % 3] for i in range(600)])
+    rows = rows.set_column(rows.schema.get_field_index("site"), "site", sites)
+    runs = build.Runs(tmp_path, build.index_schema())
+    runs.add(rows)
+    counts = build.KeyCounts()
+    assert pa.concat_tables(counts.counted(runs.merged())).num_rows == 600
+    con = duckdb.connect()
+    con.register("src", rows)
+    expected = dict(con.execute(_DISTINCT_SQL.format(source="src", where="")).fetchall())
+    assert counts.articles == expected and len(expected) == 4
+    several = con.execute(
+        "SELECT url_key FROM src GROUP BY url_key HAVING count(*) > 1 ORDER BY url_key"
+    ).fetchall()
+    assert sorted(counts.duplicated().column("url_key").to_pylist()) == [k for (k,) in several]
+    assert len(several) > 10

@@ -288,12 +288,14 @@ def write_index(catalog: Catalog, con: duckdb.DuckDBPyConnection) -> Path:
 
     The rows of the files it does not cover are computed from them on every core
     and sorted in bounded runs, merged into the index (:mod:`crawler.archive.indexbuild`);
-    what ``inspect`` and ``report`` show is counted from the runs, by the same SQL as
-    live. Written under a temporary name in ``_index/`` and renamed over the old one.
+    what ``inspect`` and ``report`` show is counted from the runs by the same SQL as
+    live, but for the distinct and repeated keys, counted as the sorted rows pass.
+    Written under a temporary name in ``_index/`` and renamed over the old one.
     """
     import tempfile
 
     from crawler.archive.indexbuild import (
+        KeyCounts,
         Runs,
         arrow_memory,
         index_schema,
@@ -327,22 +329,31 @@ def write_index(catalog: Catalog, con: duckdb.DuckDBPyConnection) -> Path:
             runs.add(done.rows)
         runs.flush()
         release_memory()
-        con.execute(
-            "CREATE OR REPLACE TEMP VIEW _new_rows AS "
-            f"SELECT * FROM read_parquet({sql_list(runs.paths)})"
-        )
-        metadata = {
-            FORMAT_KEY: str(FORMAT),
-            FILES_KEY: json.dumps(entries, separators=(",", ":")),
-            # What inspect and report show, stored while it is computed for every file
-            SUMMARY_KEY: compute(con, "_new_rows").to_json(),
-            REPORT_KEY: json.dumps(report_numbers(con, "_new_rows"), separators=(",", ":")),
-        }
-        con.execute("DROP VIEW _new_rows")
+        counts = KeyCounts()
         try:
-            writer = write_sorted(temporary, schema, runs.merged(), ROW_GROUP_ROWS)
+            writer = write_sorted(temporary, schema, counts.counted(runs.merged()), ROW_GROUP_ROWS)
             try:
-                writer.add_key_value_metadata(metadata)
+                release_memory()
+                con.execute(
+                    "CREATE OR REPLACE TEMP VIEW _new_rows AS "
+                    f"SELECT * FROM read_parquet({sql_list(runs.paths)})"
+                )
+                con.register("_dup_keys", counts.duplicated())
+                try:
+                    # What inspect and report show, stored while it is computed for every file
+                    summary = compute(con, "_new_rows", articles=counts.articles).to_json()
+                    report = report_numbers(con, "_new_rows", dups="_dup_keys")
+                finally:
+                    con.unregister("_dup_keys")
+                    con.execute("DROP VIEW _new_rows")
+                writer.add_key_value_metadata(
+                    {
+                        FORMAT_KEY: str(FORMAT),
+                        FILES_KEY: json.dumps(entries, separators=(",", ":")),
+                        SUMMARY_KEY: summary,
+                        REPORT_KEY: json.dumps(report, separators=(",", ":")),
+                    }
+                )
             finally:
                 writer.close()
             with open(temporary, "rb") as handle:

@@ -462,3 +462,50 @@ def write_sorted(
         writer.close()
         raise
     return writer
+
+
+@dataclass
+class KeyCounts:
+    """What the summary would hash every key for, counted from the merged ranges instead
+    (each sorted, no key in two of them): distinct url_keys per site and in all, and the
+    keys with several rows (:func:`crawler.archive.summary.compute`, ``report_numbers``)."""
+
+    per_site: dict[str | None, int] = field(default_factory=dict)
+    keys: int = 0
+    several: list[pa.Array] = field(default_factory=list)
+
+    def counted(self, ranges: Iterable[pa.Table]) -> Iterator[pa.Table]:
+        """``ranges``, unchanged, counted as they pass."""
+        import pyarrow.compute as pc
+
+        for rows in ranges:
+            by_key = rows.group_by("url_key").aggregate([("url_key", "count")])
+            self.keys += by_key.num_rows
+            several = by_key.filter(pc.greater(by_key.column("url_key_count"), 1))
+            if several.num_rows:
+                self.several.append(several.column("url_key").combine_chunks())
+            pairs = rows.group_by(["site", "url_key"]).aggregate([])
+            sites = pairs.group_by("site").aggregate([("url_key", "count")])
+            for site, n in zip(
+                sites.column("site").to_pylist(),
+                sites.column("url_key_count").to_pylist(),
+                strict=True,
+            ):
+                self.per_site[site] = self.per_site.get(site, 0) + int(n)
+            yield rows
+
+    @property
+    def articles(self) -> dict[str | None, int]:
+        """Distinct url_keys per site and (None) in all, as ``compute`` counts them."""
+        return {**self.per_site, None: self.keys}
+
+    def duplicated(self) -> pa.Table:
+        """The keys with several rows, as a table of one column ``url_key``."""
+        import pyarrow as pa
+
+        keys = (
+            pa.chunked_array(self.several, pa.string())
+            if self.several
+            else pa.array([], pa.string())
+        )
+        return pa.table({"url_key": keys})
