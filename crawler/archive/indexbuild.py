@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 RUN_ROWS = 64_000
 """Rows sorted at once in the first pass (about 20 MB of index rows)."""
-MERGE_ROWS = 32_000
+MERGE_ROWS = 64_000
 """Rows of one key range of the merge, about."""
 RUN_GROUP_ROWS = 512
 """Rows of a run's row groups: the merge holds at most one of each run at a time."""
@@ -412,7 +412,7 @@ def _take_below(run: _Run, high: str | None) -> Iterator[pa.Table]:
             if high is not None and run.firsts[run.next_group] >= high:
                 return
             if run.source is None:
-                run.source = pq.ParquetFile(run.path)
+                run.source = pq.ParquetFile(run.path, pre_buffer=False)  # no cache kept
             run.pending = run.source.read_row_group(run.next_group, use_threads=False)
             run.next_group += 1
         rows = run.pending
