@@ -45,6 +45,8 @@ from crawler.archive.views import (
 if TYPE_CHECKING:
     import duckdb
 
+    from crawler.archive.indexbuild import Runs
+
 FORMAT = 2
 """The index's own format; an index of another format is rebuilt (2: ``key64``)."""
 
@@ -56,6 +58,9 @@ footer (read by every command) small at ten million rows (610 groups, not 2,442)
 REFRESH_FILES = 16
 """Bring the index up to date when more files than this (or 2% of all) are not in it."""
 BUILD_MEMORY = "300MB"
+SUMMARY_MEMORY = BUILD_MEMORY
+"""DuckDB's memory while an index build counts the summary from its sorted runs: the
+Arrow buffers of the build are held beside it (the rest spills to ``_index/.spill``)."""
 BUILD_CHUNK = 256  # files read by one query while the index is built
 NOTE_FILES = 200  # say so on standard error when indexing more files than this (seconds)
 
@@ -281,56 +286,101 @@ def needs_refresh(catalog: Catalog) -> bool:
 def write_index(catalog: Catalog, con: duckdb.DuckDBPyConnection) -> Path:
     """Write the index of every file of ``catalog`` (reusing the rows of covered files).
 
+    The rows of the files it does not cover are computed from them on every core
+    and sorted in bounded runs, merged into the index (:mod:`crawler.archive.indexbuild`);
+    what ``inspect`` and ``report`` show is counted from the runs by the same SQL as
+    live, but for the distinct and repeated keys, counted as the sorted rows pass.
     Written under a temporary name in ``_index/`` and renamed over the old one.
     """
+    import tempfile
+
+    from crawler.archive.indexbuild import (
+        KeyCounts,
+        Runs,
+        arrow_memory,
+        index_schema,
+        read_files,
+        release_memory,
+        write_sorted,
+    )
+
     path = index_path(catalog.root)
     path.parent.mkdir(exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     check_files(catalog.root, catalog.fresh, con)
+    stale = set(catalog.stale)
     entries = {
         name: entry
         for name, entry in catalog.entries.items()
-        if catalog.index is not None and name not in set(catalog.stale)
+        if catalog.index is not None and name not in stale
     }
-    entries.update(file_entries(catalog, catalog.fresh, con))
-    # The rows are gathered a chunk of files at a time (a query over thousands of files
-    # keeps a reader for each), then sorted; beyond BUILD_MEMORY DuckDB spills to disk
-    # (beside the index, so that the archive's disk holds it).
+    schema = index_schema()
+    # The summary queries spill beyond SUMMARY_MEMORY beside the index, on the archive's disk.
     con.execute("SET parquet_metadata_cache = false")
-    con.execute(f"SET memory_limit = {sql_string(BUILD_MEMORY)}")
+    con.execute(f"SET memory_limit = {sql_string(SUMMARY_MEMORY)}")
     con.execute(f"SET temp_directory = {sql_string(str(path.parent / '.spill'))}")
-    kept = Catalog(catalog.root, catalog.names, catalog.index, catalog.entries, catalog.stale)
-    if catalog.index is not None:
-        rows_view(kept, con, "_kept")
-        con.execute("CREATE OR REPLACE TEMP TABLE _new_rows AS SELECT * FROM _kept")
-    for start in range(0, len(catalog.fresh), BUILD_CHUNK):
-        chunk = catalog.fresh[start : start + BUILD_CHUNK]
-        rows = f"SELECT {', '.join(INDEX_COLUMNS)} FROM ({row_sql(catalog.root, chunk, con)})"
-        if start == 0 and catalog.index is None:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _new_rows AS {rows}")
-        else:
-            con.execute(f"INSERT INTO _new_rows {rows}")
-    metadata = {
-        FORMAT_KEY: str(FORMAT),
-        FILES_KEY: json.dumps(entries, separators=(",", ":")),
-        # What inspect and report show, stored while it is computed for every file
-        SUMMARY_KEY: compute(con, "_new_rows").to_json(),
-        REPORT_KEY: json.dumps(report_numbers(con, "_new_rows"), separators=(",", ":")),
-    }
-    kv = ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in metadata.items())
-    try:
-        con.execute(
-            f"COPY (SELECT * FROM _new_rows ORDER BY url_key, file, row) TO "
-            f"{sql_string(str(temporary))} (FORMAT parquet, COMPRESSION zstd, "
-            f"ROW_GROUP_SIZE {ROW_GROUP_ROWS}, KV_METADATA {{{kv}}})"
-        )
-        with open(temporary, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    con.execute("SET allocator_flush_threshold = '32MB'")  # free it before the merge
+    with arrow_memory(), tempfile.TemporaryDirectory(prefix=".build-", dir=path.parent) as work:
+        runs = Runs(Path(work), schema)
+        if catalog.index is not None:
+            _kept_rows(catalog.index, stale, runs)
+        for done in read_files(catalog.root, [catalog.relative(f) for f in catalog.fresh], schema):
+            entries[done.name] = done.entry
+            runs.add(done.rows)
+        runs.flush()
+        release_memory()
+        counts = KeyCounts()
+        try:
+            writer = write_sorted(temporary, schema, counts.counted(runs.merged()), ROW_GROUP_ROWS)
+            try:
+                release_memory()
+                con.execute(
+                    "CREATE OR REPLACE TEMP VIEW _new_rows AS "
+                    f"SELECT * FROM read_parquet({sql_list(runs.paths)})"
+                )
+                con.register("_dup_keys", counts.duplicated())
+                try:
+                    # What inspect and report show, stored while it is computed for every file
+                    summary = compute(con, "_new_rows", articles=counts.articles).to_json()
+                    report = report_numbers(con, "_new_rows", dups="_dup_keys")
+                finally:
+                    con.unregister("_dup_keys")
+                    con.execute("DROP VIEW _new_rows")
+                writer.add_key_value_metadata(
+                    {
+                        FORMAT_KEY: str(FORMAT),
+                        FILES_KEY: json.dumps(entries, separators=(",", ":")),
+                        SUMMARY_KEY: summary,
+                        REPORT_KEY: json.dumps(report, separators=(",", ":")),
+                    }
+                )
+            finally:
+                writer.close()
+            with open(temporary, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        finally:
+            if temporary.exists():
+                temporary.unlink()
     return path
+
+
+def _kept_rows(index: Path, stale: set[str], runs: Runs) -> None:
+    """Add the rows of the old index, but those of ``stale`` files, to ``runs``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    gone = pa.array(sorted(stale), pa.string())
+    source = pq.ParquetFile(index)
+    try:
+        for batch in source.iter_batches(batch_size=65536, columns=list(INDEX_COLUMNS)):
+            table = pa.Table.from_batches([batch]).cast(runs.schema)
+            if len(gone):
+                table = table.filter(pc.invert(pc.is_in(table.column("file"), value_set=gone)))
+            runs.add(table)
+    finally:
+        source.close()
 
 
 def writable(root: Path) -> bool:
@@ -375,6 +425,14 @@ def open_index(
     raise AssertionError("unreachable")
 
 
+def _archive_file(root: Path, error: FileNotFoundError) -> bool:
+    """Whether ``error`` is about a file under ``articles/`` (listed, then gone)."""
+    articles = absolute(root / ARTICLES_DIR) + os.sep
+    if error.filename is not None:
+        return absolute(str(error.filename)).startswith(articles)
+    return articles in str(error)  # pyarrow's, naming the file in its message
+
+
 def rebuild(root: Path | str) -> Catalog:
     """Build the index again from every file (``crawler index``)."""
     import duckdb
@@ -391,6 +449,9 @@ def rebuild(root: Path | str) -> Catalog:
             except duckdb.IOException as error:
                 if attempt == _TRIES - 1 or not vanished_file(error):
                     raise ArchiveReadError(f"cannot read the archive: {one_line(error)}") from None
+            except FileNotFoundError as error:  # an archive file swapped by a compaction
+                if attempt == _TRIES - 1 or not _archive_file(Path(root), error):
+                    raise
         raise AssertionError("unreachable")
     finally:
         con.close()

@@ -157,15 +157,26 @@ def site_filter(sites: list[str] | None) -> tuple[str, list[Any]]:
     return "WHERE site IN (" + ", ".join("?" for _ in sites) + ")", list(sites)
 
 
-def compute(con: duckdb.DuckDBPyConnection, source: str, sites: list[str] | None = None) -> Summary:
-    """The summary of the index rows in ``source`` (a table or view), of some sites or all."""
+def compute(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    sites: list[str] | None = None,
+    articles: dict[str | None, int] | None = None,
+) -> Summary:
+    """The summary of the index rows in ``source`` (a table or view), of some sites or all.
+
+    ``articles``: the distinct url_keys of ``source`` per site and (None) in all, when the
+    caller counted them already (the index build, from its sorted rows: hashing ten
+    million keys needs more memory than the build is given)."""
     where, params = site_filter(sites)
     groups = con.execute(_PARTITION_SQL.format(source=source, where=where), params).fetchall()
     authors = con.execute(
         _AUTHORS_SQL.format(source=source, where=where, top=TOP_AUTHORS), params
     ).fetchall()
-    articles = con.execute(_DISTINCT_SQL.format(source=source, where=where), params).fetchall()
-    return Summary(groups, authors, {site: int(n) for site, n in articles})
+    if articles is None:
+        counted = con.execute(_DISTINCT_SQL.format(source=source, where=where), params).fetchall()
+        articles = {site: int(n) for site, n in counted}
+    return Summary(groups, authors, articles)
 
 
 def stored(text: str | None, sites: list[str] | None) -> Summary | None:
@@ -260,17 +271,18 @@ def histogram_sql(
 _NEWEST_COLUMNS = "site, published_at, images, captioned, captions, body_chars, authors, tags"
 
 
-def report_numbers(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, Any]:
+def report_numbers(
+    con: duckdb.DuckDBPyConnection, source: str, dups: str | None = None
+) -> dict[str, Any]:
     """The numbers of ``crawler report`` over the index rows of ``source``, JSON-plain.
 
     Counted over the newest row of each article. Most articles have one row: only
     the keys with several go through the window that picks the newest, so that no
-    window runs over every row (it would not fit in a bounded memory).
+    window runs over every row (it would not fit in a bounded memory). ``dups``: a
+    table or view of those keys (``url_key``), when the caller has them already.
     """
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _dups AS SELECT url_key FROM {source} "
-        "GROUP BY url_key HAVING count(*) > 1"
-    )
+    keys = dups or f"(SELECT url_key FROM {source} GROUP BY url_key HAVING count(*) > 1)"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _dups AS SELECT url_key FROM {keys}")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _newest AS "
         f"SELECT {_NEWEST_COLUMNS} FROM {source} ANTI JOIN _dups USING (url_key) "
