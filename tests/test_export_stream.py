@@ -132,44 +132,19 @@ def test_chunks_of_any_size_give_the_same_bytes(
     archive: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], fmt: str
 ) -> None:
     """Rows are read, formatted and written in chunks, by two workers, from a cache of
-    decoded files, or (a partition whose rows go back and forth between its files)
-    sorted in runs spilled to disk and merged: how they are cut, what the cache holds
-    and which way a partition goes change nothing."""
+    decoded files: how they are cut, and what the cache holds, changes nothing."""
     from crawler.archive import export
 
     outputs = []
-    for chunk, cache, workers, scattered, run, batch in (
-        (10**6, 1 << 30, 2, 3, 4096, 128),  # one chunk a partition
-        (7, 0, 2, 10**6, 4096, 128),  # chunks of 7 rows, no file kept, never in runs
-        (1, 1 << 30, 1, 10**6, 4096, 128),  # a row at a time by one worker
-        (7, 1 << 30, 2, 0, 5, 2),  # every partition in runs of 5 rows, merged 2 at a time
-        (3, 0, 2, 0, 10**6, 1),  # one run a partition, chunks of 3
-    ):
+    # one chunk, chunks of 7 rows with no file kept, one row at a time by one worker
+    for chunk, cache, workers in ((10**6, 1 << 30, 2), (7, 0, 2), (1, 1 << 30, 1)):
         monkeypatch.setattr(export, "CHUNK_ROWS", chunk)
         monkeypatch.setattr(export, "CACHE_BYTES", cache)
         monkeypatch.setattr(export, "WORKERS", workers)
-        monkeypatch.setattr(export, "SCATTERED", scattered)
-        monkeypatch.setattr(export, "RUN_ROWS", run)
-        monkeypatch.setattr(export, "MERGE_BATCH", batch)
         assert main(["export", "--archive", str(archive), "--format", fmt]) == 0
         outputs.append(capsys.readouterr().out)
-    assert all(output == outputs[0] for output in outputs)
+    assert outputs[0] == outputs[1] == outputs[2]
     assert outputs[0].count("\n") >= len(expected(archive))
-    if fmt == "jsonl":
-        got = [json.loads(line)["url_key"] for line in outputs[0].splitlines()]
-        assert got == [r["url_key"] for r in expected(archive)]
-
-
-def test_a_scattered_partition_is_found() -> None:
-    """Rows in file order read each file once; rows that alternate between files would
-    read every file for every chunk."""
-    import numpy as np
-
-    from crawler.archive.export import scattered
-
-    in_order = np.repeat(np.arange(10, dtype=np.int32), 100)
-    assert not scattered(in_order, 64)
-    assert scattered(np.tile(np.arange(10, dtype=np.int32), 100), 64)
 
 
 def test_output_to_a_named_pipe_is_written_in_place(archive: Path, tmp_path: Path) -> None:
@@ -201,7 +176,6 @@ def test_parquet_in_chunks_has_the_same_rows(
     from crawler.archive import export
 
     monkeypatch.setattr(export, "CHUNK_ROWS", 5)
-    monkeypatch.setattr(export, "RUN_ROWS", 4)
     target = tmp_path / "chunks.parquet"
     argv = ["export", "--archive", str(archive), "--format", "parquet", "-o", str(target)]
     assert main(argv) == 0

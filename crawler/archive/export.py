@@ -22,7 +22,6 @@ rows, bodies included, cost more time and more memory than this (bench/RESULTS.m
 from __future__ import annotations
 
 import io
-import os
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -30,6 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, tzinfo
+from itertools import pairwise
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -49,7 +49,7 @@ FORMATS = ("jsonl", "csv", "parquet")
 
 EXPORT_MEMORY = "300MB"
 """DuckDB's memory for finding and sorting the rows' order (its sort spills beyond)."""
-CHUNK_ROWS = 1024
+CHUNK_ROWS = 512
 """Rows read, formatted and written at a time (a Parquet row group holds at most this).
 Smaller chunks, less memory: decoding a file and formatting a chunk take several times
 the chunk's size while they run, on each worker."""
@@ -63,13 +63,6 @@ WORKERS = 2
 """Chunks prepared at once: decoding and formatting run on both cores."""
 AHEAD = 2
 """Chunks prepared, or being prepared, while the main thread writes."""
-SCATTERED = 3
-"""A partition whose chunks would read its files more than this many times over is
-sorted in runs instead (:func:`spill_run`)."""
-RUN_ROWS = 4096
-"""Rows of a scattered partition read (file by file), sorted and spilled at a time."""
-MERGE_BATCH = 128
-"""Rows of each run held while the runs are merged."""
 ORDER_BATCH = 65536
 """Rows of the order fetched from DuckDB at a time."""
 
@@ -199,37 +192,40 @@ def plan(
     return found
 
 
-def partitions(spool: IO[bytes], parts: Sequence[int]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """The order (:func:`plan`'s spool) a partition at a time: its file numbers and row
-    numbers (8 bytes a row, however large the partition)."""
+def chunks(
+    spool: IO[bytes], parts: Sequence[int] | None, size: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The order (:func:`plan`'s spool) cut into chunks of at most ``size`` rows (file
+    numbers, row numbers); with ``parts`` (each file's partition), also where the
+    partition changes."""
     import numpy as np
 
-    of_file = np.asarray(parts, dtype=np.int64)
+    of_file = None if parts is None else np.asarray(parts, dtype=np.int64)
     files = np.empty(0, np.int32)
     rows = np.empty(0, np.int32)
-    while True:
+    done = False
+    while not done:
         pairs = np.frombuffer(spool.read(8 * ORDER_BATCH), np.int32).reshape(-1, 2)
         if len(pairs) == 0:
-            if len(files):
-                yield files, rows
-            return
-        files = np.concatenate([files, pairs[:, 0]])
-        rows = np.concatenate([rows, pairs[:, 1]])
+            done = True
+        else:
+            files = np.concatenate([files, pairs[:, 0]])
+            rows = np.concatenate([rows, pairs[:, 1]])
+        bounds = [0, len(files)]
+        if of_file is not None and len(files):
+            changes = np.flatnonzero(np.diff(of_file[files])) + 1
+            bounds = [0, *changes.tolist(), len(files)]
+        ends: list[int] = []
+        for start, end in pairwise(bounds):
+            ends += [*range(start + size, end, size), end]
+        if not done:
+            ends = ends[:-1]  # the last may grow with the next batch
         start = 0
-        for end in (np.flatnonzero(np.diff(of_file[files])) + 1).tolist():
-            yield files[start:end], rows[start:end]
+        for end in ends:
+            if end > start:
+                yield files[start:end], rows[start:end]
             start = end
         files, rows = files[start:], rows[start:]
-
-
-def scattered(files: np.ndarray, size: int) -> bool:
-    """Would reading this partition chunk by chunk decode its files many times over?
-    True when its rows, in output order, go back and forth between its files (the
-    undated articles, in ``url_key`` order; files not written in publish order)."""
-    import numpy as np
-
-    reads = sum(len(np.unique(files[at : at + size])) for at in range(0, len(files), size))
-    return reads > SCATTERED * len(np.unique(files))
 
 
 # -- the rows ----------------------------------------------------------------------
@@ -440,7 +436,7 @@ def csv_text(table: pa.Table, raw: bool = False) -> bytes:
 
 @contextmanager
 def _made(
-    root: Path | str, filters: Filters, make: Callable[[pa.Table], T]
+    root: Path | str, filters: Filters, per_partition: bool, make: Callable[[pa.Table], T]
 ) -> Iterator[tuple[int, Iterator[tuple[int, T]]]]:
     """The export's number of rows, and its chunks in output order: each chunk's
     number of rows and what ``make`` made of its rows, on a worker."""
@@ -452,58 +448,8 @@ def _made(
         found = _with_export_connection(root, lambda con: plan(con, root, filters, spool))
         give_back_memory()  # what DuckDB's sort held
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            yield found.total, _results(pool, found, spool, root, make)
+            yield found.total, _results(pool, found, spool, root, per_partition, make)
     give_back_memory()
-
-
-def spill_run(
-    cache: FileCache, files: np.ndarray, rows: np.ndarray, ranks: np.ndarray, path: str
-) -> str:
-    """Rows of a few files, put in output order (``ranks``), written to ``path`` as an
-    Arrow IPC stream of small batches, with their ``_rank``."""
-    import numpy as np
-    import pyarrow as pa
-
-    order = np.argsort(ranks, kind="stable")
-    table = gather(cache, files[order], rows[order])
-    table = table.append_column("_rank", pa.array(ranks[order], pa.int64()))
-    with pa.OSFile(path, "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table, max_chunksize=MERGE_BATCH)
-    return path
-
-
-def merged(paths: list[str], total: int, size: int) -> Iterator[pa.Table]:
-    """The rows of the runs at ``paths`` in output order, ``size`` at a time: each run is
-    read a small batch at a time, from the rank where it stopped."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    sources = [pa.OSFile(path, "rb") for path in paths]
-    readers = [pa.ipc.open_stream(source) for source in sources]
-    held: list[pa.RecordBatch | None] = [None] * len(readers)
-    for limit in range(size, total + size, size):
-        taken = []
-        for n, reader in enumerate(readers):
-            while True:
-                batch = held[n]
-                if batch is None or batch.num_rows == 0:
-                    try:
-                        batch = held[n] = reader.read_next_batch()
-                    except StopIteration:
-                        held[n] = None
-                        break
-                count = int(np.searchsorted(batch.column("_rank").to_numpy(), limit))
-                if count:
-                    taken.append(batch.slice(0, count))
-                held[n] = batch.slice(count)
-                if count < batch.num_rows:
-                    break  # the rest is for a later chunk
-        table = pa.Table.from_batches(taken)
-        table = table.take(pc.sort_indices(table.column("_rank")))
-        yield table.drop_columns(["_rank"])
-    for source in sources:
-        source.close()
 
 
 def _results(
@@ -511,61 +457,30 @@ def _results(
     found: Plan,
     spool: IO[bytes],
     root: Path | str,
+    per_partition: bool,
     make: Callable[[pa.Table], T],
 ) -> Iterator[tuple[int, T]]:
-    import tempfile
-
-    import numpy as np
     import pyarrow as pa
 
-    schema = record_schema()
-    cache = FileCache(root, found, schema)
-    once = FileCache(root, found, schema, limit=0)  # a run reads each file once
+    cache = FileCache(root, found, record_schema())
+    parts = found.parts if per_partition else None
 
-    def from_files(files: np.ndarray, rows: np.ndarray) -> tuple[int, T]:
+    def work(files: np.ndarray, rows: np.ndarray) -> tuple[int, T]:
         return len(files), make(gather(cache, files, rows))
-
-    def from_runs(table: pa.Table) -> tuple[int, T]:
-        return table.num_rows, make(table)
-
-    def tasks(scratch: str) -> Iterator[Callable[[], tuple[int, T]]]:
-        for files, rows in partitions(spool, found.parts):
-            if not scattered(files, CHUNK_ROWS):
-                for at in range(0, len(files), CHUNK_ROWS):
-                    piece = (files[at : at + CHUNK_ROWS], rows[at : at + CHUNK_ROWS])
-                    yield lambda piece=piece: from_files(*piece)  # type: ignore[misc]
-                continue
-            # Its files read in turn, RUN_ROWS rows at a time, each run sorted and
-            # spilled (on the workers), then the runs merged in output order.
-            ranks = np.arange(len(files), dtype=np.int64)
-            by_file = np.lexsort((rows, files))
-            runs = [
-                pool.submit(
-                    spill_run, once, files[part], rows[part], ranks[part], f"{scratch}/{at}"
-                )
-                for at in range(0, len(files), RUN_ROWS)
-                for part in [by_file[at : at + RUN_ROWS]]
-            ]
-            paths = [run.result() for run in runs]
-            for table in merged(paths, len(files), CHUNK_ROWS):
-                yield lambda table=table: from_runs(table)  # type: ignore[misc]
-            for path in paths:
-                os.unlink(path)
 
     memory = pa.default_memory_pool()
     pending: deque[Future[tuple[int, T]]] = deque()
-    with tempfile.TemporaryDirectory(prefix="crawler-export-") as scratch:
-        try:
-            for task in tasks(scratch):
-                pending.append(pool.submit(task))
-                if len(pending) >= AHEAD:
-                    yield pending.popleft().result()
-                    memory.release_unused()  # else freed buffers pile up, chunk by chunk
-            while pending:
+    try:
+        for files, rows in chunks(spool, parts, CHUNK_ROWS):
+            pending.append(pool.submit(work, files, rows))
+            if len(pending) >= AHEAD:
                 yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
+                memory.release_unused()  # else freed buffers pile up, chunk by chunk
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
 
 
 @dataclass(frozen=True)
@@ -629,7 +544,7 @@ def export(
     def make(table: pa.Table) -> bytes:
         return csv_text(table, raw_cells) if fmt == "csv" else jsonl_text(table)
 
-    with _made(root, filters, make) as (total, texts):
+    with _made(root, filters, False, make) as (total, texts):
         if fmt == "csv":
             out.write(csv_header(RECORD_COLUMNS, raw_cells))
         raw = getattr(out, "buffer", None)
@@ -670,7 +585,7 @@ def export_parquet(
 
     written = 0
     with (
-        _made(root, filters, lambda table: table) as (total, tables),
+        _made(root, filters, True, lambda table: table) as (total, tables),
         Progress("export", total, "rows") as progress,
         pq.ParquetWriter(target, record_schema(), compression=COMPRESSION) as writer,
     ):
