@@ -256,28 +256,3 @@ def test_jsonl_is_what_python_json_writes_for_any_text(tmp_path: Path) -> None:
         plain = {name: plain[name] for name in RECORD_COLUMNS}
         assert line == json.dumps(plain, ensure_ascii=False, separators=(",", ":")) + "\n"
     assert sum(json.loads(line)["body"] == odd * 3 for line in lines) == 3
-
-
-def test_no_room_for_the_order_is_one_line_and_no_file(
-    archive: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """The order is spooled to a temporary file: a full disk there is said in one line,
-    exit 2, and the export's file is not made."""
-    import errno
-    import io
-    import tempfile
-
-    class Full(io.BytesIO):
-        def write(self, data: object) -> int:
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(tempfile, "TemporaryFile", lambda **kwargs: Full())
-    target = tmp_path / "out.jsonl"
-    assert main(["export", "--archive", str(archive), "-o", str(target)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1
-    assert "cannot write the export's order to" in err and "No space left on device" in err
-    assert not target.exists() and not list(tmp_path.glob(".*.tmp"))

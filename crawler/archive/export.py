@@ -47,7 +47,7 @@ T = TypeVar("T")
 
 FORMATS = ("jsonl", "csv", "parquet")
 
-EXPORT_MEMORY = "300MB"
+EXPORT_MEMORY = "100MB"
 """DuckDB's memory for finding and sorting the rows' order (its sort spills beyond)."""
 CHUNK_ROWS = 512
 """Rows read, formatted and written at a time (a Parquet row group holds at most this).
@@ -134,12 +134,10 @@ def plan(
     """The export's files; and where its rows are, in output order, written to ``spool``
     as pairs of 32-bit numbers (file, row): 8 bytes a row, kept on disk, so that DuckDB
     (and the memory its sort holds) is gone before the rows are read."""
-    import tempfile
-
     import numpy as np
 
     from crawler.archive.layout import ARTICLES_DIR
-    from crawler.archive.views import ArchiveError, ArchiveReadError, absolute, one_line
+    from crawler.archive.views import absolute
 
     where, params = _conditions(
         filters.sites, filters.since, filters.until, filters.zones, filters.default_zone
@@ -169,24 +167,11 @@ def plan(
         params=params,
     )
     fetch = getattr(order, "to_arrow_reader", None) or order.fetch_record_batch
-    batches = iter(fetch(ORDER_BATCH))
-    while True:
-        try:
-            batch = next(batches, None)
-        except OSError as error:  # DuckDB's error, as pyarrow's reader hands it on
-            raise ArchiveReadError(f"cannot sort the rows to export: {one_line(error)}") from None
-        if batch is None:
-            break
+    for batch in fetch(ORDER_BATCH):
         pairs = np.empty((batch.num_rows, 2), np.int32)
         pairs[:, 0] = batch.column(0).to_numpy()
         pairs[:, 1] = batch.column(1).to_numpy()
-        try:
-            spool.write(pairs.tobytes())
-        except OSError as error:
-            raise ArchiveError(
-                f"cannot write the export's order to {tempfile.gettempdir()}: "
-                f"{error.strerror or error}"
-            ) from None
+        spool.write(pairs.tobytes())
     spool.flush()
     spool.seek(0)
     return found
