@@ -50,15 +50,9 @@ FORMATS = ("jsonl", "csv", "parquet")
 EXPORT_MEMORY = "100MB"
 """DuckDB's memory for finding and sorting the rows' order (its sort spills beyond)."""
 CHUNK_ROWS = 512
-"""Rows read, formatted and written at a time (a Parquet row group holds at most this).
-Smaller chunks, less memory: decoding a file and formatting a chunk take several times
-the chunk's size while they run, on each worker."""
-CACHE_BYTES = 32 << 20
-"""Decoded files kept for the next chunks. A file's rows usually span two chunks; but a
-partition whose files are not in publish order (the undated articles, in ``url_key``
-order) has rows of all its files in every chunk: when its files fit here, each is
-decoded once (at one million rows, a site's undated partition is about 30 MB), else
-again for each chunk. (8 MB: a site's export took 22% more time, 32 MB of memory less.)"""
+"""Rows read, formatted and written at a time (a Parquet row group holds at most this)."""
+CACHE_BYTES = 8 << 20
+"""Decoded files kept for the next chunks (a file's rows usually span two chunks)."""
 WORKERS = 2
 """Chunks prepared at once: decoding and formatting run on both cores."""
 AHEAD = 2
