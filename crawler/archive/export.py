@@ -11,8 +11,8 @@ or by its largest partition:
   back, in order, is where each row is: a file number and a row number.
 - **The rows**, from their files, :data:`CHUNK_ROWS` at a time: pyarrow decodes each
   file a chunk needs (once; it is kept for the next chunks while the files kept fit in
-  :data:`CACHE_BYTES`), the chunk's rows are taken in order and formatted (JSON and CSV
-  lines by polars, Parquet row groups by pyarrow) on :data:`WORKERS`
+  :data:`CACHE_BYTES`), the chunk's rows are taken in order and formatted (JSON lines by
+  polars, CSV lines by DuckDB, Parquet row groups by pyarrow) on :data:`WORKERS`
   threads, one per core, and the main thread writes the chunks in order.
 
 Decoding the bodies and formatting them is most of the cost; a DuckDB sort of whole
@@ -26,7 +26,6 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, tzinfo
 from itertools import pairwise
@@ -40,22 +39,21 @@ from crawler.progress import Progress
 if TYPE_CHECKING:
     import duckdb
     import numpy as np
-    import polars as pl
     import pyarrow as pa
 
 T = TypeVar("T")
 
 FORMATS = ("jsonl", "csv", "parquet")
 
-EXPORT_MEMORY = "100MB"
+EXPORT_MEMORY = "200MB"
 """DuckDB's memory for finding and sorting the rows' order (its sort spills beyond)."""
-CHUNK_ROWS = 512
+CHUNK_ROWS = 1024
 """Rows read, formatted and written at a time (a Parquet row group holds at most this)."""
-CACHE_BYTES = 8 << 20
+CACHE_BYTES = 24 << 20
 """Decoded files kept for the next chunks (a file's rows usually span two chunks)."""
 WORKERS = 2
 """Chunks prepared at once: decoding and formatting run on both cores."""
-AHEAD = 2
+AHEAD = 3
 """Chunks prepared, or being prepared, while the main thread writes."""
 ORDER_BATCH = 65536
 """Rows of the order fetched from DuckDB at a time."""
@@ -123,20 +121,22 @@ class Plan:
 
 
 def plan(
-    con: duckdb.DuckDBPyConnection, root: Path | str, filters: Filters, spool: IO[bytes]
-) -> Plan:
-    """The export's files; and where its rows are, in output order, written to ``spool``
-    as pairs of 32-bit numbers (file, row): 8 bytes a row, kept on disk, so that DuckDB
-    (and the memory its sort holds) is gone before the rows are read."""
-    import numpy as np
-
+    con: duckdb.DuckDBPyConnection,
+    root: Path | str,
+    sites: Sequence[str] | None,
+    since: date | None,
+    until: date | None,
+    all_versions: bool,
+    zones: Mapping[str, tzinfo] | None,
+    default_zone: tzinfo,
+) -> tuple[Plan, Iterator[pa.RecordBatch]]:
+    """The export's files, and where its rows are, in output order: batches of
+    (file number, row number), streamed from DuckDB's sort."""
     from crawler.archive.layout import ARTICLES_DIR
     from crawler.archive.views import absolute
 
-    where, params = _conditions(
-        filters.sites, filters.since, filters.until, filters.zones, filters.default_zone
-    )
-    if not filters.all_versions and mark_older(con):
+    where, params = _conditions(sites, since, until, zones, default_zone)
+    if not all_versions and mark_older(con):
         where.append("(_file, _row) NOT IN (SELECT (_file, _row) FROM _older)")
     condition = " AND ".join(where) or "true"
     con.execute(
@@ -161,22 +161,14 @@ def plan(
         params=params,
     )
     fetch = getattr(order, "to_arrow_reader", None) or order.fetch_record_batch
-    for batch in fetch(ORDER_BATCH):
-        pairs = np.empty((batch.num_rows, 2), np.int32)
-        pairs[:, 0] = batch.column(0).to_numpy()
-        pairs[:, 1] = batch.column(1).to_numpy()
-        spool.write(pairs.tobytes())
-    spool.flush()
-    spool.seek(0)
-    return found
+    return found, iter(fetch(ORDER_BATCH))
 
 
 def chunks(
-    spool: IO[bytes], parts: Sequence[int] | None, size: int
+    batches: Iterator[pa.RecordBatch], parts: Sequence[int] | None, size: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """The order (:func:`plan`'s spool) cut into chunks of at most ``size`` rows (file
-    numbers, row numbers); with ``parts`` (each file's partition), also where the
-    partition changes."""
+    """The order cut into chunks of at most ``size`` rows (file numbers, row numbers);
+    with ``parts`` (each file's partition), also where the partition changes."""
     import numpy as np
 
     of_file = None if parts is None else np.asarray(parts, dtype=np.int64)
@@ -184,12 +176,12 @@ def chunks(
     rows = np.empty(0, np.int32)
     done = False
     while not done:
-        pairs = np.frombuffer(spool.read(8 * ORDER_BATCH), np.int32).reshape(-1, 2)
-        if len(pairs) == 0:
+        batch = next(batches, None)
+        if batch is None:
             done = True
         else:
-            files = np.concatenate([files, pairs[:, 0]])
-            rows = np.concatenate([rows, pairs[:, 1]])
+            files = np.concatenate([files, batch.column(0).to_numpy()])
+            rows = np.concatenate([rows, batch.column(1).to_numpy()])
         bounds = [0, len(files)]
         if of_file is not None and len(files):
             changes = np.flatnonzero(np.diff(of_file[files])) + 1
@@ -331,135 +323,159 @@ def gather(cache: FileCache, files: np.ndarray, rows: np.ndarray) -> pa.Table:
 # -- formats -----------------------------------------------------------------------
 
 
+def _iso(column: str) -> str:
+    """A UTC timestamp as Python's ``isoformat()`` writes it (microseconds only if any)."""
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL "
+        f"WHEN epoch_us({column}) % 1000000 = 0 "
+        f"THEN strftime({column}, '%Y-%m-%dT%H:%M:%S+00:00') "
+        f"ELSE strftime({column}, '%Y-%m-%dT%H:%M:%S.%f+00:00') END"
+    )
+
+
+def _formula_guard(text: str) -> str:
+    """``text`` with a leading ``'`` where a spreadsheet would run it (``csv_cell``)."""
+    from crawler.archive.query import FORMULA_STARTS
+
+    starts = ", ".join(sql_string(c) for c in FORMULA_STARTS)
+    return f"CASE WHEN left({text}, 1) IN ({starts}) THEN concat('''', {text}) ELSE {text} END"
+
+
+def _csv_field(column: str, raw: bool) -> str:
+    if column in _TIMESTAMPS:
+        return f"coalesce({_iso(column)}, '')"  # digits, '-', ':', '+': nothing to quote
+    if column in _NESTED:
+        text = f"CAST(to_json({column}) AS VARCHAR)"
+    else:
+        text = column if raw else _formula_guard(column)
+    return f"""replace(coalesce({text}, ''), '"', '""')"""
+
+
+def csv_line_sql(columns: Sequence[str], raw_cells: bool = False) -> str:
+    """The SELECT list that makes each row one CSV line, as ``csv_writer`` writes it
+    (every field quoted), its newline included. One ``concat`` a line: a chain of
+    ``||`` would copy the line once per field."""
+    parts: list[str] = []
+    for n, column in enumerate(columns):
+        parts += ["""'"'""" if n == 0 else """'","'""", _csv_field(column, raw_cells)]
+    parts.append("""'"\n'""")
+    return f"concat({', '.join(parts)}) AS line"
+
+
 def csv_header(columns: Sequence[str], raw_cells: bool = False) -> str:
     out = io.StringIO()
     csv_writer(out, columns, raw_cells)
     return out.getvalue()
 
 
-def _iso(name: str) -> pl.Expr:
-    """A UTC timestamp as Python's ``isoformat()`` writes it (microseconds only if any)."""
-    import polars as pl
-
-    column = pl.col(name)
-    return (
-        pl.when(column.dt.microsecond() == 0)
-        .then(column.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
-        .otherwise(column.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00"))
-        .alias(name)
-    )
-
-
-def _frame(table: pa.Table) -> pl.DataFrame:
+def jsonl_text(table: pa.Table) -> bytes:
+    """The rows as JSON lines, as Python's ``json.dumps(row, ensure_ascii=False)``
+    writes them; timestamps as ``isoformat()`` writes them. Polars writes them: a
+    third of DuckDB's ``to_json`` time, and most of the export's work."""
     import polars as pl
 
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    return frame
-
-
-def jsonl_text(table: pa.Table) -> bytes:
-    """The rows as JSON lines, as Python's ``json.dumps(row, ensure_ascii=False,
-    separators=(",", ":"))`` writes them; timestamps as ``isoformat()`` writes them.
-    Polars writes them, in a third of the time DuckDB's ``to_json`` takes."""
-    frame = _frame(table).with_columns(_iso(name) for name in _TIMESTAMPS)
+    frame = frame.with_columns(
+        pl.when(pl.col(name).dt.microsecond() == 0)
+        .then(pl.col(name).dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
+        .otherwise(pl.col(name).dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00"))
+        .alias(name)
+        for name in _TIMESTAMPS
+    )
     out = io.BytesIO()
     frame.write_ndjson(out)
     return out.getvalue()
 
 
-def _json_list(name: str) -> pl.Expr:
-    """A list column as the JSON text of the list (``[]`` when empty)."""
-    import polars as pl
+class CsvLines:
+    """Formats chunks as CSV lines with DuckDB, one cursor per worker thread."""
 
-    element = pl.element()
-    if name == "images":  # structs: one JSON object each
-        items = pl.col(name).list.eval(element.struct.json_encode())
-    else:  # strings: each quoted as JSON quotes it (``{"s":…}`` without its wrapping)
-        wrapped = pl.struct(element.alias("s")).struct.json_encode()
-        items = pl.col(name).list.eval(wrapped.str.slice(5).str.strip_suffix("}"))
-    return pl.concat_str([pl.lit("["), items.list.join(","), pl.lit("]")])
+    def __init__(self, con: duckdb.DuckDBPyConnection, columns: Sequence[str], raw: bool) -> None:
+        self._con = con
+        self._select = csv_line_sql(columns, raw)
+        self._local = threading.local()
+
+    def __call__(self, table: pa.Table) -> bytes:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self._con.cursor()
+        numbered = table.append_column("_pos", pa.array(range(table.num_rows), pa.int64()))
+        cursor.register("_chunk", numbered)
+        try:
+            # DuckDB may hand the lines back out of order (it scans the chunk's pieces in
+            # parallel): they are put back by number, a copy of the lines, not a sort of rows.
+            lines = cursor.sql(f"SELECT _pos, {self._select} FROM _chunk").to_arrow_table()
+        finally:
+            cursor.unregister("_chunk")
+        ordered = lines.column(1).take(pc.sort_indices(lines.column(0)))
+        return utf8_bytes(ordered.combine_chunks())
+
+    def close(self) -> None:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is not None:
+            cursor.close()
 
 
-def csv_text(table: pa.Table, raw: bool = False) -> bytes:
-    """The rows as CSV lines, as :func:`crawler.archive.query.csv_writer` writes them:
-    every field quoted, null as empty, lists as JSON text, and a text cell that a
-    spreadsheet would run as a formula with a leading ``'`` (not with ``raw``)."""
-    import polars as pl
+def utf8_bytes(column: pa.Array) -> bytes:
+    """A column of text (no nulls) as its UTF-8 bytes, end to end, from Arrow's buffer."""
+    import numpy as np
+    import pyarrow as pa
 
-    from crawler.archive.query import FORMULA_STARTS
-
-    frame = _frame(table)
-    cells = []
-    for name in frame.columns:
-        column = pl.col(name)
-        if name in _TIMESTAMPS:
-            cell = _iso(name)
-        elif name in _NESTED:
-            cell = _json_list(name)
-        elif raw:
-            cell = column
-        else:
-            formula = column.str.slice(0, 1).is_in(list(FORMULA_STARTS))
-            cell = pl.when(formula).then(pl.lit("'") + column).otherwise(column)
-        cells.append(cell.fill_null("").alias(name))
-    out = io.BytesIO()
-    frame.select(cells).write_csv(
-        out, include_header=False, quote_style="always", line_terminator="\n"
-    )
-    return out.getvalue()
+    if len(column) == 0:
+        return b""
+    if not pa.types.is_large_string(column.type):
+        column = column.cast(pa.large_string())
+    _validity, offsets, data = column.buffers()
+    assert offsets is not None and data is not None
+    ends = np.frombuffer(offsets, np.int64)[column.offset : column.offset + len(column) + 1]
+    return memoryview(data)[int(ends[0]) : int(ends[-1])].tobytes()
 
 
 # -- export ------------------------------------------------------------------------
 
 
-@contextmanager
-def _made(
-    root: Path | str, filters: Filters, per_partition: bool, make: Callable[[pa.Table], T]
-) -> Iterator[tuple[int, Iterator[tuple[int, T]]]]:
-    """The export's number of rows, and its chunks in output order: each chunk's
-    number of rows and what ``make`` made of its rows, on a worker."""
-    import tempfile
-
-    from crawler.archive.views import give_back_memory
-
-    with tempfile.TemporaryFile(prefix="crawler-export-") as spool:
-        found = _with_export_connection(root, lambda con: plan(con, root, filters, spool))
-        give_back_memory()  # what DuckDB's sort held
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            yield found.total, _results(pool, found, spool, root, per_partition, make)
-    give_back_memory()
-
-
-def _results(
-    pool: ThreadPoolExecutor,
-    found: Plan,
-    spool: IO[bytes],
+def _stream(
+    con: duckdb.DuckDBPyConnection,
     root: Path | str,
+    filters: Filters,
     per_partition: bool,
     make: Callable[[pa.Table], T],
-) -> Iterator[tuple[int, T]]:
-    import pyarrow as pa
-
+) -> tuple[int, Iterator[tuple[int, T]]]:
+    """How many rows the export has, and its chunks (their rows, and what ``make``
+    made of them on a worker), in output order."""
+    found, order = plan(con, root, *filters)
     cache = FileCache(root, found, record_schema())
     parts = found.parts if per_partition else None
 
     def work(files: np.ndarray, rows: np.ndarray) -> tuple[int, T]:
         return len(files), make(gather(cache, files, rows))
 
-    memory = pa.default_memory_pool()
-    pending: deque[Future[tuple[int, T]]] = deque()
-    try:
-        for files, rows in chunks(spool, parts, CHUNK_ROWS):
-            pending.append(pool.submit(work, files, rows))
-            if len(pending) >= AHEAD:
-                yield pending.popleft().result()
-                memory.release_unused()  # else freed buffers pile up, chunk by chunk
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        for future in pending:
-            future.cancel()
+    def results() -> Iterator[tuple[int, T]]:
+        import pyarrow as pa
+
+        from crawler.archive.views import give_back_memory
+
+        pool_memory = pa.default_memory_pool()
+        pending: deque[Future[tuple[int, T]]] = deque()
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            try:
+                for files, rows in chunks(order, parts, CHUNK_ROWS):
+                    pending.append(pool.submit(work, files, rows))
+                    if len(pending) >= AHEAD:
+                        yield pending.popleft().result()
+                        pool_memory.release_unused()  # else freed buffers pile up, chunk by chunk
+                while pending:
+                    yield pending.popleft().result()
+            finally:
+                for future in pending:
+                    future.cancel()
+        give_back_memory()
+
+    return found.total, results()
 
 
 @dataclass(frozen=True)
@@ -472,6 +488,18 @@ class Filters:
     all_versions: bool = False
     zones: Mapping[str, tzinfo] | None = None
     default_zone: tzinfo = UTC
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(
+            (
+                self.sites,
+                self.since,
+                self.until,
+                self.all_versions,
+                self.zones,
+                self.default_zone,
+            )
+        )
 
 
 def _with_export_connection(root: Path | str, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
@@ -520,27 +548,32 @@ def export(
 
     filters = Filters(sites, since, until, all_versions, zones, default_zone)
 
-    def make(table: pa.Table) -> bytes:
-        return csv_text(table, raw_cells) if fmt == "csv" else jsonl_text(table)
+    def work(con: duckdb.DuckDBPyConnection) -> int:
+        lines = CsvLines(con, RECORD_COLUMNS, raw_cells) if fmt == "csv" else None
+        try:
+            total, texts = _stream(con, root, filters, False, lines or jsonl_text)
+            if fmt == "csv":
+                out.write(csv_header(RECORD_COLUMNS, raw_cells))
+            raw = getattr(out, "buffer", None)
+            if raw is not None:
+                out.flush()  # what was written as text goes first
+            written = 0
+            with Progress("export", total, "rows") as progress:
+                for rows, text in texts:
+                    if raw is not None:
+                        raw.write(text)
+                    else:
+                        out.write(text.decode("utf-8"))
+                    written += rows
+                    progress.advance(rows)
+            if raw is not None:
+                raw.flush()
+            return written
+        finally:
+            if lines is not None:
+                lines.close()
 
-    with _made(root, filters, False, make) as (total, texts):
-        if fmt == "csv":
-            out.write(csv_header(RECORD_COLUMNS, raw_cells))
-        raw = getattr(out, "buffer", None)
-        if raw is not None:
-            out.flush()  # what was written as text goes first
-        written = 0
-        with Progress("export", total, "rows") as progress:
-            for rows, text in texts:
-                if raw is not None:
-                    raw.write(text)
-                else:
-                    out.write(text.decode("utf-8"))
-                written += rows
-                progress.advance(rows)
-        if raw is not None:
-            raw.flush()
-    return written
+    return _with_export_connection(root, work)
 
 
 def export_parquet(
@@ -562,14 +595,17 @@ def export_parquet(
 
     filters = Filters(sites, since, until, all_versions, zones, default_zone)
 
-    written = 0
-    with (
-        _made(root, filters, True, lambda table: table) as (total, tables),
-        Progress("export", total, "rows") as progress,
-        pq.ParquetWriter(target, record_schema(), compression=COMPRESSION) as writer,
-    ):
-        for rows, table in tables:
-            writer.write_table(table)
-            written += rows
-            progress.advance(rows)
-    return written
+    def work(con: duckdb.DuckDBPyConnection) -> int:
+        total, tables = _stream(con, root, filters, True, lambda table: table)
+        written = 0
+        with (
+            Progress("export", total, "rows") as progress,
+            pq.ParquetWriter(target, record_schema(), compression=COMPRESSION) as writer,
+        ):
+            for rows, table in tables:
+                writer.write_table(table)
+                written += rows
+                progress.advance(rows)
+        return written
+
+    return _with_export_connection(root, work)
