@@ -128,22 +128,20 @@ def test_latest_view_is_the_newest_rows_with_and_without_filters(archive: Path) 
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
-def test_chunks_of_any_size_give_the_same_bytes(
+def test_runs_of_any_size_give_the_same_bytes(
     archive: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], fmt: str
 ) -> None:
-    """Rows are read, formatted and written in chunks, by two workers, from a cache of
-    decoded files: how they are cut, and what the cache holds, changes nothing."""
-    from crawler.archive import export
+    """Partitions are read in runs, two at a time: how they are cut changes nothing."""
+    from crawler.archive import query
 
     outputs = []
-    # one chunk, chunks of 7 rows with no file kept, one row at a time by one worker
-    for chunk, cache, workers in ((10**6, 1 << 30, 2), (7, 0, 2), (1, 1 << 30, 1)):
-        monkeypatch.setattr(export, "CHUNK_ROWS", chunk)
-        monkeypatch.setattr(export, "CACHE_BYTES", cache)
-        monkeypatch.setattr(export, "WORKERS", workers)
+    # a run per partition, runs of a few, one run; one run read in chunks of 7 rows
+    for size, chunk in ((1, 8192), (60_000, 8192), (10**12, 8192), (10**12, 7)):
+        monkeypatch.setattr(query, "RUN_BYTES", size)
+        monkeypatch.setattr(query, "CHUNK_ROWS", chunk)
         assert main(["export", "--archive", str(archive), "--format", fmt]) == 0
         outputs.append(capsys.readouterr().out)
-    assert outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0] == outputs[1] == outputs[2] == outputs[3]
     assert outputs[0].count("\n") >= len(expected(archive))
 
 
@@ -173,71 +171,11 @@ def test_parquet_in_chunks_has_the_same_rows(
     archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A partition too large to sort at once is read in chunks, in the same order."""
-    from crawler.archive import export
+    from crawler.archive import query
 
-    monkeypatch.setattr(export, "CHUNK_ROWS", 5)
+    monkeypatch.setattr(query, "CHUNK_ROWS", 5)
     target = tmp_path / "chunks.parquet"
     argv = ["export", "--archive", str(archive), "--format", "parquet", "-o", str(target)]
     assert main(argv) == 0
     want = expected(archive)
     assert pq.read_table(target).to_pylist() == [{n: r[n] for n in RECORD_COLUMNS} for r in want]
-
-
-def test_csv_lines_keep_the_order_of_a_chunk_of_many_pieces() -> None:
-    """DuckDB scans a chunk's pieces in parallel and may hand lines back out of order;
-    the lines come out in the chunk's order all the same."""
-    import duckdb
-    import pyarrow as pa
-
-    from crawler.archive.export import CsvLines
-
-    pieces = [
-        pa.table({"title": [f"row {n}" for n in range(start, start + 3000)]})
-        for start in range(0, 300_000, 3000)
-    ]
-    con = duckdb.connect()
-    try:
-        lines = CsvLines(con, ["title"], raw=False)
-        text = lines(pa.concat_tables(pieces)).decode("utf-8")
-        lines.close()
-    finally:
-        con.close()
-    assert text.splitlines() == [f'"row {n}"' for n in range(300_000)]
-
-
-def test_jsonl_is_what_python_json_writes_for_any_text(tmp_path: Path) -> None:
-    """Every control character, quotes, backslashes, ``</script>``, line and paragraph
-    separators, astral characters and timestamps with and without microseconds: each
-    line is ``json.dumps`` of the record (compact, UTF-8), and reads back equal."""
-    import io
-
-    root = tmp_path / "odd"
-    build_archive(root, 40, runs=1, flush_rows=40, days=30)
-    rows = read_table(root).to_pylist()
-    odd = "".join(chr(c) for c in range(1, 32)) + '"\\/</script>\u2028\u2029\U0001f600 Trường ='
-    with ArchiveWriter(root, "20991231T000000Z-odd") as writer:
-        for n, row in enumerate(rows[:3]):
-            writer.add(
-                {
-                    **row,
-                    "title": odd[n:],
-                    "body": odd * 3,
-                    "authors": [odd, ""],
-                    "fetched_at": datetime(2099, 1, 1, 0, 0, n, n * 7, tzinfo=UTC),
-                }
-            )
-    out = io.StringIO()
-    from crawler.archive.export import export
-
-    assert export(root, out, "jsonl") == 40
-    lines = [line + "\n" for line in out.getvalue().split("\n")[:-1]]  # not at U+2028
-    want = expected(root)
-    for line, record in zip(lines, want, strict=True):
-        plain = {
-            name: value.isoformat() if isinstance(value, datetime) else value
-            for name, value in record.items()
-            if name in RECORD_COLUMNS
-        }
-        plain = {name: plain[name] for name in RECORD_COLUMNS}
-        assert line == json.dumps(plain, ensure_ascii=False, separators=(",", ":")) + "\n"
-    assert sum(json.loads(line)["body"] == odd * 3 for line in lines) == 3

@@ -1,5 +1,4 @@
-"""``crawler sql`` and ``crawler export``: the command lines over crawler.archive.query
-and crawler.archive.export."""
+"""``crawler sql`` and ``crawler export``: the command lines over crawler.archive.query."""
 
 from __future__ import annotations
 
@@ -11,12 +10,14 @@ from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import IO, Any
 
-from crawler.archive.export import FORMATS, export, export_parquet
 from crawler.archive.query import (
+    FORMATS,
     QUERY_KINDS,
     cell_text,
     csv_cell,
     csv_writer,
+    export,
+    export_parquet,
     plain,
     run_sql,
 )
