@@ -128,30 +128,88 @@ def test_latest_view_is_the_newest_rows_with_and_without_filters(archive: Path) 
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
-def test_runs_of_any_size_give_the_same_bytes(
+def test_chunks_of_any_size_give_the_same_bytes(
     archive: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], fmt: str
 ) -> None:
-    """Partitions are read in runs, two at a time: how they are cut changes nothing."""
-    from crawler.archive import query
+    """Rows are read, formatted and written in chunks, here or by worker processes, or
+    (a partition whose rows go back and forth between its files) sorted in runs spilled
+    to disk and merged: how they are cut, who makes them and which way a partition goes
+    change nothing."""
+    from crawler.archive import export
 
     outputs = []
-    # a run per partition, runs of a few, one run; one run read in chunks of 7 rows
-    for size, chunk in ((1, 8192), (60_000, 8192), (10**12, 8192), (10**12, 7)):
-        monkeypatch.setattr(query, "RUN_BYTES", size)
-        monkeypatch.setattr(query, "CHUNK_ROWS", chunk)
+    for chunk, workers, inline, scattered, run, batch in (
+        (10**6, 2, 10**9, 3, 4096, 128),  # one chunk a partition, made here
+        (7, 2, 0, 10**6, 4096, 128),  # chunks of 7 rows by two workers, never in runs
+        (1, 3, 0, 10**6, 4096, 128),  # a row at a time by three workers
+        (7, 2, 0, 0, 5, 2),  # every partition in runs of 5 rows, merged 2 at a time
+        (3, 1, 10**9, 0, 10**6, 1),  # one run a partition, chunks of 3, made here
+    ):
+        monkeypatch.setattr(export, "CHUNK_ROWS", chunk)
+        monkeypatch.setattr(export, "WORKERS", workers)
+        monkeypatch.setattr(export, "INLINE_ROWS", inline)
+        monkeypatch.setattr(export, "SCATTERED", scattered)
+        monkeypatch.setattr(export, "RUN_ROWS", run)
+        monkeypatch.setattr(export, "MERGE_BATCH", batch)
         assert main(["export", "--archive", str(archive), "--format", fmt]) == 0
         outputs.append(capsys.readouterr().out)
-    assert outputs[0] == outputs[1] == outputs[2] == outputs[3]
+    assert all(output == outputs[0] for output in outputs)
     assert outputs[0].count("\n") >= len(expected(archive))
+    if fmt == "jsonl":
+        got = [json.loads(line)["url_key"] for line in outputs[0].splitlines()]
+        assert got == [r["url_key"] for r in expected(archive)]
 
 
-def test_output_to_a_named_pipe_is_written_in_place(archive: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_workers_write_the_file_as_this_process_does(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """Worker processes write their chunks straight into the output file, each in its
+    turn (or send them back, for Parquet): the file is the one made without them."""
+    from crawler.archive import export
+
+    made = []
+    for inline in (10**9, 0):
+        monkeypatch.setattr(export, "INLINE_ROWS", inline)
+        monkeypatch.setattr(export, "CHUNK_ROWS", 4)
+        target = tmp_path / f"out {inline} [x].{fmt}"
+        argv = ["export", "--archive", str(archive), "--format", fmt, "-o", str(target)]
+        assert main([*argv, *(["--excel"] if fmt == "csv" else [])]) == 0
+        made.append(target)
+    if fmt == "parquet":
+        assert pq.read_table(made[0]).equals(pq.read_table(made[1]))
+        assert pq.read_table(made[1]).num_rows == len(expected(archive))
+    else:
+        assert made[0].read_bytes() == made[1].read_bytes()
+        assert made[1].read_bytes().count(b"\n") >= len(expected(archive))
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_scattered_partition_is_found() -> None:
+    """Rows in file order read each file once; rows that alternate between files would
+    read every file for every chunk."""
+    import numpy as np
+
+    from crawler.archive.export import scattered
+
+    in_order = np.repeat(np.arange(10, dtype=np.int32), 100)
+    assert not scattered(in_order, 64)
+    assert scattered(np.tile(np.arange(10, dtype=np.int32), 100), 64)
+
+
+def test_output_to_a_named_pipe_is_written_in_place(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """-o on a device or a pipe (/dev/null, a FIFO) writes into it: no file is renamed
     over it (which, as root, would replace /dev/null itself)."""
     import os
     import stat
     import threading
 
+    from crawler.archive import export
+
+    monkeypatch.setattr(export, "INLINE_ROWS", 0)  # the workers write into the pipe
+    monkeypatch.setattr(export, "CHUNK_ROWS", 3)
     fifo = tmp_path / "out [p] 'q'.jsonl"
     os.mkfifo(fifo)
     got: list[bytes] = []
@@ -171,11 +229,112 @@ def test_parquet_in_chunks_has_the_same_rows(
     archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A partition too large to sort at once is read in chunks, in the same order."""
-    from crawler.archive import query
+    from crawler.archive import export
 
-    monkeypatch.setattr(query, "CHUNK_ROWS", 5)
+    monkeypatch.setattr(export, "CHUNK_ROWS", 5)
+    monkeypatch.setattr(export, "RUN_ROWS", 4)
     target = tmp_path / "chunks.parquet"
     argv = ["export", "--archive", str(archive), "--format", "parquet", "-o", str(target)]
     assert main(argv) == 0
     want = expected(archive)
     assert pq.read_table(target).to_pylist() == [{n: r[n] for n in RECORD_COLUMNS} for r in want]
+
+
+def test_csv_is_what_python_csv_writes_for_any_text(tmp_path: Path) -> None:
+    """Every field quoted, quotes doubled, newlines kept inside quotes, lists as compact
+    JSON text, formulas neutralised unless ``raw``: each line is what Python's csv
+    module writes for the record, cell by cell as ``csv_cell`` makes it."""
+    import csv
+    import io
+
+    from crawler.archive.export_rows import csv_text, read_file, record_schema
+    from crawler.archive.query import csv_cell
+    from crawler.archive.views import parquet_files
+
+    root = tmp_path / "odd"
+    build_archive(root, 30, runs=1, flush_rows=30, days=30)
+    odd = '=cmd|"x"\n\r\t,;\\</script>\u2028 Trường \x01'
+    rows = read_table(root).to_pylist()
+    with ArchiveWriter(root, "20991231T000000Z-odd") as writer:
+        for start in ("=", "+", "-", "@", "\t", "\uff1d", "x"):
+            writer.add({**rows[0], "title": start + odd, "authors": [odd, "@a"], "summary": None})
+    tables = [read_file(str(path), "s", record_schema()) for path in parquet_files(root)]
+    for raw in (False, True):
+        got = b"".join(p for table in tables for p in csv_text(table, raw)).decode("utf-8")
+        out = io.StringIO()
+        writer_ = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        for table in tables:
+            for record in table.to_dicts():
+                writer_.writerow(
+                    [
+                        json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+                        if isinstance(value, list)
+                        else csv_cell(value, raw)
+                        for value in (record[name] for name in RECORD_COLUMNS)
+                    ]
+                )
+        assert got == out.getvalue()
+        assert got.count(odd.replace('"', '""')) >= 7
+
+
+def test_jsonl_is_what_python_json_writes_for_any_text(tmp_path: Path) -> None:
+    """Every control character, quotes, backslashes, ``</script>``, line and paragraph
+    separators, astral characters and timestamps with and without microseconds: each
+    line is ``json.dumps`` of the record (compact, UTF-8), and reads back equal."""
+    import io
+
+    root = tmp_path / "odd"
+    build_archive(root, 40, runs=1, flush_rows=40, days=30)
+    rows = read_table(root).to_pylist()
+    odd = "".join(chr(c) for c in range(1, 32)) + '"\\/</script>\u2028\u2029\U0001f600 Trường ='
+    with ArchiveWriter(root, "20991231T000000Z-odd") as writer:
+        for n, row in enumerate(rows[:3]):
+            writer.add(
+                {
+                    **row,
+                    "title": odd[n:],
+                    "body": odd * 3,
+                    "authors": [odd, ""],
+                    "fetched_at": datetime(2099, 1, 1, 0, 0, n, n * 7, tzinfo=UTC),
+                }
+            )
+    out = io.StringIO()
+    from crawler.archive.export import export
+
+    assert export(root, out, "jsonl") == 40
+    lines = [line + "\n" for line in out.getvalue().split("\n")[:-1]]  # not at U+2028
+    want = expected(root)
+    for line, record in zip(lines, want, strict=True):
+        plain = {
+            name: value.isoformat() if isinstance(value, datetime) else value
+            for name, value in record.items()
+            if name in RECORD_COLUMNS
+        }
+        plain = {name: plain[name] for name in RECORD_COLUMNS}
+        assert line == json.dumps(plain, ensure_ascii=False, separators=(",", ":")) + "\n"
+    assert sum(json.loads(line)["body"] == odd * 3 for line in lines) == 3
+
+
+def test_no_room_for_the_order_is_one_line_and_no_file(
+    archive: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The order is spooled to a temporary file: a full disk there is said in one line,
+    exit 2, and the export's file is not made."""
+    import errno
+    import io
+    import tempfile
+
+    class Full(io.BytesIO):
+        def write(self, data: object) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda **kwargs: Full())
+    target = tmp_path / "out.jsonl"
+    assert main(["export", "--archive", str(archive), "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "cannot write the export's order to" in err and "No space left on device" in err
+    assert not target.exists() and not list(tmp_path.glob(".*.tmp"))

@@ -479,10 +479,10 @@ def give_back_memory() -> None:
     import contextlib
     import ctypes
     import ctypes.util
+    import sys
 
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
+    if "pyarrow" in sys.modules:  # nothing to give back if it was never used
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
     name = ctypes.util.find_library("c")
     if name:
         with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim

@@ -1,4 +1,5 @@
-"""``crawler sql`` and ``crawler export``: the command lines over crawler.archive.query."""
+"""``crawler sql`` and ``crawler export``: the command lines over crawler.archive.query
+and crawler.archive.export."""
 
 from __future__ import annotations
 
@@ -10,17 +11,8 @@ from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import IO, Any
 
-from crawler.archive.query import (
-    FORMATS,
-    QUERY_KINDS,
-    cell_text,
-    csv_cell,
-    csv_writer,
-    export,
-    export_parquet,
-    plain,
-    run_sql,
-)
+from crawler.archive.export import FORMATS, export, export_parquet
+from crawler.archive.query import QUERY_KINDS, cell_text, csv_cell, csv_writer, plain, run_sql
 from crawler.archive.views import ArchiveError, one_line
 from crawler.commands._common import (
     DATE_HELP,

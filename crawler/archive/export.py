@@ -1,0 +1,565 @@
+"""``crawler export``: the newest row of each article as JSON lines, CSV or one Parquet file.
+
+The export is a stream, in the same order whatever the archive's size: a site's dated
+partitions, then its undated ones; in each, by publication time, then key. It is made
+in two steps, so that memory is bounded by a few chunks of rows, not by the archive or
+by its largest partition:
+
+- **The order**, from the row index (:mod:`crawler.archive.catalog`): DuckDB picks the
+  rows (the newest of each article, within the filters) over the index's few small
+  columns and sorts them, spilling to disk beyond :data:`EXPORT_MEMORY`. What it hands
+  back, in order, is where each row is: a file number and a row number, 8 bytes a row,
+  spooled to a temporary file; DuckDB is closed before any row is read.
+- **The rows**, :data:`CHUNK_ROWS` at a time, in :data:`WORKERS` worker processes (one
+  a core; Python threads kept little more than one core busy): each reads the files
+  its chunk needs, puts the rows in order and formats them
+  (:mod:`crawler.archive.export_rows`); this process writes the chunks in order. A
+  small export (:data:`INLINE_ROWS`) is made here, without workers.
+
+Decoding the bodies and formatting them is most of the cost (bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, date, tzinfo
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+from crawler.archive.export_rows import Chunk, ChunkError
+from crawler.archive.views import NEWEST_FIRST, ArchiveReadError, sql_string
+from crawler.progress import Progress
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    import duckdb
+    import numpy as np
+
+T = TypeVar("T")
+
+FORMATS = ("jsonl", "csv", "parquet")
+
+EXPORT_MEMORY = "300MB"
+"""DuckDB's memory for finding and sorting the rows' order (its sort spills beyond)."""
+CHUNK_ROWS = 2048
+"""Rows read, formatted and written at a time (a Parquet row group holds at most this).
+A worker holds about three times a chunk's text while it makes one."""
+WORKERS = max(2, min(4, os.cpu_count() or 2))
+"""Worker processes: decoding and formatting run on every core (up to four)."""
+WORKER_ENVIRONMENT = {"POLARS_MAX_THREADS": "1"}
+AHEAD = 2
+"""Chunks given to each worker before its first one is written."""
+INLINE_ROWS = 20_000
+"""An export of at most this many rows is made in this process (a worker's start-up,
+about a second, would cost more than it saves)."""
+SCATTERED = 3
+"""A partition whose chunks would read its files more than this many times over is
+sorted in runs instead (:func:`crawler.archive.export_rows.runs`)."""
+RUN_ROWS = 4096
+"""Rows of a scattered partition read (file by file), sorted and spilled at a time."""
+MERGE_BATCH = 128
+"""Rows of each spilled run held while the runs are merged."""
+ORDER_BATCH = 65536
+"""Rows of the order fetched from DuckDB, and read back from the spool, at a time."""
+
+PARTITION_ORDER = "site, year = 'unknown', year, month"
+"""The partitions in output order: a site's dated partitions, then its undated ones."""
+EXPORT_ORDER = "published_at NULLS LAST, url_key"
+"""The rows of one partition in output order."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What an export keeps: sites, a window of local days, every version or the newest."""
+
+    sites: Sequence[str] | None = None
+    since: date | None = None
+    until: date | None = None
+    all_versions: bool = False
+    zones: Mapping[str, tzinfo] | None = None
+    default_zone: tzinfo = UTC
+
+
+# -- the order ---------------------------------------------------------------------
+
+
+def _conditions(filters: Filters) -> tuple[list[str], list[Any]]:
+    """The WHERE conditions of an export; dates are each site's local days (``zones``,
+    ``default_zone`` for the sites not in it)."""
+    from crawler.archive.window import date_window
+
+    where: list[str] = []
+    params: list[Any] = []
+    if filters.sites:
+        where.append("site IN (" + ", ".join("?" for _ in filters.sites) + ")")
+        params += list(filters.sites)
+    window, values = date_window(
+        filters.since, filters.until, filters.zones or {}, filters.default_zone
+    )
+    if window:
+        where.append(window)
+        params += values
+    return where, params
+
+
+def mark_older(con: duckdb.DuckDBPyConnection) -> int:
+    """Fill the table ``_older`` with where the rows are that are not the newest of
+    their article; return how many. Keys are grouped by a 64-bit hash first (8 bytes
+    a row), then only the keys seen twice are ranked, over the columns that rank them."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _twice AS SELECT hash(url_key) AS h FROM _keys "
+        "GROUP BY h HAVING count(*) > 1"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _older AS SELECT _file, _row FROM _keys "
+        "WHERE hash(url_key) IN (SELECT h FROM _twice) "
+        f"QUALIFY row_number() OVER (PARTITION BY url_key ORDER BY {NEWEST_FIRST}) > 1"
+    )
+    return int(con.execute("SELECT count(*) FROM _older").fetchall()[0][0])
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The files an export reads (by number) and how many rows it writes."""
+
+    paths: list[str]
+    sites: list[str]
+    parts: list[int]
+    """Each file's partition, numbered: a chunk never mixes two."""
+    total: int
+
+
+def plan(
+    con: duckdb.DuckDBPyConnection, root: Path | str, filters: Filters, spool: IO[bytes]
+) -> Plan:
+    """The export's files; and where its rows are, in output order, written to ``spool``
+    as pairs of 32-bit numbers (file, row)."""
+    import tempfile
+
+    import numpy as np
+
+    from crawler.archive.layout import ARTICLES_DIR
+    from crawler.archive.views import ArchiveError, absolute, one_line
+
+    where, params = _conditions(filters)
+    if not filters.all_versions and mark_older(con):
+        where.append("(_file, _row) NOT IN (SELECT (_file, _row) FROM _older)")
+    condition = " AND ".join(where) or "true"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _files AS SELECT _file, any_value(site) AS _site, "
+        "count(*) AS _rows, CAST(row_number() OVER (ORDER BY _file) - 1 AS INTEGER) AS _id "
+        f"FROM _keys WHERE {condition} GROUP BY _file",
+        params,
+    )
+    listed = con.execute("SELECT _file, _site, _rows FROM _files ORDER BY _id").fetchall()
+    articles = absolute(Path(root) / ARTICLES_DIR)
+    numbers: dict[str, int] = {}
+    parts = [numbers.setdefault(name.rpartition("/")[0], len(numbers)) for name, _, _ in listed]
+    found = Plan(
+        [f"{articles}/{name}" for name, _, _ in listed],
+        [str(site) for _, site, _ in listed],
+        parts,
+        sum(int(n) for _, _, n in listed),
+    )
+    order = con.sql(
+        "SELECT f._id, CAST(k._row AS INTEGER) FROM _keys AS k JOIN _files AS f USING (_file) "
+        f"WHERE {condition} ORDER BY {PARTITION_ORDER}, {EXPORT_ORDER}",
+        params=params,
+    )
+    fetch = getattr(order, "to_arrow_reader", None) or order.fetch_record_batch
+    batches = iter(fetch(ORDER_BATCH))
+    while True:
+        try:
+            batch = next(batches, None)
+        except OSError as error:  # DuckDB's error, as pyarrow's reader hands it on
+            raise ArchiveReadError(f"cannot sort the rows to export: {one_line(error)}") from None
+        if batch is None:
+            break
+        pairs = np.empty((batch.num_rows, 2), np.int32)
+        pairs[:, 0] = batch.column(0).to_numpy()
+        pairs[:, 1] = batch.column(1).to_numpy()
+        try:
+            spool.write(pairs.tobytes())
+        except OSError as error:
+            raise ArchiveError(
+                f"cannot write the export's order to {tempfile.gettempdir()}: "
+                f"{error.strerror or error}"
+            ) from None
+    spool.flush()
+    spool.seek(0)
+    return found
+
+
+def partitions(spool: IO[bytes], parts: Sequence[int]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The order (:func:`plan`'s spool) a partition at a time: its file numbers and row
+    numbers (8 bytes a row, however large the partition)."""
+    import numpy as np
+
+    of_file = np.asarray(parts, dtype=np.int64)
+    files = np.empty(0, np.int32)
+    rows = np.empty(0, np.int32)
+    while True:
+        pairs = np.frombuffer(spool.read(8 * ORDER_BATCH), np.int32).reshape(-1, 2)
+        if len(pairs) == 0:
+            if len(files):
+                yield files, rows
+            return
+        files = np.concatenate([files, pairs[:, 0]])
+        rows = np.concatenate([rows, pairs[:, 1]])
+        start = 0
+        for end in (np.flatnonzero(np.diff(of_file[files])) + 1).tolist():
+            yield files[start:end], rows[start:end]
+            start = end
+        files, rows = files[start:], rows[start:]
+
+
+def scattered(files: np.ndarray, size: int) -> bool:
+    """Would reading this partition chunk by chunk read its files many times over?
+    True when its rows, in output order, go back and forth between its files (the
+    undated articles, in ``url_key`` order; files not written in publish order)."""
+    import numpy as np
+
+    reads = sum(len(np.unique(files[at : at + size])) for at in range(0, len(files), size))
+    return reads > SCATTERED * len(np.unique(files))
+
+
+def chunks(found: Plan, spool: IO[bytes], fmt: str, raw_cells: bool) -> Iterator[Chunk]:
+    """The export's chunks in output order, each naming only the files it reads."""
+    import numpy as np
+
+    def chunk(files: np.ndarray, rows: np.ndarray, spread: bool) -> Chunk:
+        numbers, local = np.unique(files, return_inverse=True)
+        return Chunk(
+            [found.paths[n] for n in numbers.tolist()],
+            [found.sites[n] for n in numbers.tolist()],
+            local.astype(np.int32),
+            rows,
+            fmt,
+            raw_cells,
+            spread,
+            CHUNK_ROWS,
+            RUN_ROWS,
+            MERGE_BATCH,
+        )
+
+    for files, rows in partitions(spool, found.parts):
+        if scattered(files, CHUNK_ROWS):
+            yield chunk(files, rows, True)
+            continue
+        for at in range(0, len(files), CHUNK_ROWS):
+            yield chunk(files[at : at + CHUNK_ROWS], rows[at : at + CHUNK_ROWS], False)
+
+
+# -- making the chunks ---------------------------------------------------------------
+
+
+def _failure(root: Path | str, path: str, reason: str, gone: bool) -> Exception:
+    """The one-line error for a chunk that could not be made: a file gone since the
+    index listed it (a compaction ran meanwhile), or damaged (named as every command
+    names a bad file)."""
+    from crawler.archive.views import BadArchiveFile
+
+    if gone:
+        return ArchiveReadError(f"{path} is gone (compacted while the export ran?): run it again")
+    if not path:
+        return ArchiveReadError(f"export failed: {reason}")
+    return BadArchiveFile(root, path, f"unreadable ({reason})")
+
+
+def _here(root: Path | str, todo: Iterator[Chunk]) -> Iterator[tuple[int, list[bytes] | None]]:
+    """Make the chunks in this process."""
+    from crawler.archive.export_rows import make, record_schema
+
+    schema = record_schema()
+    for chunk in todo:
+        try:
+            yield from make(chunk, schema)
+        except ChunkError as error:
+            raise _failure(root, error.path, error.reason, error.gone) from None
+
+
+Pieces = Callable[[int | None], Iterator[tuple[int, list[bytes] | None]]]
+"""The export's pieces in order, given where workers may write them (see
+:meth:`_Workers.pieces`)."""
+
+
+class _Workers:
+    """Worker processes (``python -m crawler.archive.export_rows``), each given chunks in
+    turn, and sharing ``output`` (a descriptor) when there is one; their pieces are
+    read back in the chunks' order."""
+
+    def __init__(self, count: int, output: int | None) -> None:
+        import socket
+        import subprocess
+        import sys
+        from multiprocessing.connection import Connection
+
+        import crawler
+
+        # The package as this process found it; one thread each (the workers are as
+        # many as the cores).
+        home = str(Path(crawler.__file__).resolve().parent.parent)
+        paths = [home, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        environment = {**os.environ, **WORKER_ENVIRONMENT, "PYTHONPATH": os.pathsep.join(paths)}
+        from crawler.archive.export_rows import record_schema
+
+        schema = record_schema()
+        self.connections: list[Connection] = []
+        self.processes: list[subprocess.Popen[bytes]] = []
+        try:
+            for _ in range(count):
+                mine, theirs = socket.socketpair()
+                with mine, theirs:
+                    shared = [theirs.fileno()] + ([] if output is None else [output])
+                    command = [sys.executable, "-m", "crawler.archive.export_rows"]
+                    self.processes.append(
+                        subprocess.Popen(
+                            [*command, str(theirs.fileno()), str(-1 if output is None else output)],
+                            pass_fds=shared,
+                            env=environment,
+                            stdin=subprocess.DEVNULL,
+                        )
+                    )
+                    self.connections.append(Connection(os.dup(mine.fileno())))
+                self.connections[-1].send(schema)
+        except BaseException:
+            self.close()
+            raise
+
+    def pieces(
+        self, root: Path | str, todo: Iterator[Chunk]
+    ) -> Iterator[tuple[int, list[bytes] | None]]:
+        """The pieces of every chunk of ``todo``, in order: each one's rows, and its
+        bytes; or None when the worker wrote them to the output (each writes when its
+        piece is next)."""
+        given: deque[int] = deque()  # the worker of each chunk given and not yet read
+        turn = 0
+
+        def give() -> bool:
+            nonlocal turn
+            chunk = next(todo, None)
+            if chunk is None:
+                return False
+            self.connections[turn].send(chunk)
+            given.append(turn)
+            turn = (turn + 1) % len(self.connections)
+            return True
+
+        while len(given) < AHEAD * len(self.connections) and give():
+            pass
+        while given:
+            worker = given.popleft()
+            connection = self.connections[worker]
+            while True:
+                message = self._receive(worker)
+                kind = message[0]
+                if kind == "end":
+                    break
+                if kind == "ready":
+                    connection.send("go")
+                    if self._receive(worker)[0] == "written":
+                        yield message[1], None
+                        continue
+                    raise self._stopped(worker)
+                if kind == "piece":
+                    yield message[1], [connection.recv_bytes()]
+                    continue
+                if kind == "oserror":
+                    raise OSError(message[1], message[2])
+                raise _failure(root, *message[1:])
+            give()
+
+    def _receive(self, worker: int) -> tuple[Any, ...]:
+        try:
+            message: tuple[Any, ...] = self.connections[worker].recv()
+        except (EOFError, OSError):
+            raise self._stopped(worker) from None
+        return message
+
+    def _stopped(self, worker: int) -> Exception:
+        import subprocess
+
+        process = self.processes[worker]
+        try:
+            status = process.wait(5)
+        except subprocess.TimeoutExpired:
+            status = None
+        return ArchiveReadError(f"export worker {process.pid} stopped (exit status {status})")
+
+    def close(self) -> None:
+        import subprocess
+
+        for connection in self.connections:
+            with suppress(OSError):
+                connection.send(None)
+        for process in self.processes:
+            try:
+                process.wait(2)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for connection in self.connections:
+            connection.close()
+
+
+@contextmanager
+def _made(
+    root: Path | str, filters: Filters, fmt: str, raw_cells: bool = False
+) -> Iterator[tuple[int, Pieces]]:
+    """The export's number of rows, and its pieces in output order: each one's number
+    of rows and its bytes (JSON or CSV lines, or an Arrow IPC stream), or None if a
+    worker wrote them to the descriptor given."""
+    import tempfile
+
+    from crawler.archive.views import give_back_memory
+
+    with tempfile.TemporaryFile(prefix="crawler-export-") as spool:
+        found = _with_export_connection(root, lambda con: plan(con, root, filters, spool))
+        give_back_memory()  # what DuckDB's sort held
+        todo = chunks(found, spool, fmt, raw_cells)
+        if found.total <= INLINE_ROWS or WORKERS < 2:
+            yield found.total, lambda output: _here(root, todo)
+            return
+        started: list[_Workers] = []
+
+        def pieces(output: int | None) -> Iterator[tuple[int, list[bytes] | None]]:
+            started.append(_Workers(WORKERS, output))
+            return started[-1].pieces(root, todo)
+
+        try:
+            yield found.total, pieces
+        finally:
+            for workers in started:
+                workers.close()
+
+
+def _with_export_connection(root: Path | str, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """Run ``work`` with the view ``_keys``: of every row, the columns that filter it and
+    pick the newest, and where it is. It is the row index (files it does not cover are
+    read and checked directly), so that setting out costs a read of its few small
+    columns, not of every file."""
+    import tempfile
+
+    import duckdb
+
+    from crawler.archive.catalog import open_index, rows_view
+    from crawler.archive.views import read_error
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET memory_limit = {sql_string(EXPORT_MEMORY)}")
+        con.execute(f"SET temp_directory = {sql_string(tempfile.gettempdir())}")
+        rows_view(open_index(root, con), con, "_rows_index", shared=True)
+        con.execute(
+            "CREATE VIEW _keys AS SELECT url_key, fetched_at, crawl_run, published_at, site, "
+            "year, month, file AS _file, row AS _row FROM _rows_index"
+        )
+        return work(con)
+    except duckdb.Error as error:
+        raise read_error(root, error) from None
+    finally:
+        con.close()
+
+
+# -- export ------------------------------------------------------------------------
+
+
+def csv_header(columns: Sequence[str], raw_cells: bool = False) -> str:
+    import io
+
+    from crawler.archive.query import csv_writer
+
+    out = io.StringIO()
+    csv_writer(out, columns, raw_cells)
+    return out.getvalue()
+
+
+def export(
+    root: Path | str,
+    out: IO[str],
+    fmt: str,
+    sites: Sequence[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    all_versions: bool = False,
+    raw_cells: bool = False,
+    zones: Mapping[str, tzinfo] | None = None,
+    default_zone: tzinfo = UTC,
+) -> int:
+    """Export the archive to ``out`` as JSON lines or CSV; return the number of rows."""
+    from crawler.archive.views import RECORD_COLUMNS
+
+    filters = Filters(sites, since, until, all_versions, zones, default_zone)
+    with _made(root, filters, fmt, raw_cells) as (total, pieces):
+        if fmt == "csv":
+            out.write(csv_header(RECORD_COLUMNS, raw_cells))
+        out.flush()  # what was written as text goes first
+        raw = getattr(out, "buffer", None)
+        output = _descriptor(raw)
+        written = 0
+        with Progress("export", total, "rows") as progress:
+            for rows, text in pieces(output):
+                if text is None:
+                    pass  # a worker wrote it
+                elif raw is not None:
+                    for piece in text:
+                        raw.write(piece)
+                else:
+                    out.write(b"".join(text).decode("utf-8"))
+                written += rows
+                progress.advance(rows)
+        if raw is not None:
+            raw.flush()
+    return written
+
+
+def _descriptor(raw: IO[bytes] | None) -> int | None:
+    """The descriptor under ``raw``, flushed, for the workers to write to; None if it
+    has none (then the text comes back here)."""
+    if raw is None:
+        return None
+    raw.flush()
+    try:
+        return raw.fileno()
+    except (OSError, AttributeError, ValueError):  # io.UnsupportedOperation is both
+        return None
+
+
+def export_parquet(
+    root: Path | str,
+    target: Path,
+    sites: Sequence[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    all_versions: bool = False,
+    zones: Mapping[str, tzinfo] | None = None,
+    default_zone: tzinfo = UTC,
+) -> int:
+    """Export the archive as one flat Parquet file at ``target``: the record's columns
+    with the archive's types (``site`` a column); return the number of rows. A row group
+    holds rows of one partition."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from crawler.archive.export_rows import arrow_schema
+    from crawler.archive.writer import COMPRESSION
+
+    filters = Filters(sites, since, until, all_versions, zones, default_zone)
+    written = 0
+    with (
+        _made(root, filters, "parquet") as (total, streams),
+        Progress("export", total, "rows") as progress,
+        pq.ParquetWriter(target, arrow_schema(), compression=COMPRESSION) as writer,
+    ):
+        for rows, stream in streams(None):
+            assert stream is not None  # it comes back here to be written
+            writer.write_table(pa.ipc.open_stream(b"".join(stream)).read_all())
+            written += rows
+            progress.advance(rows)
+    return written

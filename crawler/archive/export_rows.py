@@ -1,0 +1,412 @@
+"""The rows of an export, decoded and formatted a chunk at a time.
+
+This is the work that :mod:`crawler.archive.export` hands to its worker processes, one
+:class:`Chunk` at a time (or does itself, for a small export). It needs polars, and
+pyarrow only for a Parquet export or a partition whose rows go back and forth between
+its files (:func:`runs`): a worker starts small.
+
+Polars reads a file's columns as string views, so putting a chunk's rows in order moves
+16 bytes a cell, not the text; and it writes JSON lines and CSV at a few times the
+speed of DuckDB's ``to_json`` and ``concat``. The lines are those of Python's
+``json.dumps(row, ensure_ascii=False, separators=(",", ":"))``, and CSV as
+:func:`crawler.archive.query.csv_writer` writes it.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    import numpy as np
+    import polars as pl
+    import pyarrow as pa
+
+TIMESTAMPS = ("published_at", "fetched_at")
+TRIM_EVERY = 8
+"""Chunks a worker makes between two returns of freed memory to the system (each
+return costs page faults when the memory is taken again: a third of the CPU time when
+it was after every chunk)."""
+NESTED = ("images", "authors", "tags")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Rows to export, in output order: ``files`` (numbers into ``paths``) and ``rows``
+    (in each file). ``scattered``: the rows go back and forth between the files, so they
+    are sorted in runs of ``run_rows`` (:func:`runs`), merged ``merge_batch`` rows of
+    each at a time, and come out ``size`` at a time."""
+
+    paths: Sequence[str]
+    sites: Sequence[str]
+    files: np.ndarray
+    rows: np.ndarray
+    fmt: str
+    raw_cells: bool = False
+    scattered: bool = False
+    size: int = 4096
+    run_rows: int = 4096
+    merge_batch: int = 128
+
+
+class ChunkError(Exception):
+    """A file a chunk needs cannot be read: ``path`` and what went wrong (``gone``: it
+    was deleted since the export was planned)."""
+
+    def __init__(self, path: str, reason: str, gone: bool = False) -> None:
+        super().__init__(path, reason, gone)
+        self.path = path
+        self.reason = reason
+        self.gone = gone
+
+
+def record_schema() -> dict[str, pl.DataType]:
+    """The record's columns in polars' types (``site`` among them)."""
+    import polars as pl
+
+    from crawler.archive.schema import ARTICLE_SCHEMA
+
+    frame = pl.from_arrow(ARTICLE_SCHEMA.empty_table())
+    assert isinstance(frame, pl.DataFrame)
+    return dict(frame.schema)
+
+
+def read_file(path: str, site: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Every row of one archive file in the record's columns and types: ``site`` added
+    (its directory holds it), a column the file lacks (``raw_ref`` before schema v2)
+    null. The path is a path, never a pattern (a ``[`` in it is a ``[``)."""
+    import polars as pl
+
+    try:
+        frame = pl.read_parquet(path, glob=False, hive_partitioning=False)
+    except FileNotFoundError:
+        raise ChunkError(path, "gone", gone=True) from None
+    except Exception as error:  # polars' errors have no common base
+        raise ChunkError(path, _one_line(error)) from None
+    columns = []
+    for name, dtype in schema.items():
+        if name == "site":
+            columns.append(pl.lit(site, pl.String).alias(name))
+        elif name not in frame.columns:
+            columns.append(pl.lit(None, dtype).alias(name))
+        elif frame.schema[name] == dtype:
+            columns.append(pl.col(name))
+        elif isinstance(dtype, pl.Datetime) and getattr(frame.schema[name], "time_zone", 1) is None:
+            columns.append(pl.col(name).dt.replace_time_zone("UTC").cast(dtype))
+        else:
+            columns.append(pl.col(name).cast(dtype))
+    return frame.select(columns)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+def gather(chunk: Chunk, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The chunk's rows in its order. Each file is read once and its rows taken
+    together (a run of consecutive rows is a slice, not a copy), then put in order."""
+    import numpy as np
+    import polars as pl
+
+    files, rows = chunk.files, chunk.rows
+    by_file = np.argsort(files, kind="stable")
+    grouped = files[by_file]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]]).tolist()
+    pieces = []
+    for start, end in zip(starts, [*starts[1:], len(grouped)], strict=True):
+        number = int(grouped[start])
+        frame = read_file(chunk.paths[number], chunk.sites[number], schema)
+        wanted = rows[by_file[start:end]]
+        first = int(wanted[0])
+        if int(wanted[-1]) >= frame.height:
+            raise ChunkError(chunk.paths[number], "fewer rows than the row index says")
+        if bool(np.all(wanted == np.arange(first, first + len(wanted)))):
+            pieces.append(frame.slice(first, len(wanted)))
+        else:
+            pieces.append(frame[pl.Series(wanted, dtype=pl.Int64)])
+    together = pl.concat(pieces) if len(pieces) > 1 else pieces[0]
+    if bool(np.all(by_file == np.arange(len(by_file)))):
+        return together
+    back = np.empty(len(by_file), np.int64)
+    back[by_file] = np.arange(len(by_file))
+    return together[pl.Series(back)]
+
+
+# -- formats -----------------------------------------------------------------------
+
+
+def _iso(name: str) -> pl.Expr:
+    """A UTC timestamp as Python's ``isoformat()`` writes it (microseconds only if any)."""
+    import polars as pl
+
+    column = pl.col(name)
+    return (
+        pl.when(column.dt.microsecond() == 0)
+        .then(column.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
+        .otherwise(column.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00"))
+        .alias(name)
+    )
+
+
+class Pieces(io.RawIOBase):
+    """A file that keeps what is written to it as the pieces it was handed (a buffer
+    grown as polars writes would be copied each time it grows, and hold up to twice
+    the text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pieces: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.pieces.append(bytes(data))
+        return len(self.pieces[-1])
+
+
+def jsonl_text(frame: pl.DataFrame) -> list[bytes]:
+    """The rows as JSON lines; timestamps as ``isoformat()`` writes them."""
+    out = Pieces()
+    frame.with_columns(_iso(name) for name in TIMESTAMPS).write_ndjson(cast(IO[bytes], out))
+    return out.pieces
+
+
+def _json_list(name: str) -> pl.Expr:
+    """A list column as the JSON text of the list (``[]`` when empty)."""
+    import polars as pl
+
+    element = pl.element()
+    if name == "images":  # structs: one JSON object each
+        items = pl.col(name).list.eval(element.struct.json_encode())
+    else:  # strings: each quoted as JSON quotes it (``{"s":…}`` without its wrapping)
+        wrapped = pl.struct(element.alias("s")).struct.json_encode()
+        items = pl.col(name).list.eval(wrapped.str.slice(5).str.strip_suffix("}"))
+    return pl.concat_str([pl.lit("["), items.list.join(","), pl.lit("]")])
+
+
+def csv_text(frame: pl.DataFrame, raw: bool = False) -> list[bytes]:
+    """The rows as CSV lines: every field quoted, null as empty, lists as JSON text,
+    and a text cell that a spreadsheet would run as a formula with a leading ``'``
+    (not with ``raw``)."""
+    import polars as pl
+
+    from crawler.archive.query import FORMULA_STARTS
+
+    cells = []
+    for name in frame.columns:
+        column = pl.col(name)
+        if name in TIMESTAMPS:
+            cell = _iso(name)
+        elif name in NESTED:
+            cell = _json_list(name)
+        elif raw:
+            cell = column
+        else:
+            formula = column.str.slice(0, 1).is_in(list(FORMULA_STARTS))
+            cell = pl.when(formula).then(pl.lit("'") + column).otherwise(column)
+        cells.append(cell.fill_null("").alias(name))
+    out = Pieces()
+    frame.select(cells).write_csv(
+        cast(IO[bytes], out), include_header=False, quote_style="always", line_terminator="\n"
+    )
+    return out.pieces
+
+
+def arrow_schema() -> pa.Schema:
+    """The export's Parquet columns: the record's, with the archive's types."""
+    import pyarrow as pa
+
+    from crawler.archive.schema import ARTICLE_SCHEMA
+
+    return pa.schema([ARTICLE_SCHEMA.field(name) for name in ARTICLE_SCHEMA.names])
+
+
+def arrow_stream(frame: pl.DataFrame) -> list[bytes]:
+    """The rows as an Arrow IPC stream in the archive's types, for the Parquet writer."""
+    import pyarrow as pa
+
+    schema = arrow_schema()
+    table = frame.to_arrow()
+    table = pa.Table.from_arrays(
+        [table.column(name).cast(schema.field(name).type) for name in schema.names],
+        schema=schema,
+    )
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, schema) as writer:
+        writer.write_table(table)
+    return [sink.getvalue()]
+
+
+def formatted(frame: pl.DataFrame, fmt: str, raw_cells: bool) -> list[bytes]:
+    if fmt == "jsonl":
+        return jsonl_text(frame)
+    if fmt == "csv":
+        return csv_text(frame, raw_cells)
+    return arrow_stream(frame)
+
+
+# -- a partition whose rows go back and forth between its files --------------------
+
+
+def runs(chunk: Chunk, schema: dict[str, pl.DataType], scratch: str) -> Iterator[pl.DataFrame]:
+    """The chunk's rows in its order, ``chunk.size`` at a time, each file read once: its
+    files are read in turn, ``chunk.run_rows`` rows at a time, each run sorted and
+    spilled to ``scratch`` (Arrow IPC), and the runs merged, a small batch of each at a
+    time."""
+    import numpy as np
+    import polars as pl
+    import pyarrow as pa
+
+    ranks = np.arange(len(chunk.files), dtype=np.int64)
+    by_file = np.lexsort((chunk.rows, chunk.files))
+    paths: list[str] = []
+    for at in range(0, len(by_file), chunk.run_rows):
+        part = by_file[at : at + chunk.run_rows]
+        order = np.argsort(ranks[part], kind="stable")
+        piece = Chunk(chunk.paths, chunk.sites, chunk.files[part][order],
+                      chunk.rows[part][order], chunk.fmt)  # fmt: skip
+        table = gather(piece, schema).to_arrow()
+        table = table.append_column("_rank", pa.array(ranks[part][order], pa.int64()))
+        path = os.path.join(scratch, str(len(paths)))
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table, max_chunksize=chunk.merge_batch)
+        paths.append(path)
+        del table
+    for table in merged(paths, len(ranks), chunk.size):
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        yield frame
+
+
+def merged(paths: list[str], total: int, size: int) -> Iterator[pa.Table]:
+    """The rows of the runs at ``paths`` in rank order, ``size`` at a time: each run is
+    read a small batch at a time, from the rank where it stopped."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    sources = [pa.OSFile(path, "rb") for path in paths]
+    try:
+        readers = [pa.ipc.open_stream(source) for source in sources]
+        held: list[pa.RecordBatch | None] = [None] * len(readers)
+        for limit in range(size, total + size, size):
+            taken = []
+            for n, reader in enumerate(readers):
+                while True:
+                    batch = held[n]
+                    if batch is None or batch.num_rows == 0:
+                        try:
+                            batch = held[n] = reader.read_next_batch()
+                        except StopIteration:
+                            held[n] = None
+                            break
+                    count = int(np.searchsorted(batch.column("_rank").to_numpy(), limit))
+                    if count:
+                        taken.append(batch.slice(0, count))
+                    held[n] = batch.slice(count)
+                    if count < batch.num_rows:
+                        break  # the rest is for a later chunk
+            table = pa.Table.from_batches(taken)
+            table = table.take(pc.sort_indices(table.column("_rank")))
+            yield table.drop_columns(["_rank"])
+    finally:
+        for source in sources:
+            source.close()
+
+
+# -- the work ----------------------------------------------------------------------
+
+
+def make(chunk: Chunk, schema: dict[str, pl.DataType]) -> Iterator[tuple[int, list[bytes]]]:
+    """The chunk's rows formatted: one piece, or ``chunk.size`` rows a piece when it is
+    scattered; each with its number of rows."""
+    if not chunk.scattered:
+        frame = gather(chunk, schema)
+        yield frame.height, formatted(frame, chunk.fmt, chunk.raw_cells)
+        return
+    with tempfile.TemporaryDirectory(prefix="crawler-export-") as scratch:
+        for frame in runs(chunk, schema, scratch):
+            yield frame.height, formatted(frame, chunk.fmt, chunk.raw_cells)
+
+
+def serve(connection: Connection, schema: dict[str, Any], output: int | None) -> None:
+    """Make each chunk received, in order, and hand each piece on.
+
+    With the export's ``output`` (a descriptor this process shares), a piece is written
+    there when the export says it is its turn: ``("ready", rows)``, then ``"go"``, then
+    ``("written",)``; no text goes through the pipe. Else the piece is sent back:
+    ``("piece", rows)`` and its bytes. Each chunk ends with ``("end",)``; a file that
+    cannot be read is ``("error", path, reason, gone)`` and a failed write ``("oserror",
+    errno, text)``. ``None`` ends the worker."""
+    from crawler.archive.views import give_back_memory
+
+    waiting: list[Any] = []  # chunks received while waiting for a turn to write
+
+    def turn() -> None:
+        while (message := connection.recv()) != "go":
+            waiting.append(message)
+
+    for made in itertools.count(1):
+        chunk = waiting.pop(0) if waiting else connection.recv()
+        if chunk is None:
+            return
+        if made % TRIM_EVERY == 0:
+            give_back_memory()  # else the allocator's holdings creep up, chunk by chunk
+        try:
+            for rows, data in make(chunk, schema):
+                if output is None:
+                    connection.send(("piece", rows))
+                    connection.send_bytes(b"".join(data))
+                    continue
+                connection.send(("ready", rows))
+                turn()
+                for piece in data:
+                    write_all(output, piece)
+                connection.send(("written",))
+            connection.send(("end",))
+        except ChunkError as error:
+            connection.send(("error", error.path, error.reason, error.gone))
+        except OSError as error:
+            connection.send(("oserror", error.errno, error.strerror or str(error)))
+        except Exception as error:  # told to the export, which fails with it
+            connection.send(("error", "", f"{type(error).__name__}: {_one_line(error)}", False))
+
+
+def work(argv: Sequence[str]) -> None:
+    """A worker process (``python -m crawler.archive.export_rows CONNECTION OUTPUT``):
+    the descriptors of its connection to the export and of the output (-1: none). The
+    first message is the record's schema (:func:`record_schema`)."""
+    import signal
+    from multiprocessing.connection import Connection
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the export itself answers Ctrl-C
+    connection = Connection(int(argv[0]))
+    output = int(argv[1])
+    with suppress(EOFError, BrokenPipeError):  # the export is gone: so is the work
+        schema = connection.recv()  # (pyarrow, which spells it, stays out of this process)
+        serve(connection, schema, None if output < 0 else output)
+
+
+def write_all(descriptor: int, data: bytes) -> None:
+    """Write all of ``data`` (a pipe takes a large write in parts)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
+
+
+if __name__ == "__main__":
+    import sys
+
+    import crawler.archive.export_rows as rows  # one module, whatever ran it
+
+    rows.work(sys.argv[1:])
