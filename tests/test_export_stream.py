@@ -338,3 +338,123 @@ def test_no_room_for_the_order_is_one_line_and_no_file(
     assert err.count("\n") == 1
     assert "cannot write the export's order to" in err and "No space left on device" in err
     assert not target.exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.fixture
+def with_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every export made by worker processes, a few rows a chunk."""
+    from crawler.archive import export
+
+    monkeypatch.setattr(export, "INLINE_ROWS", 0)
+    monkeypatch.setattr(export, "CHUNK_ROWS", 16)
+
+
+@pytest.mark.usefixtures("with_workers")
+def test_a_damaged_page_read_by_a_worker_is_named_in_one_line(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A worker that cannot read a file says so; the export fails with the line every
+    command gives for a bad file, and leaves no output file."""
+    import shutil
+
+    from tests.test_bad_files import plant
+
+    root = shutil.copytree(archive, tmp_path / "archive")
+    bad = plant(root, "damaged")
+    target = tmp_path / "out.jsonl"
+    assert main(["export", "--archive", str(root), "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"crawler export: error: {bad}: unreadable (")
+    assert f"crawler validate --quarantine --archive {root}" in err
+    assert not target.exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.usefixtures("with_workers")
+def test_a_file_gone_after_the_plan_is_said_in_one_line(
+    archive: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A file deleted between the plan and its reading (a compaction meanwhile): one
+    line that says to run the export again; no output file."""
+    import shutil
+
+    from crawler.archive import export
+
+    root = shutil.copytree(archive, tmp_path / "archive")
+    planned = export.chunks
+
+    def chunks_then_delete(*args: object, **kwargs: object) -> object:
+        todo = planned(*args, **kwargs)  # type: ignore[arg-type]
+        first = next(todo)
+        Path(first.paths[0]).unlink()
+        yield first
+        yield from todo
+
+    monkeypatch.setattr(export, "chunks", chunks_then_delete)
+    target = tmp_path / "out.jsonl"
+    assert main(["export", "--archive", str(root), "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is gone (compacted while the export ran?)" in err
+    assert not target.exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_worker_that_dies_stops_the_export_with_one_line(archive: Path) -> None:
+    """A worker killed (out of memory, by hand) makes the export fail, naming it; the
+    others are stopped with it."""
+    import signal
+
+    import numpy as np
+
+    from crawler.archive.export import _Workers
+    from crawler.archive.export_rows import Chunk
+    from crawler.archive.views import ArchiveReadError, parquet_files
+
+    path = str(parquet_files(archive)[0])
+    one = Chunk([path], ["qdnd.vn"], np.zeros(1, np.int32), np.zeros(1, np.int32), "jsonl")
+    workers = _Workers(2, None)
+    try:
+        workers.processes[1].send_signal(signal.SIGKILL)
+        with pytest.raises(ArchiveReadError, match=r"export worker \d+ stopped \(exit status -9\)"):
+            list(workers.pieces(archive, iter([one, one, one])))
+    finally:
+        workers.close()
+    assert all(process.poll() is not None for process in workers.processes)
+
+
+@pytest.mark.usefixtures("with_workers")
+def test_workers_read_other_writers_spellings(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file written by another program (large strings and lists, milliseconds, a zone
+    spelled "+00:00") is exported as the writer's own files are."""
+    import hashlib
+    import shutil
+
+    import pyarrow as pa
+
+    root = shutil.copytree(archive, tmp_path / "archive")
+    first = sorted((root / "articles").rglob("*.parquet"))[0]
+    row = pq.read_table(first).slice(0, 1)
+    url = "https://example.vn/other-writer"
+    row = row.set_column(0, "url", pa.array([url], pa.large_string()))
+    row = row.set_column(1, "url_key", pa.array([hashlib.sha256(url.encode()).hexdigest()]))
+    for name, kind in (
+        ("authors", pa.large_list(pa.large_string())),
+        ("published_at", pa.timestamp("ms", "UTC")),
+        ("fetched_at", pa.timestamp("us", "+00:00")),
+    ):
+        index = row.schema.get_field_index(name)
+        row = row.set_column(index, name, row.column(name).cast(kind, safe=False))
+    pq.write_table(row, first.with_name("part-polars-1-00000.parquet"))
+    assert main(["export", "--archive", str(root)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    other = [line for line in lines if line["url"] == url]
+    assert len(other) == 1 and len(lines) == len(expected(archive)) + 1
+    original = row.to_pylist()[0]
+    assert other[0]["fetched_at"] == original["fetched_at"].astimezone(UTC).isoformat()
+    assert other[0]["authors"] == original["authors"]
+    published = original["published_at"]
+    assert other[0]["published_at"] == (published and published.astimezone(UTC).isoformat())

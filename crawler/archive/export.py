@@ -271,7 +271,9 @@ def _failure(root: Path | str, path: str, reason: str, gone: bool) -> Exception:
     return BadArchiveFile(root, path, f"unreadable ({reason})")
 
 
-def _here(root: Path | str, todo: Iterator[Chunk]) -> Iterator[tuple[int, list[bytes] | None]]:
+def _here(
+    root: Path | str, todo: Iterator[Chunk]
+) -> Iterator[tuple[int, Sequence[bytes | memoryview] | None]]:
     """Make the chunks in this process."""
     from crawler.archive.export_rows import make, record_schema
 
@@ -283,7 +285,7 @@ def _here(root: Path | str, todo: Iterator[Chunk]) -> Iterator[tuple[int, list[b
             raise _failure(root, error.path, error.reason, error.gone) from None
 
 
-Pieces = Callable[[int | None], Iterator[tuple[int, list[bytes] | None]]]
+Pieces = Callable[[int | None], Iterator[tuple[int, Sequence[bytes | memoryview] | None]]]
 """The export's pieces in order, given where workers may write them (see
 :meth:`_Workers.pieces`)."""
 
@@ -309,6 +311,7 @@ class _Workers:
         from crawler.archive.export_rows import record_schema
 
         schema = record_schema()
+        self._buffer = bytearray()
         self.connections: list[Connection] = []
         self.processes: list[subprocess.Popen[bytes]] = []
         try:
@@ -333,7 +336,7 @@ class _Workers:
 
     def pieces(
         self, root: Path | str, todo: Iterator[Chunk]
-    ) -> Iterator[tuple[int, list[bytes] | None]]:
+    ) -> Iterator[tuple[int, Sequence[bytes | memoryview] | None]]:
         """The pieces of every chunk of ``todo``, in order: each one's rows, and its
         bytes; or None when the worker wrote them to the output (each writes when its
         piece is next)."""
@@ -367,12 +370,20 @@ class _Workers:
                         continue
                     raise self._stopped(worker)
                 if kind == "piece":
-                    yield message[1], [connection.recv_bytes()]
+                    yield message[1], [self._bytes(connection, message[2])]
                     continue
                 if kind == "oserror":
                     raise OSError(message[1], message[2])
                 raise _failure(root, *message[1:])
             give()
+
+    def _bytes(self, connection: Connection, size: int) -> memoryview:
+        """A piece's bytes, into a buffer kept from piece to piece (a new one each time
+        is as many page faults as bytes): valid until the next piece is read."""
+        if len(self._buffer) < size:
+            self._buffer = bytearray(size)
+        connection.recv_bytes_into(self._buffer)
+        return memoryview(self._buffer)[:size]
 
     def _receive(self, worker: int) -> tuple[Any, ...]:
         try:
@@ -427,7 +438,7 @@ def _made(
             return
         started: list[_Workers] = []
 
-        def pieces(output: int | None) -> Iterator[tuple[int, list[bytes] | None]]:
+        def pieces(output: int | None) -> Iterator[tuple[int, Sequence[bytes | memoryview] | None]]:
             started.append(_Workers(WORKERS, output))
             return started[-1].pieces(root, todo)
 
@@ -559,7 +570,8 @@ def export_parquet(
     ):
         for rows, stream in streams(None):
             assert stream is not None  # it comes back here to be written
-            writer.write_table(pa.ipc.open_stream(b"".join(stream)).read_all())
+            whole = stream[0] if len(stream) == 1 else b"".join(stream)
+            writer.write_table(pa.ipc.open_stream(pa.py_buffer(whole)).read_all())
             written += rows
             progress.advance(rows)
     return written

@@ -99,9 +99,7 @@ def read_file(path: str, site: str, schema: dict[str, pl.DataType]) -> pl.DataFr
             columns.append(pl.lit(None, dtype).alias(name))
         elif frame.schema[name] == dtype:
             columns.append(pl.col(name))
-        elif isinstance(dtype, pl.Datetime) and getattr(frame.schema[name], "time_zone", 1) is None:
-            columns.append(pl.col(name).dt.replace_time_zone("UTC").cast(dtype))
-        else:
+        else:  # another writer's spelling: large strings, ms, a zone "+00:00" …
             columns.append(pl.col(name).cast(dtype))
     return frame.select(columns)
 
@@ -345,7 +343,7 @@ def serve(connection: Connection, schema: dict[str, Any], output: int | None) ->
     With the export's ``output`` (a descriptor this process shares), a piece is written
     there when the export says it is its turn: ``("ready", rows)``, then ``"go"``, then
     ``("written",)``; no text goes through the pipe. Else the piece is sent back:
-    ``("piece", rows)`` and its bytes. Each chunk ends with ``("end",)``; a file that
+    ``("piece", rows, size)`` and its bytes. Each chunk ends with ``("end",)``; a file that
     cannot be read is ``("error", path, reason, gone)`` and a failed write ``("oserror",
     errno, text)``. ``None`` ends the worker."""
     from crawler.archive.views import give_back_memory
@@ -365,8 +363,9 @@ def serve(connection: Connection, schema: dict[str, Any], output: int | None) ->
         try:
             for rows, data in make(chunk, schema):
                 if output is None:
-                    connection.send(("piece", rows))
-                    connection.send_bytes(b"".join(data))
+                    whole = data[0] if len(data) == 1 else b"".join(data)
+                    connection.send(("piece", rows, len(whole)))
+                    connection.send_bytes(whole)
                     continue
                 connection.send(("ready", rows))
                 turn()
