@@ -3,6 +3,7 @@ a timed process reports its own exit status and peak memory."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,10 +52,25 @@ def test_merge_replaces_the_commands_measured_again_only() -> None:
 
 def test_run_timed_gives_status_and_the_childs_own_peak(tmp_path: Path) -> None:
     grow = "x = bytearray(200 * 2**20); import sys; print('done', file=sys.stderr)"
-    _, big, status, last = scale.run_timed([sys.executable, "-c", grow], tmp_path)
+    _, big, status, last, _ = scale.run_timed([sys.executable, "-c", grow], tmp_path)
     assert status == 0 and last == "done" and big >= 200
-    _, small, status, _ = scale.run_timed([sys.executable, "-c", "raise SystemExit(3)"], tmp_path)
+    _, small, status, _, _ = scale.run_timed(
+        [sys.executable, "-c", "raise SystemExit(3)"], tmp_path
+    )
     assert status == 3 and small < big
+
+
+def test_run_timed_counts_the_memory_of_child_processes(tmp_path: Path) -> None:
+    """A command that hands its work to child processes is measured with them."""
+    child = "x = bytearray(150 * 2**20)"
+    wait = "import time; time.sleep(0.6)"
+    parent = (
+        "import subprocess, sys; "
+        f"subprocess.run([sys.executable, '-c', {child + '; ' + wait!r}], check=True)"
+    )
+    _, own, status, _, tree = scale.run_timed([sys.executable, "-c", parent], tmp_path)
+    assert status == 0 and tree >= 150 and own >= 150  # GNU time: the largest process
+    assert scale.tree_pss(os.getpid()) > 0
 
 
 def test_rendering_results_again_keeps_the_sections_other_writers_own(tmp_path: Path) -> None:

@@ -197,6 +197,24 @@ def test_a_scattered_partition_is_found() -> None:
     assert scattered(np.tile(np.arange(10, dtype=np.int32), 100), 64)
 
 
+def test_chunks_are_cut_between_files() -> None:
+    """A partition is cut where no file has rows on both sides, when there is such a
+    place within half a chunk of the size: ten files written at once over the same
+    days (rows interleaved) are read by one chunk each, not by two."""
+    import numpy as np
+
+    from crawler.archive.export import cuts
+
+    in_order = np.repeat(np.arange(20, dtype=np.int32), 300)
+    assert cuts(in_order, 2048) == [2100, 4200, 6000]
+    together = np.stack([np.repeat(np.arange(c * 20, c * 20 + 20), 300) for c in range(10)], 1)
+    found = cuts(together.reshape(-1).astype(np.int32), 2048)
+    assert found == list(range(3000, 60001, 3000))
+    anywhere = np.arange(5000, dtype=np.int32) % 7  # no place is better: the nearest
+    assert cuts(anywhere, 2048) == [2048, 5000]
+    assert cuts(in_order[:100], 2048) == [100]
+
+
 def test_output_to_a_named_pipe_is_written_in_place(
     archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -251,8 +251,44 @@ def chunks(found: Plan, spool: IO[bytes], fmt: str, raw_cells: bool) -> Iterator
         if scattered(files, CHUNK_ROWS):
             yield chunk(files, rows, True)
             continue
-        for at in range(0, len(files), CHUNK_ROWS):
-            yield chunk(files[at : at + CHUNK_ROWS], rows[at : at + CHUNK_ROWS], False)
+        start = 0
+        for end in cuts(files, CHUNK_ROWS):
+            yield chunk(files[start:end], rows[start:end], False)
+            start = end
+
+
+def cuts(files: np.ndarray, size: int) -> list[int]:
+    """Where to cut a partition's order (its rows' files) into chunks of ``size`` rows,
+    give or take a half: where the fewest files have rows on both sides, so that few
+    files are read by two chunks (by two workers). Files written at once by runs
+    crawling the same days overlap in time; cut anywhere, each such file would be
+    read twice or more."""
+    import numpy as np
+
+    total = len(files)
+    if total <= size:
+        return [total]
+    positions = np.arange(total)
+    first = np.full(int(files.max()) + 1, total, np.int64)
+    last = np.full(int(files.max()) + 1, -1, np.int64)
+    np.minimum.at(first, files, positions)
+    np.maximum.at(last, files, positions)
+    used = last >= 0
+    # open[p]: files with rows before position p and at or after it
+    delta = np.zeros(total + 1, np.int64)
+    np.add.at(delta, first[used] + 1, 1)
+    np.add.at(delta, last[used] + 1, -1)
+    open_files = np.cumsum(delta)
+    found = []
+    start = 0
+    while total - start > size + size // 2:
+        low, high = start + size // 2, min(start + size + size // 2, total - 1)
+        window = open_files[low : high + 1]
+        # fewest files cut, then nearest to ``size`` rows
+        best = np.lexsort((np.abs(np.arange(low, high + 1) - (start + size)), window))[0]
+        start = low + int(best)
+        found.append(start)
+    return [*found, total]
 
 
 # -- making the chunks ---------------------------------------------------------------
