@@ -213,6 +213,7 @@ def test_chunks_are_cut_between_files() -> None:
     anywhere = np.arange(5000, dtype=np.int32) % 7  # no place is better: the nearest
     assert cuts(anywhere, 2048) == [2048, 5000]
     assert cuts(in_order[:100], 2048) == [100]
+    assert cuts(in_order[:5], 1) == [1, 2, 3, 4, 5]  # every chunk moves on
 
 
 def test_output_to_a_named_pipe_is_written_in_place(

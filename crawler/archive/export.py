@@ -284,7 +284,7 @@ def cuts(files: np.ndarray, size: int) -> list[int]:
     found = []
     start = 0
     while total - start > size + size // 2:
-        low, high = start + size // 2, min(start + size + size // 2, total - 1)
+        low, high = start + max(1, size // 2), min(start + size + size // 2, total - 1)
         window = open_files[low : high + 1]
         # fewest files cut, then nearest to ``size`` rows
         best = np.lexsort((np.abs(np.arange(low, high + 1) - (start + size)), window))[0]
