@@ -222,6 +222,16 @@ def default_workers(total: int) -> int:
     return max(1, min(len(os.sched_getaffinity(0)), total // (PARALLEL_FROM // 2)))
 
 
+_REQUEST_SPIDER_MIDDLEWARES = frozenset(
+    {
+        "scrapy.spidermiddlewares.referer.RefererMiddleware",
+        "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware",
+        "scrapy.spidermiddlewares.depth.DepthMiddleware",
+        "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware",
+    }
+)
+
+
 def replay_settings(
     plan: Plan,
     log_level: str = "WARNING",
@@ -257,6 +267,17 @@ def replay_settings(
             **base.getdict("SPIDER_MIDDLEWARES"),
             "crawler.crawling.replay.ReplayStart": 990,
         },
+        # Scrapy's spider middlewares that deal with the requests a spider yields (their
+        # depth, referer, URL length, a meta copied by mistake) have nothing to do either:
+        # a replay's callbacks yield articles, and any request is refused.
+        "SPIDER_MIDDLEWARES_BASE": {
+            name: order
+            for name, order in base.getdict("SPIDER_MIDDLEWARES_BASE").items()
+            if name not in _REQUEST_SPIDER_MIDDLEWARES
+        },
+        # One download slot: the priority queue per slot (a hash of the slot's name for
+        # every request) orders nothing.
+        "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue",
         # Nothing reaches a download handler, so none is loaded: the HTTP one imports the
         # TLS stack; and the remote control extension (off) is not named, since Scrapy
         # imports every component it names (even as None), and this one imports aiohttp:
@@ -310,9 +331,16 @@ def _run_here(plan: Plan, overrides: dict[str, Any], progress: Progress) -> RunR
 
     _PLAN = plan
     plan.progress = progress
+    # Scrapy filters its log by level in its handler: every page's DEBUG lines (crawled,
+    # scraped, dropped) were made into records and thrown away. At the logger, they are
+    # not made.
+    scrapy_logger = logging.getLogger("scrapy")
+    level = scrapy_logger.level
+    scrapy_logger.setLevel(overrides["LOG_LEVEL"])
     try:
         return run_spiders(sorted(plan.pages), overrides)
     finally:
+        scrapy_logger.setLevel(level)
         plan.progress = None
         _PLAN = None
 
