@@ -217,9 +217,12 @@ the spiders' and pipelines' openings) costs about what a hundred pages do."""
 def default_workers(total: int) -> int:
     """Worker processes for a run of ``total`` pages: one per core this process may use,
     one alone for a small run."""
-    if total < PARALLEL_FROM:
+    import multiprocessing
+
+    if total < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    return max(1, min(len(os.sched_getaffinity(0)), total // (PARALLEL_FROM // 2)))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, total // (PARALLEL_FROM // 2)))
 
 
 _REQUEST_SPIDER_MIDDLEWARES = frozenset(
@@ -376,8 +379,11 @@ class _Relay(Progress):
             self.flush()
 
     def flush(self) -> None:
-        if self.done > self.sent:
-            self.connection.send(("pages", self.done - self.sent))
+        if self.done > self.sent and not self.connection.closed:
+            try:
+                self.connection.send(("pages", self.done - self.sent))
+            except OSError:  # the parent is gone: the pages are still worth re-making
+                self.connection.close()
             self.sent = self.done
 
 
@@ -389,15 +395,25 @@ def _work(share: Plan, overrides: dict[str, Any], connection: Connection) -> Non
         result = _run_here(share, overrides, relay)
     except BaseException as error:  # every failure goes to the parent
         relay.flush()
-        try:
-            connection.send(("error", error))
-        except Exception:  # an exception that does not pickle
-            connection.send(("error", RuntimeError(f"{type(error).__name__}: {error}")))
+        _tell(connection, ("error", error))
     else:
         relay.flush()
-        connection.send(("done", result))
+        _tell(connection, ("done", result))
     finally:
         connection.close()
+
+
+def _tell(connection: Connection, message: tuple[str, Any]) -> None:
+    """Send ``message`` to the parent, if it is still there to read it."""
+    if connection.closed:
+        return
+    try:
+        connection.send(message)
+    except OSError:
+        return
+    except Exception as error:  # an exception that does not pickle
+        kind, value = message
+        connection.send((kind, RuntimeError(f"{type(value).__name__}: {value}; {error}")))
 
 
 @dataclass
