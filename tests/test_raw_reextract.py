@@ -428,6 +428,21 @@ def _summary(stderr: str) -> list[str]:
     ]
 
 
+PROGRESS_SEEN = textwrap.dedent(
+    """
+    import sys
+    from crawler.crawling import replay
+
+    class Seen(replay.Progress):
+        def close(self):
+            print(f"progress {self.done} {self.unit}", file=sys.stderr)
+            super().close()
+
+    replay.Progress = Seen
+    """
+)
+
+
 def test_reextract_in_two_workers_makes_the_rows_one_process_makes(
     archive: Path, tmp_path: Path
 ) -> None:
@@ -438,12 +453,15 @@ def test_reextract_in_two_workers_makes_the_rows_one_process_makes(
     other = tmp_path / "other"
     shutil.copytree(archive, other)
     one = cli("reextract", "--archive", str(archive), "--force", "--workers", "1")
-    two = cli("reextract", "--archive", str(other), "--force", "--workers", "2")
+    two = cli(
+        "reextract", "--archive", str(other), "--force", "--workers", "2", script=PROGRESS_SEEN
+    )
     assert one.returncode == two.returncode == 0, (one.stderr, two.stderr)
     assert _summary(two.stderr) == _summary(one.stderr)
     assert f"{total} stored pages re-parsed, {total} rows written" in two.stderr
     assert _run_rows(other) == _run_rows(archive)
     assert len(_run_pids(archive)) == 1 and len(_run_pids(other)) == 2
+    assert f"progress {total} pages" in two.stderr  # the workers' counts reach the bar
     # Nothing changed since: every record is counted unchanged, by each way alike.
     one = cli("reextract", "--archive", str(archive), "--workers", "1", script=VERSION_ONLY)
     two = cli("reextract", "--archive", str(other), "--workers", "2", script=VERSION_ONLY)
@@ -581,4 +599,5 @@ def test_the_pages_are_shared_out_whole_and_small_runs_stay_in_one_process() -> 
     assert split(plan, 1)[0].pages == plan.pages
     assert len(split(plan, 20)) == 7  # no worker without pages
     assert default_workers(PARALLEL_FROM - 1) == 1
+    assert cli("reextract", "--workers", "0").returncode == 2
     assert 1 <= default_workers(100_000) <= len(os.sched_getaffinity(0))
