@@ -19,6 +19,11 @@ optionally of some sites, some parser versions, or only those whose parser
 version is not the spider's current one. The new rows keep the original
 ``fetched_at`` and ``raw_ref`` and get a new ``crawl_run`` and the current
 ``parser_version``; ``crawler compact`` then keeps them and drops the old ones.
+
+A run of :data:`PARALLEL_FROM` pages or more uses every core: its pages are shared out
+between worker processes forked from this one (:func:`run_workers`), each a Scrapy
+run of its own share writing files of its own, all under one ``crawl_run``; their
+progress, stats and failures come back to the parent, which reports them as one run's.
 """
 
 from __future__ import annotations
