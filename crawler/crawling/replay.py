@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -173,6 +172,11 @@ class ReplayMiddleware:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self.root = Path(crawler.settings.get("CRAWLER_ARCHIVE_DIR") or "output")
+        # Scrapy sets its logger to DEBUG and filters by level in its handler: every page's
+        # DEBUG lines (crawled, scraped, dropped) were made into records and thrown away.
+        # At the logger they are not made (set here, after Scrapy's logging set-up; the
+        # level goes back when the run ends, crawler.crawling.replay._run_here).
+        logging.getLogger("scrapy").setLevel(crawler.settings.get("LOG_LEVEL") or "DEBUG")
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> Self:
@@ -339,12 +343,8 @@ def _run_here(plan: Plan, overrides: dict[str, Any], progress: Progress) -> RunR
 
     _PLAN = plan
     plan.progress = progress
-    # Scrapy filters its log by level in its handler: every page's DEBUG lines (crawled,
-    # scraped, dropped) were made into records and thrown away. At the logger, they are
-    # not made.
     scrapy_logger = logging.getLogger("scrapy")
-    level = scrapy_logger.level
-    scrapy_logger.setLevel(overrides["LOG_LEVEL"])
+    level = scrapy_logger.level  # ReplayMiddleware raises it for the run
     try:
         return run_spiders(sorted(plan.pages), overrides)
     finally:
@@ -367,42 +367,26 @@ def split(plan: Plan, workers: int) -> list[Plan]:
 
 
 class _Relay(Progress):
-    """A worker's progress: counts sent to the parent, which draws the bar, at most ten
-    times a second."""
+    """A worker's progress: a count in memory shared with the parent, which reads it and
+    draws the bar (no message per page, nor per tenth of a second)."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, counter: Any) -> None:
         super().__init__("reextract", enabled=False)
-        self.connection = connection
-        self.sent = 0
-        self.when = 0.0
+        self.counter = counter
 
     def advance(self, n: int = 1) -> None:
         self.done += n
-        now = time.monotonic()
-        if now - self.when >= 0.1:
-            self.when = now
-            self.flush()
-
-    def flush(self) -> None:
-        if self.done > self.sent and not self.connection.closed:
-            try:
-                self.connection.send(("pages", self.done - self.sent))
-            except OSError:  # the parent is gone: the pages are still worth re-making
-                self.connection.close()
-            self.sent = self.done
+        self.counter.value = self.done  # this worker alone writes it
 
 
-def _work(share: Plan, overrides: dict[str, Any], connection: Connection) -> None:
-    """A worker process: run its share; send the parent progress, then the result or the
-    exception that stopped it."""
-    relay = _Relay(connection)
+def _work(share: Plan, overrides: dict[str, Any], counter: Any, connection: Connection) -> None:
+    """A worker process: run its share, counting its pages in ``counter``; send the parent
+    the result or the exception that stopped it."""
     try:
-        result = _run_here(share, overrides, relay)
+        result = _run_here(share, overrides, _Relay(counter))
     except BaseException as error:  # every failure goes to the parent
-        relay.flush()
         _tell(connection, ("error", error))
     else:
-        relay.flush()
         _tell(connection, ("done", result))
     finally:
         connection.close()
@@ -410,11 +394,9 @@ def _work(share: Plan, overrides: dict[str, Any], connection: Connection) -> Non
 
 def _tell(connection: Connection, message: tuple[str, Any]) -> None:
     """Send ``message`` to the parent, if it is still there to read it."""
-    if connection.closed:
-        return
     try:
         connection.send(message)
-    except OSError:
+    except OSError:  # the parent is gone; the rows are written all the same
         return
     except Exception as error:  # an exception that does not pickle
         kind, value = message
@@ -427,6 +409,7 @@ class _Worker:
     share: Plan
     process: Any
     connection: Connection
+    counter: Any
     result: RunResult | None = None
     error: BaseException | None = None
 
@@ -474,12 +457,13 @@ def run_workers(shares: list[Plan], overrides: dict[str, Any], progress: Progres
     try:
         for number, share in enumerate(shares, 1):
             receive, send = context.Pipe(duplex=False)
+            counter = context.RawValue("q", 0)
             process = context.Process(
-                target=_work, args=(share, overrides, send), name=f"reextract-{number}"
+                target=_work, args=(share, overrides, counter, send), name=f"reextract-{number}"
             )
             process.start()
             send.close()
-            workers.append(_Worker(number, share, process, receive))
+            workers.append(_Worker(number, share, process, receive, counter))
     finally:
         gc.unfreeze()
 
@@ -492,19 +476,18 @@ def run_workers(shares: list[Plan], overrides: dict[str, Any], progress: Progres
     try:
         live = {worker.connection: worker for worker in workers}
         while live:
-            for ready in wait(list(live)):
+            for ready in wait(list(live), timeout=0.1):
                 worker = live[ready]  # type: ignore[index]
                 try:
                     kind, value = worker.connection.recv()
                 except EOFError:
                     del live[worker.connection]
                     continue
-                if kind == "pages":
-                    progress.advance(value)
-                elif kind == "done":
+                if kind == "done":
                     worker.result = value
                 else:
                     worker.error = value
+            progress.advance(sum(worker.counter.value for worker in workers) - progress.done)
         for worker in workers:
             worker.process.join()
     finally:
