@@ -12,6 +12,11 @@ of it (the archive replaces files by rename, never in place), back to back::
 
 One JSON line per command on standard output: code, mode, seconds, pages/s, peak
 RSS, exit status, the load average before it, and the summary line it printed.
+``peak_rss_mib`` is ``/usr/bin/time``'s, the largest single process's; a run shared out
+between worker processes is also sampled ten times a second as a whole tree:
+``tree_rss_mib``, the highest sum of its processes' RSS (pages shared by a parent and
+its forked workers counted in each), and ``tree_pss_mib``, the highest sum of their PSS
+(shared pages divided between the processes that share them).
 With ``--keep``, each copy stays (``<work>/run-<label>-<mode>-<round>``), so that
 the rows the runs wrote can be compared (DuckDB; ``--compare`` does it).
 """
@@ -24,6 +29,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -55,7 +61,18 @@ def timed(code: Path, archive: Path, extra: list[str]) -> dict[str, Any]:
     command = ["/usr/bin/time", "-f", "TIME %e %M %U %S", sys.executable, "-m", "crawler.cli"]
     command += ["reextract", "--archive", str(archive), *extra]
     started = time.monotonic()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=code)
+    peak = {"rss": 0, "pss": 0}
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=code
+    ) as process:
+        outputs: list[str] = []
+        reader = threading.Thread(target=lambda: outputs.extend(process.communicate()))
+        reader.start()
+        while reader.is_alive():
+            for name, kib in tree_memory(process.pid).items():
+                peak[name] = max(peak[name], kib)
+            reader.join(0.1)
+    done = subprocess.CompletedProcess(command, process.returncode, *outputs)
     wall = time.monotonic() - started
     lines = done.stderr.strip().splitlines()
     timing = next((line.split() for line in reversed(lines) if line.startswith("TIME ")), None)
@@ -67,10 +84,41 @@ def timed(code: Path, archive: Path, extra: list[str]) -> dict[str, Any]:
         "pages_per_s": round(pages / seconds, 1) if seconds else None,
         "cpu_seconds": round(float(timing[3]) + float(timing[4]), 2) if timing else None,
         "peak_rss_mib": round(int(timing[2]) / 1024, 1) if timing else None,
+        "tree_rss_mib": round(peak["rss"] / 1024, 1),
+        "tree_pss_mib": round(peak["pss"] / 1024, 1),
         "status": done.returncode,
         "load": load,
         "summary": summary,
     }
+
+
+def tree_memory(root: int) -> dict[str, int]:
+    """KiB of RSS and of PSS of process ``root`` and all its descendants, now."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    # "pid (name) state ppid ...": the name may hold spaces and parentheses.
+                    parents[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, grown = {root}, True
+    while grown:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grown = bool(more)
+    total = {"rss": 0, "pss": 0}
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as handle:
+                for line in handle:
+                    name, _, rest = line.partition(":")
+                    if name in ("Rss", "Pss"):
+                        total[name.lower()] += int(rest.split()[0])
+        except (OSError, ValueError):
+            continue
+    return total
 
 
 def compare(first: Path, second: Path) -> dict[str, Any]:

@@ -396,3 +396,208 @@ def test_reextract_a_page_that_fails_is_reported_and_the_others_are_written(
         in done.stderr
     )
     assert f"{where} broke on th" in done.stderr
+
+
+# -- the pages shared out between worker processes (--workers) --------------------------
+
+
+def _run_rows(root: Path) -> list[dict[str, object]]:
+    """The rows of the archive's newest run, without their run id, in a stable order."""
+    rows = read_table(root).to_pylist()
+    newest = max(row["crawl_run"] for row in rows)
+    made = [
+        {k: v for k, v in row.items() if k != "crawl_run"}
+        for row in rows
+        if row["crawl_run"] == newest
+    ]
+    return sorted(made, key=lambda row: str(row["url_key"]))
+
+
+def _run_pids(root: Path) -> set[str]:
+    """The pids in the names of the Parquet files of the archive's newest run."""
+    newest = max(row["crawl_run"] for row in read_table(root, columns=["crawl_run"]).to_pylist())
+    return {p.name.rsplit("-", 2)[1] for p in root.rglob(f"part-{newest}-*.parquet")}
+
+
+def _summary(stderr: str) -> list[str]:
+    """The report's lines, the run id left out."""
+    return [
+        line.split(": ", 1)[1] if line.startswith("reextract run") else line
+        for line in stderr.splitlines()
+        if line.startswith(("reextract run", "  "))
+    ]
+
+
+PROGRESS_SEEN = textwrap.dedent(
+    """
+    import sys
+    from crawler.crawling import replay
+
+    class Seen(replay.Progress):
+        def close(self):
+            print(f"progress {self.done} {self.unit}", file=sys.stderr)
+            super().close()
+
+    replay.Progress = Seen
+    """
+)
+
+
+def test_reextract_in_two_workers_makes_the_rows_one_process_makes(
+    archive: Path, tmp_path: Path
+) -> None:
+    """Two workers write the very rows one process writes (every column but crawl_run; the
+    order between the workers may differ), from two processes, with the same report and
+    exit status; and count the same unchanged records."""
+    total = len(read_table(archive, columns=["url"]))
+    other = tmp_path / "other"
+    shutil.copytree(archive, other)
+    one = cli("reextract", "--archive", str(archive), "--force", "--workers", "1")
+    two = cli(
+        "reextract", "--archive", str(other), "--force", "--workers", "2", script=PROGRESS_SEEN
+    )
+    assert one.returncode == two.returncode == 0, (one.stderr, two.stderr)
+    assert _summary(two.stderr) == _summary(one.stderr)
+    assert f"{total} stored pages re-parsed, {total} rows written" in two.stderr
+    assert _run_rows(other) == _run_rows(archive)
+    assert len(_run_pids(archive)) == 1 and len(_run_pids(other)) == 2
+    assert f"progress {total} pages" in two.stderr  # the workers' counts reach the bar
+    # Nothing changed since: every record is counted unchanged, by each way alike.
+    one = cli("reextract", "--archive", str(archive), "--workers", "1", script=VERSION_ONLY)
+    two = cli("reextract", "--archive", str(other), "--workers", "2", script=VERSION_ONLY)
+    assert one.returncode == two.returncode == 0, (one.stderr, two.stderr)
+    assert f"{total} stored pages re-parsed, 0 rows written, {total} unchanged" in two.stderr
+    assert _summary(two.stderr) == _summary(one.stderr)
+    assert validate(other).problems == []
+
+
+WORKER_TROUBLE = textwrap.dedent(
+    """
+    import os, signal
+    from crawler.sites.qdnd import QdndParser
+
+    parse = QdndParser.parse
+
+    def troubled(self, response):
+        if response.url == os.environ["TROUBLE_URL"]:
+            if os.environ["TROUBLE"] == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise RuntimeError("parser broke on this page")
+        return parse(self, response)
+
+    QdndParser.parse = troubled
+    """
+)
+
+
+def _shares(root: Path) -> tuple[list[str], list[int]]:
+    """The plan's qdnd page URLs in its order, and how many pages each of two workers
+    gets (every spider's pages cut in two)."""
+    rows = read_table(root, columns=["url", "url_key", "spider", "raw_ref"]).to_pylist()
+    qdnd = [
+        read_page(root, r["raw_ref"]).url
+        for r in sorted(rows, key=lambda r: r["url_key"])
+        if r["spider"] == "qdnd"
+    ]
+    counts = [0, 0]
+    for spider in {r["spider"] for r in rows}:
+        n = sum(1 for r in rows if r["spider"] == spider)
+        counts[0] += n // 2
+        counts[1] += n - n // 2
+    return qdnd, counts
+
+
+def test_reextract_a_page_failing_in_one_worker_loses_nothing_of_the_others(
+    archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    qdnd, counts = _shares(archive)
+    total = sum(counts)
+    monkeypatch.setenv("TROUBLE", "raise")
+    monkeypatch.setenv("TROUBLE_URL", qdnd[0])  # the first worker's first qdnd page
+    done = cli(
+        "reextract", "--archive", str(archive), "--force", "--workers", "2",
+        script=WORKER_TROUBLE,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert f"{total} stored pages re-parsed, {total - 1} rows written" in done.stderr
+    assert (
+        f"qdnd: {len(qdnd)} pages, {len(qdnd) - 1} rows, 0 unchanged, 0 dropped, "
+        "0 pages missing, 1 errors" in done.stderr
+    )
+    assert "parser broke on this page" in done.stderr
+    assert len(_run_rows(archive)) == total - 1
+
+
+def test_reextract_a_killed_worker_fails_the_command_and_its_rows_stay_valid(
+    archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    qdnd, counts = _shares(archive)
+    monkeypatch.setenv("TROUBLE", "kill")
+    monkeypatch.setenv("TROUBLE_URL", qdnd[len(qdnd) // 2 - 1])  # the first worker's last one
+    done = cli(
+        "reextract", "--archive", str(archive), "--force", "--workers", "2",
+        "-s", "CRAWLER_ARCHIVE_FLUSH_ROWS=1", script=WORKER_TROUBLE,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1
+    assert errors[0].startswith("crawler reextract: error: worker 1 of 2 (pid ")
+    assert f", {counts[0]} pages) was killed by SIGKILL: the rows it wrote are kept" in errors[0]
+    # The second worker's report stands whole; the first one's rows written before it was
+    # killed are whole files, and the archive reads and validates.
+    assert f"{counts[1]} stored pages re-parsed, {counts[1]} rows written" in done.stderr
+    written = _run_rows(archive)
+    assert counts[1] <= len(written) < sum(counts)
+    assert validate(archive).problems == []
+
+
+def test_worker_results_add_up() -> None:
+    from datetime import UTC, datetime
+
+    from crawler.crawling.replay import merge_results
+    from crawler.crawling.runner import RunResult, SpiderResult
+
+    def stats(start: int, pages: int, errors: int, reason: str) -> dict[str, object]:
+        return {
+            "start_time": datetime(2026, 1, 1, 0, 0, start, tzinfo=UTC),
+            "finish_time": datetime(2026, 1, 1, 0, 1, start, tzinfo=UTC),
+            "elapsed_time_seconds": 60.0 + start,
+            "crawler/reextract/pages": pages,
+            "spider_exceptions/count": errors,
+            "finish_reason": reason,
+        }
+
+    one = RunResult(
+        "run",
+        [
+            SpiderResult("a", "finished", stats(1, 10, 0, "finished")),
+            SpiderResult("b", "finished", stats(2, 3, 1, "finished")),
+        ],
+    )
+    two = RunResult("run", [SpiderResult("a", "shutdown", stats(0, 7, 0, "shutdown"))])
+    merged = merge_results("run", [one, two])
+    assert [s.spider for s in merged.spiders] == ["a", "b"]
+    a, b = merged.spiders
+    assert a.reason == a.stats["finish_reason"] == "shutdown" and not merged.ok
+    assert a.stats["crawler/reextract/pages"] == 17 and merged.stat("crawler/reextract/pages") == 20
+    assert a.stats["start_time"].second == 0 and a.stats["finish_time"].second == 1
+    assert a.stats["elapsed_time_seconds"] == 61.0
+    assert b.errors == 1 and merged.stat("spider_exceptions/count") == 1
+    assert merge_results("run", [one]).ok is False  # b's error
+    assert RunResult("run", one.spiders[:1], failures=["a worker died"]).ok is False
+
+
+def test_the_pages_are_shared_out_whole_and_small_runs_stay_in_one_process() -> None:
+    from crawler.crawling.replay import PARALLEL_FROM, Plan, default_workers, split
+
+    plan = Plan(Path("."), {"a": [{"n": i} for i in range(7)], "b": [{"n": 100}]})
+    shares = split(plan, 2)
+    assert [s.pages for s in shares] == [
+        {"a": plan.pages["a"][:3]},
+        {"a": plan.pages["a"][3:], "b": plan.pages["b"]},
+    ]
+    assert split(plan, 1)[0].pages == plan.pages
+    assert len(split(plan, 20)) == 7  # no worker without pages
+    assert default_workers(PARALLEL_FROM - 1) == 1
+    assert cli("reextract", "--workers", "0").returncode == 2
+    assert 1 <= default_workers(100_000) <= len(os.sched_getaffinity(0))

@@ -37,6 +37,17 @@ def parse_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number of at least 1: {text!r}")
+    return value
+
+
 def add_archive_option(p: argparse.ArgumentParser) -> None:
     """``--archive DIR`` (alias ``--out``), as every archive command takes it."""
     p.add_argument(

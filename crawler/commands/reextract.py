@@ -14,6 +14,7 @@ from crawler.commands._common import (
     add_archive_option,
     add_log_level_option,
     add_settings_option,
+    positive_int,
     settings_pairs,
 )
 
@@ -26,7 +27,7 @@ def cmd_reextract(args: argparse.Namespace) -> int:
     # Scrapy and the spiders load only here: every other command starts without them.
     import duckdb
 
-    from crawler.crawling.replay import make_plan, run_plan
+    from crawler.crawling.replay import default_workers, make_plan, run_plan
 
     settings = settings_pairs(args.set)
     try:
@@ -41,8 +42,11 @@ def cmd_reextract(args: argparse.Namespace) -> int:
             "reextract: nothing to re-parse" + (f" ({skipped})" if skipped else ""), file=sys.stderr
         )
         return 0
-    result = run_plan(plan, args.log_level, settings, args.force)
+    workers = args.workers or default_workers(plan.total)
+    result = run_plan(plan, args.log_level, settings, args.force, workers)
     print(report(plan, result), file=sys.stderr)
+    for failure in result.failures:
+        print(f"crawler reextract: error: {failure}", file=sys.stderr)
     return 0 if result.ok else 1
 
 
@@ -55,7 +59,8 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         "whose record differs from its archived row in anything but fetched_at, crawl_run, "
         "raw_ref and parser_version (--force: for every one). Then run `crawler compact` to "
         "keep only the newest row of each article.\n\n"
-        "Exit status: 0 done; 1 a spider logged errors; 2 bad arguments.",
+        "Exit status: 0 done; 1 a spider logged errors or a worker process died; 2 bad "
+        "arguments.",
     )
     add_archive_option(p)
     p.add_argument("--site", action="append", help=f"only this site: {SITE_HELP}")
@@ -77,6 +82,13 @@ def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -
         action="store_true",
         help="write a new row for every page, also when the record is the same as the "
         "archived one but for its parser version (by default such a page is counted unchanged)",
+    )
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="worker processes that share the pages out (default: one per core, one for "
+        "fewer than 200 pages)",
     )
     add_log_level_option(p)
     add_settings_option(p)

@@ -19,13 +19,21 @@ optionally of some sites, some parser versions, or only those whose parser
 version is not the spider's current one. The new rows keep the original
 ``fetched_at`` and ``raw_ref`` and get a new ``crawl_run`` and the current
 ``parser_version``; ``crawler compact`` then keeps them and drops the old ones.
+
+A run of :data:`PARALLEL_FROM` pages or more uses every core: its pages are shared out
+between worker processes forked from this one (:func:`run_workers`), each a Scrapy
+run of its own share writing files of its own, all under one ``crawl_run``; their
+progress, stats and failures come back to the parent, which reports them as one run's.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -35,6 +43,8 @@ from crawler.progress import Progress
 from crawler.sites.base import fallback_version
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
     import duckdb
 
     from crawler.crawling.runner import RunResult
@@ -162,6 +172,11 @@ class ReplayMiddleware:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self.root = Path(crawler.settings.get("CRAWLER_ARCHIVE_DIR") or "output")
+        # Scrapy sets its logger to DEBUG and filters by level in its handler: every page's
+        # DEBUG lines (crawled, scraped, dropped) were made into records and thrown away.
+        # At the logger they are not made (set here, after Scrapy's logging set-up; the
+        # level goes back when the run ends, crawler.crawling.replay._run_here).
+        logging.getLogger("scrapy").setLevel(crawler.settings.get("LOG_LEVEL") or "DEBUG")
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> Self:
@@ -203,19 +218,41 @@ class ReplayMiddleware:
             _PLAN.progress.advance()
 
 
-def run_plan(
+PARALLEL_FROM = 200
+"""Pages a run needs before it is shared out: a worker's start (its crawl's set-up,
+the spiders' and pipelines' openings) costs about what a hundred pages do."""
+
+
+def default_workers(total: int) -> int:
+    """Worker processes for a run of ``total`` pages: one per core this process may use,
+    one alone for a small run."""
+    import multiprocessing
+
+    if total < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, total // (PARALLEL_FROM // 2)))
+
+
+_REQUEST_SPIDER_MIDDLEWARES = frozenset(
+    {
+        "scrapy.spidermiddlewares.referer.RefererMiddleware",
+        "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware",
+        "scrapy.spidermiddlewares.depth.DepthMiddleware",
+        "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware",
+    }
+)
+
+
+def replay_settings(
     plan: Plan,
     log_level: str = "WARNING",
     settings: dict[str, Any] | None = None,
     force: bool = False,
-) -> RunResult:
-    """Run the plan's spiders over their stored pages; rows go into the archive, only
-    those that differ from the row they re-make (all of them with ``force``).
-
-    ``settings`` (``-s``) may tune the run; what makes it a replay (no fetch, these
-    middlewares, this archive) stays."""
-    global _PLAN
-    from crawler.crawling.runner import project_settings, run_spiders
+) -> dict[str, Any]:
+    """The settings of a replay: ``settings`` (``-s``) may tune the run; what makes it
+    a replay (no fetch, these middlewares, this archive) stays."""
+    from crawler.crawling.runner import project_settings
 
     base = project_settings()
     overrides: dict[str, Any] = {
@@ -242,6 +279,17 @@ def run_plan(
             **base.getdict("SPIDER_MIDDLEWARES"),
             "crawler.crawling.replay.ReplayStart": 990,
         },
+        # Scrapy's spider middlewares that deal with the requests a spider yields (their
+        # depth, referer, URL length, a meta copied by mistake) have nothing to do either:
+        # a replay's callbacks yield articles, and any request is refused.
+        "SPIDER_MIDDLEWARES_BASE": {
+            name: order
+            for name, order in base.getdict("SPIDER_MIDDLEWARES_BASE").items()
+            if name not in _REQUEST_SPIDER_MIDDLEWARES
+        },
+        # One download slot: the priority queue per slot (a hash of the slot's name for
+        # every request) orders nothing.
+        "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue",
         # Nothing reaches a download handler, so none is loaded: the HTTP one imports the
         # TLS stack; and the remote control extension (off) is not named, since Scrapy
         # imports every component it names (even as None), and this one imports aiohttp:
@@ -265,11 +313,241 @@ def run_plan(
             "crawler.crawling.unchanged.SkipUnchanged": 890,
         }
         overrides["ITEM_PIPELINES"] = pipelines
+    return overrides
+
+
+def run_plan(
+    plan: Plan,
+    log_level: str = "WARNING",
+    settings: dict[str, Any] | None = None,
+    force: bool = False,
+    workers: int = 1,
+) -> RunResult:
+    """Run the plan's spiders over their stored pages; rows go into the archive, only
+    those that differ from the row they re-make (all of them with ``force``).
+
+    With ``workers`` above one, the pages are shared out between that many worker
+    processes (:func:`run_workers`), one run (one ``crawl_run``) between them."""
+    overrides = replay_settings(plan, log_level, settings, force)
+    shares = split(plan, workers)
+    with Progress("reextract", plan.total, "pages") as progress:
+        if len(shares) < 2:
+            return _run_here(plan, overrides, progress)
+        return run_workers(shares, overrides, progress)
+
+
+def _run_here(plan: Plan, overrides: dict[str, Any], progress: Progress) -> RunResult:
+    """The plan's spiders in this process, in one reactor."""
+    global _PLAN
+    from crawler.crawling.runner import run_spiders
+
     _PLAN = plan
+    plan.progress = progress
+    scrapy_logger = logging.getLogger("scrapy")
+    level = scrapy_logger.level  # ReplayMiddleware raises it for the run
     try:
-        with Progress("reextract", plan.total, "pages") as progress:
-            plan.progress = progress
-            return run_spiders(sorted(plan.pages), overrides)
+        return run_spiders(sorted(plan.pages), overrides)
     finally:
+        scrapy_logger.setLevel(level)
         plan.progress = None
         _PLAN = None
+
+
+def split(plan: Plan, workers: int) -> list[Plan]:
+    """The plan in ``workers`` shares of about the same size: each spider's pages cut into
+    contiguous runs, in the plan's order; shares left empty are dropped."""
+    count = max(1, workers)
+    shares = [Plan(plan.root) for _ in range(count)]
+    for spider, rows in plan.pages.items():
+        for number, share in enumerate(shares):
+            part = rows[len(rows) * number // count : len(rows) * (number + 1) // count]
+            if part:
+                share.pages[spider] = part
+    return [share for share in shares if share.pages]
+
+
+class _Relay(Progress):
+    """A worker's progress: a count in memory shared with the parent, which reads it and
+    draws the bar (no message per page, nor per tenth of a second)."""
+
+    def __init__(self, counter: Any) -> None:
+        super().__init__("reextract", enabled=False)
+        self.counter = counter
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        self.counter.value = self.done  # this worker alone writes it
+
+
+def _work(share: Plan, overrides: dict[str, Any], counter: Any, connection: Connection) -> None:
+    """A worker process: run its share, counting its pages in ``counter``; send the parent
+    the result or the exception that stopped it."""
+    try:
+        result = _run_here(share, overrides, _Relay(counter))
+    except BaseException as error:  # every failure goes to the parent
+        _tell(connection, ("error", error))
+    else:
+        _tell(connection, ("done", result))
+    finally:
+        connection.close()
+
+
+def _tell(connection: Connection, message: tuple[str, Any]) -> None:
+    """Send ``message`` to the parent, if it is still there to read it."""
+    try:
+        connection.send(message)
+    except OSError:  # the parent is gone; the rows are written all the same
+        return
+    except Exception as error:  # an exception that does not pickle
+        kind, value = message
+        connection.send((kind, RuntimeError(f"{type(value).__name__}: {value}; {error}")))
+
+
+@dataclass
+class _Worker:
+    number: int
+    share: Plan
+    process: Any
+    connection: Connection
+    counter: Any
+    result: RunResult | None = None
+    error: BaseException | None = None
+
+    def failure(self, count: int) -> str:
+        """Why this worker gave no result, in one line."""
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            try:
+                how = f"was killed by {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"was killed by signal {-code}"
+        elif code:
+            how = f"exited with status {code}"
+        else:
+            how = "ended without a result"
+        return (
+            f"worker {self.number} of {count} (pid {self.process.pid}, {self.share.total:,} "
+            f"pages) {how}: the rows it wrote are kept, its other pages are not re-parsed"
+        )
+
+
+def run_workers(shares: list[Plan], overrides: dict[str, Any], progress: Progress) -> RunResult:
+    """Each share in a worker process of its own, one run between them; the workers'
+    results merged into one.
+
+    The workers are forked once the spiders and the pipelines are imported, so each starts
+    at once; each writes its own files (their names carry its pid). The parent draws the
+    progress and waits. A terminal's Ctrl-C reaches the workers themselves (each shuts its
+    crawl down as a single process does), so the parent ignores SIGINT meanwhile; a SIGTERM
+    sent to the parent is passed on to them. A worker that dies is named in the result's
+    ``failures``, the others' results stand."""
+    import gc
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    from crawler.archive.writer import check_writable
+    from crawler.pipelines.archive import new_run_id
+
+    overrides = {**overrides, "CRAWLER_RUN_ID": overrides.get("CRAWLER_RUN_ID") or new_run_id()}
+    check_writable(shares[0].root)
+    _preload(overrides)
+    context = multiprocessing.get_context("fork")
+    workers: list[_Worker] = []
+    gc.freeze()  # the workers' collections leave the parent's objects (and pages) alone
+    try:
+        for number, share in enumerate(shares, 1):
+            receive, send = context.Pipe(duplex=False)
+            counter = context.RawValue("q", 0)
+            process = context.Process(
+                target=_work, args=(share, overrides, counter, send), name=f"reextract-{number}"
+            )
+            process.start()
+            send.close()
+            workers.append(_Worker(number, share, process, receive, counter))
+    finally:
+        gc.unfreeze()
+
+    def forward(signum: int, _frame: Any) -> None:
+        for worker in workers:
+            if worker.process.is_alive():
+                os.kill(worker.process.pid, signum)
+
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, forward)
+    try:
+        live = {worker.connection: worker for worker in workers}
+        while live:
+            for ready in wait(list(live), timeout=0.1):
+                worker = live[ready]  # type: ignore[index]
+                try:
+                    kind, value = worker.connection.recv()
+                except EOFError:
+                    del live[worker.connection]
+                    continue
+                if kind == "done":
+                    worker.result = value
+                else:
+                    worker.error = value
+            progress.advance(sum(worker.counter.value for worker in workers) - progress.done)
+        for worker in workers:
+            worker.process.join()
+    finally:
+        signal.signal(signal.SIGINT, before[0])
+        signal.signal(signal.SIGTERM, before[1])
+    for worker in workers:
+        if worker.error is not None:
+            raise worker.error
+    merged = merge_results(
+        overrides["CRAWLER_RUN_ID"], [w.result for w in workers if w.result is not None]
+    )
+    merged.failures = [w.failure(len(workers)) for w in workers if w.result is None]
+    return merged
+
+
+def _preload(overrides: dict[str, Any]) -> None:
+    """Import, before the fork, what every worker would import for itself once running."""
+    import pyarrow.dataset  # noqa: F401 - the unchanged check reads rows (and pandas)
+    from scrapy.utils.misc import load_object
+
+    from crawler.crawling.runner import project_settings
+
+    settings = project_settings(overrides)
+    for name in ("ITEM_PIPELINES", "SPIDER_MIDDLEWARES", "EXTENSIONS"):
+        for path, order in settings.getwithbase(name).items():
+            if order is not None:
+                load_object(path)
+
+
+_HIGHEST = frozenset({"elapsed_time_seconds", "memusage/max", "memusage/startup"})
+"""Stats that are not counts: of several workers', the highest is the run's."""
+
+
+def merge_results(run_id: str, parts: list[RunResult]) -> RunResult:
+    """The workers' results as one run's: each spider's stats added up (counts summed,
+    the earliest start, the latest finish, the highest of :data:`_HIGHEST`), and its
+    reason ``finished`` only if every worker's spider finished."""
+    from crawler.crawling.runner import RunResult, SpiderResult
+
+    merged: dict[str, SpiderResult] = {}
+    for part in parts:
+        for spider in part.spiders:
+            into = merged.get(spider.spider)
+            if into is None:
+                merged[spider.spider] = SpiderResult(spider.spider, spider.reason, {**spider.stats})
+                continue
+            if into.reason == "finished":
+                into.reason = spider.reason
+            for key, value in spider.stats.items():
+                into.stats[key] = _merged(key, into.stats.get(key), value)
+            into.stats["finish_reason"] = into.reason
+    return RunResult(run_id, [merged[name] for name in sorted(merged)])
+
+
+def _merged(key: str, old: Any, new: Any) -> Any:
+    if old is None:
+        return new
+    if isinstance(new, datetime) and isinstance(old, datetime):
+        return min(old, new) if key == "start_time" else max(old, new)
+    numbers = isinstance(old, int | float) and isinstance(new, int | float)
+    if numbers and not isinstance(old, bool) and not isinstance(new, bool):
+        return max(old, new) if key in _HIGHEST else old + new
+    return old

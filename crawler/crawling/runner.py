@@ -67,10 +67,12 @@ class SpiderResult:
 class RunResult:
     run_id: str
     spiders: list[SpiderResult]
+    failures: list[str] = field(default_factory=list)
+    """What went wrong outside every spider (a worker process that died), one line each."""
 
     @property
     def ok(self) -> bool:
-        return bool(self.spiders) and all(s.ok for s in self.spiders)
+        return bool(self.spiders) and all(s.ok for s in self.spiders) and not self.failures
 
     def stat(self, key: str) -> int:
         return sum(int(s.stats.get(key, 0) or 0) for s in self.spiders)
