@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.memory import tree_memory
 from bench.synthetic import COPY_STRIDE, SITES, build_archive, multiply_archive
 from crawler.items import sha256_hex
 
@@ -150,7 +151,7 @@ def run_timed(
 
         def sample() -> None:
             while not done.wait(0.1):
-                tree[0] = max(tree[0], tree_pss(process.pid))
+                tree[0] = max(tree[0], tree_memory(process.pid)["pss"] / 1024)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -162,29 +163,6 @@ def run_timed(
     lines = err.read_text(errors="replace").strip().splitlines()
     peak = int(rss.read_text().split()[-1]) if timer else usage.ru_maxrss
     return seconds, peak / 1024, process.returncode, lines[-1] if lines else "", tree[0]
-
-
-def tree_pss(root: int) -> float:
-    """The PSS in MiB of process ``root`` and all its descendants now (0 if unknown)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total = 0
-    todo = [root]
-    while todo:
-        pid = todo.pop()
-        todo += children.get(pid, [])
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
 
 
 def accepts(command: list[str], name: str, words: list[str]) -> bool:
