@@ -67,6 +67,25 @@ def plant(root: Path, kind: str, site: str = "qdnd.vn") -> Path:
     return bad
 
 
+def plant_other_writer(root: Path, site: str = "qdnd.vn") -> tuple[str, pa.Table]:
+    """A file of one new article as another writer (Polars, Spark) spells the types:
+    large strings and lists, milliseconds, a zone written "+00:00". Its URL and row."""
+    first = first_file(root, site)
+    url = "https://example.vn/other-writer"
+    row = pq.read_table(first).slice(0, 1)
+    row = row.set_column(0, "url", pa.array([url], pa.large_string()))
+    row = row.set_column(1, "url_key", pa.array([hashlib.sha256(url.encode()).hexdigest()]))
+    for name, kind in (
+        ("authors", pa.large_list(pa.large_string())),
+        ("published_at", pa.timestamp("ms", "UTC")),
+        ("fetched_at", pa.timestamp("us", "+00:00")),
+    ):
+        index = row.schema.get_field_index(name)
+        row = row.set_column(index, name, row.column(name).cast(kind, safe=False))
+    pq.write_table(row, first.with_name("part-polars-1-00000.parquet"))
+    return url, row
+
+
 def tree(root: Path) -> dict[str, str]:
     return {
         path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
@@ -294,19 +313,7 @@ def test_other_spellings_of_the_same_types_are_read_not_refused(
     """Other writers (Polars, Spark) spell strings, lists and timestamps differently;
     every command reads such a file, and --quarantine leaves it."""
     root = shutil.copytree(clean, tmp_path / "archive")
-    table = pq.read_table(first_file(root))
-    url = "https://example.vn/other-writer"
-    row = table.slice(0, 1)
-    row = row.set_column(0, "url", pa.array([url], pa.large_string()))
-    row = row.set_column(1, "url_key", pa.array([hashlib.sha256(url.encode()).hexdigest()]))
-    for name, kind in (
-        ("authors", pa.large_list(pa.large_string())),
-        ("published_at", pa.timestamp("ms", "UTC")),
-        ("fetched_at", pa.timestamp("us", "+00:00")),
-    ):
-        index = row.schema.get_field_index(name)
-        row = row.set_column(index, name, row.column(name).cast(kind, safe=False))
-    pq.write_table(row, first_file(root).with_name("part-polars-1-00000.parquet"))
+    url, _ = plant_other_writer(root)
     status = main(["sql", "SELECT count(*) AS n FROM latest", "--archive", str(root), "--json"])
     assert status == 0 and json.loads(capsys.readouterr().out) == [{"n": ROWS + 1}]
     assert url in {r["url"] for r in read_table(root, columns=["url"]).to_pylist()}

@@ -449,25 +449,12 @@ def test_workers_read_other_writers_spellings(
 ) -> None:
     """A file written by another program (large strings and lists, milliseconds, a zone
     spelled "+00:00") is exported as the writer's own files are."""
-    import hashlib
     import shutil
 
-    import pyarrow as pa
+    from tests.test_bad_files import plant_other_writer
 
     root = shutil.copytree(archive, tmp_path / "archive")
-    first = sorted((root / "articles").rglob("*.parquet"))[0]
-    row = pq.read_table(first).slice(0, 1)
-    url = "https://example.vn/other-writer"
-    row = row.set_column(0, "url", pa.array([url], pa.large_string()))
-    row = row.set_column(1, "url_key", pa.array([hashlib.sha256(url.encode()).hexdigest()]))
-    for name, kind in (
-        ("authors", pa.large_list(pa.large_string())),
-        ("published_at", pa.timestamp("ms", "UTC")),
-        ("fetched_at", pa.timestamp("us", "+00:00")),
-    ):
-        index = row.schema.get_field_index(name)
-        row = row.set_column(index, name, row.column(name).cast(kind, safe=False))
-    pq.write_table(row, first.with_name("part-polars-1-00000.parquet"))
+    url, row = plant_other_writer(root)
     assert main(["export", "--archive", str(root)]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     other = [line for line in lines if line["url"] == url]
