@@ -83,7 +83,6 @@ class Term:
             return f'"{tokens[0]}" *'
         return '"' + " ".join(tokens) + '"'
 
-
     def tokens(self) -> list[str]:
         """The index's tokens for the term, in order (the tokenizer only folds them)."""
         return [token for word in self.words for token in _tokens(word)]
