@@ -948,8 +948,9 @@ def _words(terms: list[Term]) -> str:
     """The MATCH expression of the user's terms, limited to the text columns.
 
     The column filter is left out when no term has a token as long as a facet token
-    (every facet token is one of exactly that length): the terms cannot match in the
-    facets then, and the answer is the same, with the same scores (the facets weigh 0 in
+    (every facet token is one of exactly that length; the only prefix query, a lone CJK
+    character, starts none): the terms cannot match in the facets then, and the answer
+    is the same, with the same scores (the facets weigh 0 in
     bm25). It matters for speed: bm25 counts the articles holding each term over the
     whole index, and with a column filter FTS5 reads every position of every match to do
     so, where without it reads only the ids (about twice as fast).
