@@ -1003,7 +1003,7 @@ def _best(
 
     What still grows with the index is bm25's count of the articles holding each term
     (its IDF): FTS5 walks each term's whole posting list for it, once a query, whatever
-    the window (about 0.05 s per million articles holding a word, more for a phrase).
+    the window (0.04–0.08 s per million articles holding a word, more for a phrase).
     A query of several words found in most articles is therefore not flat in the size of
     the index; only a ranking function of our own, in C, could count them once (the
     built-in bm25 cannot be given the counts).
