@@ -505,3 +505,96 @@ def test_an_article_whose_publish_date_changed_has_one_doc_in_a_rebuild(
     assert [hits(archive, capsys, q) for q in ("carrier", "frigate", "tàu ngầm", "giang")] == (
         incremental
     )
+
+
+def test_a_date_window_is_each_sites_local_days_at_a_months_edge(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The window is a range of rowids (publish times) widened by a day: an article just
+    across a month's edge in UTC is found on its site's local day, east or west of UTC."""
+    from datetime import timedelta, timezone
+
+    from crawler.archive.search import store_zones, stored_zones
+
+    east = row(21, 0, "2025-01-31", "Tuần tra đầu tháng", "Tuần tra biên giới.", RUN2)
+    east["published_at"] = datetime(2025, 1, 31, 18, 30, tzinfo=UTC)  # 1 February in Hà Nội
+    west = row(22, 2, "2025-03-01", "Tuần tra cuối tháng", "Tuần tra bờ biển.", RUN2)
+    west["published_at"] = datetime(2025, 3, 1, 6, 0, tzinfo=UTC)
+    write(archive, [east, west], RUN2)
+    assert titles(archive, capsys, "tuần tra", "--since", "2025-01-01")
+    zones, default = stored_zones(archive) or ({}, None)
+    # bienphong.com.vn 11 hours west of UTC: 28 February there
+    store_zones(archive, {**zones, "bienphong.com.vn": timezone(timedelta(hours=-11))}, default)
+    month = ("tuần tra", "-n", "20")
+    february = titles(archive, capsys, *month, "--since", "2025-02-01", "--until", "2025-02-28")
+    assert sorted(february) == ["Tuần tra cuối tháng", "Tuần tra đầu tháng"]
+    assert titles(archive, capsys, *month, "--until", "2025-01-31") == []
+    assert titles(archive, capsys, *month, "--since", "2025-03-01", "--until", "2025-03-31") == [
+        "Tuần tra trên quần đảo Trường Sa"
+    ]
+    assert titles(archive, capsys, *month, "--since", "2025-02-28", "--until", "2025-02-28") == [
+        "Tuần tra cuối tháng"
+    ]
+
+
+def test_a_date_window_finds_articles_of_the_first_days_of_1970(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Their ids are not their publish times (those are below UNDATED_IDS)."""
+    early = row(23, 1, "1970-01-05", "Early drill", "A drill long ago.", RUN2)
+    undated = row(24, 1, "1970-01-05", "Undated drill", "A drill of no date.", RUN2)
+    undated["published_at"] = None
+    write(archive, [early, undated], RUN2)
+    assert sorted(titles(archive, capsys, "drill", "-n", "20")) == [
+        "Early drill",
+        "Navy drill",
+        "Undated drill",
+    ]
+    for window in (
+        ("--since", "1970-01-05", "--until", "1970-01-05"),
+        ("--since", "1970-01-04", "--until", "1970-01-10"),
+        ("--until", "1970-01-06"),
+    ):
+        assert titles(archive, capsys, "drill", *window) == ["Early drill"]
+    assert titles(archive, capsys, "drill", "--since", "1970-01-06", "--until", "1970-01-31") == []
+
+
+def test_a_broad_query_in_a_date_window_ranks_the_newest_matches_in_it(
+    archive: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "RANKED_AT_MOST", 1)
+    assert titles(archive, capsys, "tuần tra", "--until", "2025-03-31") == [
+        "Tuần tra trên quần đảo Trường Sa"
+    ]
+    assert titles(archive, capsys, "tuần tra", "--since", "2025-03-01", "-n", "5") == [
+        "Đồn biên phòng Đà Nẵng"
+    ]
+
+
+def test_a_word_spelled_as_a_facet_token_is_only_searched_in_the_text(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = search_module._token("s", "qdnd.vn")  # what every qdnd.vn article has in facets
+    assert titles(archive, capsys, token) == []
+    assert titles(archive, capsys, token.upper(), "--site", "qdnd.vn") == []
+    write(archive, [row(25, 1, "2025-02-02", "Hash", f"A hash: {token}.", RUN2)], RUN2)
+    assert titles(archive, capsys, "hash", token) == ["Hash"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [("tuần tra",), ("biển đảo", "--site", "qdnd"), ('"biển đảo"', "--since", "2023-01-01")],
+)
+def test_leaving_out_the_column_filter_keeps_the_scores(
+    archive: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    query: tuple[str, ...],
+) -> None:
+    assert search_module._words(parse_query(query[0])).startswith("(")
+    without = hits(archive, capsys, *query)
+    assert without and all(hit["score"] for hit in without)
+    monkeypatch.setattr(
+        search_module, "_words", lambda terms: "{title text} : (" + fts_query(terms) + ")"
+    )
+    assert hits(archive, capsys, *query) == without

@@ -17,7 +17,6 @@ from crawler.archive.compaction import (
     parse_month,
 )
 from crawler.archive.layout import lock_path
-from crawler.archive.schema import SCHEMA_VERSION
 from crawler.archive.views import ArchiveError, one_line, parquet_files
 from crawler.commands._common import SITE_HELP, CommandError, add_archive_option, print_json
 from crawler.exit_codes import EXIT_LOCKED
@@ -25,6 +24,8 @@ from crawler.runs.lock import LockHeld, run_lock
 
 
 def render(result: CompactResult) -> str:
+    from crawler.archive.schema import SCHEMA_VERSION  # imports pyarrow: not at every start
+
     data = result.as_dict()
     verb = "would rewrite" if result.dry_run else "rewrote"
     lines = [

@@ -78,10 +78,14 @@ class Term:
     def fts(self) -> str:
         """The term as FTS5 syntax: a quoted string of letters and digits (a prefix
         query for a lone CJK character, which the index holds at the start of bigrams)."""
-        tokens = [token for word in self.words for token in _tokens(word)]
+        tokens = self.tokens()
         if len(tokens) == 1 and len(tokens[0]) == 1 and _CJK_CHAR.match(tokens[0]):
             return f'"{tokens[0]}" *'
         return '"' + " ".join(tokens) + '"'
+
+    def tokens(self) -> list[str]:
+        """The index's tokens for the term, in order (the tokenizer only folds them)."""
+        return [token for word in self.words for token in _tokens(word)]
 
 
 def _tokens(word: str) -> list[str]:
