@@ -190,11 +190,14 @@ def test_a_scattered_partition_is_found() -> None:
     read every file for every chunk."""
     import numpy as np
 
-    from crawler.archive.export import scattered
+    from crawler.archive.export import cuts, scattered
 
     in_order = np.repeat(np.arange(10, dtype=np.int32), 100)
-    assert not scattered(in_order, 64)
-    assert scattered(np.tile(np.arange(10, dtype=np.int32), 100), 64)
+    assert not scattered(in_order, cuts(in_order, 128))  # cut between files
+    assert scattered(in_order, [*range(64, 1000, 64), 1000])  # most files read twice
+    back_and_forth = np.tile(np.arange(10, dtype=np.int32), 100)
+    assert scattered(back_and_forth, cuts(back_and_forth, 128))
+    assert not scattered(back_and_forth, [1000])  # one chunk reads each file once
 
 
 def test_chunks_are_cut_between_files() -> None:
@@ -464,3 +467,22 @@ def test_workers_read_other_writers_spellings(
     assert other[0]["authors"] == original["authors"]
     published = original["published_at"]
     assert other[0]["published_at"] == (published and published.astimezone(UTC).isoformat())
+
+
+def test_a_file_of_many_row_groups_is_read_in_part(archive: Path, tmp_path: Path) -> None:
+    """A compacted file holds many row groups: a chunk reads the rows it needs (only
+    their row groups), and they are the file's rows, whatever the slice."""
+    import pyarrow as pa
+
+    from crawler.archive.export_rows import read_file, record_schema
+
+    first = sorted((archive / "articles").rglob("*.parquet"))[0]
+    table = pq.read_table(first)
+    many = tmp_path / "many [groups].parquet"
+    pq.write_table(pa.concat_tables([table] * 5), many, row_group_size=7)
+    schema = record_schema()
+    whole = read_file(str(many), "qdnd.vn", schema)
+    assert whole.height == 5 * table.num_rows and whole["site"].unique().to_list() == ["qdnd.vn"]
+    for start, count in ((0, 3), (6, 2), (13, 20), (whole.height - 1, 1)):
+        part = read_file(str(many), "qdnd.vn", schema, start, count)
+        assert part.equals(whole.slice(start, count))

@@ -79,18 +79,30 @@ def record_schema() -> dict[str, pl.DataType]:
     return dict(frame.schema)
 
 
-def read_file(path: str, site: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Every row of one archive file in the record's columns and types: ``site`` added
-    (its directory holds it), a column the file lacks (``raw_ref`` before schema v2)
-    null. The path is a path, never a pattern (a ``[`` in it is a ``[``)."""
+def read_file(
+    path: str, site: str, schema: dict[str, pl.DataType], first: int = 0, count: int | None = None
+) -> pl.DataFrame:
+    """Rows ``first`` to ``first + count`` (all by default) of one archive file, in the
+    record's columns and types: ``site`` added (its directory holds it), a column the
+    file lacks (``raw_ref`` before schema v2) null. Only the row groups holding them are
+    read (a compacted file has many). The path is a path, never a pattern (a ``[`` in
+    it is a ``[``)."""
     import polars as pl
 
     try:
-        frame = pl.read_parquet(path, glob=False, hive_partitioning=False)
+        source = pl.scan_parquet(path, glob=False, hive_partitioning=False)
+        frame = source.slice(first, count).collect()
     except FileNotFoundError:
         raise ChunkError(path, "gone", gone=True) from None
     except Exception as error:  # polars' errors have no common base
         raise ChunkError(path, _one_line(error)) from None
+    stored = [(name, dtype) for name, dtype in schema.items() if name != "site"]
+    if list(frame.schema.items()) == stored:  # the writer's own file: as it is (a query
+        # over every column would cost more than reading the file)
+        where = list(schema).index("site")
+        return frame.insert_column(
+            where, pl.repeat(site, frame.height, dtype=pl.String, eager=True).alias("site")
+        )
     columns = []
     for name, dtype in schema.items():
         if name == "site":
@@ -122,15 +134,16 @@ def gather(chunk: Chunk, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     pieces = []
     for start, end in zip(starts, [*starts[1:], len(grouped)], strict=True):
         number = int(grouped[start])
-        frame = read_file(chunk.paths[number], chunk.sites[number], schema)
-        wanted = rows[by_file[start:end]]
-        first = int(wanted[0])
-        if int(wanted[-1]) >= frame.height:
+        wanted = rows[by_file[start:end]].astype(np.int64)
+        low, high = int(wanted.min()), int(wanted.max())
+        frame = read_file(chunk.paths[number], chunk.sites[number], schema, low, high - low + 1)
+        if frame.height <= high - low:
             raise ChunkError(chunk.paths[number], "fewer rows than the row index says")
-        if bool(np.all(wanted == np.arange(first, first + len(wanted)))):
-            pieces.append(frame.slice(first, len(wanted)))
+        wanted -= low
+        if bool(np.all(wanted == np.arange(wanted[0], wanted[0] + len(wanted)))):
+            pieces.append(frame.slice(int(wanted[0]), len(wanted)))
         else:
-            pieces.append(frame[pl.Series(wanted, dtype=pl.Int64)])
+            pieces.append(frame[pl.Series(wanted)])
     together = pl.concat(pieces) if len(pieces) > 1 else pieces[0]
     if bool(np.all(by_file == np.arange(len(by_file)))):
         return together
