@@ -345,6 +345,12 @@ def make(chunk: Chunk, schema: dict[str, pl.DataType]) -> Iterator[tuple[int, li
         frame = gather(chunk, schema)
         yield frame.height, formatted(frame, chunk.fmt, chunk.raw_cells)
         return
+    if len(chunk.files) <= 2 * chunk.run_rows:  # small enough to sort at once: no spill
+        frame = gather(chunk, schema)  # each file read once
+        for start in range(0, frame.height, chunk.size):
+            piece = frame.slice(start, chunk.size)
+            yield piece.height, formatted(piece, chunk.fmt, chunk.raw_cells)
+        return
     with tempfile.TemporaryDirectory(prefix="crawler-export-") as scratch:
         for frame in runs(chunk, schema, scratch):
             yield frame.height, formatted(frame, chunk.fmt, chunk.raw_cells)
