@@ -11,13 +11,12 @@ and no others'.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -201,43 +200,39 @@ def test_compaction_checks_its_plan_and_changes_nothing_when_it_does_not_add_up(
     assert snapshot(root / "articles") == before
 
 
+def _lose_a_row(tables: list[pa.Table]) -> list[pa.Table]:
+    return [tables[0].slice(1), *tables[1:]]
+
+
+def _last_row_first(tables: list[pa.Table]) -> list[pa.Table]:
+    whole = pa.concat_tables(tables)
+    return [pa.concat_tables([whole.slice(whole.num_rows - 1), whole.slice(0, whole.num_rows - 1)])]
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [(_lose_a_row, "expected"), (_last_row_first, "do not hold the rows chosen, in order")],
+    ids=["a row lost", "rows out of order"],
+)
 def test_compaction_reads_back_each_partition_before_swapping_it_in(
-    base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    base: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    spoil: Callable[[list[pa.Table]], list[pa.Table]],
+    message: str,
 ) -> None:
+    """What was written is read back, its rows and their order, before it replaces the
+    partition: a write that lost a row or moved one changes nothing."""
     root = shutil.copytree(base, tmp_path / "archive")
     add_newer_versions(root)
     before = snapshot(root / "articles")
     real_write = compact_module._write
 
-    def lossy_write(groups: Iterable[pa.Table], *args: Any) -> list[Path]:
-        tables = iter(groups)  # loses a row of every partition
-        return real_write(itertools.chain([next(tables).slice(1)], tables), *args)
+    def spoiled_write(groups: Iterable[pa.Table], *args: Any) -> list[Path]:
+        return real_write(spoil(list(groups)), *args)
 
-    monkeypatch.setattr(compact_module, "_write", lossy_write)
-    with pytest.raises(CheckFailed, match="expected"):
-        compact(root)
-    assert snapshot(root / "articles") == before
-    assert not (root / "_compact").exists()
-
-
-def test_compaction_reads_back_the_order_of_each_partition_before_swapping_it_in(
-    base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root = shutil.copytree(base, tmp_path / "archive")
-    add_newer_versions(root)
-    before = snapshot(root / "articles")
-    real_write = compact_module._write
-
-    def shuffled_write(groups: Iterable[pa.Table], *args: Any) -> list[Path]:
-        tables = list(groups)  # the right rows, the last one first
-        whole = pa.concat_tables(tables)
-        moved = pa.concat_tables(
-            [whole.slice(whole.num_rows - 1), whole.slice(0, whole.num_rows - 1)]
-        )
-        return real_write([moved], *args)
-
-    monkeypatch.setattr(compact_module, "_write", shuffled_write)
-    with pytest.raises(CheckFailed, match="do not hold the rows chosen, in order"):
+    monkeypatch.setattr(compact_module, "_write", spoiled_write)
+    with pytest.raises(CheckFailed, match=message):
         compact(root)
     assert snapshot(root / "articles") == before
     assert not (root / "_compact").exists()
