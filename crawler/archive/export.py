@@ -328,7 +328,7 @@ def _here(
             raise _failure(root, error.path, error.reason, error.gone) from None
 
 
-Pieces = Callable[[int | None], Iterator[tuple[int, Sequence[bytes | memoryview] | None]]]
+PieceSource = Callable[[int | None], Iterator[tuple[int, Sequence[bytes | memoryview] | None]]]
 """The export's pieces in order, given where workers may write them (see
 :meth:`_Workers.pieces`)."""
 
@@ -464,7 +464,7 @@ class _Workers:
 @contextmanager
 def _made(
     root: Path | str, filters: Filters, fmt: str, raw_cells: bool = False
-) -> Iterator[tuple[int, Pieces]]:
+) -> Iterator[tuple[int, PieceSource]]:
     """The export's number of rows, and its pieces in output order: each one's number
     of rows and its bytes (JSON or CSV lines, or an Arrow IPC stream), or None if a
     worker wrote them to the descriptor given."""

@@ -95,7 +95,9 @@ def read_file(
     except FileNotFoundError:
         raise ChunkError(path, "gone", gone=True) from None
     except Exception as error:  # polars' errors have no common base
-        raise ChunkError(path, _one_line(error)) from None
+        from crawler.archive.views import one_line
+
+        raise ChunkError(path, one_line(error)) from None
     stored = [(name, dtype) for name, dtype in schema.items() if name != "site"]
     if list(frame.schema.items()) == stored:  # the writer's own file: as it is (a query
         # over every column would cost more than reading the file)
@@ -114,11 +116,6 @@ def read_file(
         else:  # another writer's spelling: large strings, ms, a zone "+00:00" …
             columns.append(pl.col(name).cast(dtype))
     return frame.select(columns)
-
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
-    return text if len(text) <= 400 else text[:397] + "..."
 
 
 def gather(chunk: Chunk, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -365,7 +362,7 @@ def serve(connection: Connection, schema: dict[str, Any], output: int | None) ->
     ``("piece", rows, size)`` and its bytes. Each chunk ends with ``("end",)``; a file that
     cannot be read is ``("error", path, reason, gone)`` and a failed write ``("oserror",
     errno, text)``. ``None`` ends the worker."""
-    from crawler.archive.views import give_back_memory
+    from crawler.archive.views import give_back_memory, one_line
 
     waiting: list[Any] = []  # chunks received while waiting for a turn to write
 
@@ -397,7 +394,8 @@ def serve(connection: Connection, schema: dict[str, Any], output: int | None) ->
         except OSError as error:
             connection.send(("oserror", error.errno, error.strerror or str(error)))
         except Exception as error:  # told to the export, which fails with it
-            connection.send(("error", "", f"{type(error).__name__}: {_one_line(error)}", False))
+            reason = f"{type(error).__name__}: {one_line(error)}"
+            connection.send(("error", "", reason, False))
 
 
 def work(argv: Sequence[str]) -> None:
