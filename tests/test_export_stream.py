@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -12,6 +13,7 @@ import pytest
 
 from bench.synthetic import build_archive
 from crawler.archive import RECORD_COLUMNS, ArchiveWriter, read_table
+from crawler.archive.export_rows import Chunk
 from crawler.cli import main
 
 
@@ -138,13 +140,18 @@ def test_chunks_of_any_size_give_the_same_bytes(
     from crawler.archive import export
 
     outputs = []
-    for chunk, workers, inline, scattered, run, batch in (
-        (10**6, 2, 10**9, 3, 4096, 128),  # one chunk a partition, made here
-        (7, 2, 0, 10**6, 4096, 128),  # chunks of 7 rows by two workers, never in runs
-        (1, 3, 0, 10**6, 4096, 128),  # a row at a time by three workers
-        (7, 2, 0, 0, 5, 2),  # every partition in runs of 5 rows, merged 2 at a time
-        (3, 1, 10**9, 0, 10**6, 1),  # one run a partition, chunks of 3, made here
+    for chunk, workers, inline, scattered, run, batch, ahead in (
+        (10**6, 2, 10**9, 3, 4096, 128, 2),  # one chunk a partition, made here
+        (7, 2, 0, 10**6, 4096, 128, 2),  # chunks of 7 rows by two workers, never in runs
+        (1, 3, 0, 10**6, 4096, 128, 2),  # a row at a time by three workers
+        (7, 2, 0, 0, 5, 2, 2),  # every partition in runs of 5 rows, merged 2 at a time
+        (3, 1, 10**9, 0, 10**6, 1, 2),  # one run a partition, chunks of 3, made here
+        # a third of the partitions made ahead of their turn, between chunks in turn
+        (7, 2, 0, 1.2, 5, 2, 2),
+        (7, 3, 0, 1.2, 4096, 128, 1),
+        (2, 2, 0, 1.2, 4096, 128, 3),
     ):
+        monkeypatch.setattr(export, "AHEAD_PARTITIONS", ahead)
         monkeypatch.setattr(export, "CHUNK_ROWS", chunk)
         monkeypatch.setattr(export, "WORKERS", workers)
         monkeypatch.setattr(export, "INLINE_ROWS", inline)
@@ -165,13 +172,15 @@ def test_workers_write_the_file_as_this_process_does(
     archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
 ) -> None:
     """Worker processes write their chunks straight into the output file, each in its
-    turn (or send them back, for Parquet): the file is the one made without them."""
+    turn (or send them back, for Parquet), and the partitions made ahead of their turn
+    are copied in: the file is the one made without them."""
     from crawler.archive import export
 
     made = []
     for inline in (10**9, 0):
         monkeypatch.setattr(export, "INLINE_ROWS", inline)
         monkeypatch.setattr(export, "CHUNK_ROWS", 4)
+        monkeypatch.setattr(export, "SCATTERED", 1.2)  # some partitions made ahead
         target = tmp_path / f"out {inline} [x].{fmt}"
         argv = ["export", "--archive", str(archive), "--format", fmt, "-o", str(target)]
         assert main([*argv, *(["--excel"] if fmt == "csv" else [])]) == 0
@@ -409,11 +418,16 @@ def test_a_file_gone_after_the_plan_is_said_in_one_line(
     planned = export.chunks
 
     def chunks_then_delete(*args: object, **kwargs: object) -> object:
-        todo = planned(*args, **kwargs)  # type: ignore[arg-type]
-        first = next(todo)
-        Path(first.paths[0]).unlink()
-        yield first
-        yield from todo
+        todo, ahead = planned(*args, **kwargs)  # type: ignore[arg-type]
+
+        def deleting() -> Iterator[Chunk | None]:
+            first = next(todo)
+            assert first is not None
+            Path(first.paths[0]).unlink()
+            yield first
+            yield from todo
+
+        return deleting(), ahead
 
     monkeypatch.setattr(export, "chunks", chunks_then_delete)
     target = tmp_path / "out.jsonl"
@@ -469,12 +483,19 @@ def test_workers_read_other_writers_spellings(
     assert other[0]["published_at"] == (published and published.astimezone(UTC).isoformat())
 
 
-def test_a_file_of_many_row_groups_is_read_in_part(archive: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("whole_file_bytes", [0, 1 << 30])
+def test_a_file_of_many_row_groups_is_read_in_part(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, whole_file_bytes: int
+) -> None:
     """A compacted file holds many row groups: a chunk reads the rows it needs (only
-    their row groups), and they are the file's rows, whatever the slice."""
+    their row groups, from a large file), and they are the file's rows, whatever the
+    slice and whether the file was read whole."""
     import pyarrow as pa
 
+    from crawler.archive import export_rows
     from crawler.archive.export_rows import read_file, record_schema
+
+    monkeypatch.setattr(export_rows, "WHOLE_FILE_BYTES", whole_file_bytes)
 
     first = sorted((archive / "articles").rglob("*.parquet"))[0]
     table = pq.read_table(first)

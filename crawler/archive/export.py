@@ -28,7 +28,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, tzinfo
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
 from crawler.archive.export_rows import Chunk, ChunkError
 from crawler.archive.views import NEWEST_FIRST, ArchiveReadError, sql_string
@@ -56,6 +56,9 @@ WORKERS = max(2, min(4, os.cpu_count() or 2))
 WORKER_ENVIRONMENT = {"POLARS_MAX_THREADS": "1"}
 AHEAD = 2
 """Chunks given to each worker before its first one is written."""
+AHEAD_PARTITIONS = 2
+"""Scattered partitions made ahead of their turn (or being made) at a time: their text
+waits on disk (at ten million rows, about 300 MB a partition as JSON)."""
 INLINE_ROWS = 20_000
 """An export of at most this many rows is made in this process (a worker's start-up,
 about a second, would cost more than it saves)."""
@@ -234,9 +237,48 @@ def scattered(files: np.ndarray, ends: Sequence[int]) -> bool:
     return reads > SCATTERED * len(np.unique(files))
 
 
-def chunks(found: Plan, spool: IO[bytes], fmt: str, raw_cells: bool) -> Iterator[Chunk]:
-    """The export's chunks in output order, each naming only the files it reads."""
+@dataclass(frozen=True)
+class Part:
+    """A partition of the order: where its rows start in the spool, how many, and
+    where its chunks end (None: it is scattered, one chunk sorted in runs)."""
+
+    start: int
+    rows: int
+    ends: list[int] | None
+
+
+def layout(found: Plan, spool: IO[bytes]) -> list[Part]:
+    """The partitions of :func:`plan`'s spool, read through once: known before any chunk
+    is made, a scattered partition can be made ahead of its turn."""
+    parts = []
+    start = 0
+    for files, _ in partitions(spool, found.parts):
+        ends = cuts(files, CHUNK_ROWS)
+        parts.append(Part(start, len(files), None if scattered(files, ends) else ends))
+        start += len(files)
+    return parts
+
+
+def chunks(
+    found: Plan, spool: IO[bytes], fmt: str, raw_cells: bool
+) -> tuple[Iterator[Chunk | None], Iterator[Chunk]]:
+    """The export's chunks in output order, each naming only the files it reads, with
+    None in the place of each scattered partition; and the scattered partitions' chunks,
+    in the same order (they are made ahead of their turn, see :class:`_Workers`)."""
     import numpy as np
+
+    parts = layout(found, spool)
+
+    def read(part: Part) -> tuple[np.ndarray, np.ndarray]:
+        wanted = 8 * part.rows
+        data = bytearray()
+        while len(data) < wanted:
+            piece = os.pread(spool.fileno(), wanted - len(data), 8 * part.start + len(data))
+            if not piece:
+                raise ArchiveReadError("the export's order was cut short: run it again")
+            data += piece
+        pairs = np.frombuffer(bytes(data), np.int32).reshape(-1, 2)
+        return pairs[:, 0], pairs[:, 1]
 
     def chunk(files: np.ndarray, rows: np.ndarray, spread: bool) -> Chunk:
         numbers, local = np.unique(files, return_inverse=True)
@@ -253,15 +295,23 @@ def chunks(found: Plan, spool: IO[bytes], fmt: str, raw_cells: bool) -> Iterator
             MERGE_BATCH,
         )
 
-    for files, rows in partitions(spool, found.parts):
-        ends = cuts(files, CHUNK_ROWS)
-        if scattered(files, ends):
-            yield chunk(files, rows, True)
-            continue
-        start = 0
-        for end in ends:
-            yield chunk(files[start:end], rows[start:end], False)
-            start = end
+    def in_order() -> Iterator[Chunk | None]:
+        for part in parts:
+            if part.ends is None:
+                yield None
+                continue
+            files, rows = read(part)
+            start = 0
+            for end in part.ends:
+                yield chunk(files[start:end], rows[start:end], False)
+                start = end
+
+    def ahead() -> Iterator[Chunk]:
+        for part in parts:
+            if part.ends is None:
+                yield chunk(*read(part), True)
+
+    return in_order(), ahead()
 
 
 def cuts(files: np.ndarray, size: int) -> list[int]:
@@ -314,34 +364,45 @@ def _failure(root: Path | str, path: str, reason: str, gone: bool) -> Exception:
     return BadArchiveFile(root, path, f"unreadable ({reason})")
 
 
-def _here(
-    root: Path | str, todo: Iterator[Chunk]
-) -> Iterator[tuple[int, Sequence[bytes | memoryview] | None]]:
-    """Make the chunks in this process."""
+Pieces = Iterator[tuple[int, Sequence[bytes | memoryview] | None]]
+"""An export's pieces in order: each one's number of rows, and its bytes (JSON or CSV
+lines, or an Arrow IPC stream), or None when they were written to the output already."""
+
+
+def _here(root: Path | str, todo: Iterator[Chunk | None], ahead: Iterator[Chunk]) -> Pieces:
+    """Make the chunks in this process, each in its turn."""
     from crawler.archive.export_rows import make, record_schema
 
     schema = record_schema()
     for chunk in todo:
         try:
-            yield from make(chunk, schema)
+            yield from make(next(ahead) if chunk is None else chunk, schema)
         except ChunkError as error:
             raise _failure(root, error.path, error.reason, error.gone) from None
 
 
-PieceSource = Callable[[int | None], Iterator[tuple[int, Sequence[bytes | memoryview] | None]]]
+PieceSource = Callable[[int | None], Pieces]
 """The export's pieces in order, given where workers may write them (see
 :meth:`_Workers.pieces`)."""
 
 
 class _Workers:
-    """Worker processes (``python -m crawler.archive.export_rows``), each given chunks in
-    turn, and sharing ``output`` (a descriptor) when there is one; their pieces are
-    read back in the chunks' order."""
+    """Worker processes (``python -m crawler.archive.export_rows``) that make the chunks
+    and share ``output`` (a descriptor) when there is one.
+
+    A chunk is made in its turn: its worker writes it to the output when the chunks
+    before it are written (or sends it back here). A scattered partition, which one
+    worker sorts alone and which takes as long as many chunks, is made *ahead* of its
+    turn into a file of :attr:`scratch`, while the other workers go on with the chunks
+    before it; it is copied into the output when its turn comes. At most
+    :data:`AHEAD_PARTITIONS` are made or waiting at a time (disk for a few partitions'
+    text), and one worker at least is kept on the chunks in turn."""
 
     def __init__(self, count: int, output: int | None) -> None:
         import socket
         import subprocess
         import sys
+        import tempfile
         from multiprocessing.connection import Connection
 
         import crawler
@@ -354,6 +415,8 @@ class _Workers:
         from crawler.archive.export_rows import record_schema
 
         schema = record_schema()
+        self.output = output
+        self.scratch = tempfile.mkdtemp(prefix="crawler-export-")
         self._buffer = bytearray()
         self.connections: list[Connection] = []
         self.processes: list[subprocess.Popen[bytes]] = []
@@ -378,47 +441,125 @@ class _Workers:
             raise
 
     def pieces(
-        self, root: Path | str, todo: Iterator[Chunk]
-    ) -> Iterator[tuple[int, Sequence[bytes | memoryview] | None]]:
-        """The pieces of every chunk of ``todo``, in order: each one's rows, and its
-        bytes; or None when the worker wrote them to the output (each writes when its
-        piece is next)."""
-        given: deque[int] = deque()  # the worker of each chunk given and not yet read
-        turn = 0
+        self, root: Path | str, todo: Iterator[Chunk | None], ahead: Iterator[Chunk] | None = None
+    ) -> Pieces:
+        """The pieces of every chunk of ``todo``, in order; each None in it is the next
+        chunk of ``ahead`` (a scattered partition), made ahead of its turn."""
+        from multiprocessing.connection import wait
 
-        def give() -> bool:
-            nonlocal turn
-            chunk = next(todo, None)
-            if chunk is None:
-                return False
-            self.connections[turn].send(chunk)
-            given.append(turn)
-            turn = (turn + 1) % len(self.connections)
-            return True
+        ahead = ahead or iter(())
+        workers = range(len(self.connections))
+        owned: list[deque[int]] = [deque() for _ in workers]  # places given, in turn
+        making: list[int | None] = [None for _ in workers]  # the partition made ahead
+        reserved: list[tuple[int, Chunk] | None] = [None for _ in workers]  # made next
+        made: dict[int, list[tuple[int, int]]] = {}  # partitions made ahead: their pieces
+        places: dict[int, int] = {}  # the place in turn of each partition ahead: its number
+        ready: dict[int, tuple[int, int, bool]] = {}  # places made: worker, rows, last
+        numbered = marked = taken = 0  # places numbered, Nones among them, partitions taken
+        turn = 0  # the place written next
+        told = -1  # the place whose worker was told to write it
+        todo_left = ahead_left = True
+        end = Chunk([], [], cast("np.ndarray", None), cast("np.ndarray", None), "")
 
-        while len(given) < AHEAD * len(self.connections) and give():
-            pass
-        while given:
-            worker = given.popleft()
-            connection = self.connections[worker]
-            while True:
+        def on_ordinary(worker: int) -> bool:
+            return making[worker] is None and reserved[worker] is None
+
+        def dispatch() -> None:
+            nonlocal numbered, marked, taken, todo_left, ahead_left
+            # A partition ahead, to a worker that makes it once its chunks are written;
+            # one worker at least is left on the chunks in turn.
+            while ahead_left:
+                held = len(made) + sum(m is not None for m in making)
+                held += sum(r is not None for r in reserved)
+                free = [w for w in workers if on_ordinary(w)]
+                kept = 1 if todo_left and len(workers) > 1 else 0
+                if held >= AHEAD_PARTITIONS or len(free) <= kept:
+                    break
+                chunk = next(ahead, None)
+                if chunk is None:
+                    ahead_left = False
+                    break
+                worker = min(free, key=lambda w: len(owned[w]))
+                reserved[worker] = (taken, chunk)
+                taken += 1
+            for worker in workers:
+                waiting = reserved[worker]
+                if waiting is not None and not owned[worker]:
+                    number, chunk = waiting
+                    path = os.path.join(self.scratch, str(number))
+                    self.connections[worker].send(("ahead", number, chunk, path))
+                    making[worker], reserved[worker] = number, None
+            # Chunks in turn to the others, fewest first; none past the place of a
+            # partition no worker has yet (whoever takes it must first write its chunks).
+            while todo_left and marked <= taken:
+                free = [w for w in workers if on_ordinary(w) and len(owned[w]) < AHEAD]
+                if not free:
+                    return
+                chunk = next(todo, end)
+                if chunk is end:
+                    todo_left = False
+                elif chunk is None:
+                    places[numbered] = marked
+                    marked += 1
+                    numbered += 1
+                else:
+                    worker = min(free, key=lambda w: len(owned[w]))
+                    self.connections[worker].send(("chunk", numbered, chunk))
+                    owned[worker].append(numbered)
+                    numbered += 1
+
+        dispatch()
+        while todo_left or turn < numbered:
+            number = places.get(turn)
+            if number is not None and number in made:
+                del places[turn]
+                yield from self._copied(number, made.pop(number))
+                turn += 1
+                dispatch()
+                continue
+            if turn in ready and told != turn:
+                self.connections[ready[turn][0]].send("go")
+                told = turn
+            for connection in wait(self.connections):
+                worker = self.connections.index(cast("Connection", connection))
                 message = self._receive(worker)
                 kind = message[0]
-                if kind == "end":
-                    break
                 if kind == "ready":
-                    connection.send("go")
-                    if self._receive(worker)[0] == "written":
-                        yield message[1], None
-                        continue
-                    raise self._stopped(worker)
-                if kind == "piece":
-                    yield message[1], [self._bytes(connection, message[2])]
-                    continue
-                if kind == "oserror":
+                    _, place, rows, last = message
+                    ready[place] = (worker, rows, last)
+                elif kind in ("written", "piece"):
+                    _, rows, last = ready.pop(turn)
+                    told = -1
+                    if kind == "written":
+                        yield rows, None
+                    else:
+                        yield rows, [self._bytes(self.connections[worker], message[1])]
+                    if last:
+                        owned[worker].popleft()
+                        turn += 1
+                elif kind == "made":
+                    made[message[1]] = message[2]
+                    making[worker] = None
+                elif kind == "oserror":
                     raise OSError(message[1], message[2])
-                raise _failure(root, *message[1:])
-            give()
+                else:
+                    raise _failure(root, *message[1:])
+            dispatch()
+
+    def _copied(self, number: int, pieces: list[tuple[int, int]]) -> Pieces:
+        """The pieces of a partition made ahead, from its file: copied into the output
+        (by the kernel), or read back."""
+        path = os.path.join(self.scratch, str(number))
+        with open(path, "rb") as source:
+            for rows, size in pieces:
+                if self.output is None:
+                    yield rows, [source.read(size)]
+                    continue
+                left = size
+                while left:
+                    left -= os.sendfile(self.output, source.fileno(), None, left)
+                yield rows, None
+        os.unlink(path)
 
     def _bytes(self, connection: Connection, size: int) -> memoryview:
         """A piece's bytes, into a buffer kept from piece to piece (a new one each time
@@ -446,6 +587,7 @@ class _Workers:
         return ArchiveReadError(f"export worker {process.pid} stopped (exit status {status})")
 
     def close(self) -> None:
+        import shutil
         import subprocess
 
         for connection in self.connections:
@@ -459,6 +601,7 @@ class _Workers:
                 process.wait()
         for connection in self.connections:
             connection.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 @contextmanager
@@ -475,15 +618,15 @@ def _made(
     with tempfile.TemporaryFile(prefix="crawler-export-") as spool:
         found = _with_export_connection(root, lambda con: plan(con, root, filters, spool))
         give_back_memory()  # what DuckDB's sort held
-        todo = chunks(found, spool, fmt, raw_cells)
+        todo, ahead = chunks(found, spool, fmt, raw_cells)
         if found.total <= INLINE_ROWS or WORKERS < 2:
-            yield found.total, lambda output: _here(root, todo)
+            yield found.total, lambda output: _here(root, todo, ahead)
             return
         started: list[_Workers] = []
 
-        def pieces(output: int | None) -> Iterator[tuple[int, Sequence[bytes | memoryview] | None]]:
+        def pieces(output: int | None) -> Pieces:
             started.append(_Workers(WORKERS, output))
-            return started[-1].pieces(root, todo)
+            return started[-1].pieces(root, todo, ahead)
 
         try:
             yield found.total, pieces
