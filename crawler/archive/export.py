@@ -366,7 +366,8 @@ def _failure(root: Path | str, path: str, reason: str, gone: bool) -> Exception:
 
 Pieces = Iterator[tuple[int, Sequence[bytes | memoryview] | None]]
 """An export's pieces in order: each one's number of rows, and its bytes (JSON or CSV
-lines, or an Arrow IPC stream), or None when they were written to the output already."""
+lines, or a Parquet file of one row group), or None when they were written to the
+output already."""
 
 
 def _here(root: Path | str, todo: Iterator[Chunk | None], ahead: Iterator[Chunk]) -> Pieces:
@@ -609,7 +610,7 @@ def _made(
     root: Path | str, filters: Filters, fmt: str, raw_cells: bool = False
 ) -> Iterator[tuple[int, PieceSource]]:
     """The export's number of rows, and its pieces in output order: each one's number
-    of rows and its bytes (JSON or CSV lines, or an Arrow IPC stream), or None if a
+    of rows and its bytes (JSON or CSV lines, or a Parquet file), or None if a
     worker wrote them to the descriptor given."""
     import tempfile
 
@@ -740,24 +741,30 @@ def export_parquet(
 ) -> int:
     """Export the archive as one flat Parquet file at ``target``: the record's columns
     with the archive's types (``site`` a column); return the number of rows. A row group
-    holds rows of one partition."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    holds rows of one partition. The workers encode the row groups, each a Parquet file
+    of its own, and they are joined here (:mod:`crawler.archive.parquet_join`)."""
+    import polars as pl
 
-    from crawler.archive.export_rows import arrow_schema
-    from crawler.archive.writer import COMPRESSION
+    from crawler.archive.export_rows import parquet_part, record_schema
+    from crawler.archive.parquet_join import MAGIC, Footer, split
 
     filters = Filters(sites, since, until, all_versions, zones, default_zone)
+    footer = Footer(split(parquet_part(pl.DataFrame(schema=record_schema()))[0])[1])
     written = 0
     with (
-        _made(root, filters, "parquet") as (total, streams),
+        _made(root, filters, "parquet") as (total, parts),
         Progress("export", total, "rows") as progress,
-        pq.ParquetWriter(target, arrow_schema(), compression=COMPRESSION) as writer,
+        open(target, "wb") as sink,
     ):
-        for rows, stream in streams(None):
-            assert stream is not None  # it comes back here to be written
-            whole = stream[0] if len(stream) == 1 else b"".join(stream)
-            writer.write_table(pa.ipc.open_stream(pa.py_buffer(whole)).read_all())
+        sink.write(MAGIC)
+        at = len(MAGIC)
+        for rows, part in parts(None):
+            assert part is not None  # it comes back here to be joined
+            pages, tail = split(part[0] if len(part) == 1 else b"".join(part))
+            sink.write(pages)
+            footer.add(tail, at - len(MAGIC))
+            at += len(pages)
             written += rows
             progress.advance(rows)
+        sink.write(footer.bytes())
     return written

@@ -247,9 +247,30 @@ def arrow_schema() -> pa.Schema:
     return pa.schema([ARTICLE_SCHEMA.field(name) for name in ARTICLE_SCHEMA.names])
 
 
-def arrow_stream(frame: pl.DataFrame) -> list[bytes]:
-    """The rows as an Arrow IPC stream in the archive's types, for the Parquet writer."""
+DICTIONARY_COLUMNS = [
+    "spider",
+    "language",
+    "section",
+    "images.list.element.credit",
+    "byline",
+    "authors.list.element",
+    "tags.list.element",
+    "crawl_run",
+    "parser_version",
+    "site",
+]
+"""The Parquet export's columns whose values repeat, dictionary-encoded; the others
+(bodies, titles, keys …) are all but unique, and trying a dictionary for each cost a
+quarter of the encoding time for nothing (the file is no larger)."""
+
+
+def parquet_part(frame: pl.DataFrame) -> list[bytes]:
+    """The rows as a Parquet file of one row group in the archive's types: a part of the
+    export's file (:mod:`crawler.archive.parquet_join`)."""
     import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from crawler.archive.writer import COMPRESSION
 
     schema = arrow_schema()
     table = frame.to_arrow()
@@ -258,8 +279,11 @@ def arrow_stream(frame: pl.DataFrame) -> list[bytes]:
         schema=schema,
     )
     sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, schema) as writer:
-        writer.write_table(table)
+    with pq.ParquetWriter(
+        sink, schema, compression=COMPRESSION, use_dictionary=DICTIONARY_COLUMNS
+    ) as writer:
+        if table.num_rows:
+            writer.write_table(table, row_group_size=table.num_rows)
     return [sink.getvalue()]
 
 
@@ -268,7 +292,7 @@ def formatted(frame: pl.DataFrame, fmt: str, raw_cells: bool) -> list[bytes]:
         return jsonl_text(frame)
     if fmt == "csv":
         return csv_text(frame, raw_cells)
-    return arrow_stream(frame)
+    return parquet_part(frame)
 
 
 # -- a partition whose rows go back and forth between its files --------------------
