@@ -4,8 +4,8 @@ every format, as one sort of the whole archive would give; and one flat Parquet 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -507,3 +507,61 @@ def test_a_file_of_many_row_groups_is_read_in_part(
     for start, count in ((0, 3), (6, 2), (13, 20), (whole.height - 1, 1)):
         part = read_file(str(many), "qdnd.vn", schema, start, count)
         assert part.equals(whole.slice(start, count))
+
+
+@pytest.mark.usefixtures("with_workers")
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_a_plan_made_in_its_own_process_gives_the_same_file(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """A large archive's export is planned in a process of its own (its DuckDB memory
+    goes with it): the file is the one planned here."""
+    from crawler.archive import export
+
+    made = []
+    for apart in (1 << 60, 0):
+        monkeypatch.setattr(export, "PLAN_APART_BYTES", apart)
+        target = tmp_path / f"out {apart} [x].{fmt}"
+        argv = ["export", "--archive", str(archive), "--format", fmt, "-o", str(target)]
+        assert main([*argv, "--site", "qdnd.vn", "--since", "2020-01-01"]) == 0
+        made.append(target)
+    if fmt == "parquet":
+        assert pq.read_table(made[0]).equals(pq.read_table(made[1]))
+    else:
+        assert made[0].read_bytes() == made[1].read_bytes()
+    sites = (
+        {json.loads(line)["site"] for line in made[0].read_text().splitlines()}
+        if (fmt == "jsonl")
+        else set(pq.read_table(made[0]).column("site").to_pylist())
+    )
+    assert sites == {"qdnd.vn"}
+
+
+@pytest.mark.parametrize("kind", ["truncated", "foreign"])
+def test_a_bad_file_met_by_a_plan_apart_is_one_line(
+    archive: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+) -> None:
+    """The plan's process meets a file it cannot read (not in the row index yet, so
+    read directly): its error comes back as the one line this process would give."""
+    import shutil
+
+    from crawler.archive import export
+    from crawler.archive.layout import index_path
+    from tests.test_bad_files import plant
+
+    assert main(["index", "--archive", str(archive)]) == 0
+    capsys.readouterr()
+    root = shutil.copytree(archive, tmp_path / "archive")
+    assert index_path(root).is_file()  # so the plan is made apart
+    bad = plant(root, kind)
+    monkeypatch.setattr(export, "PLAN_APART_BYTES", 0)
+    target = tmp_path / "out.jsonl"
+    assert main(["export", "--archive", str(root), "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("crawler export: error: ")
+    assert bad.name in err
+    assert not target.exists() and not list(tmp_path.glob(".*.tmp"))

@@ -74,6 +74,10 @@ MERGE_BATCH = 128
 ORDER_BATCH = 65536
 """Rows of the order fetched from DuckDB, and read back from the spool, at a time."""
 
+PLAN_APART_BYTES = 4 << 20
+"""A row index larger than this (about 50,000 rows) means a plan made in a process of
+its own (:func:`_planned`); a small export is planned here, without a second start-up."""
+
 PARTITION_ORDER = "site, year = 'unknown', year, month"
 """The partitions in output order: a site's dated partitions, then its undated ones."""
 EXPORT_ORDER = "published_at NULLS LAST, url_key"
@@ -139,6 +143,11 @@ class Plan:
     parts: list[int]
     """Each file's partition, numbered: a chunk never mixes two."""
     total: int
+    schema: bytes = b""
+    """The record's columns in polars' types, pickled for the workers (:func:`_planned`
+    makes it, so that this process need not load polars or pyarrow)."""
+    footer: bytes = b""
+    """For a Parquet export: the footer of a file of no rows, the joined file's base."""
 
 
 def plan(
@@ -370,14 +379,18 @@ lines, or a Parquet file of one row group), or None when they were written to th
 output already."""
 
 
-def _here(root: Path | str, todo: Iterator[Chunk | None], ahead: Iterator[Chunk]) -> Pieces:
+def _here(
+    root: Path | str, todo: Iterator[Chunk | None], ahead: Iterator[Chunk], schema: bytes
+) -> Pieces:
     """Make the chunks in this process, each in its turn."""
-    from crawler.archive.export_rows import make, record_schema
+    import pickle
 
-    schema = record_schema()
+    from crawler.archive.export_rows import make
+
+    columns = pickle.loads(schema)
     for chunk in todo:
         try:
-            yield from make(next(ahead) if chunk is None else chunk, schema)
+            yield from make(next(ahead) if chunk is None else chunk, columns)
         except ChunkError as error:
             raise _failure(root, error.path, error.reason, error.gone) from None
 
@@ -399,23 +412,20 @@ class _Workers:
     :data:`AHEAD_PARTITIONS` are made or waiting at a time (disk for a few partitions'
     text), and one worker at least is kept on the chunks in turn."""
 
-    def __init__(self, count: int, output: int | None) -> None:
+    def __init__(self, count: int, output: int | None, schema: bytes | None = None) -> None:
         import socket
         import subprocess
         import sys
         import tempfile
         from multiprocessing.connection import Connection
 
-        import crawler
+        environment = _environment()
+        if schema is None:
+            import pickle
 
-        # The package as this process found it; one thread each (the workers are as
-        # many as the cores).
-        home = str(Path(crawler.__file__).resolve().parent.parent)
-        paths = [home, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-        environment = {**os.environ, **WORKER_ENVIRONMENT, "PYTHONPATH": os.pathsep.join(paths)}
-        from crawler.archive.export_rows import record_schema
+            from crawler.archive.export_rows import record_schema
 
-        schema = record_schema()
+            schema = pickle.dumps(record_schema())
         self.output = output
         self.scratch = tempfile.mkdtemp(prefix="crawler-export-")
         self._buffer = bytearray()
@@ -436,7 +446,7 @@ class _Workers:
                         )
                     )
                     self.connections.append(Connection(os.dup(mine.fileno())))
-                self.connections[-1].send(schema)
+                self.connections[-1].send_bytes(schema)
         except BaseException:
             self.close()
             raise
@@ -608,32 +618,130 @@ class _Workers:
 @contextmanager
 def _made(
     root: Path | str, filters: Filters, fmt: str, raw_cells: bool = False
-) -> Iterator[tuple[int, PieceSource]]:
+) -> Iterator[tuple[Plan, PieceSource]]:
     """The export's number of rows, and its pieces in output order: each one's number
     of rows and its bytes (JSON or CSV lines, or a Parquet file), or None if a
     worker wrote them to the descriptor given."""
     import tempfile
 
-    from crawler.archive.views import give_back_memory
-
     with tempfile.TemporaryFile(prefix="crawler-export-") as spool:
-        found = _with_export_connection(root, lambda con: plan(con, root, filters, spool))
-        give_back_memory()  # what DuckDB's sort held
+        found = _planned(root, filters, spool, fmt)
         todo, ahead = chunks(found, spool, fmt, raw_cells)
         if found.total <= INLINE_ROWS or WORKERS < 2:
-            yield found.total, lambda output: _here(root, todo, ahead)
+            yield found, lambda output: _here(root, todo, ahead, found.schema)
             return
         started: list[_Workers] = []
 
         def pieces(output: int | None) -> Pieces:
-            started.append(_Workers(WORKERS, output))
+            started.append(_Workers(WORKERS, output, found.schema))
             return started[-1].pieces(root, todo, ahead)
 
         try:
-            yield found.total, pieces
+            yield found, pieces
         finally:
             for workers in started:
                 workers.close()
+
+
+def _planned(root: Path | str, filters: Filters, spool: IO[bytes], fmt: str) -> Plan:
+    """:func:`plan`, with what the workers need (:func:`_with_formats`). For a large
+    archive it is made in a process of its own (``python -m crawler.archive.export``):
+    DuckDB's memory, and the libraries the plan loads (DuckDB's, pyarrow's), are that
+    process's and go with it, instead of staying with this one while the workers run
+    (about 90 MiB at a million rows)."""
+    import pickle
+    import subprocess
+    import sys
+
+    from crawler.archive.layout import index_path
+
+    try:
+        large = index_path(root).stat().st_size > PLAN_APART_BYTES
+    except OSError:  # no index yet: the plan builds it
+        large = False
+    if not large:
+        found = _with_export_connection(root, lambda con: plan(con, root, filters, spool))
+        return _with_formats(found, fmt)
+    spool.flush()
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler.archive.export", str(spool.fileno())],
+        input=pickle.dumps((root, filters, fmt)),
+        stdout=subprocess.PIPE,
+        pass_fds=[spool.fileno()],
+        env=_environment(),
+        check=False,
+    )
+    if not done.stdout:
+        raise ArchiveReadError(f"the export's plan stopped ({_ended(done.returncode)})")
+    answer = pickle.loads(done.stdout)
+    if isinstance(answer, BaseException):
+        raise answer
+    spool.seek(0)  # the plan's process wrote it through the same open file
+    return cast(Plan, answer)
+
+
+def _plan_apart(argv: Sequence[str]) -> None:
+    """The plan's own process: the export's arguments on standard input, the spool's
+    descriptor in ``argv``; the plan, or the error, pickled to standard output."""
+    import pickle
+    import signal
+    import sys
+
+    from crawler.archive.views import one_line
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the export answers Ctrl-C, and ends this
+    root, filters, fmt = pickle.load(sys.stdin.buffer)
+    answer: object
+    with os.fdopen(int(argv[0]), "w+b", closefd=False) as spool:
+        try:
+            found = _with_export_connection(root, lambda con: plan(con, root, filters, spool))
+            answer = _with_formats(found, fmt)
+        except Exception as error:
+            answer = error if _picklable(error) else ArchiveReadError(one_line(error))
+    pickle.dump(answer, sys.stdout.buffer)
+
+
+def _environment() -> dict[str, str]:
+    """The environment of the export's processes: the package as this process found it
+    (first on the path), and one thread each (they are as many as the cores)."""
+    import crawler
+
+    home = str(Path(crawler.__file__).resolve().parent.parent)
+    paths = [home, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, **WORKER_ENVIRONMENT, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+def _with_formats(found: Plan, fmt: str) -> Plan:
+    """The plan with what the workers and a Parquet export need from polars and
+    pyarrow, as bytes."""
+    import dataclasses
+    import pickle
+
+    import polars as pl
+
+    from crawler.archive.export_rows import parquet_part, record_schema
+    from crawler.archive.parquet_join import split
+
+    schema = record_schema()
+    footer = b""
+    if fmt == "parquet":
+        footer = split(parquet_part(pl.DataFrame(schema=schema))[0])[1]
+    return dataclasses.replace(found, schema=pickle.dumps(schema), footer=footer)
+
+
+def _picklable(error: BaseException) -> bool:
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:
+        return False
+    return True
+
+
+def _ended(code: int) -> str:
+    """How a child process ended, said as a shell would."""
+    return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
 
 
 def _with_export_connection(root: Path | str, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
@@ -694,14 +802,14 @@ def export(
     from crawler.archive.views import RECORD_COLUMNS
 
     filters = Filters(sites, since, until, all_versions, zones, default_zone)
-    with _made(root, filters, fmt, raw_cells) as (total, pieces):
+    with _made(root, filters, fmt, raw_cells) as (found, pieces):
         if fmt == "csv":
             out.write(csv_header(RECORD_COLUMNS, raw_cells))
         out.flush()  # what was written as text goes first
         raw = getattr(out, "buffer", None)
         output = _descriptor(raw)
         written = 0
-        with Progress("export", total, "rows") as progress:
+        with Progress("export", found.total, "rows") as progress:
             for rows, text in pieces(output):
                 if text is None:
                     pass  # a worker wrote it
@@ -743,19 +851,16 @@ def export_parquet(
     with the archive's types (``site`` a column); return the number of rows. A row group
     holds rows of one partition. The workers encode the row groups, each a Parquet file
     of its own, and they are joined here (:mod:`crawler.archive.parquet_join`)."""
-    import polars as pl
-
-    from crawler.archive.export_rows import parquet_part, record_schema
     from crawler.archive.parquet_join import MAGIC, Footer, split
 
     filters = Filters(sites, since, until, all_versions, zones, default_zone)
-    footer = Footer(split(parquet_part(pl.DataFrame(schema=record_schema()))[0])[1])
     written = 0
     with (
-        _made(root, filters, "parquet") as (total, parts),
-        Progress("export", total, "rows") as progress,
+        _made(root, filters, "parquet") as (found, parts),
+        Progress("export", found.total, "rows") as progress,
         open(target, "wb") as sink,
     ):
+        footer = Footer(found.footer)
         sink.write(MAGIC)
         at = len(MAGIC)
         for rows, part in parts(None):
@@ -768,3 +873,11 @@ def export_parquet(
             progress.advance(rows)
         sink.write(footer.bytes())
     return written
+
+
+if __name__ == "__main__":
+    import sys
+
+    import crawler.archive.export as module  # one module, whatever ran it
+
+    module._plan_apart(sys.argv[1:])

@@ -455,6 +455,7 @@ def work(argv: Sequence[str]) -> None:
     """A worker process (``python -m crawler.archive.export_rows CONNECTION OUTPUT``):
     the descriptors of its connection to the export and of the output (-1: none). The
     first message is the record's schema (:func:`record_schema`)."""
+    import pickle
     import signal
     from multiprocessing.connection import Connection
 
@@ -462,7 +463,8 @@ def work(argv: Sequence[str]) -> None:
     connection = Connection(int(argv[0]))
     output = int(argv[1])
     with suppress(EOFError, BrokenPipeError):  # the export is gone: so is the work
-        schema = connection.recv()  # (pyarrow, which spells it, stays out of this process)
+        # (pyarrow, which spells it, stays out of this process)
+        schema = pickle.loads(connection.recv_bytes())
         serve(connection, schema, None if output < 0 else output)
 
 

@@ -98,8 +98,6 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    import duckdb
-
     if args.since and args.until and args.since > args.until:
         raise CommandError(f"--since {args.since} is after --until {args.until}")
     if args.excel and args.format != "csv":
@@ -113,7 +111,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         n = _export(args, sys.stdout) if target is None else _export_to_file(args, target)
     except ArchiveError as error:
         raise CommandError(str(error)) from None
-    except duckdb.Error as error:
+    except Exception as error:
+        # DuckDB's errors, without loading DuckDB here (the export's plan runs apart):
+        # if it is not loaded, the error is not its
+        duckdb = sys.modules.get("duckdb")
+        if duckdb is None or not isinstance(error, duckdb.Error):
+            raise
         raise CommandError(one_line(error)) from None
     where = "" if target is None else f" to {target}"
     print(f"export: {n:,} rows{where}", file=sys.stderr)
