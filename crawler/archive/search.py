@@ -37,19 +37,20 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import math
 import os
 import queue
 import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.archive.layout import (
     ARTICLES_DIR,
@@ -59,11 +60,16 @@ from crawler.archive.layout import (
 from crawler.archive.window import date_window
 from crawler.text.search_text import Term, fts_query, index_column, snippet
 
+if TYPE_CHECKING:
+    import apsw
+
 INDEX_VERSION = "5"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TOKENIZER = "unicode61 remove_diacritics 2"
 TITLE_WEIGHT = 5.0
 """bm25 weight of a hit in the title against one in the text."""
+BM25_K1, BM25_B = 1.2, 0.75
+"""The constants of FTS5's built-in bm25, which :func:`_ranking` computes again."""
 UNDATED_IDS = 2**40
 """Ids below this (the first 12 days of 1970 in microseconds) are undated articles'."""
 SETTLE_NS = 2_000_000_000
@@ -86,6 +92,11 @@ CREATE TABLE docs(id INTEGER PRIMARY KEY, url_key BLOB NOT NULL, file INTEGER NO
                   site TEXT, spider TEXT, published INTEGER);
 CREATE VIRTUAL TABLE fts USING fts5(title, text, facets, content='', tokenize='{TOKENIZER}');
 """
+_PHRASE_DOCS = """CREATE TABLE IF NOT EXISTS phrase_docs(phrase TEXT PRIMARY KEY,
+                                          docs INTEGER NOT NULL, state TEXT NOT NULL)"""
+"""How many articles hold each term searched for (bm25's IDF), counted once per state of
+the index (:func:`_state`): a cache, made by a rebuild and by the first search that
+needs it in an index built before it."""
 _INDEXES = [
     "CREATE INDEX docs_key ON docs(url_key)",
     "CREATE INDEX docs_file ON docs(file)",
@@ -791,7 +802,7 @@ def _rebuild(root: Path, progress: bool) -> SyncResult:
         connection.execute("PRAGMA journal_mode = OFF")
         connection.execute("PRAGMA synchronous = OFF")
         connection.execute("PRAGMA cache_size = -65536")
-        connection.executescript(_SCHEMA)
+        connection.executescript(_SCHEMA + ";" + _PHRASE_DOCS)
         # fewer, larger merges while building (the end merges all into one segment anyway)
         connection.execute("INSERT INTO fts(fts, rank) VALUES('automerge', 8)")
         connection.execute("BEGIN")
@@ -989,8 +1000,125 @@ def _midnight(day: date | None, days: int, otherwise: int) -> int:
         return otherwise
 
 
+def _connect_ranking(path: Path) -> apsw.Connection:
+    """A connection that can rank with :func:`_ranking`: Python's sqlite3 cannot register
+    an FTS5 auxiliary function, apsw can. The file is the same (rollback journal, the
+    same locks); no sqlite3 connection to it is open in this process meanwhile (two
+    SQLite libraries in one process would each drop the other's locks on closing)."""
+    import apsw
+
+    try:
+        connection = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READWRITE)
+        connection.set_busy_timeout(60_000)
+    except apsw.Error as error:
+        raise SearchError(f"cannot open the search index {path}: {error}") from None
+    return connection
+
+
+def _one(connection: apsw.Connection, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]:
+    """The one row ``sql`` gives (an aggregate, or a row the transaction knows is there)."""
+    row = connection.execute(sql, params).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def _state(connection: apsw.Connection) -> str:
+    """The state of the index the cached counts are valid for. FTS5 changes only in a
+    sync that adds files (their AUTOINCREMENT sequence grows) or removes some (there are
+    fewer), in the same transaction; a rebuild starts a new index, with no counts."""
+    seq, count = _one(
+        connection,
+        "SELECT (SELECT seq FROM sqlite_sequence WHERE name = 'files'),"
+        " (SELECT count(*) FROM files)",
+    )
+    return f"{seq}:{count}"
+
+
+def _phrase_docs(
+    connection: apsw.Connection, terms: list[Term], state: str
+) -> tuple[list[int], dict[str, int]]:
+    """How many articles hold each term (bm25's IDF), and those counted now (not cached).
+
+    FTS5's bm25 counts them by walking each term's whole posting list on every query
+    (0.04–0.08 s per million articles holding a word, more for a phrase). They are kept
+    instead, keyed by the term's own MATCH expression: :func:`_words` of the term alone,
+    which matches the articles bm25 counts for it in any query (a term left without the
+    column filter has no token a facet can hold). Exact: a count is used only in the
+    state of the index it was made in."""
+    import apsw
+
+    phrases = [_words([term]) for term in terms]
+    known: dict[str, int] = {}
+    wanted = sorted(set(phrases))
+    with suppress(apsw.SQLError):  # an index built before the cache: made by _keep_counts
+        known = {
+            str(phrase): int(docs)
+            for phrase, docs in connection.execute(
+                f"SELECT phrase, docs FROM phrase_docs WHERE state = ? AND phrase IN "
+                f"({', '.join('?' * len(wanted))})",
+                [state, *wanted],
+            )
+        }
+    counted = {}
+    for phrase in wanted:
+        if phrase not in known:
+            counted[phrase] = int(
+                _one(connection, "SELECT count(*) FROM fts WHERE fts MATCH ?", [phrase])[0]
+            )
+    known.update(counted)
+    return [known[phrase] for phrase in phrases], counted
+
+
+def _keep_counts(connection: apsw.Connection, counted: dict[str, int], state: str) -> None:
+    """Cache the counts just made, for the state they were made in (the counts of any
+    other state go). Only a cache: when the index cannot be written (read-only, or a long
+    sync holds it) they are counted again next time."""
+    import apsw
+
+    if not counted:
+        return
+    try:
+        connection.set_busy_timeout(1_000)
+        with connection:
+            connection.execute(_PHRASE_DOCS)
+            connection.execute("DELETE FROM phrase_docs WHERE state != ?", (state,))
+            connection.executemany(
+                "INSERT OR REPLACE INTO phrase_docs(phrase, docs, state) VALUES (?, ?, ?)",
+                [(phrase, docs, state) for phrase, docs in counted.items()],
+            )
+    except apsw.Error:
+        pass
+
+
+def _ranking(counts: Sequence[int]) -> Callable[..., float]:
+    """FTS5's bm25 (weights: TITLE_WEIGHT, 1, 0 for the facets) as an auxiliary function
+    given the counts of articles holding each term: the same formula with the same
+    operations in the same order, so the same doubles. The phrases after the user's
+    terms are --site's facet tokens: weighing 0, they add nothing to bm25 either."""
+    k1, b = BM25_K1, BM25_B
+    idfs: list[float] = []
+    average = [0.0]
+
+    def rank(api: apsw.FTS5ExtensionApi, *args: Any) -> float:
+        if not idfs:
+            rows = api.row_count
+            average[0] = api.column_total_size(-1) / rows
+            for docs in counts:
+                idf = math.log((rows - docs + 0.5) / (docs + 0.5))
+                idfs.append(idf if idf > 0.0 else 1e-6)
+        norm = k1 * (1 - b + b * api.column_size(-1) / average[0])
+        score = 0.0
+        for i, idf in enumerate(idfs):
+            title, text, _facets = api.phrase_locations(i)
+            freq = TITLE_WEIGHT * len(title) + len(text)
+            score += idf * ((freq * (k1 + 1.0)) / (freq + norm))
+        return -1.0 * score
+
+    return rank
+
+
 def _best(
-    connection: sqlite3.Connection, where: str, params: list[Any], limit: int
+    connection: apsw.Connection, terms: list[Term], where: str, params: list[Any], limit: int
 ) -> list[tuple[Any, ...]]:
     """The ``limit`` best matches, ranked by bm25 among the ``RANKED_AT_MOST`` most
     recently published.
@@ -1001,34 +1129,44 @@ def _best(
     therefore done over the newest matches only: rowids are publish times
     (:func:`_doc_id`), so the window is the same in an index rebuilt or kept up to date.
 
-    What still grows with the index is bm25's count of the articles holding each term
-    (its IDF): FTS5 walks each term's whole posting list for it, once a query, whatever
-    the window (0.04–0.08 s per million articles holding a word, more for a phrase).
-    A query of several words found in most articles is therefore not flat in the size of
-    the index; only a ranking function of our own, in C, could count them once (the
-    built-in bm25 cannot be given the counts).
+    bm25 also weighs each term by how many articles hold it (its IDF), which FTS5's
+    built-in bm25 counts over the whole index on every query, whatever the window, and
+    cannot be given: the ranking is :func:`_ranking`, the same bm25 computed in Python
+    (3–15 µs a row) from counts kept in the index (:func:`_phrase_docs`), so that a query
+    costs the same at any size once its terms were counted. All is read in one
+    transaction: the counts are those of the index that is ranked.
     """
     source = "fts JOIN docs d ON d.id = fts.rowid" if "d." in where else "fts"
-    window = connection.execute(
-        f"SELECT min(r) FROM (SELECT fts.rowid AS r FROM {source} WHERE {where} "
-        f"ORDER BY fts.rowid DESC LIMIT {RANKED_AT_MOST})",
-        params,
-    ).fetchone()[0]
-    if window is None:
-        return []
-    ranked = connection.execute(
-        f"SELECT fts.rowid, bm25(fts, {TITLE_WEIGHT}, 1.0, 0.0) AS score FROM {source} "
-        f"WHERE {where} AND fts.rowid >= ? ORDER BY score LIMIT ?",
-        [*params, window, limit],
-    ).fetchall()
-    rows = []
-    for doc_id, score in ranked:
-        row = connection.execute(
-            "SELECT d.url_key, f.path, d.row, d.site, d.spider, d.published FROM docs d"
-            " JOIN files f ON f.id = d.file WHERE d.id = ?",
-            (doc_id,),
-        ).fetchone()
-        rows.append((*row, score))
+    connection.execute("BEGIN")
+    try:
+        window = _one(
+            connection,
+            f"SELECT min(r) FROM (SELECT fts.rowid AS r FROM {source} WHERE {where} "
+            f"ORDER BY fts.rowid DESC LIMIT {RANKED_AT_MOST})",
+            params,
+        )[0]
+        if window is None:
+            return []
+        state = _state(connection)
+        counts, counted = _phrase_docs(connection, terms, state)
+        connection.register_fts5_function("ranking", _ranking(counts))
+        ranked = connection.execute(
+            f"SELECT fts.rowid, ranking(fts) AS score FROM {source} "
+            f"WHERE {where} AND fts.rowid >= ? ORDER BY score LIMIT ?",
+            [*params, window, limit],
+        ).fetchall()
+        rows = []
+        for doc_id, score in ranked:
+            row = _one(
+                connection,
+                "SELECT d.url_key, f.path, d.row, d.site, d.spider, d.published FROM docs d"
+                " JOIN files f ON f.id = d.file WHERE d.id = ?",
+                [doc_id],
+            )
+            rows.append((*row, score))
+    finally:
+        connection.execute("COMMIT")
+    _keep_counts(connection, counted, state)
     return rows
 
 
@@ -1080,7 +1218,9 @@ def _search(
     if sites:
         wanted = [_token("s", site) for site in sites] + [_token("p", site) for site in sites]
         match += " AND facets : (" + " OR ".join(f'"{t}"' for t in wanted) + ")"
-    connection = _connect(target)
+    import apsw
+
+    connection = _connect_ranking(target)
     try:
         if since or until:
             low, high = _rowid_range(since, until)
@@ -1092,8 +1232,8 @@ def _search(
             )  # fmt: skip
             where.append(window)
             params += values
-        rows = _best(connection, " AND ".join(where), [match, *params], limit)
-    except sqlite3.Error as error:
+        rows = _best(connection, terms, " AND ".join(where), [match, *params], limit)
+    except apsw.Error as error:
         raise SearchError(f"cannot search {target}: {error}") from None
     finally:
         connection.close()
