@@ -800,6 +800,50 @@ def _remove_abandoned(target: Path) -> None:
             continue
 
 
+CARRIED_AT_MOST = 100
+"""A rebuild counts again the terms the index it replaces had counted, this many at most
+(the latest counted): each is a walk of its posting list."""
+
+
+def _counted_phrases(target: Path) -> list[str]:
+    """The terms whose articles the index at ``target`` had counted (none if it is
+    missing or unreadable), the latest counted first."""
+    if not target.is_file():
+        return []
+    connection = _connect(target)
+    try:
+        rows = connection.execute(
+            f"SELECT phrase FROM phrase_docs ORDER BY rowid DESC LIMIT {CARRIED_AT_MOST}"
+        ).fetchall()
+    except sqlite3.Error:
+        return []
+    finally:
+        connection.close()
+    return [phrase for (phrase,) in rows]
+
+
+def _count_again(connection: sqlite3.Connection, phrases: list[str], progress: bool) -> None:
+    """Count the articles holding each of ``phrases`` in the index being built: the same
+    searches as before the rebuild cost no more after it."""
+    started = time.perf_counter()
+    state = _state(connection)
+    for phrase in reversed(phrases):  # the latest counted keeps the highest rowid
+        try:
+            docs = _one(connection, "SELECT count(*) FROM fts WHERE fts MATCH ?", [phrase])[0]
+        except sqlite3.OperationalError:  # not a MATCH expression: not carried
+            continue
+        connection.execute(
+            "INSERT INTO phrase_docs(phrase, docs, state) VALUES (?, ?, ?)", (phrase, docs, state)
+        )
+    if progress and phrases:
+        took = time.perf_counter() - started
+        print(
+            f"search: counted the articles of {len(phrases):,} terms searched before in "
+            f"{took:.1f} s",
+            file=sys.stderr,
+        )
+
+
 def _rebuild(root: Path, progress: bool) -> SyncResult:
     started = time.perf_counter()
     target = search_index_path(root)
@@ -811,6 +855,7 @@ def _rebuild(root: Path, progress: bool) -> SyncResult:
     temporary.unlink(missing_ok=True)
     _remove_abandoned(target)
     result = SyncResult(rebuilt=True)
+    carried = _counted_phrases(target)
     connection = _connect(temporary)
     try:
         connection.execute("PRAGMA journal_mode = OFF")
@@ -830,6 +875,7 @@ def _rebuild(root: Path, progress: bool) -> SyncResult:
             took = time.perf_counter() - merging
             print(f"search: merged the index into one segment in {took:.1f} s", file=sys.stderr)
         connection.execute("INSERT INTO fts(fts, rank) VALUES('automerge', 4)")
+        _count_again(connection, carried, progress)
         connection.execute("INSERT INTO meta VALUES ('version', ?)", (INDEX_VERSION,))
         connection.execute("COMMIT")
         connection.close()
@@ -1115,7 +1161,8 @@ def _track_counts(connection: sqlite3.Connection) -> dict[str, int] | None:
     (``added``) and takes out (``removed``), the same values as FTS5 is given."""
     try:
         kept = connection.execute(
-            "SELECT phrase, docs FROM phrase_docs WHERE state = ?", (_state(connection),)
+            "SELECT phrase, docs FROM phrase_docs WHERE state = ? ORDER BY rowid",
+            (_state(connection),),
         ).fetchall()
     except sqlite3.OperationalError:  # an index built before the counts were kept
         return None
