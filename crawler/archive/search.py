@@ -30,6 +30,13 @@ compaction moved it to. When it is nowhere (a compaction dropped it because a
 newer row came in after the last search), the index is rebuilt whole. A file
 swapped away between the index's answer and the reading of its hits makes the
 search catch up and answer again.
+
+Ranking is FTS5's bm25 computed again (:func:`_ranking`, through apsw: Python's
+sqlite3 cannot register an FTS5 auxiliary function) from the counts of articles
+holding each term kept in the index (``phrase_docs``, :func:`_phrase_docs`): the
+built-in walks each term's whole posting list on every query to count them. The
+counts are a cache, exact for the state of the index they are kept for: a sync
+brings them up to date (:func:`_track_counts`), a rebuild counts them again.
 """
 
 from __future__ import annotations
@@ -1027,9 +1034,10 @@ def _words(terms: list[Term]) -> str:
     (every facet token is one of exactly that length; the only prefix query, a lone CJK
     character, starts none): the terms cannot match in the facets then, and the answer
     is the same, with the same scores (the facets weigh 0 in
-    bm25). It matters for speed: bm25 counts the articles holding each term over the
-    whole index, and with a column filter FTS5 reads every position of every match to do
-    so, where without it reads only the ids (about twice as fast).
+    bm25). It matters for speed: the articles holding each term are counted over the
+    whole index (once, :func:`_phrase_docs`), and with a column filter FTS5 reads every
+    position of every match to do so, where without it reads only the ids (about twice
+    as fast).
     """
     expression = fts_query(terms)
     facet_length = len(_token("s", ""))
