@@ -65,7 +65,7 @@ QUERIES = [
     ['"biển đảo"'],
     ["tuần tra", "--site", "qdnd"],
     ['"chủ quyền"', "--since", "2024-06-01"],
-    ["navy", LONG],
+    [f"navy {LONG}"],
     ["海"],
 ]
 
@@ -151,28 +151,51 @@ def test_site_and_dates_rank_as_the_builtin_bm25_does(
     assert all(ours)
 
 
-def test_the_counts_are_kept_once_per_term(archive: Path) -> None:
+def words_counted(root: Path) -> dict[str, int]:
+    """Every word of the index and how many articles hold it, as FTS5 counts them now."""
+    connection = sqlite3.connect(search_index_path(root))
+    try:
+        connection.execute("CREATE VIRTUAL TABLE temp.v USING fts5vocab('main', 'fts', 'row')")
+        return dict(connection.execute("SELECT term, doc FROM temp.v").fetchall())
+    finally:
+        connection.close()
+
+
+def words_kept(root: Path) -> dict[str, int]:
+    return dict(execute(root, "SELECT term, docs FROM word_docs"))
+
+
+def test_words_are_counted_by_a_rebuild_other_terms_once_searched(archive: Path) -> None:
+    assert len(words_kept(archive)) > 10
+    assert words_kept(archive) == words_counted(archive)
+    assert words_kept(archive)["bien"] == counted(archive, "biển")  # as the tokenizer folds it
+    assert cached(archive) == {}
     ranked(archive, ['"biển đảo"'])
     ranked(archive, ["biển tuần"])
+    ranked(archive, [f"navy {LONG}"])
     kept = cached(archive)
-    assert set(kept) == {'("biển dảo")', '("biển")', '("tuần")'}
+    assert set(kept) == {'("biển dảo")', f'{{title text}} : ("{LONG}")'}
     assert kept == {phrase: counted(archive, phrase) for phrase in kept}
-    assert kept['("biển dảo")'] < kept['("biển")']
+    assert kept['("biển dảo")'] < words_kept(archive)["bien"]
 
 
 def test_the_kept_counts_are_what_the_ranking_reads(
     archive: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = [hits(archive, capsys, *q) for q in QUERIES]
+    execute(archive, "UPDATE word_docs SET docs = 1")
+    words_changed = [hits(archive, capsys, *q) for q in QUERIES]
+    assert words_changed[0] != before[0] and words_changed[1] == before[1]
     execute(archive, "UPDATE phrase_docs SET docs = 1")
-    assert [hits(archive, capsys, *q) for q in QUERIES] != before
+    assert hits(archive, capsys, *QUERIES[1]) != before[1]
 
 
 def test_a_sync_that_adds_or_removes_articles_brings_the_counts_up_to_date(
     archive: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = [hits(archive, capsys, *q) for q in QUERIES]
-    kept = cached(archive)
+    kept, words = cached(archive), words_kept(archive)
+    assert kept
     # new articles, and two superseded by rows without the words: fewer hold them
     write(
         archive,
@@ -186,14 +209,16 @@ def test_a_sync_that_adds_or_removes_articles_brings_the_counts_up_to_date(
     assert sync(archive).files_added
     # brought up to date by the sync itself, for the index as it is now
     (state,) = {state for (state,) in execute(archive, "SELECT state FROM phrase_docs")}
-    assert state != "" and set(cached(archive)) == set(kept)
-    assert cached(archive) != kept
-    assert cached(archive) == {phrase: counted(archive, phrase) for phrase in kept}
+    assert execute(archive, "SELECT value FROM meta WHERE key = 'word_docs'") == [(state,)]
     connection = search_module._connect_ranking(search_index_path(archive))
     try:
         assert search_module._state(connection) == state
     finally:
         connection.close()
+    assert set(cached(archive)) == set(kept) and cached(archive) != kept
+    assert cached(archive) == {phrase: counted(archive, phrase) for phrase in kept}
+    assert words_kept(archive) != words
+    assert words_kept(archive) == words_counted(archive)
     after = [hits(archive, capsys, *q) for q in QUERIES]
     assert after != before
     assert main(["search", "--rebuild", "--archive", str(archive)]) == 0
@@ -210,5 +235,11 @@ def test_an_index_built_before_the_counts_were_kept_gets_them(
 ) -> None:
     before = hits(archive, capsys, "biển đảo")
     execute(archive, "DROP TABLE phrase_docs")
+    execute(archive, "DROP TABLE word_docs")
+    execute(archive, "DELETE FROM meta WHERE key = 'word_docs'")
     assert hits(archive, capsys, "biển đảo") == before
     assert set(cached(archive)) == {'("biển")', '("dảo")'}
+    write(archive, bulk(30, RUN2)[20:], RUN2)
+    assert sync(archive).files_added
+    assert cached(archive) == {phrase: counted(archive, phrase) for phrase in cached(archive)}
+    assert hits(archive, capsys, "biển đảo") != before

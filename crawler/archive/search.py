@@ -104,6 +104,10 @@ _PHRASE_DOCS = """CREATE TABLE IF NOT EXISTS phrase_docs(phrase TEXT PRIMARY KEY
 """How many articles hold each term searched for (bm25's IDF), counted once per state of
 the index (:func:`_state`): a cache, made by a rebuild and by the first search that
 needs it in an index built before it."""
+_WORD_DOCS = """CREATE TABLE IF NOT EXISTS word_docs(term TEXT PRIMARY KEY, docs INTEGER NOT NULL)
+WITHOUT ROWID"""
+"""How many articles hold each word of the index (as the tokenizer folds it), all of them:
+made by a rebuild, valid for the state of the index in meta's ``word_docs``."""
 _INDEXES = [
     "CREATE INDEX docs_key ON docs(url_key)",
     "CREATE INDEX docs_file ON docs(file)",
@@ -829,11 +833,26 @@ def _counted_phrases(target: Path) -> list[str]:
     return [phrase for (phrase,) in rows]
 
 
+def _count_words(connection: sqlite3.Connection, progress: bool) -> None:
+    """Count the articles holding each word of the index being built, all at once (one
+    walk of the whole index, a few percent of the build): no search of words then counts
+    any, and a sync keeps the counts up to date (:func:`_update_counts`)."""
+    started = time.perf_counter()
+    connection.execute("CREATE VIRTUAL TABLE temp.words USING fts5vocab('main', 'fts', 'row')")
+    connection.execute("INSERT INTO word_docs(term, docs) SELECT term, doc FROM temp.words")
+    connection.execute("DROP TABLE temp.words")
+    connection.execute("INSERT INTO meta VALUES ('word_docs', ?)", (_state(connection),))
+    if progress:
+        took = time.perf_counter() - started
+        print(f"search: counted the articles holding each word in {took:.1f} s", file=sys.stderr)
+
+
 def _count_again(connection: sqlite3.Connection, phrases: list[str], progress: bool) -> None:
     """Count the articles holding each of ``phrases`` in the index being built: the same
-    searches as before the rebuild cost no more after it."""
+    searches as before the rebuild cost no more after it (words are all counted)."""
     started = time.perf_counter()
     state = _state(connection)
+    phrases = [phrase for phrase in phrases if _lone_token(phrase) is None]
     for phrase in reversed(phrases):  # the latest counted keeps the highest rowid
         try:
             docs = _one(connection, "SELECT count(*) FROM fts WHERE fts MATCH ?", [phrase])[0]
@@ -868,7 +887,7 @@ def _rebuild(root: Path, progress: bool) -> SyncResult:
         connection.execute("PRAGMA journal_mode = OFF")
         connection.execute("PRAGMA synchronous = OFF")
         connection.execute("PRAGMA cache_size = -65536")
-        connection.executescript(_SCHEMA + ";" + _PHRASE_DOCS)
+        connection.executescript(f"{_SCHEMA};{_PHRASE_DOCS};{_WORD_DOCS}")
         # fewer, larger merges while building (the end merges all into one segment anyway)
         connection.execute("INSERT INTO fts(fts, rank) VALUES('automerge', 8)")
         connection.execute("BEGIN")
@@ -882,6 +901,7 @@ def _rebuild(root: Path, progress: bool) -> SyncResult:
             took = time.perf_counter() - merging
             print(f"search: merged the index into one segment in {took:.1f} s", file=sys.stderr)
         connection.execute("INSERT INTO fts(fts, rank) VALUES('automerge', 4)")
+        _count_words(connection, progress)
         _count_again(connection, carried, progress)
         connection.execute("INSERT INTO meta VALUES ('version', ?)", (INDEX_VERSION,))
         connection.execute("COMMIT")
@@ -1001,7 +1021,7 @@ def _sync(root: Path, progress: bool) -> SyncResult:
                     # older row may be its newest now, which only the whole archive can tell.
                     raise _Rebuild
             if counts is not None:
-                _update_counts(connection, counts)
+                _update_counts(connection, *counts)
             _record_dirs(connection, dirs)
             connection.execute("COMMIT")
         except BaseException:
@@ -1107,31 +1127,59 @@ def _state(connection: sqlite3.Connection | apsw.Connection) -> str:
     return f"{seq}:{count}"
 
 
+def _lone_token(expression: str) -> str | None:
+    """The token of a term's MATCH expression that is one word with no column filter and
+    no prefix (``("word")``), or None."""
+    inner = expression.removeprefix('("').removesuffix('")')
+    if len(inner) + 4 != len(expression) or any(c in inner for c in '" *'):
+        return None
+    return inner
+
+
 def _phrase_docs(
     connection: apsw.Connection, terms: list[Term], state: str
 ) -> tuple[list[int], dict[str, int]]:
-    """How many articles hold each term (bm25's IDF), and those counted now (not cached).
+    """How many articles hold each term (bm25's IDF), and those counted now (to keep).
 
     FTS5's bm25 counts them by walking each term's whole posting list on every query
     (0.04–0.08 s per million articles holding a word, more for a phrase). They are kept
-    instead, keyed by the term's own MATCH expression: :func:`_words` of the term alone,
-    which matches the articles bm25 counts for it in any query (a term left without the
-    column filter has no token a facet can hold). Exact: a count is used only in the
-    state of the index it was made in."""
+    instead: every word in ``word_docs`` (by a rebuild), other terms in ``phrase_docs``
+    once searched, keyed by the term's own MATCH expression (:func:`_words` of the term
+    alone, which matches the articles bm25 counts for it in any query: a term left
+    without the column filter has no token a facet can hold). Exact: counts are used
+    only in the state of the index they are kept for."""
     import apsw
 
     phrases = [_words([term]) for term in terms]
     known: dict[str, int] = {}
-    wanted = sorted(set(phrases))
+    words = _words_kept(connection, state)
+    if words is not None:
+        fold = connection.fts5_tokenizer(TOKENIZER.split()[0], TOKENIZER.split()[1:])
+        for phrase in phrases:
+            token = _lone_token(phrase)
+            if token is None:
+                continue
+            folded = list(
+                fold(
+                    token.encode("utf-8"),
+                    apsw.FTS5_TOKENIZE_QUERY,
+                    None,
+                    include_offsets=False,
+                    include_colocated=False,
+                )
+            )
+            if len(folded) == 1 and (found := words(str(folded[0]))) is not None:
+                known[phrase] = found
+    wanted = sorted(set(phrases) - set(known))
     with suppress(apsw.SQLError):  # an index built before the cache: made by _keep_counts
-        known = {
-            str(phrase): int(docs)
+        known.update(
+            (str(phrase), int(docs))
             for phrase, docs in connection.execute(
                 f"SELECT phrase, docs FROM phrase_docs WHERE state = ? AND phrase IN "
                 f"({', '.join('?' * len(wanted))})",
                 [state, *wanted],
             )
-        }
+        )
     counted = {}
     for phrase in wanted:
         if phrase not in known:
@@ -1140,6 +1188,25 @@ def _phrase_docs(
             )
     known.update(counted)
     return [known[phrase] for phrase in phrases], counted
+
+
+def _words_kept(connection: apsw.Connection, state: str) -> Callable[[str], int | None] | None:
+    """A look-up of ``word_docs`` if it is valid for ``state`` (None if not: an index
+    built before it, or changed by a program that does not keep it)."""
+    import apsw
+
+    try:
+        kept = connection.execute("SELECT value FROM meta WHERE key = 'word_docs'").fetchone()
+    except apsw.SQLError:
+        return None
+    if kept is None or kept[0] != state:
+        return None
+
+    def docs(term: str) -> int | None:
+        row = connection.execute("SELECT docs FROM word_docs WHERE term = ?", (term,)).fetchone()
+        return None if row is None else int(row[0])
+
+    return docs
 
 
 def _keep_counts(connection: apsw.Connection, counted: dict[str, int], state: str) -> None:
@@ -1163,32 +1230,35 @@ def _keep_counts(connection: apsw.Connection, counted: dict[str, int], state: st
         pass
 
 
-def _track_counts(connection: sqlite3.Connection) -> dict[str, int] | None:
-    """At the start of a sync that changes the index: the kept counts (:func:`_phrase_docs`)
-    valid for it, if any, and two temporary FTS5 tables to receive the rows the sync adds
-    (``added``) and takes out (``removed``), the same values as FTS5 is given."""
+def _track_counts(connection: sqlite3.Connection) -> tuple[dict[str, int], bool] | None:
+    """At the start of a sync that changes the index: the kept counts valid for it (the
+    terms in ``phrase_docs``; whether ``word_docs`` is), or None if none is, and then two
+    temporary FTS5 tables to receive the rows the sync adds (``added``) and takes out
+    (``removed``), the same values as FTS5 is given."""
+    state = _state(connection)
     try:
         kept = connection.execute(
-            "SELECT phrase, docs FROM phrase_docs WHERE state = ? ORDER BY rowid",
-            (_state(connection),),
+            "SELECT phrase, docs FROM phrase_docs WHERE state = ? ORDER BY rowid", (state,)
         ).fetchall()
+        words = connection.execute("SELECT value FROM meta WHERE key = 'word_docs'").fetchone()
     except sqlite3.OperationalError:  # an index built before the counts were kept
         return None
-    if not kept:
+    words_kept = words is not None and words[0] == state
+    if not kept and not words_kept:
         return None
     for name in ("added", "removed"):
         connection.execute(
             f"CREATE VIRTUAL TABLE temp.{name} USING fts5(title, text, facets, content='', "
             f"tokenize='{TOKENIZER}')"
         )
-    return dict(kept)
+    return dict(kept), words_kept
 
 
-def _update_counts(connection: sqlite3.Connection, counts: dict[str, int]) -> None:
+def _update_counts(connection: sqlite3.Connection, counts: dict[str, int], words: bool) -> None:
     """At the end of the sync, in its transaction: each kept count plus the articles added
     that hold the term, minus those taken out, for the new state of the index. Exact (the
-    same tokenizer and MATCH on the same values), and far cheaper than counting again
-    over the whole index."""
+    same tokenizer and MATCH on the same values, FTS5's own count of each word of them),
+    and far cheaper than counting again over the whole index."""
 
     def holding(table: str, phrase: str) -> int:
         sql = f"SELECT count(*) FROM temp.{table} WHERE {table} MATCH ?"
@@ -1201,6 +1271,25 @@ def _update_counts(connection: sqlite3.Connection, counts: dict[str, int]) -> No
     ]
     connection.execute("DELETE FROM phrase_docs")
     connection.executemany("INSERT INTO phrase_docs(phrase, docs, state) VALUES (?, ?, ?)", updated)
+    if words:
+        for name in ("added", "removed"):
+            connection.execute(
+                f"CREATE VIRTUAL TABLE temp.{name}_words USING fts5vocab('temp', '{name}', 'row')"
+            )
+        connection.execute(
+            "INSERT INTO word_docs(term, docs) SELECT term, doc FROM temp.added_words WHERE true"
+            " ON CONFLICT(term) DO UPDATE SET docs = docs + excluded.docs"
+        )
+        connection.execute(
+            "UPDATE word_docs SET docs = docs - gone.doc FROM temp.removed_words AS gone"
+            " WHERE word_docs.term = gone.term"
+        )
+        connection.execute(
+            "DELETE FROM word_docs WHERE docs = 0 AND term IN (SELECT term FROM temp.removed_words)"
+        )
+        connection.execute("UPDATE meta SET value = ? WHERE key = 'word_docs'", (state,))
+        for name in ("added", "removed"):
+            connection.execute(f"DROP TABLE temp.{name}_words")
     connection.execute("DROP TABLE temp.added")
     connection.execute("DROP TABLE temp.removed")
 
