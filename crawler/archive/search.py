@@ -33,10 +33,10 @@ search catch up and answer again.
 
 Ranking is FTS5's bm25 computed again (:func:`_ranking`, through apsw: Python's
 sqlite3 cannot register an FTS5 auxiliary function) from the counts of articles
-holding each term kept in the index (``phrase_docs``, :func:`_phrase_docs`): the
-built-in walks each term's whole posting list on every query to count them. The
-counts are a cache, exact for the state of the index they are kept for: a sync
-brings them up to date (:func:`_track_counts`), a rebuild counts them again.
+holding each term kept in the index (:func:`_phrase_docs`): the built-in walks each
+term's whole posting list on every query to count them. Every word is counted by a
+rebuild, other terms by their first search; the counts are exact for the state of the
+index they are kept for: a sync brings them up to date (:func:`_track_counts`).
 """
 
 from __future__ import annotations
@@ -101,9 +101,10 @@ CREATE VIRTUAL TABLE fts USING fts5(title, text, facets, content='', tokenize='{
 """
 _PHRASE_DOCS = """CREATE TABLE IF NOT EXISTS phrase_docs(phrase TEXT PRIMARY KEY,
                                           docs INTEGER NOT NULL, state TEXT NOT NULL)"""
-"""How many articles hold each term searched for (bm25's IDF), counted once per state of
-the index (:func:`_state`): a cache, made by a rebuild and by the first search that
-needs it in an index built before it."""
+"""How many articles hold each term searched for that ``word_docs`` does not hold (a
+phrase…), by its MATCH expression, for the state of the index (:func:`_state`) it was
+counted in: counted by the first search of it, brought up to date by a sync, counted
+again by a rebuild."""
 _WORD_DOCS = """CREATE TABLE IF NOT EXISTS word_docs(term TEXT PRIMARY KEY, docs INTEGER NOT NULL)
 WITHOUT ROWID"""
 """How many articles hold each word of the index (as the tokenizer folds it), all of them:
