@@ -1221,6 +1221,8 @@ def _keep_counts(connection: apsw.Connection, counted: dict[str, int], state: st
     try:
         connection.set_busy_timeout(1_000)
         with connection:
+            if _state(connection) != state:
+                return  # a sync changed the index meanwhile: these counts are of the one before
             connection.execute(_PHRASE_DOCS)
             connection.execute("DELETE FROM phrase_docs WHERE state != ?", (state,))
             connection.executemany(
