@@ -865,8 +865,8 @@ def _count_again(connection: sqlite3.Connection, phrases: list[str], progress: b
     if progress and phrases:
         took = time.perf_counter() - started
         print(
-            f"search: counted the articles of {len(phrases):,} terms searched before in "
-            f"{took:.1f} s",
+            f"search: counted the articles of {len(phrases):,} term{'s' * (len(phrases) != 1)} "
+            f"searched before in {took:.1f} s",
             file=sys.stderr,
         )
 
