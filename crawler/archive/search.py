@@ -1220,7 +1220,7 @@ def _keep_counts(connection: apsw.Connection, counted: dict[str, int], state: st
     if not counted:
         return
     try:
-        connection.set_busy_timeout(1_000)
+        connection.set_busy_timeout(200)  # a sync holding the index for long: not kept
         with connection:
             if _state(connection) != state:
                 return  # a sync changed the index meanwhile: these counts are of the one before
