@@ -30,6 +30,13 @@ compaction moved it to. When it is nowhere (a compaction dropped it because a
 newer row came in after the last search), the index is rebuilt whole. A file
 swapped away between the index's answer and the reading of its hits makes the
 search catch up and answer again.
+
+Ranking is FTS5's bm25 computed again (:func:`_ranking`, through apsw: Python's
+sqlite3 cannot register an FTS5 auxiliary function) from the counts of articles
+holding each term kept in the index (:func:`_phrase_docs`): the built-in walks each
+term's whole posting list on every query to count them. Every word is counted by a
+rebuild, other terms by their first search; the counts are exact for the state of the
+index they are kept for: a sync brings them up to date (:func:`_track_counts`).
 """
 
 from __future__ import annotations
@@ -37,19 +44,20 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import math
 import os
 import queue
 import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.archive.layout import (
     ARTICLES_DIR,
@@ -59,11 +67,16 @@ from crawler.archive.layout import (
 from crawler.archive.window import date_window
 from crawler.text.search_text import Term, fts_query, index_column, snippet
 
+if TYPE_CHECKING:
+    import apsw
+
 INDEX_VERSION = "5"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TOKENIZER = "unicode61 remove_diacritics 2"
 TITLE_WEIGHT = 5.0
 """bm25 weight of a hit in the title against one in the text."""
+BM25_K1, BM25_B = 1.2, 0.75
+"""The constants of FTS5's built-in bm25, which :func:`_ranking` computes again."""
 UNDATED_IDS = 2**40
 """Ids below this (the first 12 days of 1970 in microseconds) are undated articles'."""
 SETTLE_NS = 2_000_000_000
@@ -86,6 +99,16 @@ CREATE TABLE docs(id INTEGER PRIMARY KEY, url_key BLOB NOT NULL, file INTEGER NO
                   site TEXT, spider TEXT, published INTEGER);
 CREATE VIRTUAL TABLE fts USING fts5(title, text, facets, content='', tokenize='{TOKENIZER}');
 """
+_PHRASE_DOCS = """CREATE TABLE IF NOT EXISTS phrase_docs(phrase TEXT PRIMARY KEY,
+                                          docs INTEGER NOT NULL, state TEXT NOT NULL)"""
+"""How many articles hold each term searched for that ``word_docs`` does not hold (a
+phrase…), by its MATCH expression, for the state of the index (:func:`_state`) it was
+counted in: counted by the first search of it, brought up to date by a sync, counted
+again by a rebuild."""
+_WORD_DOCS = """CREATE TABLE IF NOT EXISTS word_docs(term TEXT PRIMARY KEY, docs INTEGER NOT NULL)
+WITHOUT ROWID"""
+"""How many articles hold each word of the index (as the tokenizer folds it), all of them:
+made by a rebuild, valid for the state of the index in meta's ``word_docs``."""
 _INDEXES = [
     "CREATE INDEX docs_key ON docs(url_key)",
     "CREATE INDEX docs_file ON docs(file)",
@@ -378,6 +401,9 @@ class _Batch:
     """In a rebuild (no index on url_key yet): the docs of the partition being read, by
     key. An article's rows share a partition unless its publish date changed (see
     _one_doc_per_key)."""
+    counting: bool = False
+    """The rows added to FTS5 and taken out of it also go to two small temporary FTS5
+    tables, to bring the kept counts up to date (see _track_counts)."""
 
 
 def _publish_order(relative: str) -> tuple[str, str, str]:
@@ -565,10 +591,16 @@ def _drop_superseded(connection: sqlite3.Connection, root: Path, batch: _Batch) 
             values = rows.get(d.row)
             if values is None or values[0] != d.key:
                 raise _Rebuild
+            taken = (d.doc_id, values[1], values[2], facets(d.site, d.spider, d.published))
             connection.execute(
                 "INSERT INTO fts(fts, rowid, title, text, facets) VALUES('delete', ?, ?, ?, ?)",
-                (d.doc_id, values[1], values[2], facets(d.site, d.spider, d.published)),
+                taken,
             )
+            if batch.counting:
+                connection.execute(
+                    "INSERT INTO temp.removed(rowid, title, text, facets) VALUES (?, ?, ?, ?)",
+                    taken,
+                )
 
 
 _Plan = list[tuple[str, int, set[int] | None]]
@@ -678,6 +710,11 @@ def _add_texts(
                 connection.executemany(
                     "INSERT INTO fts(rowid, title, text, facets) VALUES (?, ?, ?, ?)", inserts
                 )
+                if batch.counting:
+                    connection.executemany(
+                        "INSERT INTO temp.added(rowid, title, text, facets) VALUES (?, ?, ?, ?)",
+                        inserts,
+                    )
                 continue
             if isinstance(item, FileNotFoundError):
                 raise _Changed
@@ -775,6 +812,66 @@ def _remove_abandoned(target: Path) -> None:
             continue
 
 
+CARRIED_AT_MOST = 100
+"""A rebuild counts again the terms the index it replaces had counted, this many at most
+(the latest counted): each is a walk of its posting list."""
+
+
+def _counted_phrases(target: Path) -> list[str]:
+    """The terms whose articles the index at ``target`` had counted (none if it is
+    missing or unreadable), the latest counted first."""
+    if not target.is_file():
+        return []
+    connection = _connect(target)
+    try:
+        rows = connection.execute(
+            f"SELECT phrase FROM phrase_docs ORDER BY rowid DESC LIMIT {CARRIED_AT_MOST}"
+        ).fetchall()
+    except sqlite3.Error:
+        return []
+    finally:
+        connection.close()
+    return [phrase for (phrase,) in rows]
+
+
+def _count_words(connection: sqlite3.Connection, progress: bool) -> None:
+    """Count the articles holding each word of the index being built, all at once (one
+    walk of the whole index: 8 s at a million articles, 90 s of CPU at ten million): no
+    search of words then counts any, and a sync keeps the counts up to date
+    (:func:`_update_counts`)."""
+    started = time.perf_counter()
+    connection.execute("CREATE VIRTUAL TABLE temp.words USING fts5vocab('main', 'fts', 'row')")
+    connection.execute("INSERT INTO word_docs(term, docs) SELECT term, doc FROM temp.words")
+    connection.execute("DROP TABLE temp.words")
+    connection.execute("INSERT INTO meta VALUES ('word_docs', ?)", (_state(connection),))
+    if progress:
+        took = time.perf_counter() - started
+        print(f"search: counted the articles holding each word in {took:.1f} s", file=sys.stderr)
+
+
+def _count_again(connection: sqlite3.Connection, phrases: list[str], progress: bool) -> None:
+    """Count the articles holding each of ``phrases`` in the index being built: the same
+    searches as before the rebuild cost no more after it (words are all counted)."""
+    started = time.perf_counter()
+    state = _state(connection)
+    phrases = [phrase for phrase in phrases if _lone_token(phrase) is None]
+    for phrase in reversed(phrases):  # the latest counted keeps the highest rowid
+        try:
+            docs = _one(connection, "SELECT count(*) FROM fts WHERE fts MATCH ?", [phrase])[0]
+        except sqlite3.OperationalError:  # not a MATCH expression: not carried
+            continue
+        connection.execute(
+            "INSERT INTO phrase_docs(phrase, docs, state) VALUES (?, ?, ?)", (phrase, docs, state)
+        )
+    if progress and phrases:
+        took = time.perf_counter() - started
+        print(
+            f"search: counted the articles of {len(phrases):,} term{'s' * (len(phrases) != 1)} "
+            f"searched before in {took:.1f} s",
+            file=sys.stderr,
+        )
+
+
 def _rebuild(root: Path, progress: bool) -> SyncResult:
     started = time.perf_counter()
     target = search_index_path(root)
@@ -786,12 +883,13 @@ def _rebuild(root: Path, progress: bool) -> SyncResult:
     temporary.unlink(missing_ok=True)
     _remove_abandoned(target)
     result = SyncResult(rebuilt=True)
+    carried = _counted_phrases(target)
     connection = _connect(temporary)
     try:
         connection.execute("PRAGMA journal_mode = OFF")
         connection.execute("PRAGMA synchronous = OFF")
         connection.execute("PRAGMA cache_size = -65536")
-        connection.executescript(_SCHEMA)
+        connection.executescript(f"{_SCHEMA};{_PHRASE_DOCS};{_WORD_DOCS}")
         # fewer, larger merges while building (the end merges all into one segment anyway)
         connection.execute("INSERT INTO fts(fts, rank) VALUES('automerge', 8)")
         connection.execute("BEGIN")
@@ -805,6 +903,8 @@ def _rebuild(root: Path, progress: bool) -> SyncResult:
             took = time.perf_counter() - merging
             print(f"search: merged the index into one segment in {took:.1f} s", file=sys.stderr)
         connection.execute("INSERT INTO fts(fts, rank) VALUES('automerge', 4)")
+        _count_words(connection, progress)
+        _count_again(connection, carried, progress)
         connection.execute("INSERT INTO meta VALUES ('version', ?)", (INDEX_VERSION,))
         connection.execute("COMMIT")
         connection.close()
@@ -911,8 +1011,9 @@ def _sync(root: Path, progress: bool) -> SyncResult:
             result = SyncResult(files_removed=len(gone))
             ids: dict[str, int] = dict(connection.execute("SELECT path, id FROM files").fetchall())
             moving = frozenset(ids[path] for path in gone)
+            counts = _track_counts(connection)
             connection.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
-            batch = _Batch(fresh=set(), moving=moving)
+            batch = _Batch(fresh=set(), moving=moving, counting=counts is not None)
             _index_files(connection, root, new, disk, result, progress, batch)
             for file_id in moving:
                 if connection.execute(
@@ -921,6 +1022,8 @@ def _sync(root: Path, progress: bool) -> SyncResult:
                     # An article whose newest row was there came back from no new file: an
                     # older row may be its newest now, which only the whole archive can tell.
                     raise _Rebuild
+            if counts is not None:
+                _update_counts(connection, *counts)
             _record_dirs(connection, dirs)
             connection.execute("COMMIT")
         except BaseException:
@@ -953,9 +1056,10 @@ def _words(terms: list[Term]) -> str:
     (every facet token is one of exactly that length; the only prefix query, a lone CJK
     character, starts none): the terms cannot match in the facets then, and the answer
     is the same, with the same scores (the facets weigh 0 in
-    bm25). It matters for speed: bm25 counts the articles holding each term over the
-    whole index, and with a column filter FTS5 reads every position of every match to do
-    so, where without it reads only the ids (about twice as fast).
+    bm25). It matters for speed: the articles holding each term are counted over the
+    whole index (once, :func:`_phrase_docs`), and with a column filter FTS5 reads every
+    position of every match to do so, where without it reads only the ids (about twice
+    as fast).
     """
     expression = fts_query(terms)
     facet_length = len(_token("s", ""))
@@ -989,8 +1093,240 @@ def _midnight(day: date | None, days: int, otherwise: int) -> int:
         return otherwise
 
 
+def _connect_ranking(path: Path) -> apsw.Connection:
+    """A connection that can rank with :func:`_ranking`: Python's sqlite3 cannot register
+    an FTS5 auxiliary function, apsw can. The file is the same (rollback journal, the
+    same locks); no sqlite3 connection to it is open in this process meanwhile (two
+    SQLite libraries in one process would each drop the other's locks on closing)."""
+    import apsw
+
+    try:
+        connection = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READWRITE)
+        connection.set_busy_timeout(60_000)
+    except apsw.Error as error:
+        raise SearchError(f"cannot open the search index {path}: {error}") from None
+    return connection
+
+
+def _one(
+    connection: sqlite3.Connection | apsw.Connection, sql: str, params: Sequence[Any] = ()
+) -> tuple[Any, ...]:
+    """The one row ``sql`` gives (an aggregate, or a row the transaction knows is there)."""
+    row = connection.execute(sql, params).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def _state(connection: sqlite3.Connection | apsw.Connection) -> str:
+    """The state of the index the cached counts are valid for. FTS5 changes only in a
+    sync that adds files (their AUTOINCREMENT sequence grows) or removes some (there are
+    fewer), in the same transaction; a rebuild makes a new index, and its counts."""
+    seq, count = _one(
+        connection,
+        "SELECT (SELECT seq FROM sqlite_sequence WHERE name = 'files'),"
+        " (SELECT count(*) FROM files)",
+    )
+    return f"{seq}:{count}"
+
+
+def _lone_token(expression: str) -> str | None:
+    """The token of a term's MATCH expression that is one word with no column filter and
+    no prefix (``("word")``), or None."""
+    inner = expression.removeprefix('("').removesuffix('")')
+    if len(inner) + 4 != len(expression) or any(c in inner for c in '" *'):
+        return None
+    return inner
+
+
+def _phrase_docs(
+    connection: apsw.Connection, terms: list[Term], state: str
+) -> tuple[list[int], dict[str, int]]:
+    """How many articles hold each term (bm25's IDF), and those counted now (to keep).
+
+    FTS5's bm25 counts them by walking each term's whole posting list on every query
+    (0.04–0.08 s per million articles holding a word, more for a phrase). They are kept
+    instead: every word in ``word_docs`` (by a rebuild), other terms in ``phrase_docs``
+    once searched, keyed by the term's own MATCH expression (:func:`_words` of the term
+    alone, which matches the articles bm25 counts for it in any query: a term left
+    without the column filter has no token a facet can hold). Exact: counts are used
+    only in the state of the index they are kept for."""
+    import apsw
+
+    phrases = [_words([term]) for term in terms]
+    known: dict[str, int] = {}
+    words = _words_kept(connection, state)
+    if words is not None:
+        fold = connection.fts5_tokenizer(TOKENIZER.split()[0], TOKENIZER.split()[1:])
+        for phrase in phrases:
+            token = _lone_token(phrase)
+            if token is None:
+                continue
+            folded = list(
+                fold(
+                    token.encode("utf-8"),
+                    apsw.FTS5_TOKENIZE_QUERY,
+                    None,
+                    include_offsets=False,
+                    include_colocated=False,
+                )
+            )
+            if len(folded) == 1 and (found := words(str(folded[0]))) is not None:
+                known[phrase] = found
+    wanted = sorted(set(phrases) - set(known))
+    with suppress(apsw.SQLError):  # an index built before the cache: made by _keep_counts
+        known.update(
+            (str(phrase), int(docs))
+            for phrase, docs in connection.execute(
+                f"SELECT phrase, docs FROM phrase_docs WHERE state = ? AND phrase IN "
+                f"({', '.join('?' * len(wanted))})",
+                [state, *wanted],
+            )
+        )
+    counted = {}
+    for phrase in wanted:
+        if phrase not in known:
+            counted[phrase] = int(
+                _one(connection, "SELECT count(*) FROM fts WHERE fts MATCH ?", [phrase])[0]
+            )
+    known.update(counted)
+    return [known[phrase] for phrase in phrases], counted
+
+
+def _words_kept(connection: apsw.Connection, state: str) -> Callable[[str], int | None] | None:
+    """A look-up of ``word_docs`` if it is valid for ``state`` (None if not: an index
+    built before it, or changed by a program that does not keep it)."""
+    import apsw
+
+    try:
+        kept = connection.execute("SELECT value FROM meta WHERE key = 'word_docs'").fetchone()
+    except apsw.SQLError:
+        return None
+    if kept is None or kept[0] != state:
+        return None
+
+    def docs(term: str) -> int | None:
+        row = connection.execute("SELECT docs FROM word_docs WHERE term = ?", (term,)).fetchone()
+        return None if row is None else int(row[0])
+
+    return docs
+
+
+def _keep_counts(connection: apsw.Connection, counted: dict[str, int], state: str) -> None:
+    """Cache the counts just made, for the state they were made in (the counts of any
+    other state go). Only a cache: when the index cannot be written (read-only, or a long
+    sync holds it) they are counted again next time."""
+    import apsw
+
+    if not counted:
+        return
+    try:
+        connection.set_busy_timeout(200)  # a sync holding the index for long: not kept
+        with connection:
+            if _state(connection) != state:
+                return  # a sync changed the index meanwhile: these counts are of the one before
+            connection.execute(_PHRASE_DOCS)
+            connection.execute("DELETE FROM phrase_docs WHERE state != ?", (state,))
+            connection.executemany(
+                "INSERT OR REPLACE INTO phrase_docs(phrase, docs, state) VALUES (?, ?, ?)",
+                [(phrase, docs, state) for phrase, docs in counted.items()],
+            )
+    except apsw.Error:
+        pass
+
+
+def _track_counts(connection: sqlite3.Connection) -> tuple[dict[str, int], bool] | None:
+    """At the start of a sync that changes the index: the kept counts valid for it (the
+    terms in ``phrase_docs``; whether ``word_docs`` is), or None if none is, and then two
+    temporary FTS5 tables to receive the rows the sync adds (``added``) and takes out
+    (``removed``), the same values as FTS5 is given."""
+    state = _state(connection)
+    try:
+        kept = connection.execute(
+            "SELECT phrase, docs FROM phrase_docs WHERE state = ? ORDER BY rowid", (state,)
+        ).fetchall()
+        words = connection.execute("SELECT value FROM meta WHERE key = 'word_docs'").fetchone()
+    except sqlite3.OperationalError:  # an index built before the counts were kept
+        return None
+    words_kept = words is not None and words[0] == state
+    if not kept and not words_kept:
+        return None
+    for name in ("added", "removed"):
+        connection.execute(
+            f"CREATE VIRTUAL TABLE temp.{name} USING fts5(title, text, facets, content='', "
+            f"tokenize='{TOKENIZER}')"
+        )
+    return dict(kept), words_kept
+
+
+def _update_counts(connection: sqlite3.Connection, counts: dict[str, int], words: bool) -> None:
+    """At the end of the sync, in its transaction: each kept count plus the articles added
+    that hold the term, minus those taken out, for the new state of the index. Exact (the
+    same tokenizer and MATCH on the same values, FTS5's own count of each word of them),
+    and far cheaper than counting again over the whole index."""
+
+    def holding(table: str, phrase: str) -> int:
+        sql = f"SELECT count(*) FROM temp.{table} WHERE {table} MATCH ?"
+        return int(_one(connection, sql, [phrase])[0])
+
+    state = _state(connection)
+    updated = [
+        (phrase, docs + holding("added", phrase) - holding("removed", phrase), state)
+        for phrase, docs in counts.items()
+    ]
+    connection.execute("DELETE FROM phrase_docs")
+    connection.executemany("INSERT INTO phrase_docs(phrase, docs, state) VALUES (?, ?, ?)", updated)
+    if words:
+        for name in ("added", "removed"):
+            connection.execute(
+                f"CREATE VIRTUAL TABLE temp.{name}_words USING fts5vocab('temp', '{name}', 'row')"
+            )
+        connection.execute(
+            "INSERT INTO word_docs(term, docs) SELECT term, doc FROM temp.added_words WHERE true"
+            " ON CONFLICT(term) DO UPDATE SET docs = docs + excluded.docs"
+        )
+        connection.execute(
+            "UPDATE word_docs SET docs = docs - gone.doc FROM temp.removed_words AS gone"
+            " WHERE word_docs.term = gone.term"
+        )
+        connection.execute(
+            "DELETE FROM word_docs WHERE docs = 0 AND term IN (SELECT term FROM temp.removed_words)"
+        )
+        connection.execute("UPDATE meta SET value = ? WHERE key = 'word_docs'", (state,))
+        for name in ("added", "removed"):
+            connection.execute(f"DROP TABLE temp.{name}_words")
+    connection.execute("DROP TABLE temp.added")
+    connection.execute("DROP TABLE temp.removed")
+
+
+def _ranking(counts: Sequence[int]) -> Callable[..., float]:
+    """FTS5's bm25 (weights: TITLE_WEIGHT, 1, 0 for the facets) as an auxiliary function
+    given the counts of articles holding each term: the same formula with the same
+    operations in the same order, so the same doubles. The phrases after the user's
+    terms are --site's facet tokens: weighing 0, they add nothing to bm25 either."""
+    k1, b = BM25_K1, BM25_B
+    idfs: list[float] = []
+    average = [0.0]
+
+    def rank(api: apsw.FTS5ExtensionApi, *args: Any) -> float:
+        if not idfs:
+            rows = api.row_count
+            average[0] = api.column_total_size(-1) / rows
+            for docs in counts:
+                idf = math.log((rows - docs + 0.5) / (docs + 0.5))
+                idfs.append(idf if idf > 0.0 else 1e-6)
+        norm = k1 * (1 - b + b * api.column_size(-1) / average[0])
+        score = 0.0
+        for i, idf in enumerate(idfs):
+            title, text, _facets = api.phrase_locations(i)
+            freq = TITLE_WEIGHT * len(title) + len(text)
+            score += idf * ((freq * (k1 + 1.0)) / (freq + norm))
+        return -1.0 * score
+
+    return rank
+
+
 def _best(
-    connection: sqlite3.Connection, where: str, params: list[Any], limit: int
+    connection: apsw.Connection, terms: list[Term], where: str, params: list[Any], limit: int
 ) -> list[tuple[Any, ...]]:
     """The ``limit`` best matches, ranked by bm25 among the ``RANKED_AT_MOST`` most
     recently published.
@@ -1001,34 +1337,44 @@ def _best(
     therefore done over the newest matches only: rowids are publish times
     (:func:`_doc_id`), so the window is the same in an index rebuilt or kept up to date.
 
-    What still grows with the index is bm25's count of the articles holding each term
-    (its IDF): FTS5 walks each term's whole posting list for it, once a query, whatever
-    the window (0.04–0.08 s per million articles holding a word, more for a phrase).
-    A query of several words found in most articles is therefore not flat in the size of
-    the index; only a ranking function of our own, in C, could count them once (the
-    built-in bm25 cannot be given the counts).
+    bm25 also weighs each term by how many articles hold it (its IDF), which FTS5's
+    built-in bm25 counts over the whole index on every query, whatever the window, and
+    cannot be given: the ranking is :func:`_ranking`, the same bm25 computed in Python
+    (about 1 µs per term a row) from counts kept in the index (:func:`_phrase_docs`), so
+    that a query costs the same at any size once its terms were counted. All is read in one
+    transaction: the counts are those of the index that is ranked.
     """
     source = "fts JOIN docs d ON d.id = fts.rowid" if "d." in where else "fts"
-    window = connection.execute(
-        f"SELECT min(r) FROM (SELECT fts.rowid AS r FROM {source} WHERE {where} "
-        f"ORDER BY fts.rowid DESC LIMIT {RANKED_AT_MOST})",
-        params,
-    ).fetchone()[0]
-    if window is None:
-        return []
-    ranked = connection.execute(
-        f"SELECT fts.rowid, bm25(fts, {TITLE_WEIGHT}, 1.0, 0.0) AS score FROM {source} "
-        f"WHERE {where} AND fts.rowid >= ? ORDER BY score LIMIT ?",
-        [*params, window, limit],
-    ).fetchall()
-    rows = []
-    for doc_id, score in ranked:
-        row = connection.execute(
-            "SELECT d.url_key, f.path, d.row, d.site, d.spider, d.published FROM docs d"
-            " JOIN files f ON f.id = d.file WHERE d.id = ?",
-            (doc_id,),
-        ).fetchone()
-        rows.append((*row, score))
+    connection.execute("BEGIN")
+    try:
+        window = _one(
+            connection,
+            f"SELECT min(r) FROM (SELECT fts.rowid AS r FROM {source} WHERE {where} "
+            f"ORDER BY fts.rowid DESC LIMIT {RANKED_AT_MOST})",
+            params,
+        )[0]
+        if window is None:
+            return []
+        state = _state(connection)
+        counts, counted = _phrase_docs(connection, terms, state)
+        connection.register_fts5_function("ranking", _ranking(counts))
+        ranked = connection.execute(
+            f"SELECT fts.rowid, ranking(fts) AS score FROM {source} "
+            f"WHERE {where} AND fts.rowid >= ? ORDER BY score LIMIT ?",
+            [*params, window, limit],
+        ).fetchall()
+        rows = []
+        for doc_id, score in ranked:
+            row = _one(
+                connection,
+                "SELECT d.url_key, f.path, d.row, d.site, d.spider, d.published FROM docs d"
+                " JOIN files f ON f.id = d.file WHERE d.id = ?",
+                [doc_id],
+            )
+            rows.append((*row, score))
+    finally:
+        connection.execute("COMMIT")
+    _keep_counts(connection, counted, state)
     return rows
 
 
@@ -1080,7 +1426,9 @@ def _search(
     if sites:
         wanted = [_token("s", site) for site in sites] + [_token("p", site) for site in sites]
         match += " AND facets : (" + " OR ".join(f'"{t}"' for t in wanted) + ")"
-    connection = _connect(target)
+    import apsw
+
+    connection = _connect_ranking(target)
     try:
         if since or until:
             low, high = _rowid_range(since, until)
@@ -1092,8 +1440,8 @@ def _search(
             )  # fmt: skip
             where.append(window)
             params += values
-        rows = _best(connection, " AND ".join(where), [match, *params], limit)
-    except sqlite3.Error as error:
+        rows = _best(connection, terms, " AND ".join(where), [match, *params], limit)
+    except apsw.Error as error:
         raise SearchError(f"cannot search {target}: {error}") from None
     finally:
         connection.close()
