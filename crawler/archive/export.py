@@ -78,8 +78,9 @@ PLAN_APART_BYTES = 4 << 20
 """A row index larger than this (about 50,000 rows) means a plan made in a process of
 its own (:func:`_planned`); a small export is planned here, without a second start-up."""
 
-PARTITION_ORDER = "site, year = 'unknown', year, month"
-"""The partitions in output order: a site's dated partitions, then its undated ones."""
+PARTITION_ORDER = "_site, _year = 'unknown', _year, _month"
+"""The partitions in output order (over their files' site, year and month): a site's
+dated partitions, then its undated ones."""
 EXPORT_ORDER = "published_at NULLS LAST, url_key"
 """The rows of one partition in output order."""
 
@@ -166,10 +167,14 @@ def plan(
     if not filters.all_versions and mark_older(con):
         where.append("(_file, _row) NOT IN (SELECT (_file, _row) FROM _older)")
     condition = " AND ".join(where) or "true"
+    # A file's rows are of one partition: its rank in output order is a number, which
+    # the sort of the rows compares instead of three strings (twice as fast).
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _files AS SELECT _file, any_value(site) AS _site, "
+        "CREATE OR REPLACE TEMP TABLE _files AS SELECT *, CAST(dense_rank() OVER "
+        f"(ORDER BY {PARTITION_ORDER}) AS INTEGER) AS _part FROM (SELECT _file, "
+        "any_value(site) AS _site, any_value(year) AS _year, any_value(month) AS _month, "
         "count(*) AS _rows, CAST(row_number() OVER (ORDER BY _file) - 1 AS INTEGER) AS _id "
-        f"FROM _keys WHERE {condition} GROUP BY _file",
+        f"FROM _keys WHERE {condition} GROUP BY _file)",
         params,
     )
     listed = con.execute("SELECT _file, _site, _rows FROM _files ORDER BY _id").fetchall()
@@ -184,7 +189,7 @@ def plan(
     )
     order = con.sql(
         "SELECT f._id, CAST(k._row AS INTEGER) FROM _keys AS k JOIN _files AS f USING (_file) "
-        f"WHERE {condition} ORDER BY {PARTITION_ORDER}, {EXPORT_ORDER}",
+        f"WHERE {condition} ORDER BY f._part, {EXPORT_ORDER}",
         params=params,
     )
     fetch = getattr(order, "to_arrow_reader", None) or order.fetch_record_batch
