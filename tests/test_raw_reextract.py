@@ -601,3 +601,39 @@ def test_the_pages_are_shared_out_whole_and_small_runs_stay_in_one_process() -> 
     assert default_workers(PARALLEL_FROM - 1) == 1
     assert cli("reextract", "--workers", "0").returncode == 2
     assert 1 <= default_workers(100_000) <= len(os.sched_getaffinity(0))
+
+
+def test_the_start_up_collects_nothing_and_the_command_leaves_the_collector_as_it_was(
+    tmp_path: Path,
+) -> None:
+    import gc
+
+    from crawler.cli import main
+    from crawler.commands.reextract import _start_up
+
+    with _start_up():
+        assert not gc.isenabled()  # imports and the plan: no collection
+        made = [object() for _ in range(3)]  # noqa: F841 - live through the freeze
+    assert gc.isenabled() and gc.get_freeze_count() > 0  # what start-up made is frozen
+    gc.unfreeze()
+    gc.disable()
+    try:
+        with _start_up():
+            pass
+        assert not gc.isenabled() and gc.get_freeze_count() == 0  # a caller's choice stays
+    finally:
+        gc.enable()
+
+    shutil.copytree(DATA / "archive_v1", tmp_path, dirs_exist_ok=True)
+    assert main(["reextract", "--archive", str(tmp_path)]) == 0  # nothing to re-parse
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert main(["reextract", "--archive", str(tmp_path / "missing")]) == 2
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_a_replay_runs_each_response_output_in_one_task_unless_told_otherwise() -> None:
+    from crawler.crawling.replay import Plan, replay_settings
+
+    assert replay_settings(Plan(Path(".")))["CONCURRENT_ITEMS"] == 1
+    tuned = replay_settings(Plan(Path(".")), settings={"CONCURRENT_ITEMS": 8})
+    assert tuned["CONCURRENT_ITEMS"] == 8
