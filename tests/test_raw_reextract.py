@@ -631,9 +631,15 @@ def test_the_start_up_collects_nothing_and_the_command_leaves_the_collector_as_i
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
-def test_a_replay_runs_each_response_output_in_one_task_unless_told_otherwise() -> None:
+def test_a_replay_is_not_capped_and_runs_each_response_output_in_one_task() -> None:
     from crawler.crawling.replay import Plan, replay_settings
+    from crawler.crawling.runner import project_settings
 
-    assert replay_settings(Plan(Path(".")))["CONCURRENT_ITEMS"] == 1
-    tuned = replay_settings(Plan(Path(".")), settings={"CONCURRENT_ITEMS": 8})
-    assert tuned["CONCURRENT_ITEMS"] == 8
+    assert project_settings().getint("CLOSESPIDER_PAGECOUNT") > 0  # a crawl's cap
+    settings = project_settings(replay_settings(Plan(Path("."))))
+    assert settings.getint("CLOSESPIDER_PAGECOUNT") == 0  # every stored page is re-parsed
+    assert settings.getint("CONCURRENT_ITEMS") == 1
+    tuned = replay_settings(
+        Plan(Path(".")), settings={"CONCURRENT_ITEMS": 8, "CLOSESPIDER_PAGECOUNT": 5}
+    )
+    assert (tuned["CONCURRENT_ITEMS"], tuned["CLOSESPIDER_PAGECOUNT"]) == (8, 5)  # -s wins

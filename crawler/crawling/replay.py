@@ -264,6 +264,10 @@ def replay_settings(
         # for every response: a replay's callback yields one article, its pipelines wait on
         # nothing, and making and ending the other 99 tasks cost a tenth of a worker's time.
         "CONCURRENT_ITEMS": 1,
+        # A crawl stops at CLOSESPIDER_PAGECOUNT pages (settings.py: 100,000); a replay's pages
+        # are the plan's, every one of them to re-parse. Off, CloseSpider also stops counting
+        # each response.
+        "CLOSESPIDER_PAGECOUNT": 0,
         **(settings or {}),
         "CRAWLER_ARCHIVE_DIR": str(plan.root),
         "LOG_LEVEL": log_level,
