@@ -643,3 +643,30 @@ def test_a_replay_is_not_capped_and_runs_each_response_output_in_one_task() -> N
         Plan(Path(".")), settings={"CONCURRENT_ITEMS": 8, "CLOSESPIDER_PAGECOUNT": 5}
     )
     assert (tuned["CONCURRENT_ITEMS"], tuned["CLOSESPIDER_PAGECOUNT"]) == (8, 5)  # -s wins
+
+
+def test_a_replay_counts_its_stats_as_scrapys_collector_does() -> None:
+    from types import SimpleNamespace
+
+    from scrapy.statscollectors import MemoryStatsCollector
+
+    from crawler.crawling.replay import Plan, ReplayStats, replay_settings
+
+    assert replay_settings(Plan(Path(".")))["STATS_CLASS"] == "crawler.crawling.replay.ReplayStats"
+    crawler = SimpleNamespace(
+        settings=SimpleNamespace(getbool=lambda *_: False), spider=SimpleNamespace(name="qdnd")
+    )
+    collected = []
+    for cls in (MemoryStatsCollector, ReplayStats):
+        stats = cls(crawler)
+        stats.open_spider()
+        for n in (1, 2, 3):
+            stats.inc_value("crawler/reextract/pages")
+            stats.inc_value("crawler/raw/bytes", n * 100, start=7)
+            stats.max_value("memusage/max", 10 - n)
+            stats.min_value("first", n)
+        stats.set_value("finish_reason", "finished")
+        stats.close_spider(reason="finished")
+        collected.append((stats.get_stats(), stats.spider_stats, stats.get_value("first")))
+    assert collected[0] == collected[1]
+    assert collected[1][0]["crawler/raw/bytes"] == 607 and collected[1][1]["qdnd"]
