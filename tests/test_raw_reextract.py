@@ -601,3 +601,72 @@ def test_the_pages_are_shared_out_whole_and_small_runs_stay_in_one_process() -> 
     assert default_workers(PARALLEL_FROM - 1) == 1
     assert cli("reextract", "--workers", "0").returncode == 2
     assert 1 <= default_workers(100_000) <= len(os.sched_getaffinity(0))
+
+
+def test_the_start_up_collects_nothing_and_the_command_leaves_the_collector_as_it_was(
+    tmp_path: Path,
+) -> None:
+    import gc
+
+    from crawler.cli import main
+    from crawler.commands.reextract import _start_up
+
+    with _start_up():
+        assert not gc.isenabled()  # imports and the plan: no collection
+        made = [object() for _ in range(3)]  # noqa: F841 - live through the freeze
+    assert gc.isenabled() and gc.get_freeze_count() > 0  # what start-up made is frozen
+    gc.unfreeze()
+    gc.disable()
+    try:
+        with _start_up():
+            pass
+        assert not gc.isenabled() and gc.get_freeze_count() == 0  # a caller's choice stays
+    finally:
+        gc.enable()
+
+    shutil.copytree(DATA / "archive_v1", tmp_path, dirs_exist_ok=True)
+    assert main(["reextract", "--archive", str(tmp_path)]) == 0  # nothing to re-parse
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert main(["reextract", "--archive", str(tmp_path / "missing")]) == 2
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_a_replay_is_not_capped_and_runs_each_response_output_in_one_task() -> None:
+    from crawler.crawling.replay import Plan, replay_settings
+    from crawler.crawling.runner import project_settings
+
+    assert project_settings().getint("CLOSESPIDER_PAGECOUNT") > 0  # a crawl's cap
+    settings = project_settings(replay_settings(Plan(Path("."))))
+    assert settings.getint("CLOSESPIDER_PAGECOUNT") == 0  # every stored page is re-parsed
+    assert settings.getint("CONCURRENT_ITEMS") == 1
+    tuned = replay_settings(
+        Plan(Path(".")), settings={"CONCURRENT_ITEMS": 8, "CLOSESPIDER_PAGECOUNT": 5}
+    )
+    assert (tuned["CONCURRENT_ITEMS"], tuned["CLOSESPIDER_PAGECOUNT"]) == (8, 5)  # -s wins
+
+
+def test_a_replay_counts_its_stats_as_scrapys_collector_does() -> None:
+    from types import SimpleNamespace
+
+    from scrapy.statscollectors import MemoryStatsCollector
+
+    from crawler.crawling.replay import Plan, ReplayStats, replay_settings
+
+    assert replay_settings(Plan(Path(".")))["STATS_CLASS"] == "crawler.crawling.replay.ReplayStats"
+    crawler = SimpleNamespace(
+        settings=SimpleNamespace(getbool=lambda *_: False), spider=SimpleNamespace(name="qdnd")
+    )
+    collected = []
+    for cls in (MemoryStatsCollector, ReplayStats):
+        stats = cls(crawler)
+        stats.open_spider()
+        for n in (1, 2, 3):
+            stats.inc_value("crawler/reextract/pages")
+            stats.inc_value("crawler/raw/bytes", n * 100, start=7)
+            stats.max_value("memusage/max", 10 - n)
+            stats.min_value("first", n)
+        stats.set_value("finish_reason", "finished")
+        stats.close_spider(reason="finished")
+        collected.append((stats.get_stats(), stats.spider_stats, stats.get_value("first")))
+    assert collected[0] == collected[1]
+    assert collected[1][0]["crawler/raw/bytes"] == 607 and collected[1][1]["qdnd"]
