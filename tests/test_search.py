@@ -290,6 +290,21 @@ def test_a_file_added_to_a_partition_the_index_has_listed_is_found(
     assert titles(archive, capsys, "frigate") == ["Same month"]
 
 
+def test_a_new_partition_and_a_partition_gone_are_seen_by_the_next_search(
+    archive: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search whose partition directories are all as the index last read them reads
+    no list of files; one added or removed is seen."""
+    monkeypatch.setattr(search_module, "SETTLE_NS", 0)  # trust directory times at once
+    assert titles(archive, capsys, "carrier") == ["Navy drill"]
+    write(archive, [row(11, 1, "2031-02-03", "Far month", "A frigate far ahead.", RUN2)], RUN2)
+    assert titles(archive, capsys, "frigate") == ["Far month"]
+    (far,) = [p.parent for p in archive.rglob("*.parquet") if "year=2031" in str(p)]
+    shutil.rmtree(far)
+    assert titles(archive, capsys, "frigate") == []
+    assert titles(archive, capsys, "carrier") == ["Navy drill"]
+
+
 def test_an_older_row_is_searchable_again_when_the_newer_file_goes(
     archive: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

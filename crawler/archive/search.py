@@ -218,6 +218,42 @@ def _scan(
     return files, dirs
 
 
+def _unchanged(root: Path, known_dirs: dict[str, str]) -> bool:
+    """Are the partition directories those the index last read, each unchanged (the
+    rule of :func:`_scan`)? Then no file was added, renamed or removed, and the index's
+    list of files need not be read (0.4 s at 62,100 files): a few hundred stats."""
+    seen = 0
+
+    def same(directory: Path, prefix: str, depth: int) -> bool:
+        nonlocal seen
+        try:
+            entries = list(os.scandir(directory))
+        except FileNotFoundError:
+            return False
+        for entry in entries:
+            if entry.name.startswith((".", "_")):
+                continue
+            relative = prefix + entry.name
+            try:
+                if not entry.is_dir(follow_symlinks=False):
+                    if entry.name.endswith(".parquet"):
+                        return False  # a file outside any partition: the whole scan
+                    continue
+                if depth < 2:
+                    if not same(Path(entry.path), relative + "/", depth + 1):
+                        return False
+                    continue
+                stamp = f"{entry.stat().st_mtime_ns}:{entry.inode()}"
+            except FileNotFoundError:
+                return False
+            if known_dirs.get(relative) != stamp:
+                return False
+            seen += 1
+        return True
+
+    return same(root / ARTICLES_DIR, "", 0) and seen == len(known_dirs)
+
+
 def _known_dirs(connection: sqlite3.Connection) -> dict[str, str]:
     return dict(connection.execute("SELECT path, stamp FROM dirs").fetchall())
 
@@ -994,6 +1030,8 @@ def _sync(root: Path, progress: bool) -> SyncResult:
             connection.close()
             return rebuild(root, progress)
         known = _known_dirs(connection)
+        if _unchanged(root, known):
+            return SyncResult()
         indexed = _indexed_files(connection)  # read once: 0.1 s at 62,100 files
         disk, dirs = _scan(root, known, indexed)
         gone, new = _changes(indexed, disk)
