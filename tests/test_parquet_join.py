@@ -67,10 +67,11 @@ def test_a_joined_file_reads_as_the_table(tmp_path: Path, options: dict[str, obj
     groups = [parquet.read_row_group(n) for n in range(parquet.metadata.num_row_groups)]
     assert pa.concat_tables(groups).equals(whole)
     assert pl.read_parquet(target).equals(pl.from_arrow(whole))  # type: ignore[arg-type]
-    read = duckdb.execute(
-        "SELECT count(*), sum(length(body)), count(published_at) FROM read_parquet(?)",
-        [str(target)],
-    ).fetchone()
+    with duckdb.connect() as con:  # its own: the module's default one is shared
+        read = con.execute(
+            "SELECT count(*), sum(length(body)), count(published_at) FROM read_parquet(?)",
+            [str(target)],
+        ).fetchall()[0]
     assert read == (2_000, sum(len(b) for b in whole.column("body").to_pylist()), 2_000 - 286)
 
 
