@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -565,3 +566,47 @@ def test_a_bad_file_met_by_a_plan_apart_is_one_line(
     assert err.count("\n") == 1 and err.startswith("crawler export: error: ")
     assert bad.name in err
     assert not target.exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_when_every_partition_is_scattered_every_worker_makes_them(archive: Path) -> None:
+    """An archive whose every partition goes back and forth between its files (many
+    runs crawling the same days): no chunk is made in turn, and the workers make the
+    partitions side by side, each copied in its turn."""
+    import numpy as np
+
+    from crawler.archive.export import _Workers
+    from crawler.archive.export_rows import Chunk
+    from crawler.archive.views import parquet_files
+
+    path = str(parquet_files(archive)[0])
+    partitions = [
+        Chunk(
+            [path],
+            ["qdnd.vn"],
+            np.zeros(n, np.int32),
+            np.arange(n, dtype=np.int32),
+            "jsonl",
+            scattered=True,
+            size=2,
+        )
+        for n in (3, 1, 4, 2)
+    ]
+    workers = _Workers(2, None)
+    given: list[tuple[int, str]] = []
+    for number, connection in enumerate(workers.connections):
+        send = connection.send
+
+        def recorded(message: object, number: int = number, send: Any = send) -> None:
+            given.append((number, message[0] if isinstance(message, tuple) else str(message)))
+            send(message)
+
+        connection.send = recorded  # type: ignore[method-assign]
+    try:
+        pieces = list(workers.pieces(archive, iter([None] * 4), iter(partitions)))
+    finally:
+        workers.close()
+    assert [rows for rows, _ in pieces] == [2, 1, 1, 2, 2, 2]  # two rows a piece
+    lines = b"".join(bytes(p) for _, text in pieces for p in text or []).splitlines()
+    first = [json.loads(line)["url_key"] for line in lines[:3]]
+    assert len(lines) == 10 and len(set(first)) == 3  # the first partition's three rows
+    assert {worker for worker, kind in given if kind == "ahead"} == {0, 1}

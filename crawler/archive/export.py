@@ -56,9 +56,10 @@ WORKERS = max(2, min(4, os.cpu_count() or 2))
 WORKER_ENVIRONMENT = {"POLARS_MAX_THREADS": "1"}
 AHEAD = 2
 """Chunks given to each worker before its first one is written."""
-AHEAD_PARTITIONS = 2
+AHEAD_PARTITIONS = 3
 """Scattered partitions made ahead of their turn (or being made) at a time: their text
-waits on disk (at ten million rows, about 300 MB a partition as JSON)."""
+waits on disk (at ten million rows, about 300 MB a partition as JSON). More than the
+workers, so that one finished early does not hold the others back."""
 INLINE_ROWS = 20_000
 """An export of at most this many rows is made in this process (a worker's start-up,
 about a second, would cost more than it saves)."""
@@ -415,7 +416,8 @@ class _Workers:
     turn into a file of :attr:`scratch`, while the other workers go on with the chunks
     before it; it is copied into the output when its turn comes. At most
     :data:`AHEAD_PARTITIONS` are made or waiting at a time (disk for a few partitions'
-    text), and one worker at least is kept on the chunks in turn."""
+    text), and one worker at least is kept on the chunks in turn while there are some
+    (in an archive whose every partition is scattered, every worker makes partitions)."""
 
     def __init__(self, count: int, output: int | None, schema: bytes | None = None) -> None:
         import socket
@@ -482,14 +484,33 @@ class _Workers:
 
         def dispatch() -> None:
             nonlocal numbered, marked, taken, todo_left, ahead_left
-            # A partition ahead, to a worker that makes it once its chunks are written;
-            # one worker at least is left on the chunks in turn.
-            while ahead_left:
+            while True:
+                # Chunks in turn, fewest first; none past the place of a partition no
+                # worker has yet (whoever takes it must first write its chunks).
+                while todo_left and marked <= taken:
+                    free = [w for w in workers if on_ordinary(w) and len(owned[w]) < AHEAD]
+                    if not free:
+                        break
+                    chunk = next(todo, end)
+                    if chunk is end:
+                        todo_left = False
+                    elif chunk is None:
+                        places[numbered] = marked
+                        marked += 1
+                        numbered += 1
+                    else:
+                        worker = min(free, key=lambda w: len(owned[w]))
+                        self.connections[worker].send(("chunk", numbered, chunk))
+                        owned[worker].append(numbered)
+                        numbered += 1
+                # A partition ahead, to a worker that makes it once its chunks are
+                # written; one worker at least stays on the chunks in turn while there
+                # are some to give.
                 held = len(made) + sum(m is not None for m in making)
                 held += sum(r is not None for r in reserved)
                 free = [w for w in workers if on_ordinary(w)]
-                kept = 1 if todo_left and len(workers) > 1 else 0
-                if held >= AHEAD_PARTITIONS or len(free) <= kept:
+                kept = 1 if todo_left and marked <= taken and len(workers) > 1 else 0
+                if not ahead_left or held >= AHEAD_PARTITIONS or len(free) <= kept:
                     break
                 chunk = next(ahead, None)
                 if chunk is None:
@@ -505,24 +526,6 @@ class _Workers:
                     path = os.path.join(self.scratch, str(number))
                     self.connections[worker].send(("ahead", number, chunk, path))
                     making[worker], reserved[worker] = number, None
-            # Chunks in turn to the others, fewest first; none past the place of a
-            # partition no worker has yet (whoever takes it must first write its chunks).
-            while todo_left and marked <= taken:
-                free = [w for w in workers if on_ordinary(w) and len(owned[w]) < AHEAD]
-                if not free:
-                    return
-                chunk = next(todo, end)
-                if chunk is end:
-                    todo_left = False
-                elif chunk is None:
-                    places[numbered] = marked
-                    marked += 1
-                    numbered += 1
-                else:
-                    worker = min(free, key=lambda w: len(owned[w]))
-                    self.connections[worker].send(("chunk", numbered, chunk))
-                    owned[worker].append(numbered)
-                    numbered += 1
 
         dispatch()
         while todo_left or turn < numbered:
