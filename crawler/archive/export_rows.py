@@ -307,6 +307,8 @@ def runs(chunk: Chunk, schema: dict[str, pl.DataType], scratch: str) -> Iterator
     import polars as pl
     import pyarrow as pa
 
+    from crawler.archive.views import give_back_memory
+
     ranks = np.arange(len(chunk.files), dtype=np.int64)
     by_file = np.lexsort((chunk.rows, chunk.files))
     paths: list[str] = []
@@ -322,6 +324,7 @@ def runs(chunk: Chunk, schema: dict[str, pl.DataType], scratch: str) -> Iterator
             writer.write_table(table, max_chunksize=chunk.merge_batch)
         paths.append(path)
         del table
+        give_back_memory()  # the run's text, gone to disk
     for table in merged(paths, len(ranks), chunk.size):
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
@@ -413,6 +416,7 @@ def serve(connection: Connection, schema: dict[str, Any], output: int | None) ->
             if message[0] == "ahead":
                 _, number, chunk, path = message
                 connection.send(("made", number, made_into(path, make(chunk, schema))))
+                give_back_memory()  # a whole partition's worth, sorted in runs
                 continue
             _, place, chunk = message
             made = make(chunk, schema)
