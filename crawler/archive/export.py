@@ -477,7 +477,7 @@ class _Workers:
         turn = 0  # the place written next
         told = -1  # the place whose worker was told to write it
         todo_left = ahead_left = True
-        end = Chunk([], [], cast("np.ndarray", None), cast("np.ndarray", None), "")
+        end: Any = object()  # todo is done
 
         def on_ordinary(worker: int) -> bool:
             return making[worker] is None and reserved[worker] is None
