@@ -461,6 +461,41 @@ def test_a_worker_that_dies_stops_the_export_with_one_line(archive: Path) -> Non
     assert all(process.poll() is not None for process in workers.processes)
 
 
+def test_a_worker_makes_its_next_chunk_while_one_waits_for_its_turn(archive: Path) -> None:
+    """A piece waiting for its turn does not stop its worker: the next chunk is made and
+    announced before the first is let through; then both are handed over, in order."""
+    import numpy as np
+
+    from crawler.archive.export import _Workers
+    from crawler.archive.views import parquet_files
+
+    path = str(parquet_files(archive)[0])
+    first = Chunk([path], ["qdnd.vn"], np.zeros(1, np.int32), np.zeros(1, np.int32), "jsonl")
+    second = Chunk(
+        [path], ["qdnd.vn"], np.zeros(2, np.int32), np.arange(2, dtype=np.int32), "jsonl"
+    )
+    workers = _Workers(1, None)
+    try:
+        connection = workers.connections[0]
+        connection.send(("chunk", 0, first))
+        connection.send(("chunk", 1, second))
+        assert connection.recv() == ("ready", 0, 1, True)
+        assert connection.poll(60), "the second chunk waited for the first one's turn"
+        assert connection.recv() == ("ready", 1, 2, True)
+        pieces = []
+        for _ in range(2):
+            connection.send("go")
+            kind, size = connection.recv()
+            assert kind == "piece"
+            pieces.append(connection.recv_bytes())
+            assert len(pieces[-1]) == size
+    finally:
+        workers.close()
+    lines = [json.loads(line) for piece in pieces for line in piece.decode().splitlines()]
+    assert len(lines) == 3
+    assert lines[0]["url_key"] == lines[1]["url_key"] != lines[2]["url_key"]
+
+
 @pytest.mark.usefixtures("with_workers")
 def test_workers_read_other_writers_spellings(
     archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -500,7 +500,7 @@ class _Workers:
                         numbered += 1
                     else:
                         worker = min(free, key=lambda w: len(owned[w]))
-                        self.connections[worker].send(("chunk", numbered, chunk))
+                        self._send(worker, ("chunk", numbered, chunk))
                         owned[worker].append(numbered)
                         numbered += 1
                 # A partition ahead, to a worker that makes it once its chunks are
@@ -524,7 +524,7 @@ class _Workers:
                 if waiting is not None and not owned[worker]:
                     number, chunk = waiting
                     path = os.path.join(self.scratch, str(number))
-                    self.connections[worker].send(("ahead", number, chunk, path))
+                    self._send(worker, ("ahead", number, chunk, path))
                     making[worker], reserved[worker] = number, None
 
         dispatch()
@@ -537,7 +537,7 @@ class _Workers:
                 dispatch()
                 continue
             if turn in ready and told != turn:
-                self.connections[ready[turn][0]].send("go")
+                self._send(ready[turn][0], "go")
                 told = turn
             for connection in wait(self.connections):
                 worker = self.connections.index(cast("Connection", connection))
@@ -587,6 +587,12 @@ class _Workers:
             self._buffer = bytearray(size)
         connection.recv_bytes_into(self._buffer)
         return memoryview(self._buffer)[:size]
+
+    def _send(self, worker: int, message: object) -> None:
+        try:
+            self.connections[worker].send(message)
+        except OSError:  # it is gone
+            raise self._stopped(worker) from None
 
     def _receive(self, worker: int) -> tuple[Any, ...]:
         try:

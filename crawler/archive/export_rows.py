@@ -15,9 +15,9 @@ speed of DuckDB's ``to_json`` and ``concat``. The lines are those of Python's
 from __future__ import annotations
 
 import io
-import itertools
 import os
 import tempfile
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -40,6 +40,10 @@ TRIM_EVERY = 8
 return costs page faults when the memory is taken again: a third of the CPU time when
 it was after every chunk)."""
 NESTED = ("images", "authors", "tags")
+HELD = 2
+"""Pieces a worker holds made while they wait for their turn to be written (a chunk's
+text each, a few MB): with one, a worker whose chunk was quicker to make than its
+neighbour's waited, idle."""
 
 
 @dataclass(frozen=True)
@@ -394,52 +398,79 @@ def serve(connection: Connection, schema: dict[str, Any], output: int | None) ->
     ``("chunk", place, chunk)`` is made in its turn: each piece is announced,
     ``("ready", place, rows, last)``, and when the export answers ``"go"``, written to its
     ``output`` (a descriptor this process shares), ``("written",)``, or sent back,
-    ``("piece", size)`` and its bytes. ``("ahead", number, chunk, path)`` is made at once
-    into the file ``path``: ``("made", number, [(rows, size), …])``. A file that cannot
-    be read is ``("error", path, reason, gone)`` and a failed write ``("oserror", errno,
-    text)``. ``None`` ends the worker."""
+    ``("piece", size)`` and its bytes. A piece waiting for its turn does not stop the
+    work: the next chunk is made meanwhile (the other workers' pieces before it may take
+    longer to make), and the waiting ones are written between two pieces, up to
+    :data:`HELD` pieces at a time. ``("ahead", number, chunk, path)`` is made at once into
+    the file ``path``: ``("made", number, [(rows, size), …])`` (the export sends it only
+    when this worker's pieces are all written). A file that cannot be read is ``("error",
+    path, reason, gone)`` and a failed write ``("oserror", errno, text)``. ``None`` ends
+    the worker."""
     from crawler.archive.views import give_back_memory, one_line
 
-    waiting: list[Any] = []  # chunks received while waiting for a turn to write
+    jobs: deque[Any] = deque()  # messages received, not yet begun
+    held: deque[list[bytes]] = deque()  # pieces announced, waiting for their "go"
+    making: Iterator[tuple[int, list[bytes]]] | None = None
+    place = 0  # of the chunk being made
+    made: tuple[int, list[bytes]] | None = None  # its last piece, not yet announced
+    done = 0
 
-    def turn() -> None:
-        while (message := connection.recv()) != "go":
-            waiting.append(message)
+    def write_held() -> None:
+        data = held.popleft()
+        if output is None:
+            whole = data[0] if len(data) == 1 else b"".join(data)
+            connection.send(("piece", len(whole)))
+            connection.send_bytes(whole)
+        else:
+            for part in data:
+                write_all(output, part)
+            connection.send(("written",))
 
-    for done in itertools.count(1):
-        message = waiting.pop(0) if waiting else connection.recv()
-        if message is None:
-            return
-        if done % TRIM_EVERY == 0:
-            give_back_memory()  # else the allocator's holdings creep up, chunk by chunk
+    def announce(piece: tuple[int, list[bytes]], last: bool) -> None:
+        connection.send(("ready", place, piece[0], last))
+        held.append(piece[1])
+
+    while True:
+        can_make = len(held) < HELD and (making is not None or bool(jobs))
+        if not can_make or connection.poll():
+            message = connection.recv()
+            if message == "go":
+                write_held()
+            elif message is None:
+                return
+            else:
+                jobs.append(message)
+            continue
         try:
-            if message[0] == "ahead":
-                _, number, chunk, path = message
-                connection.send(("made", number, made_into(path, make(chunk, schema))))
-                give_back_memory()  # a whole partition's worth, sorted in runs
-                continue
-            _, place, chunk = message
-            made = make(chunk, schema)
-            piece: tuple[int, list[bytes]] | None = next(made)
-            while piece is not None:
-                after = next(made, None)
-                rows, data = piece
-                connection.send(("ready", place, rows, after is None))
-                turn()
-                if output is None:
-                    whole = data[0] if len(data) == 1 else b"".join(data)
-                    connection.send(("piece", len(whole)))
-                    connection.send_bytes(whole)
-                else:
-                    for part in data:
-                        write_all(output, part)
-                    connection.send(("written",))
-                piece = after
+            if making is None:
+                message = jobs.popleft()
+                done += 1
+                if done % TRIM_EVERY == 0:
+                    give_back_memory()  # else the allocator's holdings creep up, chunk by chunk
+                if message[0] == "ahead":
+                    _, number, chunk, path = message
+                    connection.send(("made", number, made_into(path, make(chunk, schema))))
+                    give_back_memory()  # a whole partition's worth, sorted in runs
+                    continue
+                _, place, chunk = message
+                making, made = make(chunk, schema), None
+            piece = next(making, None)
+            if piece is None:
+                making = None
+                if made is not None:
+                    announce(made, True)
+            else:
+                if made is not None:  # not the last: one more was made after it
+                    announce(made, False)
+                made = piece
         except ChunkError as error:
+            making = made = None
             connection.send(("error", error.path, error.reason, error.gone))
         except OSError as error:
+            making = made = None
             connection.send(("oserror", error.errno, error.strerror or str(error)))
         except Exception as error:  # told to the export, which fails with it
+            making = made = None
             reason = f"{type(error).__name__}: {one_line(error)}"
             connection.send(("error", "", reason, False))
 
