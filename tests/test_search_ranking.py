@@ -124,7 +124,9 @@ def test_site_and_dates_rank_as_the_builtin_bm25_does(
     ours = [hits(archive, capsys, *q, "-n", "50") for q in QUERIES]
     weights = f"{search_module.TITLE_WEIGHT}, 1.0, 0.0"
 
-    def builtin(connection: Any, terms: Any, where: str, params: list[Any], limit: int) -> Any:
+    def builtin(
+        connection: Any, terms: Any, where: str, params: list[Any], limit: int, scored: bool
+    ) -> Any:
         source = "fts JOIN docs d ON d.id = fts.rowid" if "d." in where else "fts"
         ranked = execute(
             archive,
@@ -243,3 +245,47 @@ def test_an_index_built_before_the_counts_were_kept_gets_them(
     assert sync(archive).files_added
     assert cached(archive) == {phrase: counted(archive, phrase) for phrase in cached(archive)}
     assert hits(archive, capsys, "biển đảo") != before
+
+
+ALONE = [
+    ['"biển đảo"'],
+    ['"chủ quyền"', "--since", "2024-06-01"],
+    ['"tuần tra"', "--site", "qdnd"],
+    ["海"],
+    [LONG],
+]
+"""Queries of one term that the rebuild did not count (phrases, a word as long as a facet
+token, a lone CJK character)."""
+
+
+def shown_urls(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> list[str]:
+    """The hits' URLs as the text output lists them (no score printed)."""
+    assert main(["search", *args, "-n", "50", "--archive", str(root)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    return [line.rpartition(" · ")[2] for line in lines[1::3]]
+
+
+def test_a_query_of_one_term_is_ranked_without_counting_its_articles(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shown = [shown_urls(archive, capsys, *q) for q in ALONE]
+    assert all(shown) and sum(map(len, shown)) > 40
+    assert cached(archive) == {}  # nothing walked: the IDF of a lone term orders nothing
+    # the same hits in the same order as bm25 with the term's count (JSON shows the score)
+    scored = [hits(archive, capsys, *q, "-n", "50") for q in ALONE]
+    assert [[h["url"] for h in found] for found in scored] == shown
+    assert len({h["score"] for h in scored[0]}) > 3  # an order that scores decide
+    assert len(cached(archive)) == len(ALONE)
+    # and as a fresh rebuild's
+    shutil.rmtree(search_index_path(archive).parent)
+    assert [shown_urls(archive, capsys, *q) for q in ALONE] == shown
+    assert [hits(archive, capsys, *q, "-n", "50") for q in ALONE] == scored
+
+
+def test_a_query_of_several_terms_counts_its_phrases(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Their IDFs weigh the terms against each other: the text output counts them too."""
+    shown = shown_urls(archive, capsys, '"biển đảo" tuần')
+    assert shown and set(cached(archive)) == {'("biển dảo")'}
+    assert [h["url"] for h in hits(archive, capsys, '"biển đảo" tuần', "-n", "50")] == shown

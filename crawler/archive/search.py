@@ -131,7 +131,8 @@ class Hit:
     spider: str
     date: str | None
     snippet: str
-    score: float
+    score: float | None
+    """bm25 (lower is better, as FTS5's); None when not asked for (see search())."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -141,7 +142,7 @@ class Hit:
             "url": self.url,
             "url_key": self.url_key,
             "snippet": self.snippet,
-            "score": round(self.score, 4),
+            "score": None if self.score is None else round(self.score, 4),
         }
 
 
@@ -1336,11 +1337,15 @@ def _update_counts(connection: sqlite3.Connection, counts: dict[str, int], words
     connection.execute("DROP TABLE temp.removed")
 
 
-def _ranking(counts: Sequence[int]) -> Callable[..., float]:
+def _ranking(counts: Sequence[int] | None) -> Callable[..., float]:
     """FTS5's bm25 (weights: TITLE_WEIGHT, 1, 0 for the facets) as an auxiliary function
     given the counts of articles holding each term: the same formula with the same
     operations in the same order, so the same doubles. The phrases after the user's
-    terms are --site's facet tokens: weighing 0, they add nothing to bm25 either."""
+    terms are --site's facet tokens: weighing 0, they add nothing to bm25 either.
+
+    ``counts`` None: one term, whose IDF is left out (taken as 1). It is one positive
+    factor of every row's score, so the order is bm25's without counting the term's
+    articles (see _best)."""
     k1, b = BM25_K1, BM25_B
     idfs: list[float] = []
     average = [0.0]
@@ -1349,9 +1354,11 @@ def _ranking(counts: Sequence[int]) -> Callable[..., float]:
         if not idfs:
             rows = api.row_count
             average[0] = api.column_total_size(-1) / rows
-            for docs in counts:
+            for docs in counts if counts is not None else ():
                 idf = math.log((rows - docs + 0.5) / (docs + 0.5))
                 idfs.append(idf if idf > 0.0 else 1e-6)
+            if counts is None:
+                idfs.append(1.0)
         norm = k1 * (1 - b + b * api.column_size(-1) / average[0])
         score = 0.0
         for i, idf in enumerate(idfs):
@@ -1364,7 +1371,12 @@ def _ranking(counts: Sequence[int]) -> Callable[..., float]:
 
 
 def _best(
-    connection: apsw.Connection, terms: list[Term], where: str, params: list[Any], limit: int
+    connection: apsw.Connection,
+    terms: list[Term],
+    where: str,
+    params: list[Any],
+    limit: int,
+    scored: bool = True,
 ) -> list[tuple[Any, ...]]:
     """The ``limit`` best matches, ranked by bm25 among the ``RANKED_AT_MOST`` most
     recently published.
@@ -1381,6 +1393,11 @@ def _best(
     (about 1 µs per term a row) from counts kept in the index (:func:`_phrase_docs`), so
     that a query costs the same at any size once its terms were counted. All is read in one
     transaction: the counts are those of the index that is ranked.
+
+    A query of one term needs no count to be ranked (its IDF multiplies every score alike):
+    unless the scores are asked for (``scored``), its articles are not counted, and each
+    score is None. Counting is a walk of the term's whole posting list, seconds for a
+    phrase at ten million articles; words are all counted by a rebuild, phrases are not.
     """
     source = "fts JOIN docs d ON d.id = fts.rowid" if "d." in where else "fts"
     connection.execute("BEGIN")
@@ -1394,7 +1411,8 @@ def _best(
         if window is None:
             return []
         state = _state(connection)
-        counts, counted = _phrase_docs(connection, terms, state)
+        alone = not scored and len(terms) == 1
+        counts, counted = (None, {}) if alone else _phrase_docs(connection, terms, state)
         connection.register_fts5_function("ranking", _ranking(counts))
         ranked = connection.execute(
             f"SELECT fts.rowid, ranking(fts) AS score FROM {source} "
@@ -1409,7 +1427,7 @@ def _best(
                 " JOIN files f ON f.id = d.file WHERE d.id = ?",
                 [doc_id],
             )
-            rows.append((*row, score))
+            rows.append((*row, None if alone else score))
     finally:
         connection.execute("COMMIT")
     _keep_counts(connection, counted, state)
@@ -1454,6 +1472,7 @@ def _search(
     until: date | None = None,
     zones: Mapping[str, tzinfo] | None = None,
     default_zone: tzinfo = UTC,
+    scored: bool = True,
 ) -> list[Hit]:
     root = Path(root)
     target = search_index_path(root)
@@ -1478,7 +1497,7 @@ def _search(
             )  # fmt: skip
             where.append(window)
             params += values
-        rows = _best(connection, terms, " AND ".join(where), [match, *params], limit)
+        rows = _best(connection, terms, " AND ".join(where), [match, *params], limit, scored)
     except apsw.Error as error:
         raise SearchError(f"cannot search {target}: {error}") from None
     finally:
@@ -1495,13 +1514,16 @@ def search(
     until: date | None = None,
     zones: Mapping[str, tzinfo] | None = None,
     default_zone: tzinfo = UTC,
+    scored: bool = True,
 ) -> list[Hit]:
     """The best ``limit`` hits for every term (bm25, title hits weigh more); ``sites`` are
     domains or spider names; ``since``/``until`` are publish dates, each site's local days
-    (``zones``; ``default_zone`` for the sites not in it), as in export."""
+    (``zones``; ``default_zone`` for the sites not in it), as in export. ``scored``
+    False: the hits' scores are not needed (each may be None), which spares counting the
+    articles of a query's only term (see _best); the hits and their order are the same."""
     for _ in range(3):
         try:
-            return _search(root, terms, limit, sites, since, until, zones, default_zone)
+            return _search(root, terms, limit, sites, since, until, zones, default_zone, scored)
         except _Changed:  # a hit's file was swapped away (compacted, quarantined): catch up
             sync(root)
     raise SearchError("the archive kept changing while searching: search again")
