@@ -1178,9 +1178,10 @@ def _lone_token(expression: str) -> str | None:
 
 
 def _phrase_docs(
-    connection: apsw.Connection, terms: list[Term], state: str
-) -> tuple[list[int], dict[str, int]]:
-    """How many articles hold each term (bm25's IDF), and those counted now (to keep).
+    connection: apsw.Connection, terms: list[Term], state: str, counting: bool = True
+) -> tuple[list[int] | None, dict[str, int]]:
+    """How many articles hold each term (bm25's IDF), and those counted now (to keep);
+    None instead of counting any, if not ``counting``.
 
     FTS5's bm25 counts them by walking each term's whole posting list on every query
     (0.04–0.08 s per million articles holding a word, more for a phrase). They are kept
@@ -1222,6 +1223,8 @@ def _phrase_docs(
             )
         )
     counted = {}
+    if not counting and not set(wanted) <= set(known):
+        return None, counted
     for phrase in wanted:
         if phrase not in known:
             counted[phrase] = int(
@@ -1400,25 +1403,34 @@ def _best(
     phrase at ten million articles; words are all counted by a rebuild, phrases are not.
     """
     source = "fts JOIN docs d ON d.id = fts.rowid" if "d." in where else "fts"
+    newest = f"SELECT fts.rowid AS r{{}} FROM {source} WHERE {where} ORDER BY r DESC"
+    alone = not scored and len(terms) == 1
     connection.execute("BEGIN")
     try:
-        window = _one(
-            connection,
-            f"SELECT min(r) FROM (SELECT fts.rowid AS r FROM {source} WHERE {where} "
-            f"ORDER BY fts.rowid DESC LIMIT {RANKED_AT_MOST})",
-            params,
-        )[0]
-        if window is None:
-            return []
         state = _state(connection)
-        alone = not scored and len(terms) == 1
-        counts, counted = (None, {}) if alone else _phrase_docs(connection, terms, state)
-        connection.register_fts5_function("ranking", _ranking(counts))
-        ranked = connection.execute(
-            f"SELECT fts.rowid, ranking(fts) AS score FROM {source} "
-            f"WHERE {where} AND fts.rowid >= ? ORDER BY score LIMIT ?",
-            [*params, window, limit],
-        ).fetchall()
+        counts, counted = (None, {}) if alone else _phrase_docs(connection, terms, state, False)
+        if alone or counts is not None:  # ranked as the window is found: one walk
+            connection.register_fts5_function("ranking", _ranking(counts))
+            ranked = connection.execute(
+                f"SELECT r, score FROM ({newest.format(', ranking(fts) AS score')} "
+                f"LIMIT {RANKED_AT_MOST}) ORDER BY score, r LIMIT ?",
+                [*params, limit],
+            ).fetchall()
+        else:  # a term to count first, unless nothing matches
+            window = _one(
+                connection,
+                f"SELECT min(r) FROM ({newest.format('')} LIMIT {RANKED_AT_MOST})",
+                params,
+            )[0]
+            if window is None:
+                return []
+            counts, counted = _phrase_docs(connection, terms, state)
+            connection.register_fts5_function("ranking", _ranking(counts))
+            ranked = connection.execute(
+                f"SELECT fts.rowid AS r, ranking(fts) AS score FROM {source} "
+                f"WHERE {where} AND fts.rowid >= ? ORDER BY score, r LIMIT ?",
+                [*params, window, limit],
+            ).fetchall()
         rows = []
         for doc_id, score in ranked:
             row = _one(
