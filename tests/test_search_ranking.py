@@ -67,6 +67,7 @@ QUERIES = [
     ['"chủ quyền"', "--since", "2024-06-01"],
     [f"navy {LONG}"],
     ["海"],
+    ["biển đảo tuần tra chủ quyền hải quân"],  # many words, each scored per row
 ]
 
 
@@ -289,3 +290,38 @@ def test_a_query_of_several_terms_counts_its_phrases(
     shown = shown_urls(archive, capsys, '"biển đảo" tuần')
     assert shown and set(cached(archive)) == {'("biển dảo")'}
     assert [h["url"] for h in hits(archive, capsys, '"biển đảo" tuần', "-n", "50")] == shown
+
+
+def test_ties_come_oldest_first_as_in_fts5s_own_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Articles alike score alike: they come by rowid, oldest first, as FTS5's own ORDER BY
+    bm25() gives them, whichever way search ranks (in one statement, counts known or not
+    needed; or with a term to count first)."""
+    root = tmp_path / "archive"
+    alike = [
+        row(
+            300 + i,
+            i % 6,
+            f"2024-{1 + i * 5 % 12:02d}-{1 + i % 27:02d}",
+            "Tin biển",
+            "quê hương",
+            RUN1,
+        )
+        for i in range(30)
+    ]
+    write(root, alike, RUN1)
+    sync(root)
+    for query in ["biển", '"quê hương" biển', '"quê hương"']:
+        match = search_module._words(parse_query(query))
+        builtin = execute(
+            root,
+            "SELECT d.url_key FROM fts JOIN docs d ON d.id = fts.rowid WHERE fts MATCH ?"
+            " ORDER BY bm25(fts, 5.0, 1.0, 0.0) LIMIT 20",
+            match,
+        )
+        assert len(builtin) == 20
+        scored = hits(root, capsys, query, "-n", "20")
+        assert len({h["score"] for h in scored}) == 1
+        assert [h["url_key"] for h in scored] == [key.hex() for (key,) in builtin]
+        assert shown_urls(root, capsys, query)[:20] == [h["url"] for h in scored]

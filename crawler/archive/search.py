@@ -35,8 +35,21 @@ Ranking is FTS5's bm25 computed again (:func:`_ranking`, through apsw: Python's
 sqlite3 cannot register an FTS5 auxiliary function) from the counts of articles
 holding each term kept in the index (:func:`_phrase_docs`): the built-in walks each
 term's whole posting list on every query to count them. Every word is counted by a
-rebuild, other terms by their first search; the counts are exact for the state of the
-index they are kept for: a sync brings them up to date (:func:`_track_counts`).
+rebuild, other terms (phrases) by their first search that needs the count; the counts are
+exact for the state of the index they are kept for: a sync brings them up to date
+(:func:`_track_counts`). The scores are bm25's to the last bit, and so is the order (ties
+by rowid, oldest first, as FTS5's ``ORDER BY bm25()`` gives them).
+
+A query of one term (a phrase alone, with or without filters) needs no count to be
+ordered: its IDF multiplies every score alike. Unless its score is shown (``--json``),
+it is not counted: its first search walks only the newest matches, as any later one does
+(see :func:`_best`). The order is bm25's, but for two articles whose scores would differ
+in the last bit only once multiplied by the IDF (rounding, not the data): those may come
+in the order of the unmultiplied scores. A query of several terms needs each one's count,
+and its first search walks each uncounted term's whole posting list (seconds for a
+phrase of common words at ten million articles). So does any search of a phrase of common
+words that few articles hold: finding them is a walk of the words' positions in every
+article holding them all, counted or not.
 """
 
 from __future__ import annotations
@@ -1222,7 +1235,7 @@ def _phrase_docs(
                 [state, *wanted],
             )
         )
-    counted = {}
+    counted: dict[str, int] = {}
     if not counting and not set(wanted) <= set(known):
         return None, counted
     for phrase in wanted:
@@ -1403,6 +1416,13 @@ def _best(
     unless the scores are asked for (``scored``), its articles are not counted, and each
     score is None. Counting is a walk of the term's whole posting list, seconds for a
     phrase at ten million articles; words are all counted by a rebuild, phrases are not.
+
+    With every count known (or none needed), the newest matches are ranked as they are
+    found, in one statement: one walk of the posting lists, where a phrase that few
+    articles hold is a walk of all of them. Otherwise the window is found first (nothing
+    matches: nothing is counted), then the counts, then the ranking. Ties go by rowid,
+    oldest first, as in FTS5's own ``ORDER BY bm25()`` (its sort keeps the rows' order,
+    and a MATCH walks rowids upwards).
     """
     source = "fts JOIN docs d ON d.id = fts.rowid" if "d." in where else "fts"
     newest = f"SELECT fts.rowid AS r{{}} FROM {source} WHERE {where} ORDER BY r DESC"
