@@ -281,6 +281,13 @@ def test_a_query_of_one_term_is_ranked_without_counting_its_articles(
     shutil.rmtree(search_index_path(archive).parent)
     assert [shown_urls(archive, capsys, *q) for q in ALONE] == shown
     assert [hits(archive, capsys, *q, "-n", "50") for q in ALONE] == scored
+    # after a sync that adds articles and supersedes one: still the order of the counts
+    write(
+        archive, [row(1, 0, "2025-03-02", "Tin", "Không còn gì.", RUN2), *bulk(30, RUN2)[20:]], RUN2
+    )
+    shown = [shown_urls(archive, capsys, *q) for q in ALONE]
+    assert cached(archive) == {phrase: counted(archive, phrase) for phrase in cached(archive)}
+    assert [[h["url"] for h in hits(archive, capsys, *q, "-n", "50")] for q in ALONE] == shown
 
 
 def test_a_query_of_several_terms_counts_its_phrases(
