@@ -1425,7 +1425,10 @@ def _best(
     and a MATCH walks rowids upwards).
     """
     source = "fts JOIN docs d ON d.id = fts.rowid" if "d." in where else "fts"
-    newest = f"SELECT fts.rowid AS r{{}} FROM {source} WHERE {where} ORDER BY r DESC"
+
+    def newest(more: str) -> str:
+        return f"SELECT fts.rowid AS r{more} FROM {source} WHERE {where} ORDER BY r DESC"
+
     alone = not scored and len(terms) == 1
     connection.execute("BEGIN")
     try:
@@ -1434,14 +1437,14 @@ def _best(
         if alone or counts is not None:  # ranked as the window is found: one walk
             connection.register_fts5_function("ranking", _ranking(counts))
             ranked = connection.execute(
-                f"SELECT r, score FROM ({newest.format(', ranking(fts) AS score')} "
+                f"SELECT r, score FROM ({newest(', ranking(fts) AS score')} "
                 f"LIMIT {RANKED_AT_MOST}) ORDER BY score, r LIMIT ?",
                 [*params, limit],
             ).fetchall()
         else:  # a term to count first, unless nothing matches
             window = _one(
                 connection,
-                f"SELECT min(r) FROM ({newest.format('')} LIMIT {RANKED_AT_MOST})",
+                f"SELECT min(r) FROM ({newest('')} LIMIT {RANKED_AT_MOST})",
                 params,
             )[0]
             if window is None:
