@@ -67,6 +67,7 @@ QUERIES = [
     ['"chủ quyền"', "--since", "2024-06-01"],
     [f"navy {LONG}"],
     ["海"],
+    ["biển đảo tuần tra chủ quyền hải quân"],  # many words, each scored per row
 ]
 
 
@@ -124,7 +125,9 @@ def test_site_and_dates_rank_as_the_builtin_bm25_does(
     ours = [hits(archive, capsys, *q, "-n", "50") for q in QUERIES]
     weights = f"{search_module.TITLE_WEIGHT}, 1.0, 0.0"
 
-    def builtin(connection: Any, terms: Any, where: str, params: list[Any], limit: int) -> Any:
+    def builtin(
+        connection: Any, terms: Any, where: str, params: list[Any], limit: int, scored: bool
+    ) -> Any:
         source = "fts JOIN docs d ON d.id = fts.rowid" if "d." in where else "fts"
         ranked = execute(
             archive,
@@ -243,3 +246,89 @@ def test_an_index_built_before_the_counts_were_kept_gets_them(
     assert sync(archive).files_added
     assert cached(archive) == {phrase: counted(archive, phrase) for phrase in cached(archive)}
     assert hits(archive, capsys, "biển đảo") != before
+
+
+ALONE = [
+    ['"biển đảo"'],
+    ['"chủ quyền"', "--since", "2024-06-01"],
+    ['"tuần tra"', "--site", "qdnd"],
+    ["海"],
+    [LONG],
+]
+"""Queries of one term that the rebuild did not count (phrases, a word as long as a facet
+token, a lone CJK character)."""
+
+
+def shown_urls(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> list[str]:
+    """The hits' URLs as the text output lists them (no score printed)."""
+    assert main(["search", *args, "-n", "50", "--archive", str(root)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    return [line.rpartition(" · ")[2] for line in lines[1::3]]
+
+
+def test_a_query_of_one_term_is_ranked_without_counting_its_articles(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shown = [shown_urls(archive, capsys, *q) for q in ALONE]
+    assert all(shown) and sum(map(len, shown)) > 40
+    assert cached(archive) == {}  # nothing walked: the IDF of a lone term orders nothing
+    # the same hits in the same order as bm25 with the term's count (JSON shows the score)
+    scored = [hits(archive, capsys, *q, "-n", "50") for q in ALONE]
+    assert [[h["url"] for h in found] for found in scored] == shown
+    assert len({h["score"] for h in scored[0]}) > 3  # an order that scores decide
+    assert len(cached(archive)) == len(ALONE)
+    # and as a fresh rebuild's
+    shutil.rmtree(search_index_path(archive).parent)
+    assert [shown_urls(archive, capsys, *q) for q in ALONE] == shown
+    assert [hits(archive, capsys, *q, "-n", "50") for q in ALONE] == scored
+    # after a sync that adds articles and supersedes one: still the order of the counts
+    write(
+        archive, [row(1, 0, "2025-03-02", "Tin", "Không còn gì.", RUN2), *bulk(30, RUN2)[20:]], RUN2
+    )
+    shown = [shown_urls(archive, capsys, *q) for q in ALONE]
+    assert cached(archive) == {phrase: counted(archive, phrase) for phrase in cached(archive)}
+    assert [[h["url"] for h in hits(archive, capsys, *q, "-n", "50")] for q in ALONE] == shown
+
+
+def test_a_query_of_several_terms_counts_its_phrases(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Their IDFs weigh the terms against each other: the text output counts them too."""
+    shown = shown_urls(archive, capsys, '"biển đảo" tuần')
+    assert shown and set(cached(archive)) == {'("biển dảo")'}
+    assert [h["url"] for h in hits(archive, capsys, '"biển đảo" tuần', "-n", "50")] == shown
+
+
+def test_ties_come_oldest_first_as_in_fts5s_own_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Articles alike score alike: they come by rowid, oldest first, as FTS5's own ORDER BY
+    bm25() gives them, whichever way search ranks (in one statement, counts known or not
+    needed; or with a term to count first)."""
+    root = tmp_path / "archive"
+    alike = [
+        row(
+            300 + i,
+            i % 6,
+            f"2024-{1 + i * 5 % 12:02d}-{1 + i % 27:02d}",
+            "Tin biển",
+            "quê hương",
+            RUN1,
+        )
+        for i in range(30)
+    ]
+    write(root, alike, RUN1)
+    sync(root)
+    for query in ["biển", '"quê hương" biển', '"quê hương"']:
+        match = search_module._words(parse_query(query))
+        builtin = execute(
+            root,
+            "SELECT d.url_key FROM fts JOIN docs d ON d.id = fts.rowid WHERE fts MATCH ?"
+            " ORDER BY bm25(fts, 5.0, 1.0, 0.0) LIMIT 20",
+            match,
+        )
+        assert len(builtin) == 20
+        scored = hits(root, capsys, query, "-n", "20")
+        assert len({h["score"] for h in scored}) == 1
+        assert [h["url_key"] for h in scored] == [key.hex() for (key,) in builtin]
+        assert shown_urls(root, capsys, query)[:20] == [h["url"] for h in scored]

@@ -35,8 +35,21 @@ Ranking is FTS5's bm25 computed again (:func:`_ranking`, through apsw: Python's
 sqlite3 cannot register an FTS5 auxiliary function) from the counts of articles
 holding each term kept in the index (:func:`_phrase_docs`): the built-in walks each
 term's whole posting list on every query to count them. Every word is counted by a
-rebuild, other terms by their first search; the counts are exact for the state of the
-index they are kept for: a sync brings them up to date (:func:`_track_counts`).
+rebuild, other terms (phrases) by their first search that needs the count; the counts are
+exact for the state of the index they are kept for: a sync brings them up to date
+(:func:`_track_counts`). The scores are bm25's to the last bit, and so is the order (ties
+by rowid, oldest first, as FTS5's ``ORDER BY bm25()`` gives them).
+
+A query of one term (a phrase alone, with or without filters) needs no count to be
+ordered: its IDF multiplies every score alike. Unless its score is shown (``--json``),
+it is not counted: its first search walks only the newest matches, as any later one does
+(see :func:`_best`). The order is bm25's, but for two articles whose scores would differ
+in the last bit only once multiplied by the IDF (rounding, not the data): those may come
+in the order of the unmultiplied scores. A query of several terms needs each one's count,
+and its first search walks each uncounted term's whole posting list (seconds for a
+phrase of common words at ten million articles). So does any search of a phrase of common
+words that few articles hold: finding them is a walk of the words' positions in every
+article holding them all, counted or not.
 """
 
 from __future__ import annotations
@@ -131,7 +144,8 @@ class Hit:
     spider: str
     date: str | None
     snippet: str
-    score: float
+    score: float | None
+    """bm25 (lower is better, as FTS5's); None when not asked for (see search())."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -141,7 +155,7 @@ class Hit:
             "url": self.url,
             "url_key": self.url_key,
             "snippet": self.snippet,
-            "score": round(self.score, 4),
+            "score": None if self.score is None else round(self.score, 4),
         }
 
 
@@ -1177,9 +1191,10 @@ def _lone_token(expression: str) -> str | None:
 
 
 def _phrase_docs(
-    connection: apsw.Connection, terms: list[Term], state: str
-) -> tuple[list[int], dict[str, int]]:
-    """How many articles hold each term (bm25's IDF), and those counted now (to keep).
+    connection: apsw.Connection, terms: list[Term], state: str, counting: bool = True
+) -> tuple[list[int] | None, dict[str, int]]:
+    """How many articles hold each term (bm25's IDF), and those counted now (to keep);
+    None instead of counting any, if not ``counting``.
 
     FTS5's bm25 counts them by walking each term's whole posting list on every query
     (0.04–0.08 s per million articles holding a word, more for a phrase). They are kept
@@ -1220,7 +1235,9 @@ def _phrase_docs(
                 [state, *wanted],
             )
         )
-    counted = {}
+    counted: dict[str, int] = {}
+    if not counting and not set(wanted) <= set(known):
+        return None, counted
     for phrase in wanted:
         if phrase not in known:
             counted[phrase] = int(
@@ -1336,35 +1353,48 @@ def _update_counts(connection: sqlite3.Connection, counts: dict[str, int], words
     connection.execute("DROP TABLE temp.removed")
 
 
-def _ranking(counts: Sequence[int]) -> Callable[..., float]:
+def _ranking(counts: Sequence[int] | None) -> Callable[..., float]:
     """FTS5's bm25 (weights: TITLE_WEIGHT, 1, 0 for the facets) as an auxiliary function
     given the counts of articles holding each term: the same formula with the same
     operations in the same order, so the same doubles. The phrases after the user's
-    terms are --site's facet tokens: weighing 0, they add nothing to bm25 either."""
-    k1, b = BM25_K1, BM25_B
-    idfs: list[float] = []
+    terms are --site's facet tokens: weighing 0, they add nothing to bm25 either.
+
+    ``counts`` None: one term, whose IDF is left out (taken as 1). It is one positive
+    factor of every row's score, so the order is bm25's without counting the term's
+    articles (see _best)."""
+    k1, b, k1_1, weight = BM25_K1, BM25_B, BM25_K1 + 1.0, TITLE_WEIGHT
+    idfs: list[tuple[int, float]] = []  # (phrase, its IDF)
     average = [0.0]
 
     def rank(api: apsw.FTS5ExtensionApi, *args: Any) -> float:
+        # 30,000 rows times each term: every lookup spared counts (same doubles, though)
         if not idfs:
             rows = api.row_count
             average[0] = api.column_total_size(-1) / rows
-            for docs in counts:
+            for docs in counts if counts is not None else ():
                 idf = math.log((rows - docs + 0.5) / (docs + 0.5))
-                idfs.append(idf if idf > 0.0 else 1e-6)
+                idfs.append((len(idfs), idf if idf > 0.0 else 1e-6))
+            if counts is None:
+                idfs.append((0, 1.0))
         norm = k1 * (1 - b + b * api.column_size(-1) / average[0])
+        locations = api.phrase_locations
         score = 0.0
-        for i, idf in enumerate(idfs):
-            title, text, _facets = api.phrase_locations(i)
-            freq = TITLE_WEIGHT * len(title) + len(text)
-            score += idf * ((freq * (k1 + 1.0)) / (freq + norm))
+        for i, idf in idfs:
+            title, text, _facets = locations(i)
+            freq = weight * len(title) + len(text)
+            score += idf * ((freq * k1_1) / (freq + norm))
         return -1.0 * score
 
     return rank
 
 
 def _best(
-    connection: apsw.Connection, terms: list[Term], where: str, params: list[Any], limit: int
+    connection: apsw.Connection,
+    terms: list[Term],
+    where: str,
+    params: list[Any],
+    limit: int,
+    scored: bool = True,
 ) -> list[tuple[Any, ...]]:
     """The ``limit`` best matches, ranked by bm25 among the ``RANKED_AT_MOST`` most
     recently published.
@@ -1381,26 +1411,51 @@ def _best(
     (about 1 µs per term a row) from counts kept in the index (:func:`_phrase_docs`), so
     that a query costs the same at any size once its terms were counted. All is read in one
     transaction: the counts are those of the index that is ranked.
+
+    A query of one term needs no count to be ranked (its IDF multiplies every score alike):
+    unless the scores are asked for (``scored``), its articles are not counted, and each
+    score is None. Counting is a walk of the term's whole posting list, seconds for a
+    phrase at ten million articles; words are all counted by a rebuild, phrases are not.
+
+    With every count known (or none needed), the newest matches are ranked as they are
+    found, in one statement: one walk of the posting lists, where a phrase that few
+    articles hold is a walk of all of them. Otherwise the window is found first (nothing
+    matches: nothing is counted), then the counts, then the ranking. Ties go by rowid,
+    oldest first, as in FTS5's own ``ORDER BY bm25()`` (its sort keeps the rows' order,
+    and a MATCH walks rowids upwards).
     """
     source = "fts JOIN docs d ON d.id = fts.rowid" if "d." in where else "fts"
+
+    def newest(more: str) -> str:
+        return f"SELECT fts.rowid AS r{more} FROM {source} WHERE {where} ORDER BY r DESC"
+
+    alone = not scored and len(terms) == 1
     connection.execute("BEGIN")
     try:
-        window = _one(
-            connection,
-            f"SELECT min(r) FROM (SELECT fts.rowid AS r FROM {source} WHERE {where} "
-            f"ORDER BY fts.rowid DESC LIMIT {RANKED_AT_MOST})",
-            params,
-        )[0]
-        if window is None:
-            return []
         state = _state(connection)
-        counts, counted = _phrase_docs(connection, terms, state)
-        connection.register_fts5_function("ranking", _ranking(counts))
-        ranked = connection.execute(
-            f"SELECT fts.rowid, ranking(fts) AS score FROM {source} "
-            f"WHERE {where} AND fts.rowid >= ? ORDER BY score LIMIT ?",
-            [*params, window, limit],
-        ).fetchall()
+        counts, counted = (None, {}) if alone else _phrase_docs(connection, terms, state, False)
+        if alone or counts is not None:  # ranked as the window is found: one walk
+            connection.register_fts5_function("ranking", _ranking(counts))
+            ranked = connection.execute(
+                f"SELECT r, score FROM ({newest(', ranking(fts) AS score')} "
+                f"LIMIT {RANKED_AT_MOST}) ORDER BY score, r LIMIT ?",
+                [*params, limit],
+            ).fetchall()
+        else:  # a term to count first, unless nothing matches
+            window = _one(
+                connection,
+                f"SELECT min(r) FROM ({newest('')} LIMIT {RANKED_AT_MOST})",
+                params,
+            )[0]
+            if window is None:
+                return []
+            counts, counted = _phrase_docs(connection, terms, state)
+            connection.register_fts5_function("ranking", _ranking(counts))
+            ranked = connection.execute(
+                f"SELECT fts.rowid AS r, ranking(fts) AS score FROM {source} "
+                f"WHERE {where} AND fts.rowid >= ? ORDER BY score, r LIMIT ?",
+                [*params, window, limit],
+            ).fetchall()
         rows = []
         for doc_id, score in ranked:
             row = _one(
@@ -1409,7 +1464,7 @@ def _best(
                 " JOIN files f ON f.id = d.file WHERE d.id = ?",
                 [doc_id],
             )
-            rows.append((*row, score))
+            rows.append((*row, None if alone else score))
     finally:
         connection.execute("COMMIT")
     _keep_counts(connection, counted, state)
@@ -1454,6 +1509,7 @@ def _search(
     until: date | None = None,
     zones: Mapping[str, tzinfo] | None = None,
     default_zone: tzinfo = UTC,
+    scored: bool = True,
 ) -> list[Hit]:
     root = Path(root)
     target = search_index_path(root)
@@ -1478,7 +1534,7 @@ def _search(
             )  # fmt: skip
             where.append(window)
             params += values
-        rows = _best(connection, terms, " AND ".join(where), [match, *params], limit)
+        rows = _best(connection, terms, " AND ".join(where), [match, *params], limit, scored)
     except apsw.Error as error:
         raise SearchError(f"cannot search {target}: {error}") from None
     finally:
@@ -1495,13 +1551,16 @@ def search(
     until: date | None = None,
     zones: Mapping[str, tzinfo] | None = None,
     default_zone: tzinfo = UTC,
+    scored: bool = True,
 ) -> list[Hit]:
     """The best ``limit`` hits for every term (bm25, title hits weigh more); ``sites`` are
     domains or spider names; ``since``/``until`` are publish dates, each site's local days
-    (``zones``; ``default_zone`` for the sites not in it), as in export."""
+    (``zones``; ``default_zone`` for the sites not in it), as in export. ``scored``
+    False: the hits' scores are not needed (each may be None), which spares counting the
+    articles of a query's only term (see _best); the hits and their order are the same."""
     for _ in range(3):
         try:
-            return _search(root, terms, limit, sites, since, until, zones, default_zone)
+            return _search(root, terms, limit, sites, since, until, zones, default_zone, scored)
         except _Changed:  # a hit's file was swapped away (compacted, quarantined): catch up
             sync(root)
     raise SearchError("the archive kept changing while searching: search again")
