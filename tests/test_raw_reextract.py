@@ -710,3 +710,30 @@ def test_reextract_leaves_its_objects_to_the_process_exit(tmp_path: Path) -> Non
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["frozen after the command: False", "frozen at exit: True"]
+
+
+def test_the_unchanged_fingerprint_tells_apart_values_that_write_alike() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from crawler.crawling.unchanged import fingerprint
+
+    base = {"url": "u", "title": "t", "tags": ["a", "b"], "summary": None, "images": []}
+    others = [
+        {**base, "tags": ["a,b"]},
+        {**base, "tags": ["ab"]},
+        {**base, "tags": ["a", "b", ""]},
+        {**base, "summary": ""},
+        {**base, "summary": "None"},
+        {**base, "images": [{"url": "x", "caption": None}]},
+        {**base, "images": [{"url": "x", "caption": ""}]},
+        {**base, "images": [{"url": "x", "credit": None}]},
+        {**base, "title": "t", "url": "ut"},
+        {**base, "published_at": datetime(2025, 1, 1, tzinfo=UTC)},
+        {**base, "published_at": datetime(2025, 1, 1, 7, tzinfo=timezone(timedelta(hours=7)))},
+        {**base, "published_at": "2025-01-01 00:00:00+00:00"},
+    ]
+    prints = [fingerprint(row) for row in [base, *others]]
+    assert len(set(prints)) == len(prints)
+    ignored = {**base, "fetched_at": datetime.now(UTC), "crawl_run": "r", "parser_version": "9"}
+    assert fingerprint(ignored) == fingerprint(base)
+    assert fingerprint(dict(reversed(base.items()))) == fingerprint(base)
