@@ -670,3 +670,70 @@ def test_a_replay_counts_its_stats_as_scrapys_collector_does() -> None:
         collected.append((stats.get_stats(), stats.spider_stats, stats.get_value("first")))
     assert collected[0] == collected[1]
     assert collected[1][0]["crawler/raw/bytes"] == 607 and collected[1][1]["qdnd"]
+
+
+def test_the_rows_read_ahead_in_another_process_are_the_plans_rows(
+    crawled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crawler.crawling import stored_rows
+    from crawler.crawling.stored_rows import RowsAhead, SelectionError, select_rows
+
+    ahead = RowsAhead(crawled, ["qdnd.vn"], None)
+    assert ahead.process is not None and ahead.process.pid != os.getpid()  # forked
+    rows = ahead.rows()
+    assert rows == select_rows(crawled, ["qdnd.vn"]) and rows
+    assert {row["site"] for row in rows} == {"qdnd.vn"}
+    assert not ahead.process.is_alive()
+
+    with pytest.raises(SelectionError, match="missing"):
+        RowsAhead(tmp_path / "missing").rows()  # the archive's own one line
+
+    monkeypatch.setattr(stored_rows, "_select", lambda *_: os._exit(7))
+    with pytest.raises(SelectionError, match="ended with status 7 before it sent them"):
+        RowsAhead(crawled).rows()
+
+
+def test_reextract_leaves_its_objects_to_the_process_exit(tmp_path: Path) -> None:
+    """No last collection of everything when the command's process exits (the run's heap
+    is frozen by then); the collector is as it was when the command returns."""
+    shutil.copytree(DATA / "archive_v1", tmp_path, dirs_exist_ok=True)
+    script = textwrap.dedent(
+        f"""
+        import atexit, gc, sys
+        atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0))
+        from crawler.cli import main
+        status = main(["reextract", "--archive", {str(tmp_path)!r}])
+        print("frozen after the command:", gc.get_freeze_count() > 0)
+        sys.exit(status)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["frozen after the command: False", "frozen at exit: True"]
+
+
+def test_the_unchanged_fingerprint_tells_apart_values_that_write_alike() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from crawler.crawling.unchanged import fingerprint
+
+    base = {"url": "u", "title": "t", "tags": ["a", "b"], "summary": None, "images": []}
+    others = [
+        {**base, "tags": ["a,b"]},
+        {**base, "tags": ["ab"]},
+        {**base, "tags": ["a", "b", ""]},
+        {**base, "summary": ""},
+        {**base, "summary": "None"},
+        {**base, "images": [{"url": "x", "caption": None}]},
+        {**base, "images": [{"url": "x", "caption": ""}]},
+        {**base, "images": [{"url": "x", "credit": None}]},
+        {**base, "title": "t", "url": "ut"},
+        {**base, "published_at": datetime(2025, 1, 1, tzinfo=UTC)},
+        {**base, "published_at": datetime(2025, 1, 1, 7, tzinfo=timezone(timedelta(hours=7)))},
+        {**base, "published_at": "2025-01-01 00:00:00+00:00"},
+    ]
+    prints = [fingerprint(row) for row in [base, *others]]
+    assert len(set(prints)) == len(prints)
+    ignored = {**base, "fetched_at": datetime.now(UTC), "crawl_run": "r", "parser_version": "9"}
+    assert fingerprint(ignored) == fingerprint(base)
+    assert fingerprint(dict(reversed(base.items()))) == fingerprint(base)

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from crawler.archive.views import ArchiveError, one_line
 from crawler.commands._common import (
     SITE_HELP,
     CommandError,
@@ -19,6 +18,7 @@ from crawler.commands._common import (
     positive_int,
     settings_pairs,
 )
+from crawler.crawling.stored_rows import RowsAhead, SelectionError
 
 if TYPE_CHECKING:
     from crawler.crawling.replay import Plan
@@ -26,20 +26,21 @@ if TYPE_CHECKING:
 
 
 def cmd_reextract(args: argparse.Namespace) -> int:
+    _no_collection_at_exit()
     try:
         with _start_up():
-            # Scrapy and the spiders load only here: every other command starts without them.
-            import duckdb
-
+            settings = settings_pairs(args.set)
+            # The rows are read (DuckDB) on the other core while this process imports Scrapy,
+            # the spiders and the pipelines, which load only here: every other command
+            # starts without them.
+            ahead = RowsAhead(args.archive, args.site, args.spider_version)
             from crawler.crawling.replay import default_workers, make_plan, run_plan
 
-            settings = settings_pairs(args.set)
             try:
-                plan = make_plan(args.archive, args.site, args.spider_version, args.outdated)
-            except ArchiveError as error:
+                rows = ahead.rows()
+            except SelectionError as error:
                 raise CommandError(str(error)) from None
-            except duckdb.Error as error:
-                raise CommandError(one_line(error)) from None
+            plan = make_plan(args.archive, args.site, args.spider_version, args.outdated, rows)
         if not plan.pages:
             skipped = ", ".join(f"{n:,} {reason}" for reason, n in sorted(plan.skipped.items()))
             print(
@@ -71,6 +72,19 @@ def _start_up() -> Iterator[None]:
         if enabled:
             gc.freeze()
             gc.enable()
+
+
+def _no_collection_at_exit() -> None:
+    """When the process exits, Python collects once more every object it holds: after a
+    run, those of Scrapy, pyarrow, pandas, the spiders and the plan, 0.1-0.5 s (more than
+    the command's last pages) to free memory the exit gives back anyway. Frozen at exit
+    (after the command, so an in-process caller's collector is as it was), they are left
+    to it. The command's own files are closed by then (the workers, and a run in this
+    process, close theirs when their spiders close)."""
+    import atexit
+
+    atexit.unregister(gc.freeze)  # once, however many runs this process makes
+    atexit.register(gc.freeze)
 
 
 def register(sub: Any, command: Callable[[str, str], argparse.ArgumentParser]) -> None:

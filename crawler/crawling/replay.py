@@ -39,15 +39,13 @@ from typing import TYPE_CHECKING, Any, Self
 
 from scrapy.statscollectors import MemoryStatsCollector
 
-from crawler.archive.views import retrying
 from crawler.archive.warc import REPLAY_META, RawPageError, read_page
+from crawler.crawling.stored_rows import select_rows
 from crawler.progress import Progress
 from crawler.sites.base import fallback_version
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
-
-    import duckdb
 
     from crawler.crawling.runner import RunResult
 
@@ -80,45 +78,16 @@ def current_plan() -> Plan | None:
     return _PLAN
 
 
-def select_rows(
-    root: Path | str, sites: list[str] | None = None, versions: list[str] | None = None
-) -> list[dict[str, Any]]:
-    """The newest row of each article (of ``sites``, made by parser ``versions``)."""
-    where, params = [], []
-    if sites:
-        where.append("site IN (" + ", ".join("?" for _ in sites) + ")")
-        params += sites
-    if versions:
-        # A version names the site parser's rows, those the generic parser completed too.
-        where.append(
-            "("
-            + " OR ".join("parser_version = ? OR starts_with(parser_version, ?)" for _ in versions)
-            + ")"
-        )
-        for version in versions:
-            params += [version, version + "+"]
-    sql = (
-        "SELECT url, url_key, site, spider, parser_version, fetched_at, raw_ref, crawl_run"
-        " FROM latest"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY spider, url_key"
-    )
-
-    def work(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-        cursor = con.execute(sql, params)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-    return retrying(root, work)
-
-
 def make_plan(
     root: Path | str,
     sites: list[str] | None = None,
     versions: list[str] | None = None,
     outdated: bool = False,
+    rows: list[dict[str, Any]] | None = None,
 ) -> Plan:
-    """Group the rows to re-parse by spider; count the ones that cannot be."""
+    """Group the rows to re-parse by spider; count the ones that cannot be. ``rows``: those
+    :func:`~crawler.crawling.stored_rows.select_rows` read already (the command reads them
+    while it starts, :class:`~crawler.crawling.stored_rows.RowsAhead`)."""
     from scrapy.spiderloader import SpiderLoader
 
     from crawler.crawling.runner import project_settings
@@ -127,7 +96,9 @@ def make_plan(
     known = set(loader.list())
     plan = Plan(Path(root))
     current: dict[str, str] = {}
-    for row in select_rows(root, sites, versions):
+    if rows is None:
+        rows = select_rows(root, sites, versions)
+    for row in rows:
         spider = row["spider"]
         if spider not in known:
             plan.skipped["unknown spider"] = plan.skipped.get("unknown spider", 0) + 1
