@@ -55,7 +55,16 @@ partition comes out of its merge half as many rows at a time: the merge holds a 
 every run beside them (at ten million rows, a worker's peak went from 235 to 205–225 MiB)."""
 WORKERS = max(2, min(4, os.cpu_count() or 2))
 """Worker processes: decoding and formatting run on every core (up to four)."""
-WORKER_ENVIRONMENT = {"POLARS_MAX_THREADS": "1"}
+WORKER_ENVIRONMENT = {
+    "POLARS_MAX_THREADS": "1",
+    "MALLOC_MMAP_THRESHOLD_": str(32 << 20),
+    "MALLOC_TRIM_THRESHOLD_": str(128 << 20),
+}
+"""One thread each (the workers are as many as the cores); and a C allocator that keeps
+the memory of the text a worker formats, chunk after chunk, instead of handing it back
+to the system and faulting it in again (a JSON lines export of a million rows spent 5 s
+less in the kernel: 36–37 s instead of 40–41 s, for 35 MiB more in the two workers). The worker gives it back itself every few chunks and after each
+partition made ahead (:func:`crawler.archive.views.give_back_memory`)."""
 AHEAD = 2
 """Chunks given to each worker before its first one is written."""
 AHEAD_PARTITIONS = 3
