@@ -51,8 +51,8 @@ with 300MB (measured at load 7)."""
 CHUNK_ROWS = 2048
 """Rows read, formatted and written at a time (a Parquet row group holds at most this).
 A worker holds about three times a chunk's text while it makes one. A scattered
-partition comes out of its merge half as many rows at a time: the merge holds a batch of
-every run beside them (at ten million rows, a worker's peak went from 235 to 205–225 MiB)."""
+partition comes out of its merge half as many rows at a time: the merge holds rows of
+every run beside them."""
 WORKERS = max(2, min(4, os.cpu_count() or 2))
 """Worker processes: decoding and formatting run on every core (up to four)."""
 WORKER_ENVIRONMENT = {
@@ -63,8 +63,9 @@ WORKER_ENVIRONMENT = {
 """One thread each (the workers are as many as the cores); and a C allocator that keeps
 the memory of the text a worker formats, chunk after chunk, instead of handing it back
 to the system and faulting it in again (a JSON lines export of a million rows spent 5 s
-less in the kernel: 36–37 s instead of 40–41 s, for 35 MiB more in the two workers). The worker gives it back itself every few chunks and after each
-partition made ahead (:func:`crawler.archive.views.give_back_memory`)."""
+less in the kernel: 36–37 s instead of 40–41 s, for 35 MiB more in the two workers).
+The worker gives it back itself every few chunks and after each partition made ahead
+(:func:`crawler.archive.views.give_back_memory`)."""
 AHEAD = 2
 """Chunks given to each worker before its first one is written."""
 AHEAD_PARTITIONS = 3
