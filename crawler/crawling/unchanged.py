@@ -43,33 +43,14 @@ def fingerprint(row: dict[str, Any]) -> str:
     parts: list[str] = []
     add = parts.append
     for name in sorted(row):
-        if name in IGNORED_FIELDS:
-            continue
-        value = row[name]
-        add(f"\n{name}=")
-        if type(value) is str:
-            add(f"s{len(value)}:")
-            add(value)
-        elif type(value) is list:
-            add(f"l{len(value)}:")
-            for item in value:
-                if type(item) is str:
-                    add(f"s{len(item)}:")
-                    add(item)
-                elif type(item) is dict:
-                    add(f"d{len(item)}:")
-                    for key in sorted(item):
-                        _write(key, add)
-                        _write(item[key], add)
-                else:
-                    _write(item, add)
-        else:
-            _write(value, add)
+        if name not in IGNORED_FIELDS:
+            add(f"\n{name}=")
+            _write(row[name], add)
     return hashlib.sha256("".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _write(value: Any, add: Callable[[str], None]) -> None:
-    """``value`` as :func:`fingerprint` writes it (the common kinds are written there)."""
+    """``value`` as :func:`fingerprint` writes it."""
     kind = type(value)
     if kind is str:
         add(f"s{len(value)}:")
