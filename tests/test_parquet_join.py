@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from crawler.archive import parquet_join
 from crawler.archive.parquet_join import MAGIC, Footer, ParquetPartError, split
 
 
@@ -43,8 +44,7 @@ def part(rows: pa.Table, **options: object) -> bytes:
 
 
 def join(whole: pa.Table, target: Path, size: int, **options: object) -> None:
-    footer = Footer(split(part(whole.slice(0, 0)))[1])
-    with open(target, "wb") as out:
+    with Footer(split(part(whole.slice(0, 0)))[1]) as footer, open(target, "wb") as out:
         out.write(MAGIC)
         at = len(MAGIC)
         for start in range(0, whole.num_rows, size):
@@ -52,7 +52,7 @@ def join(whole: pa.Table, target: Path, size: int, **options: object) -> None:
             out.write(pages)
             footer.add(tail, at - len(MAGIC))
             at += len(pages)
-        out.write(footer.bytes())
+        footer.write(out)
 
 
 @pytest.mark.parametrize("options", [{}, {"write_page_index": True, "use_dictionary": ["site"]}])
@@ -92,11 +92,23 @@ def test_many_row_groups_need_a_long_list_head(tmp_path: Path) -> None:
     assert pq.read_table(target).equals(whole)
 
 
+def test_row_groups_spooled_to_disk_are_copied_back_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The row groups wait in a temporary file and are copied into the footer in blocks:
+    blocks of 7 bytes cut every row group's metadata somewhere."""
+    monkeypatch.setattr(parquet_join, "COPY_BYTES", 7)
+    whole = table(3_000)
+    target = tmp_path / "spooled.parquet"
+    join(whole, target, 700)
+    assert pq.ParquetFile(target).metadata.num_row_groups == 13  # 4 parts of 3, one of 1
+    assert pq.read_table(target).equals(whole)
+
+
 @pytest.mark.parametrize(
     "data",
     [b"", b"PAR1", b"PAR1" + b"\0" * 20 + b"PAR1", b"PAR1\x05\0\0\0PAR1", b"not parquet at all"],
 )
 def test_what_is_not_a_part_is_refused(data: bytes) -> None:
-    with pytest.raises(ParquetPartError):
-        footer = Footer(split(part(table(0)))[1])
+    with pytest.raises(ParquetPartError), Footer(split(part(table(0)))[1]) as footer:
         footer.add(split(data)[1], 0)

@@ -885,8 +885,8 @@ def export_parquet(
         _made(root, filters, "parquet") as (found, parts),
         Progress("export", found.total, "rows") as progress,
         open(target, "wb") as sink,
+        Footer(found.footer) as footer,
     ):
-        footer = Footer(found.footer)
         sink.write(MAGIC)
         at = len(MAGIC)
         for rows, part in parts(None):
@@ -897,7 +897,7 @@ def export_parquet(
             at += len(pages)
             written += rows
             progress.advance(rows)
-        sink.write(footer.bytes())
+        footer.write(sink)
     return written
 
 
