@@ -68,9 +68,8 @@ def cmd_search(args: argparse.Namespace) -> int:
             if args.since or args.until
             else ({}, UTC)
         )
-        # the scores are printed only as JSON: the order alone may need no count (see _best)
         when = (args.since, args.until, zones, default_zone)
-        hits = search(args.archive, terms, args.n, args.site, *when, scored=args.json)
+        hits = search(args.archive, terms, args.n, args.site, *when)
     except SearchError as error:
         raise CommandError(printable(str(error))) from None
     if args.json:
