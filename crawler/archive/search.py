@@ -31,25 +31,27 @@ newer row came in after the last search), the index is rebuilt whole. A file
 swapped away between the index's answer and the reading of its hits makes the
 search catch up and answer again.
 
-Ranking is FTS5's bm25 computed again (:func:`_ranking`, through apsw: Python's
-sqlite3 cannot register an FTS5 auxiliary function) from the counts of articles
-holding each term kept in the index (:func:`_phrase_docs`): the built-in walks each
-term's whole posting list on every query to count them. Every word is counted by a
-rebuild, other terms (phrases) by their first search that needs the count; the counts are
-exact for the state of the index they are kept for: a sync brings them up to date
-(:func:`_track_counts`). The scores are bm25's to the last bit, and so is the order (ties
-by rowid, oldest first, as FTS5's ``ORDER BY bm25()`` gives them).
+Ranking is bm25 as FTS5 computes it (:func:`_ranking`, through apsw: Python's sqlite3
+cannot register an FTS5 auxiliary function), with one change: the IDF of a phrase is the
+sum of its words' IDFs (a CJK phrase's bigrams are its words), as in Lucene's phrase
+queries, where FTS5 counts the articles holding the whole phrase. Counting those is a walk
+of the words' positions in every article holding them all (seconds at ten million
+articles); the words' counts are kept in the index (``word_docs``: made by a rebuild,
+brought up to date by every sync, :func:`_track_counts`), so no search counts anything,
+its first one included. A word's IDF, and the per-row part of bm25 (term frequency in
+the title, weighed TITLE_WEIGHT, and the text; length normalisation), are bm25's: a query
+of words scores as FTS5's own bm25 to the last bit, in the same order (ties by rowid,
+oldest first). A lone CJK character (a prefix of the bigrams it starts) weighs as the
+most common of those bigrams. A phrase whose words are common weighs little even when
+few articles hold it: a phrase is rarer than its words, and this weighs it as if its
+words were independent.
 
-A query of one term (a phrase alone, with or without filters) needs no count to be
-ordered: its IDF multiplies every score alike. Unless its score is shown (``--json``),
-it is not counted: its first search walks only the newest matches, as any later one does
-(see :func:`_best`). The order is bm25's, but for two articles whose scores would differ
-in the last bit only once multiplied by the IDF (rounding, not the data): those may come
-in the order of the unmultiplied scores. A query of several terms needs each one's count,
-and its first search walks each uncounted term's whole posting list (seconds for a
-phrase of common words at ten million articles). So does any search of a phrase of common
-words that few articles hold: finding them is a walk of the words' positions in every
-article holding them all, counted or not.
+A phrase of common words that few articles hold is still slow to find (not to weigh):
+FTS5 walks the words' positions in every article holding them all.
+
+An index built before ``word_docs`` was kept has its words counted by its next search,
+once (:func:`_count_words_once`; minutes at ten million articles, not an hour's rebuild);
+the ``phrase_docs`` table such an index may hold is no longer read.
 """
 
 from __future__ import annotations
@@ -447,7 +449,7 @@ class _Batch:
     _one_doc_per_key)."""
     counting: bool = False
     """The rows added to FTS5 and taken out of it also go to two small temporary FTS5
-    tables, to bring the kept counts up to date (see _track_counts)."""
+    tables, to bring the counts of words up to date (see _track_counts)."""
 
 
 def _publish_order(relative: str) -> tuple[str, str, str]:
@@ -866,9 +868,7 @@ def _count_words(connection: sqlite3.Connection, progress: bool) -> None:
     connection.execute("CREATE VIRTUAL TABLE temp.words USING fts5vocab('main', 'fts', 'row')")
     connection.execute("INSERT INTO word_docs(term, docs) SELECT term, doc FROM temp.words")
     connection.execute("DROP TABLE temp.words")
-    connection.execute(
-        "INSERT OR REPLACE INTO meta VALUES ('word_docs', ?)", (_state(connection),)
-    )
+    connection.execute("INSERT OR REPLACE INTO meta VALUES ('word_docs', ?)", (_state(connection),))
     if progress:
         took = time.perf_counter() - started
         print(f"search: counted the articles holding each word in {took:.1f} s", file=sys.stderr)
@@ -1060,11 +1060,8 @@ def _words(terms: list[Term]) -> str:
     The column filter is left out when no term has a token as long as a facet token
     (every facet token is one of exactly that length; the only prefix query, a lone CJK
     character, starts none): the terms cannot match in the facets then, and the answer
-    is the same, with the same scores (the facets weigh 0 in
-    bm25). It matters for speed: the articles holding each term are counted over the
-    whole index (once, :func:`_phrase_docs`), and with a column filter FTS5 reads every
-    position of every match to do so, where without it reads only the ids (about twice
-    as fast).
+    is the same, with the same scores (the facets weigh 0 in bm25), and FTS5 need not
+    check the columns of each match it walks.
     """
     expression = fts_query(terms)
     facet_length = len(_token("s", ""))
