@@ -1025,10 +1025,8 @@ def _sync(root: Path, progress: bool) -> SyncResult:
                     # An article whose newest row was there came back from no new file: an
                     # older row may be its newest now, which only the whole archive can tell.
                     raise _Rebuild
-            if counting:
+            if counting:  # else counted by the next search (_count_words_once)
                 _update_counts(connection)
-            else:
-                _count_words(connection, progress)
             _record_dirs(connection, dirs)
             connection.execute("COMMIT")
         except BaseException:
