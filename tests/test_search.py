@@ -8,7 +8,7 @@ import json
 import os
 import random
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -406,6 +406,31 @@ def test_the_sites_zones_are_kept_in_the_index_and_read_again_after_new_rows(
     assert titles(archive, capsys, "đồn biên phòng", "--until", "2025-04-10") == [
         "Đồn biên phòng Đà Nẵng"
     ]
+
+
+@pytest.mark.parametrize("build", [["--rebuild"], ["Navy"]])
+def test_a_rebuild_keeps_the_zones_for_the_first_search_with_dates(
+    archive: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    build: list[str],
+) -> None:
+    """Loading them (every spider) was most of the time of the first search with dates
+    after a rebuild, whether asked for (--rebuild) or made by a search."""
+    from crawler.archive.search import stored_zones
+    from crawler.commands import search as command
+
+    assert stored_zones(archive) is None
+    assert main(["search", *build, "--archive", str(archive)]) == 0
+    capsys.readouterr()
+    zones, _ = stored_zones(archive) or ({}, None)
+    assert zones["qdnd.vn"].utcoffset(None) == timedelta(hours=7)
+
+    def loaded() -> None:
+        raise AssertionError("the zones were loaded again")
+
+    monkeypatch.setattr(command, "site_zones", loaded)
+    assert titles(archive, capsys, "tuần tra", "--since", "2025-01-01")
 
 
 def test_the_index_keeps_no_text_and_hits_are_read_from_their_rows(

@@ -3,9 +3,11 @@ the same scores as the built-in, and counts that follow every change of the inde
 
 from __future__ import annotations
 
+import math
 import random
 import shutil
 import sqlite3
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ WORDS = [
     "drill",
     "海军",
     "演习",
+    "海军演习",
 ]
 LONG = "abcdefghijklmnopqrstu"  # as long as a facet token: the query gets the column filter
 
@@ -67,7 +70,9 @@ QUERIES = [
     ['"chủ quyền"', "--since", "2024-06-01"],
     [f"navy {LONG}"],
     ["海"],
+    ["海军演习"],
     ["biển đảo tuần tra chủ quyền hải quân"],  # many words, each scored per row
+    ['"tuần tra" biển', "--since", "2024-06-01"],
 ]
 
 
@@ -101,57 +106,8 @@ def execute(root: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         connection.close()
 
 
-def cached(root: Path) -> dict[str, int]:
-    return dict(execute(root, "SELECT phrase, docs FROM phrase_docs"))
-
-
 def counted(root: Path, phrase: str) -> int:
     return int(execute(root, "SELECT count(*) FROM fts WHERE fts MATCH ?", phrase)[0][0])
-
-
-@pytest.mark.parametrize("query", [q for q in QUERIES if len(q) == 1])
-def test_the_scores_are_fts5s_bm25_to_the_last_bit(archive: Path, query: list[str]) -> None:
-    expected = builtin_bm25(archive, query)
-    assert len(expected) > 3 and len(set(expected.values())) > 3
-    assert ranked(archive, query) == expected  # first: counted; then from the cache
-    assert ranked(archive, query) == expected
-
-
-def test_site_and_dates_rank_as_the_builtin_bm25_does(
-    archive: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The same hits in the same order, with the same scores, as with FTS5's bm25 (its
-    facet phrases weigh 0)."""
-    ours = [hits(archive, capsys, *q, "-n", "50") for q in QUERIES]
-    weights = f"{search_module.TITLE_WEIGHT}, 1.0, 0.0"
-
-    def builtin(
-        connection: Any, terms: Any, where: str, params: list[Any], limit: int, scored: bool
-    ) -> Any:
-        source = "fts JOIN docs d ON d.id = fts.rowid" if "d." in where else "fts"
-        ranked = execute(
-            archive,
-            f"SELECT fts.rowid, bm25(fts, {weights}) AS score FROM {source} WHERE {where}"
-            " ORDER BY score LIMIT ?",
-            *params,
-            limit,
-        )
-        return [
-            (
-                *execute(
-                    archive,
-                    "SELECT d.url_key, f.path, d.row, d.site, d.spider, d.published FROM docs d"
-                    " JOIN files f ON f.id = d.file WHERE d.id = ?",
-                    doc_id,
-                )[0],
-                score,
-            )
-            for doc_id, score in ranked
-        ]
-
-    monkeypatch.setattr(search_module, "_best", builtin)
-    assert [hits(archive, capsys, *q, "-n", "50") for q in QUERIES] == ours
-    assert all(ours)
 
 
 def words_counted(root: Path) -> dict[str, int]:
@@ -168,37 +124,106 @@ def words_kept(root: Path) -> dict[str, int]:
     return dict(execute(root, "SELECT term, docs FROM word_docs"))
 
 
-def test_words_are_counted_by_a_rebuild_other_terms_once_searched(archive: Path) -> None:
-    assert len(words_kept(archive)) > 10
-    assert words_kept(archive) == words_counted(archive)
-    assert words_kept(archive)["bien"] == counted(archive, "biển")  # as the tokenizer folds it
-    assert cached(archive) == {}
-    ranked(archive, ['"biển đảo"'])
-    ranked(archive, ["biển tuần"])
-    ranked(archive, [f"navy {LONG}"])
-    kept = cached(archive)
-    assert set(kept) == {'("biển dảo")', f'{{title text}} : ("{LONG}")'}
-    assert kept == {phrase: counted(archive, phrase) for phrase in kept}
-    assert kept['("biển dảo")'] < words_kept(archive)["bien"]
+def idf(rows: int, docs: int) -> float:
+    """bm25's IDF of one word, floored as FTS5 floors it."""
+    value = math.log((rows - docs + 0.5) / (docs + 0.5))
+    return value if value > 0.0 else 1e-6
+
+
+def folded(token: str) -> str:
+    """A token as unicode61 (remove_diacritics 2) holds it: lower case, no marks."""
+    decomposed = unicodedata.normalize("NFD", token.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def expected_scores(root: Path, query: str) -> dict[bytes | str, float]:
+    """Every match of the query and its score by the rule, computed here from FTS5's own
+    numbers: for each term, its part of bm25 for the row (the built-in bm25 of the term
+    alone, divided by the IDF the built-in gives it from the articles holding it), times
+    the sum of its words' IDFs (a lone CJK character: the IDF of the most common word it
+    starts)."""
+    vocabulary = words_counted(root)
+    rows = int(execute(root, "SELECT count(*) FROM docs")[0][0])
+    total: dict[bytes | str, float] = dict.fromkeys(builtin_bm25(root, [query]), 0.0)
+    for term in parse_query(query):
+        sql = "SELECT d.url_key, bm25(fts, ?, 1.0, 0.0) FROM fts JOIN docs d ON d.id = fts.rowid"
+        alone = dict(
+            execute(
+                root,
+                sql + " WHERE fts MATCH ?",
+                search_module.TITLE_WEIGHT,
+                search_module._words([term]),
+            )
+        )
+        words = [folded(token) for token in term.tokens()]
+        if term.fts().endswith("*"):
+            weight = idf(rows, max(n for w, n in vocabulary.items() if w.startswith(words[0])))
+        else:
+            weight = sum(idf(rows, vocabulary[w]) for w in words)
+        for key in total:
+            total[key] += weight * alone[key] / idf(rows, len(alone))
+    return total
+
+
+PHRASES = [q for q in QUERIES if '"' in q[0] or q[0] in ("海", "海军演习")]
+"""Queries holding a phrase (a CJK word of three characters is a phrase of two bigrams)
+or a prefix (a lone CJK character)."""
+
+
+@pytest.mark.parametrize("query", PHRASES)
+def test_a_phrase_weighs_as_the_sum_of_its_words_idfs(archive: Path, query: list[str]) -> None:
+    expected = expected_scores(archive, query[0])
+    ours = ranked(archive, query)
+    assert set(ours) == set(expected) and len(ours) > 3
+    assert ours == pytest.approx(expected, rel=1e-12)
+    if query[0] != "海":  # held by most articles: both IDFs are FTS5's floor
+        assert ours != builtin_bm25(archive, query)  # not from the articles holding it
+
+
+def test_the_json_scores_and_the_order_follow_the_rule_with_filters(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--site and --since change which articles are ranked, not their scores."""
+    for query in QUERIES:
+        expected = expected_scores(archive, query[0])
+        found = hits(archive, capsys, *query, "-n", "50")
+        assert found
+        for hit in found:
+            assert hit["score"] == pytest.approx(expected[bytes.fromhex(hit["url_key"])], abs=1e-4)
+        keys = [bytes.fromhex(hit["url_key"]) for hit in found]
+        assert keys == sorted(keys, key=lambda k: round(expected[k], 9))  # stable: ties as given
+
+
+def test_words_are_counted_by_a_rebuild_and_no_phrase_ever(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kept = words_kept(archive)
+    assert len(kept) > 10
+    assert kept == words_counted(archive)
+    assert kept["bien"] == counted(archive, "biển")  # as the tokenizer folds it
+    for query in QUERIES:
+        hits(archive, capsys, *query)
+    assert words_kept(archive) == kept
+    tables = {name for (name,) in execute(archive, "SELECT name FROM sqlite_master")}
+    assert "word_docs" in tables and not any("phrase" in name for name in tables)
 
 
 def test_the_kept_counts_are_what_the_ranking_reads(
     archive: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = [hits(archive, capsys, *q) for q in QUERIES]
-    execute(archive, "UPDATE word_docs SET docs = 1")
-    words_changed = [hits(archive, capsys, *q) for q in QUERIES]
-    assert words_changed[0] != before[0] and words_changed[1] == before[1]
-    execute(archive, "UPDATE phrase_docs SET docs = 1")
-    assert hits(archive, capsys, *QUERIES[1]) != before[1]
+    execute(archive, "UPDATE word_docs SET docs = 1 WHERE term IN ('bien', 'dao')")
+    changed = [hits(archive, capsys, *q) for q in QUERIES]
+    assert changed[0] != before[0] and changed[1] != before[1]  # a phrase as its words
+    assert changed[2] == before[2]
 
 
 def test_a_sync_that_adds_or_removes_articles_brings_the_counts_up_to_date(
     archive: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """And an index kept up to date answers as a fresh rebuild does, scores included."""
     before = [hits(archive, capsys, *q) for q in QUERIES]
-    kept, words = cached(archive), words_kept(archive)
-    assert kept
+    words = words_kept(archive)
     # new articles, and two superseded by rows without the words: fewer hold them
     write(
         archive,
@@ -211,41 +236,46 @@ def test_a_sync_that_adds_or_removes_articles_brings_the_counts_up_to_date(
     )
     assert sync(archive).files_added
     # brought up to date by the sync itself, for the index as it is now
-    (state,) = {state for (state,) in execute(archive, "SELECT state FROM phrase_docs")}
-    assert execute(archive, "SELECT value FROM meta WHERE key = 'word_docs'") == [(state,)]
     connection = search_module._connect_ranking(search_index_path(archive))
     try:
-        assert search_module._state(connection) == state
+        state = search_module._state(connection)
     finally:
         connection.close()
-    assert set(cached(archive)) == set(kept) and cached(archive) != kept
-    assert cached(archive) == {phrase: counted(archive, phrase) for phrase in kept}
+    assert execute(archive, "SELECT value FROM meta WHERE key = 'word_docs'") == [(state,)]
     assert words_kept(archive) != words
     assert words_kept(archive) == words_counted(archive)
     after = [hits(archive, capsys, *q) for q in QUERIES]
     assert after != before
     assert main(["search", "--rebuild", "--archive", str(archive)]) == 0
-    assert f"counted the articles of {len(kept)} terms" in capsys.readouterr().err
-    # counted again in the new index (the same searches cost no more after a rebuild)
-    assert cached(archive) == {phrase: counted(archive, phrase) for phrase in kept}
     assert [hits(archive, capsys, *q) for q in QUERIES] == after
     shutil.rmtree(search_index_path(archive).parent)
     assert [hits(archive, capsys, *q) for q in QUERIES] == after
 
 
 def test_an_index_built_before_the_counts_were_kept_gets_them(
-    archive: Path, capsys: pytest.CaptureFixture[str]
+    archive: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    before = hits(archive, capsys, "biển đảo")
-    execute(archive, "DROP TABLE phrase_docs")
-    execute(archive, "DROP TABLE word_docs")
-    execute(archive, "DELETE FROM meta WHERE key = 'word_docs'")
-    assert hits(archive, capsys, "biển đảo") == before
-    assert set(cached(archive)) == {'("biển")', '("dảo")'}
-    write(archive, bulk(30, RUN2)[20:], RUN2)
+    """Counted by its next search (no rebuild); one that cannot be written is ranked from
+    FTS5's own counts, with the same answers."""
+    before = [hits(archive, capsys, *q) for q in QUERIES]
+    kept = words_kept(archive)
+
+    def forget() -> None:
+        execute(archive, "DROP TABLE word_docs")
+        execute(archive, "DELETE FROM meta WHERE key = 'word_docs'")
+
+    forget()
+    with monkeypatch.context() as patched:
+        patched.setattr(search_module, "_count_words_once", lambda *_: None)
+        assert [hits(archive, capsys, *q) for q in QUERIES] == before
+    tables = {name for (name,) in execute(archive, "SELECT name FROM sqlite_master")}
+    assert "word_docs" not in tables
+    assert [hits(archive, capsys, *q) for q in QUERIES] == before
+    assert words_kept(archive) == kept
+    forget()
+    write(archive, bulk(30, RUN2)[20:], RUN2)  # a sync that adds files counts them all
     assert sync(archive).files_added
-    assert cached(archive) == {phrase: counted(archive, phrase) for phrase in cached(archive)}
-    assert hits(archive, capsys, "biển đảo") != before
+    assert words_kept(archive) == words_counted(archive) != kept
 
 
 ALONE = [
@@ -255,8 +285,7 @@ ALONE = [
     ["海"],
     [LONG],
 ]
-"""Queries of one term that the rebuild did not count (phrases, a word as long as a facet
-token, a lone CJK character)."""
+"""Queries of one term (phrases, a word as long as a facet token, a lone CJK character)."""
 
 
 def shown_urls(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> list[str]:
@@ -266,37 +295,14 @@ def shown_urls(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> li
     return [line.rpartition(" · ")[2] for line in lines[1::3]]
 
 
-def test_a_query_of_one_term_is_ranked_without_counting_its_articles(
+def test_the_text_output_is_in_the_order_of_the_scores(
     archive: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     shown = [shown_urls(archive, capsys, *q) for q in ALONE]
     assert all(shown) and sum(map(len, shown)) > 40
-    assert cached(archive) == {}  # nothing walked: the IDF of a lone term orders nothing
-    # the same hits in the same order as bm25 with the term's count (JSON shows the score)
     scored = [hits(archive, capsys, *q, "-n", "50") for q in ALONE]
     assert [[h["url"] for h in found] for found in scored] == shown
-    assert len({h["score"] for h in scored[0]}) > 3  # an order that scores decide
-    assert len(cached(archive)) == len(ALONE)
-    # and as a fresh rebuild's
-    shutil.rmtree(search_index_path(archive).parent)
-    assert [shown_urls(archive, capsys, *q) for q in ALONE] == shown
-    assert [hits(archive, capsys, *q, "-n", "50") for q in ALONE] == scored
-    # after a sync that adds articles and supersedes one: still the order of the counts
-    write(
-        archive, [row(1, 0, "2025-03-02", "Tin", "Không còn gì.", RUN2), *bulk(30, RUN2)[20:]], RUN2
-    )
-    shown = [shown_urls(archive, capsys, *q) for q in ALONE]
-    assert cached(archive) == {phrase: counted(archive, phrase) for phrase in cached(archive)}
-    assert [[h["url"] for h in hits(archive, capsys, *q, "-n", "50")] for q in ALONE] == shown
-
-
-def test_a_query_of_several_terms_counts_its_phrases(
-    archive: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Their IDFs weigh the terms against each other: the text output counts them too."""
-    shown = shown_urls(archive, capsys, '"biển đảo" tuần')
-    assert shown and set(cached(archive)) == {'("biển dảo")'}
-    assert [h["url"] for h in hits(archive, capsys, '"biển đảo" tuần', "-n", "50")] == shown
+    assert len({h["score"] for h in scored[-1]}) > 3  # an order that scores decide
 
 
 def test_ties_come_oldest_first_as_in_fts5s_own_order(

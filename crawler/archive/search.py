@@ -31,25 +31,27 @@ newer row came in after the last search), the index is rebuilt whole. A file
 swapped away between the index's answer and the reading of its hits makes the
 search catch up and answer again.
 
-Ranking is FTS5's bm25 computed again (:func:`_ranking`, through apsw: Python's
-sqlite3 cannot register an FTS5 auxiliary function) from the counts of articles
-holding each term kept in the index (:func:`_phrase_docs`): the built-in walks each
-term's whole posting list on every query to count them. Every word is counted by a
-rebuild, other terms (phrases) by their first search that needs the count; the counts are
-exact for the state of the index they are kept for: a sync brings them up to date
-(:func:`_track_counts`). The scores are bm25's to the last bit, and so is the order (ties
-by rowid, oldest first, as FTS5's ``ORDER BY bm25()`` gives them).
+Ranking is bm25 as FTS5 computes it (:func:`_ranking`, through apsw: Python's sqlite3
+cannot register an FTS5 auxiliary function), with one change: the IDF of a phrase is the
+sum of its words' IDFs (a CJK phrase's bigrams are its words), as in Lucene's phrase
+queries, where FTS5 counts the articles holding the whole phrase. Counting those is a walk
+of the words' positions in every article holding them all (seconds at ten million
+articles); the words' counts are kept in the index (``word_docs``: made by a rebuild,
+brought up to date by every sync, :func:`_track_counts`), so no search counts anything,
+its first one included. A word's IDF, and the per-row part of bm25 (term frequency in
+the title, weighed TITLE_WEIGHT, and the text; length normalisation), are bm25's: a query
+of words scores as FTS5's own bm25 to the last bit, in the same order (ties by rowid,
+oldest first). A lone CJK character (a prefix of the bigrams it starts) weighs as the
+most common of those bigrams. A phrase whose words are common weighs little even when
+few articles hold it: a phrase is rarer than its words, and this weighs it as if its
+words were independent.
 
-A query of one term (a phrase alone, with or without filters) needs no count to be
-ordered: its IDF multiplies every score alike. Unless its score is shown (``--json``),
-it is not counted: its first search walks only the newest matches, as any later one does
-(see :func:`_best`). The order is bm25's, but for two articles whose scores would differ
-in the last bit only once multiplied by the IDF (rounding, not the data): those may come
-in the order of the unmultiplied scores. A query of several terms needs each one's count,
-and its first search walks each uncounted term's whole posting list (seconds for a
-phrase of common words at ten million articles). So does any search of a phrase of common
-words that few articles hold: finding them is a walk of the words' positions in every
-article holding them all, counted or not.
+A phrase of common words that few articles hold is still slow to find (not to weigh):
+FTS5 walks the words' positions in every article holding them all.
+
+An index built before ``word_docs`` was kept has its words counted by its next search,
+once (:func:`_count_words_once`; minutes at ten million articles, not an hour's rebuild);
+the ``phrase_docs`` table such an index may hold is no longer read.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
@@ -112,12 +114,6 @@ CREATE TABLE docs(id INTEGER PRIMARY KEY, url_key BLOB NOT NULL, file INTEGER NO
                   site TEXT, spider TEXT, published INTEGER);
 CREATE VIRTUAL TABLE fts USING fts5(title, text, facets, content='', tokenize='{TOKENIZER}');
 """
-_PHRASE_DOCS = """CREATE TABLE IF NOT EXISTS phrase_docs(phrase TEXT PRIMARY KEY,
-                                          docs INTEGER NOT NULL, state TEXT NOT NULL)"""
-"""How many articles hold each term searched for that ``word_docs`` does not hold (a
-phrase…), by its MATCH expression, for the state of the index (:func:`_state`) it was
-counted in: counted by the first search of it, brought up to date by a sync, counted
-again by a rebuild."""
 _WORD_DOCS = """CREATE TABLE IF NOT EXISTS word_docs(term TEXT PRIMARY KEY, docs INTEGER NOT NULL)
 WITHOUT ROWID"""
 """How many articles hold each word of the index (as the tokenizer folds it), all of them:
@@ -144,8 +140,8 @@ class Hit:
     spider: str
     date: str | None
     snippet: str
-    score: float | None
-    """bm25 (lower is better, as FTS5's); None when not asked for (see search())."""
+    score: float
+    """bm25, with a phrase weighed by its words (lower is better, as FTS5's; see _ranking)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -155,7 +151,7 @@ class Hit:
             "url": self.url,
             "url_key": self.url_key,
             "snippet": self.snippet,
-            "score": None if self.score is None else round(self.score, 4),
+            "score": round(self.score, 4),
         }
 
 
@@ -453,7 +449,7 @@ class _Batch:
     _one_doc_per_key)."""
     counting: bool = False
     """The rows added to FTS5 and taken out of it also go to two small temporary FTS5
-    tables, to bring the kept counts up to date (see _track_counts)."""
+    tables, to bring the counts of words up to date (see _track_counts)."""
 
 
 def _publish_order(relative: str) -> tuple[str, str, str]:
@@ -862,64 +858,20 @@ def _remove_abandoned(target: Path) -> None:
             continue
 
 
-CARRIED_AT_MOST = 100
-"""A rebuild counts again the terms the index it replaces had counted, this many at most
-(the latest counted): each is a walk of its posting list."""
-
-
-def _counted_phrases(target: Path) -> list[str]:
-    """The terms whose articles the index at ``target`` had counted (none if it is
-    missing or unreadable), the latest counted first."""
-    if not target.is_file():
-        return []
-    connection = _connect(target)
-    try:
-        rows = connection.execute(
-            f"SELECT phrase FROM phrase_docs ORDER BY rowid DESC LIMIT {CARRIED_AT_MOST}"
-        ).fetchall()
-    except sqlite3.Error:
-        return []
-    finally:
-        connection.close()
-    return [phrase for (phrase,) in rows]
-
-
 def _count_words(connection: sqlite3.Connection, progress: bool) -> None:
-    """Count the articles holding each word of the index being built, all at once (one
-    walk of the whole index: 8 s at a million articles, 90 s of CPU at ten million): no
-    search of words then counts any, and a sync keeps the counts up to date
-    (:func:`_update_counts`)."""
+    """Count the articles holding each word of the index, all at once (one walk of the
+    whole index: 8 s at a million articles, 90 s of CPU at ten million): no search then
+    counts any, and a sync keeps the counts up to date (:func:`_update_counts`)."""
     started = time.perf_counter()
+    connection.execute(_WORD_DOCS)  # an index built before it has none
+    connection.execute("DELETE FROM word_docs")
     connection.execute("CREATE VIRTUAL TABLE temp.words USING fts5vocab('main', 'fts', 'row')")
     connection.execute("INSERT INTO word_docs(term, docs) SELECT term, doc FROM temp.words")
     connection.execute("DROP TABLE temp.words")
-    connection.execute("INSERT INTO meta VALUES ('word_docs', ?)", (_state(connection),))
+    connection.execute("INSERT OR REPLACE INTO meta VALUES ('word_docs', ?)", (_state(connection),))
     if progress:
         took = time.perf_counter() - started
         print(f"search: counted the articles holding each word in {took:.1f} s", file=sys.stderr)
-
-
-def _count_again(connection: sqlite3.Connection, phrases: list[str], progress: bool) -> None:
-    """Count the articles holding each of ``phrases`` in the index being built: the same
-    searches as before the rebuild cost no more after it (words are all counted)."""
-    started = time.perf_counter()
-    state = _state(connection)
-    phrases = [phrase for phrase in phrases if _lone_token(phrase) is None]
-    for phrase in reversed(phrases):  # the latest counted keeps the highest rowid
-        try:
-            docs = _one(connection, "SELECT count(*) FROM fts WHERE fts MATCH ?", [phrase])[0]
-        except sqlite3.OperationalError:  # not a MATCH expression: not carried
-            continue
-        connection.execute(
-            "INSERT INTO phrase_docs(phrase, docs, state) VALUES (?, ?, ?)", (phrase, docs, state)
-        )
-    if progress and phrases:
-        took = time.perf_counter() - started
-        print(
-            f"search: counted the articles of {len(phrases):,} term{'s' * (len(phrases) != 1)} "
-            f"searched before in {took:.1f} s",
-            file=sys.stderr,
-        )
 
 
 def _rebuild(root: Path, progress: bool) -> SyncResult:
@@ -933,13 +885,12 @@ def _rebuild(root: Path, progress: bool) -> SyncResult:
     temporary.unlink(missing_ok=True)
     _remove_abandoned(target)
     result = SyncResult(rebuilt=True)
-    carried = _counted_phrases(target)
     connection = _connect(temporary)
     try:
         connection.execute("PRAGMA journal_mode = OFF")
         connection.execute("PRAGMA synchronous = OFF")
         connection.execute("PRAGMA cache_size = -65536")
-        connection.executescript(f"{_SCHEMA};{_PHRASE_DOCS};{_WORD_DOCS}")
+        connection.executescript(f"{_SCHEMA};{_WORD_DOCS}")
         # fewer, larger merges while building (the end merges all into one segment anyway)
         connection.execute("INSERT INTO fts(fts, rank) VALUES('automerge', 8)")
         connection.execute("BEGIN")
@@ -954,7 +905,6 @@ def _rebuild(root: Path, progress: bool) -> SyncResult:
             print(f"search: merged the index into one segment in {took:.1f} s", file=sys.stderr)
         connection.execute("INSERT INTO fts(fts, rank) VALUES('automerge', 4)")
         _count_words(connection, progress)
-        _count_again(connection, carried, progress)
         connection.execute("INSERT INTO meta VALUES ('version', ?)", (INDEX_VERSION,))
         connection.execute("COMMIT")
         connection.close()
@@ -1043,6 +993,7 @@ def _sync(root: Path, progress: bool) -> SyncResult:
         if not _valid(connection):
             connection.close()
             return rebuild(root, progress)
+        _count_words_once(connection, progress)
         known = _known_dirs(connection)
         if _unchanged(root, known):
             return SyncResult()
@@ -1063,9 +1014,9 @@ def _sync(root: Path, progress: bool) -> SyncResult:
             result = SyncResult(files_removed=len(gone))
             ids: dict[str, int] = dict(connection.execute("SELECT path, id FROM files").fetchall())
             moving = frozenset(ids[path] for path in gone)
-            counts = _track_counts(connection)
+            counting = _track_counts(connection)
             connection.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
-            batch = _Batch(fresh=set(), moving=moving, counting=counts is not None)
+            batch = _Batch(fresh=set(), moving=moving, counting=counting)
             _index_files(connection, root, new, disk, result, progress, batch)
             for file_id in moving:
                 if connection.execute(
@@ -1074,8 +1025,8 @@ def _sync(root: Path, progress: bool) -> SyncResult:
                     # An article whose newest row was there came back from no new file: an
                     # older row may be its newest now, which only the whole archive can tell.
                     raise _Rebuild
-            if counts is not None:
-                _update_counts(connection, *counts)
+            if counting:  # else counted by the next search (_count_words_once)
+                _update_counts(connection)
             _record_dirs(connection, dirs)
             connection.execute("COMMIT")
         except BaseException:
@@ -1107,11 +1058,8 @@ def _words(terms: list[Term]) -> str:
     The column filter is left out when no term has a token as long as a facet token
     (every facet token is one of exactly that length; the only prefix query, a lone CJK
     character, starts none): the terms cannot match in the facets then, and the answer
-    is the same, with the same scores (the facets weigh 0 in
-    bm25). It matters for speed: the articles holding each term are counted over the
-    whole index (once, :func:`_phrase_docs`), and with a column filter FTS5 reads every
-    position of every match to do so, where without it reads only the ids (about twice
-    as fast).
+    is the same, with the same scores (the facets weigh 0 in bm25), and FTS5 need not
+    check the columns of each match it walks.
     """
     expression = fts_query(terms)
     facet_length = len(_token("s", ""))
@@ -1181,187 +1129,123 @@ def _state(connection: sqlite3.Connection | apsw.Connection) -> str:
     return f"{seq}:{count}"
 
 
-def _lone_token(expression: str) -> str | None:
-    """The token of a term's MATCH expression that is one word with no column filter and
-    no prefix (``("word")``), or None."""
-    inner = expression.removeprefix('("').removesuffix('")')
-    if len(inner) + 4 != len(expression) or any(c in inner for c in '" *'):
-        return None
-    return inner
+def _words_counted(connection: sqlite3.Connection | apsw.Connection) -> bool:
+    """Does ``word_docs`` hold the counts of the index as it is (not an index built before
+    it, or changed by a program that does not keep it)?"""
+    kept = connection.execute("SELECT value FROM meta WHERE key = 'word_docs'").fetchone()
+    return kept is not None and kept[0] == _state(connection)
 
 
-def _phrase_docs(
-    connection: apsw.Connection, terms: list[Term], state: str, counting: bool = True
-) -> tuple[list[int] | None, dict[str, int]]:
-    """How many articles hold each term (bm25's IDF), and those counted now (to keep);
-    None instead of counting any, if not ``counting``.
+def _term_docs(connection: apsw.Connection, terms: list[Term]) -> list[list[int]]:
+    """For each term, how many articles hold each of its words (as the tokenizer folds
+    them; a CJK phrase's bigrams): what its IDF is made of (see _ranking). A lone CJK
+    character (a prefix query) counts as the most common word it starts.
 
-    FTS5's bm25 counts them by walking each term's whole posting list on every query
-    (0.04–0.08 s per million articles holding a word, more for a phrase). They are kept
-    instead: every word in ``word_docs`` (by a rebuild), other terms in ``phrase_docs``
-    once searched, keyed by the term's own MATCH expression (:func:`_words` of the term
-    alone, which matches the articles bm25 counts for it in any query: a term left
-    without the column filter has no token a facet can hold). Exact: counts are used
-    only in the state of the index they are kept for."""
+    Read from ``word_docs``; if it is not valid (an index that cannot be written, see
+    :func:`_count_words_once`), from FTS5's own vocabulary, which walks each word's
+    posting list: the same numbers, slower. A phrase is never counted as a phrase."""
     import apsw
 
-    phrases = [_words([term]) for term in terms]
-    known: dict[str, int] = {}
-    words = _words_kept(connection, state)
-    if words is not None:
-        fold = connection.fts5_tokenizer(TOKENIZER.split()[0], TOKENIZER.split()[1:])
-        for phrase in phrases:
-            token = _lone_token(phrase)
-            if token is None:
-                continue
-            folded = list(
-                fold(
-                    token.encode("utf-8"),
-                    apsw.FTS5_TOKENIZE_QUERY,
-                    None,
-                    include_offsets=False,
-                    include_colocated=False,
-                )
-            )
-            if len(folded) == 1 and (found := words(str(folded[0]))) is not None:
-                known[phrase] = found
-    wanted = sorted(set(phrases) - set(known))
-    with suppress(apsw.SQLError):  # an index built before the cache: made by _keep_counts
-        known.update(
-            (str(phrase), int(docs))
-            for phrase, docs in connection.execute(
-                f"SELECT phrase, docs FROM phrase_docs WHERE state = ? AND phrase IN "
-                f"({', '.join('?' * len(wanted))})",
-                [state, *wanted],
-            )
+    if _words_counted(connection):
+        table, docs = "word_docs", "docs"
+    else:
+        connection.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_words USING fts5vocab(main, fts, row)"
         )
-    counted: dict[str, int] = {}
-    if not counting and not set(wanted) <= set(known):
-        return None, counted
-    for phrase in wanted:
-        if phrase not in known:
-            counted[phrase] = int(
-                _one(connection, "SELECT count(*) FROM fts WHERE fts MATCH ?", [phrase])[0]
+        table, docs = "temp.fts_words", "doc"
+    fold = connection.fts5_tokenizer(TOKENIZER.split()[0], TOKENIZER.split()[1:])
+    out = []
+    for term in terms:
+        words = [
+            str(word)
+            for word in fold(
+                " ".join(term.tokens()).encode("utf-8"),
+                apsw.FTS5_TOKENIZE_QUERY,
+                None,
+                include_offsets=False,
+                include_colocated=False,
             )
-    known.update(counted)
-    return [known[phrase] for phrase in phrases], counted
+        ]
+        if term.fts().endswith("*"):  # a lone CJK character: every token it starts
+            low = words[0]
+            sql = f"SELECT max({docs}) FROM {table} WHERE term >= ? AND term < ?"
+            params: list[list[str]] = [[low, low + "\U0010ffff"]]
+        else:
+            sql = f"SELECT {docs} FROM {table} WHERE term = ?"
+            params = [[word] for word in words]
+        out.append([int(_one(connection, f"SELECT ({sql})", p)[0] or 0) for p in params])
+    return out
 
 
-def _words_kept(connection: apsw.Connection, state: str) -> Callable[[str], int | None] | None:
-    """A look-up of ``word_docs`` if it is valid for ``state`` (None if not: an index
-    built before it, or changed by a program that does not keep it)."""
-    import apsw
-
-    try:
-        kept = connection.execute("SELECT value FROM meta WHERE key = 'word_docs'").fetchone()
-    except apsw.SQLError:
-        return None
-    if kept is None or kept[0] != state:
-        return None
-
-    def docs(term: str) -> int | None:
-        row = connection.execute("SELECT docs FROM word_docs WHERE term = ?", (term,)).fetchone()
-        return None if row is None else int(row[0])
-
-    return docs
-
-
-def _keep_counts(connection: apsw.Connection, counted: dict[str, int], state: str) -> None:
-    """Cache the counts just made, for the state they were made in (the counts of any
-    other state go). Only a cache: when the index cannot be written (read-only, or a long
-    sync holds it) they are counted again next time."""
-    import apsw
-
-    if not counted:
+def _count_words_once(connection: sqlite3.Connection, progress: bool) -> None:
+    """Count the articles holding each word of an index built before ``word_docs`` was
+    kept (or changed by a program that does not keep it), once: 8 s at a million
+    articles, minutes at ten million, where a rebuild takes an hour. An index that
+    cannot be written is ranked from FTS5's own counts instead (see _term_docs)."""
+    if _words_counted(connection):
         return
     try:
-        connection.set_busy_timeout(200)  # a sync holding the index for long: not kept
-        with connection:
-            if _state(connection) != state:
-                return  # a sync changed the index meanwhile: these counts are of the one before
-            connection.execute(_PHRASE_DOCS)
-            connection.execute("DELETE FROM phrase_docs WHERE state != ?", (state,))
-            connection.executemany(
-                "INSERT OR REPLACE INTO phrase_docs(phrase, docs, state) VALUES (?, ?, ?)",
-                [(phrase, docs, state) for phrase, docs in counted.items()],
-            )
-    except apsw.Error:
-        pass
-
-
-def _track_counts(connection: sqlite3.Connection) -> tuple[dict[str, int], bool] | None:
-    """At the start of a sync that changes the index: the kept counts valid for it (the
-    terms in ``phrase_docs``; whether ``word_docs`` is), or None if none is, and then two
-    temporary FTS5 tables to receive the rows the sync adds (``added``) and takes out
-    (``removed``), the same values as FTS5 is given."""
-    state = _state(connection)
+        connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:  # read-only
+        return
     try:
-        kept = connection.execute(
-            "SELECT phrase, docs FROM phrase_docs WHERE state = ? ORDER BY rowid", (state,)
-        ).fetchall()
-        words = connection.execute("SELECT value FROM meta WHERE key = 'word_docs'").fetchone()
-    except sqlite3.OperationalError:  # an index built before the counts were kept
-        return None
-    words_kept = words is not None and words[0] == state
-    if not kept and not words_kept:
-        return None
+        if not _words_counted(connection):  # another search may have counted them meanwhile
+            _count_words(connection, progress)
+        connection.execute("COMMIT")
+    except sqlite3.OperationalError:
+        connection.execute("ROLLBACK")
+
+
+def _track_counts(connection: sqlite3.Connection) -> bool:
+    """At the start of a sync that changes the index: if ``word_docs`` is valid for it,
+    two temporary FTS5 tables to receive the rows the sync adds (``added``) and takes out
+    (``removed``), the same values as FTS5 is given, and True."""
+    if not _words_counted(connection):
+        return False
     for name in ("added", "removed"):
         connection.execute(
             f"CREATE VIRTUAL TABLE temp.{name} USING fts5(title, text, facets, content='', "
             f"tokenize='{TOKENIZER}')"
         )
-    return dict(kept), words_kept
+    return True
 
 
-def _update_counts(connection: sqlite3.Connection, counts: dict[str, int], words: bool) -> None:
-    """At the end of the sync, in its transaction: each kept count plus the articles added
-    that hold the term, minus those taken out, for the new state of the index. Exact (the
-    same tokenizer and MATCH on the same values, FTS5's own count of each word of them),
-    and far cheaper than counting again over the whole index."""
-
-    def holding(table: str, phrase: str) -> int:
-        sql = f"SELECT count(*) FROM temp.{table} WHERE {table} MATCH ?"
-        return int(_one(connection, sql, [phrase])[0])
-
-    state = _state(connection)
-    updated = [
-        (phrase, docs + holding("added", phrase) - holding("removed", phrase), state)
-        for phrase, docs in counts.items()
-    ]
-    connection.execute("DELETE FROM phrase_docs")
-    connection.executemany("INSERT INTO phrase_docs(phrase, docs, state) VALUES (?, ?, ?)", updated)
-    if words:
-        for name in ("added", "removed"):
-            connection.execute(
-                f"CREATE VIRTUAL TABLE temp.{name}_words USING fts5vocab('temp', '{name}', 'row')"
-            )
+def _update_counts(connection: sqlite3.Connection) -> None:
+    """At the end of the sync, in its transaction: each word's count plus the articles
+    added that hold it, minus those taken out, for the new state of the index. Exact (the
+    same tokenizer on the same values, FTS5's own count of each word of them), and far
+    cheaper than counting again over the whole index."""
+    for name in ("added", "removed"):
         connection.execute(
-            "INSERT INTO word_docs(term, docs) SELECT term, doc FROM temp.added_words WHERE true"
-            " ON CONFLICT(term) DO UPDATE SET docs = docs + excluded.docs"
+            f"CREATE VIRTUAL TABLE temp.{name}_words USING fts5vocab('temp', '{name}', 'row')"
         )
-        connection.execute(
-            "UPDATE word_docs SET docs = docs - gone.doc FROM temp.removed_words AS gone"
-            " WHERE word_docs.term = gone.term"
-        )
-        connection.execute(
-            "DELETE FROM word_docs WHERE docs = 0 AND term IN (SELECT term FROM temp.removed_words)"
-        )
-        connection.execute("UPDATE meta SET value = ? WHERE key = 'word_docs'", (state,))
-        for name in ("added", "removed"):
-            connection.execute(f"DROP TABLE temp.{name}_words")
-    connection.execute("DROP TABLE temp.added")
-    connection.execute("DROP TABLE temp.removed")
+    connection.execute(
+        "INSERT INTO word_docs(term, docs) SELECT term, doc FROM temp.added_words WHERE true"
+        " ON CONFLICT(term) DO UPDATE SET docs = docs + excluded.docs"
+    )
+    connection.execute(
+        "UPDATE word_docs SET docs = docs - gone.doc FROM temp.removed_words AS gone"
+        " WHERE word_docs.term = gone.term"
+    )
+    connection.execute(
+        "DELETE FROM word_docs WHERE docs = 0 AND term IN (SELECT term FROM temp.removed_words)"
+    )
+    connection.execute("UPDATE meta SET value = ? WHERE key = 'word_docs'", (_state(connection),))
+    for name in ("added", "removed"):
+        connection.execute(f"DROP TABLE temp.{name}_words")
+        connection.execute(f"DROP TABLE temp.{name}")
 
 
-def _ranking(counts: Sequence[int] | None) -> Callable[..., float]:
-    """FTS5's bm25 (weights: TITLE_WEIGHT, 1, 0 for the facets) as an auxiliary function
-    given the counts of articles holding each term: the same formula with the same
-    operations in the same order, so the same doubles. The phrases after the user's
-    terms are --site's facet tokens: weighing 0, they add nothing to bm25 either.
-
-    ``counts`` None: one term, whose IDF is left out (taken as 1). It is one positive
-    factor of every row's score, so the order is bm25's without counting the term's
-    articles (see _best)."""
+def _ranking(counts: Sequence[Sequence[int]]) -> Callable[..., float]:
+    """bm25 as FTS5 computes it (weights: TITLE_WEIGHT, 1, 0 for the facets), as an
+    auxiliary function, but for each term's IDF: the sum of its words' IDFs (``counts``:
+    how many articles hold each word of each term, see _term_docs), each bm25's own,
+    floored at 1e-6 as FTS5 floors it. A term of one word has bm25's IDF, and its
+    scores are bm25's to the last bit (the same operations in the same order); a phrase
+    weighs as its words do together, as in Lucene's phrase queries, instead of by the
+    articles holding the whole phrase, which only a walk of its words' positions in
+    every article holding them all would count. The phrases after the user's terms are
+    --site's facet tokens: weighing 0, they add nothing."""
     k1, b, k1_1, weight = BM25_K1, BM25_B, BM25_K1 + 1.0, TITLE_WEIGHT
     idfs: list[tuple[int, float]] = []  # (phrase, its IDF)
     average = [0.0]
@@ -1371,11 +1255,12 @@ def _ranking(counts: Sequence[int] | None) -> Callable[..., float]:
         if not idfs:
             rows = api.row_count
             average[0] = api.column_total_size(-1) / rows
-            for docs in counts if counts is not None else ():
-                idf = math.log((rows - docs + 0.5) / (docs + 0.5))
-                idfs.append((len(idfs), idf if idf > 0.0 else 1e-6))
-            if counts is None:
-                idfs.append((0, 1.0))
+            for words in counts:
+                idf = 0.0
+                for docs in words:
+                    one = math.log((rows - docs + 0.5) / (docs + 0.5))
+                    idf += one if one > 0.0 else 1e-6
+                idfs.append((len(idfs), idf))
         norm = k1 * (1 - b + b * api.column_size(-1) / average[0])
         locations = api.phrase_locations
         score = 0.0
@@ -1389,12 +1274,7 @@ def _ranking(counts: Sequence[int] | None) -> Callable[..., float]:
 
 
 def _best(
-    connection: apsw.Connection,
-    terms: list[Term],
-    where: str,
-    params: list[Any],
-    limit: int,
-    scored: bool = True,
+    connection: apsw.Connection, terms: list[Term], where: str, params: list[Any], limit: int
 ) -> list[tuple[Any, ...]]:
     """The ``limit`` best matches, ranked by bm25 among the ``RANKED_AT_MOST`` most
     recently published.
@@ -1407,55 +1287,23 @@ def _best(
 
     bm25 also weighs each term by how many articles hold it (its IDF), which FTS5's
     built-in bm25 counts over the whole index on every query, whatever the window, and
-    cannot be given: the ranking is :func:`_ranking`, the same bm25 computed in Python
-    (about 1 µs per term a row) from counts kept in the index (:func:`_phrase_docs`), so
-    that a query costs the same at any size once its terms were counted. All is read in one
-    transaction: the counts are those of the index that is ranked.
-
-    A query of one term needs no count to be ranked (its IDF multiplies every score alike):
-    unless the scores are asked for (``scored``), its articles are not counted, and each
-    score is None. Counting is a walk of the term's whole posting list, seconds for a
-    phrase at ten million articles; words are all counted by a rebuild, phrases are not.
-
-    With every count known (or none needed), the newest matches are ranked as they are
-    found, in one statement: one walk of the posting lists, where a phrase that few
-    articles hold is a walk of all of them. Otherwise the window is found first (nothing
-    matches: nothing is counted), then the counts, then the ranking. Ties go by rowid,
-    oldest first, as in FTS5's own ``ORDER BY bm25()`` (its sort keeps the rows' order,
-    and a MATCH walks rowids upwards).
+    cannot be given: the ranking is :func:`_ranking`, bm25 computed in Python (about 1 µs
+    per term a row) from the counts of words kept in the index (:func:`_term_docs`), so
+    that a query costs the same at any size, the first search of its terms included. All
+    is read in one transaction: the counts are those of the index that is ranked. The
+    newest matches are ranked as they are found, in one statement: one walk of the
+    posting lists. Ties go by rowid, oldest first, as in FTS5's own ``ORDER BY bm25()``
+    (its sort keeps the rows' order, and a MATCH walks rowids upwards).
     """
     source = "fts JOIN docs d ON d.id = fts.rowid" if "d." in where else "fts"
-
-    def newest(more: str) -> str:
-        return f"SELECT fts.rowid AS r{more} FROM {source} WHERE {where} ORDER BY r DESC"
-
-    alone = not scored and len(terms) == 1
     connection.execute("BEGIN")
     try:
-        state = _state(connection)
-        counts, counted = (None, {}) if alone else _phrase_docs(connection, terms, state, False)
-        if alone or counts is not None:  # ranked as the window is found: one walk
-            connection.register_fts5_function("ranking", _ranking(counts))
-            ranked = connection.execute(
-                f"SELECT r, score FROM ({newest(', ranking(fts) AS score')} "
-                f"LIMIT {RANKED_AT_MOST}) ORDER BY score, r LIMIT ?",
-                [*params, limit],
-            ).fetchall()
-        else:  # a term to count first, unless nothing matches
-            window = _one(
-                connection,
-                f"SELECT min(r) FROM ({newest('')} LIMIT {RANKED_AT_MOST})",
-                params,
-            )[0]
-            if window is None:
-                return []
-            counts, counted = _phrase_docs(connection, terms, state)
-            connection.register_fts5_function("ranking", _ranking(counts))
-            ranked = connection.execute(
-                f"SELECT fts.rowid AS r, ranking(fts) AS score FROM {source} "
-                f"WHERE {where} AND fts.rowid >= ? ORDER BY score, r LIMIT ?",
-                [*params, window, limit],
-            ).fetchall()
+        connection.register_fts5_function("ranking", _ranking(_term_docs(connection, terms)))
+        ranked = connection.execute(
+            f"SELECT r, score FROM (SELECT fts.rowid AS r, ranking(fts) AS score FROM {source}"
+            f" WHERE {where} ORDER BY r DESC LIMIT {RANKED_AT_MOST}) ORDER BY score, r LIMIT ?",
+            [*params, limit],
+        ).fetchall()
         rows = []
         for doc_id, score in ranked:
             row = _one(
@@ -1464,10 +1312,9 @@ def _best(
                 " JOIN files f ON f.id = d.file WHERE d.id = ?",
                 [doc_id],
             )
-            rows.append((*row, None if alone else score))
+            rows.append((*row, score))
     finally:
         connection.execute("COMMIT")
-    _keep_counts(connection, counted, state)
     return rows
 
 
@@ -1509,7 +1356,6 @@ def _search(
     until: date | None = None,
     zones: Mapping[str, tzinfo] | None = None,
     default_zone: tzinfo = UTC,
-    scored: bool = True,
 ) -> list[Hit]:
     root = Path(root)
     target = search_index_path(root)
@@ -1534,7 +1380,7 @@ def _search(
             )  # fmt: skip
             where.append(window)
             params += values
-        rows = _best(connection, terms, " AND ".join(where), [match, *params], limit, scored)
+        rows = _best(connection, terms, " AND ".join(where), [match, *params], limit)
     except apsw.Error as error:
         raise SearchError(f"cannot search {target}: {error}") from None
     finally:
@@ -1551,16 +1397,13 @@ def search(
     until: date | None = None,
     zones: Mapping[str, tzinfo] | None = None,
     default_zone: tzinfo = UTC,
-    scored: bool = True,
 ) -> list[Hit]:
     """The best ``limit`` hits for every term (bm25, title hits weigh more); ``sites`` are
     domains or spider names; ``since``/``until`` are publish dates, each site's local days
-    (``zones``; ``default_zone`` for the sites not in it), as in export. ``scored``
-    False: the hits' scores are not needed (each may be None), which spares counting the
-    articles of a query's only term (see _best); the hits and their order are the same."""
+    (``zones``; ``default_zone`` for the sites not in it), as in export."""
     for _ in range(3):
         try:
-            return _search(root, terms, limit, sites, since, until, zones, default_zone, scored)
+            return _search(root, terms, limit, sites, since, until, zones, default_zone)
         except _Changed:  # a hit's file was swapped away (compacted, quarantined): catch up
             sync(root)
     raise SearchError("the archive kept changing while searching: search again")

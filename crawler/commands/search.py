@@ -52,8 +52,6 @@ def cmd_search(args: argparse.Namespace) -> int:
                 f"in {done.seconds:.1f} s",
                 file=sys.stderr,
             )
-            if not terms:
-                return 0
         else:
             done = sync(args.archive, progress=True)
             if done.rebuilt or done.files_added or done.files_removed:
@@ -63,14 +61,17 @@ def cmd_search(args: argparse.Namespace) -> int:
                     f"in {done.seconds:.1f} s",
                     file=sys.stderr,
                 )
+        # a rebuild keeps the zones for the first search with dates: loading them is most
+        # of its time (a second), a trifle beside the rebuild's minutes
         zones, default_zone = (
             _zones(args.archive, refresh=done.rebuilt or done.files_added > 0)
-            if args.since or args.until
+            if args.since or args.until or done.rebuilt
             else ({}, UTC)
         )
-        # the scores are printed only as JSON: the order alone may need no count (see _best)
+        if not terms:
+            return 0
         when = (args.since, args.until, zones, default_zone)
-        hits = search(args.archive, terms, args.n, args.site, *when, scored=args.json)
+        hits = search(args.archive, terms, args.n, args.site, *when)
     except SearchError as error:
         raise CommandError(printable(str(error))) from None
     if args.json:
