@@ -391,8 +391,8 @@ class Taker:
     the end; and the pages a dead worker had not taken yet are done by the others.
 
     A range of fewer than ``steal_from`` pages is left to its worker: the unchanged check
-    reads the old rows of the pages a worker takes from another (one read of the archive,
-    about what fifty pages cost), so it takes only large ranges."""
+    reads the old rows of the pages a worker takes from another (one read of the archive),
+    so it takes only large ranges (:data:`STEAL_FROM_UNCHANGED`)."""
 
     def __init__(self, plan: Plan, shares: list[Plan], context: Any, steal_from: int = 1) -> None:
         self.plan = plan
@@ -447,8 +447,10 @@ class Taker:
 
 
 STEAL_FROM_UNCHANGED = 200
-"""The smallest range a worker takes from another when the unchanged check is on (half
-of it, a hundred pages, against one read of the old rows); with ``--force``, any."""
+"""The smallest range a worker takes from another when the unchanged check is on, or a
+fiftieth of the run's pages if more: the check reads the old rows of what it takes, a
+read of the archive's files that costs about what a page does per 150 rows (0.2 s at
+10,000), against half the range's pages. With ``--force``, any range."""
 
 
 class _Relay(Progress):
@@ -550,7 +552,8 @@ def run_workers(
     _preload(overrides)
     context = multiprocessing.get_context("fork")
     unchanged = "crawler.crawling.unchanged.SkipUnchanged" in overrides.get("ITEM_PIPELINES", {})
-    taker = Taker(plan, shares, context, STEAL_FROM_UNCHANGED if unchanged else 1)
+    steal_from = max(STEAL_FROM_UNCHANGED, plan.total // 50) if unchanged else 1
+    taker = Taker(plan, shares, context, steal_from)
     workers: list[_Worker] = []
     gc.freeze()  # the workers' collections leave the parent's objects (and pages) alone
     try:
