@@ -11,12 +11,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from crawler.commands import COMMANDS, EXAMPLES
+from crawler.commands import EXAMPLES, command_modules
 from crawler.commands._common import CommandError, resolve_sites
 from crawler.exit_codes import EXIT_FAILED, EXIT_USAGE
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of the command ``only`` and those its module adds
+    (the same parser for that command's arguments, its help and its errors)."""
     parser = argparse.ArgumentParser(
         prog="crawler",
         description="Archive defence news: crawl sites, clean the text, write a Parquet archive.",
@@ -33,13 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
-    for module in COMMANDS:
+    for module in command_modules(only):
         module.register(sub, command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    # The command comes first: the top-level parser has no option but --help.
+    args = build_parser(words[0] if words else None).parse_args(words)
     try:
         if getattr(args, "site", None):  # one meaning of --site in every command
             args.site = resolve_sites(args.site, args.archive)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from crawler.archive import read_table
+from crawler.cli import build_parser
+from crawler.commands import MODULES
 from crawler.kit.fixtures import fixture_page
 from crawler.mirror.replica import manifest
 from crawler.mirror.server import MirrorServer
@@ -118,3 +121,29 @@ def test_crawl_that_cannot_reach_its_site_fails(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "errors" in done.stderr
     assert not (tmp_path / "articles").exists()
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(actions[0].choices)
+
+
+def test_a_command_alone_is_parsed_and_helped_as_among_all() -> None:
+    every = _subparsers(build_parser())
+    assert list(every) == [name for names in MODULES.values() for name in names]
+    for names in MODULES.values():
+        for name in names:
+            alone = _subparsers(build_parser(name))
+            assert list(alone) == list(names)  # its module's commands, no other
+            assert alone[name].format_help() == every[name].format_help()
+    assert list(_subparsers(build_parser("nonesuch"))) == list(every)
+
+
+def test_a_command_imports_no_other_command_module() -> None:
+    code = (
+        "import sys; from crawler.cli import build_parser; build_parser('reextract'); "
+        "print(sorted(m for m in sys.modules if m.startswith('crawler.commands.')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["['crawler.commands._common',", "'crawler.commands.reextract']"]

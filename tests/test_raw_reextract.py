@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -541,14 +542,116 @@ def test_reextract_a_killed_worker_fails_the_command_and_its_rows_stay_valid(
     assert done.returncode == 1, done.stderr
     errors = [line for line in done.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1
-    assert errors[0].startswith("crawler reextract: error: worker 1 of 2 (pid ")
-    assert f", {counts[0]} pages) was killed by SIGKILL: the rows it wrote are kept" in errors[0]
-    # The second worker's report stands whole; the first one's rows written before it was
-    # killed are whole files, and the archive reads and validates.
-    assert f"{counts[1]} stored pages re-parsed, {counts[1]} rows written" in done.stderr
+    # The page is the first worker's, unless the second one took it from the first.
+    assert re.match(
+        r"crawler reextract: error: worker [12] of 2 \(pid \d+\) was killed by SIGKILL: the "
+        r"rows it wrote are kept, the pages it was re-parsing \(and \d+ left to it\) are not$",
+        errors[0],
+    ), errors
+    # The other worker's report stands whole (its share and what it took of the other's);
+    # the dead one's rows written before it was killed are whole files, and the archive
+    # reads and validates.
+    survived = int(done.stderr.split(" stored pages re-parsed, ")[0].rsplit(": ", 1)[1])
+    assert f"{survived} stored pages re-parsed, {survived} rows written" in done.stderr
     written = _run_rows(archive)
-    assert counts[1] <= len(written) < sum(counts)
+    assert survived <= len(written) < sum(counts)
     assert validate(archive).problems == []
+
+
+SLOW_FIRST_WORKER = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    from crawler.crawling import replay
+    from crawler.sites.qdnd import QdndParser
+
+    replay.STEAL_FROM_UNCHANGED = 1  # the test's archive is small
+    parse, parent = QdndParser.parse, os.getpid()
+
+    def slow(self, response):
+        if os.getppid() == parent and replay.current_plan().taker.worker == 0:
+            if os.environ.get("TROUBLE") == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            time.sleep(0.5)
+        return parse(self, response)
+
+    QdndParser.parse = slow
+    take = replay.Taker.take
+
+    def told(self, spider):
+        taken = take(self, spider)
+        if taken and taken[1]:
+            print(f"worker {self.worker} took {len(taken[1])} pages", file=sys.stderr)
+        return taken
+
+    replay.Taker.take = told
+    """
+)
+
+
+@pytest.mark.parametrize("force", [True, False])
+def test_a_worker_takes_the_pages_a_slow_one_has_not_started(archive: Path, force: bool) -> None:
+    """The first worker is slow: the second one takes most of its qdnd pages, each
+    re-parsed once; the unchanged check reads the old rows of those it took."""
+    _, counts = _shares(archive)
+    total = sum(counts)
+    mode = ["--force"] if force else []
+    script = SLOW_FIRST_WORKER + ("" if force else VERSION_ONLY)
+    done = cli("reextract", "--archive", str(archive), *mode, "--workers", "2", script=script)
+    assert done.returncode == 0, done.stderr
+    assert "worker 1 took " in done.stderr  # the second one took pages of the first
+    written = 0 if not force else total
+    unchanged = total - written
+    assert (
+        f"{total} stored pages re-parsed, {written} rows written, {unchanged} unchanged"
+        in done.stderr
+    )
+    if force:
+        rows = _run_rows(archive)
+        assert len({row["url_key"] for row in rows}) == len(rows) == total
+        assert len(_run_pids(archive)) == 2
+
+
+def test_the_pages_a_dead_worker_had_not_taken_are_done_by_the_others(
+    archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, counts = _shares(archive)
+    monkeypatch.setenv("TROUBLE", "kill")  # the first worker dies at its first qdnd page
+    done = cli(
+        "reextract", "--archive", str(archive), "--force", "--workers", "2",
+        script=SLOW_FIRST_WORKER,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "(and 0 left to it) are not" in errors[0], errors
+    survived = int(done.stderr.split(" stored pages re-parsed, ")[0].rsplit(": ", 1)[1])
+    # Only the pages the dead worker had taken (Scrapy's start, a page or so) are lost.
+    assert counts[1] < survived < sum(counts)
+    assert len(_run_rows(archive)) >= survived
+
+
+def test_pages_are_taken_once_each_own_first_then_the_back_half_of_the_largest() -> None:
+    import multiprocessing
+
+    from crawler.crawling.replay import Plan, Taker, split
+
+    plan = Plan(Path("."), {"a": [{"n": i} for i in range(10)], "b": [{"n": 100}]})
+    shares = split(plan, 2)
+    context = multiprocessing.get_context("fork")
+    first, second = Taker(plan, shares, context), Taker(plan, shares, context)
+    second.bounds, second.lock, second.worker = first.bounds, first.lock, 1
+    assert first.take("a") == ({"n": 0}, [])  # its own, from the front
+    assert [first.take("a") for _ in range(4)][-1] == ({"n": 4}, [])
+    # Its range is empty: it takes the back half (rounded up) of the other's 5, 7-9.
+    assert first.take("a") == ({"n": 7}, [{"n": 7}, {"n": 8}, {"n": 9}])
+    assert second.take("a") == ({"n": 5}, [])
+    assert [first.take("a"), first.take("a")] == [({"n": 8}, []), ({"n": 9}, [])]
+    assert first.left(0) == 0 and first.left(1) == 2  # 6 and b's page
+    assert second.take("a") == ({"n": 6}, []) and second.take("a") is None
+    assert first.take("b") == ({"n": 100}, [{"n": 100}]) and second.take("b") is None
+    assert first.left(0) == first.left(1) == 0
+    # A range under steal_from is left to its worker.
+    cautious = Taker(plan, shares, context, steal_from=6)
+    assert [cautious.take("a") for _ in range(6)][-1] is None
 
 
 def test_worker_results_add_up() -> None:

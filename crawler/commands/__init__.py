@@ -2,39 +2,39 @@
 ``register(sub, command)`` that adds its subcommands.
 
 Command modules import their heavy libraries (DuckDB, pyarrow, Scrapy) only
-when a command runs, so that ``crawler --help`` stays quick.
+when a command runs, so that ``crawler --help`` stays quick; and a command's run
+imports only its own module (:func:`command_modules`).
 """
 
 from __future__ import annotations
 
-from crawler.commands import (
-    browse,
-    compact,
-    crawl,
-    demo,
-    extract,
-    kit,
-    query,
-    reextract,
-    report,
-    search,
-    validate,
-)
+import importlib
+from types import ModuleType
 
-COMMANDS = (
-    extract,
-    crawl,
-    kit,
-    browse,
-    search,
-    query,
-    validate,
-    compact,
-    report,
-    reextract,
-    demo,
-)
-"""In the order ``crawler --help`` lists them."""
+MODULES = {
+    "extract": ("clean", "extract"),
+    "crawl": ("crawl", "crawl-all", "schedule"),
+    "kit": ("fixture", "new-site"),
+    "browse": ("inspect", "show", "sample"),
+    "search": ("search",),
+    "query": ("sql", "export"),
+    "validate": ("validate",),
+    "compact": ("compact", "index"),
+    "report": ("report",),
+    "reextract": ("reextract",),
+    "demo": ("demo",),
+}
+"""Each command module and the commands it adds, in the order ``crawler --help`` lists them."""
+
+
+def command_modules(command: str | None = None) -> list[ModuleType]:
+    """The modules to register for ``crawler COMMAND``: only the one that adds ``command``
+    (the others' imports, of the archive's readers, checks and exports, cost a run of
+    another command about 0.1 s of its start), every one for anything else (``--help``,
+    a name no module adds: argparse's own message lists them all)."""
+    names = [module for module, commands in MODULES.items() if command in commands] or MODULES
+    return [importlib.import_module(f"crawler.commands.{name}") for name in names]
+
 
 PAGE = "crawler/mirror/sites/qdnd.vn/pages/quoc-phong-an-ninh/xay-dung-quan-doi/thiet-ke-tu-tam-nang-tam-chat-luong-812203.html"
 """A saved article page that every clone has (a page of the qdnd.vn replica)."""

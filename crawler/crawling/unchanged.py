@@ -97,6 +97,7 @@ class SkipUnchanged:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self.old: dict[str, str] = {}
+        self.plan: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> Self:
@@ -111,10 +112,21 @@ class SkipUnchanged:
         spider = self.crawler.spider
         if plan is not None:
             self.old = old_fingerprints(Path(plan.root), plan.pages.get(spider.name, []))
+        self.plan = plan
+
+    def _read_stolen(self) -> None:
+        """The old rows of the pages this worker took from another's share since."""
+        from pathlib import Path
+
+        stolen = self.plan.stolen.pop(self.crawler.spider.name, None)
+        if stolen:
+            self.old.update(old_fingerprints(Path(self.plan.root), stolen))
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
+        if self.plan is not None and self.plan.stolen:
+            self._read_stolen()
         old = self.old.get(item.url_key)
         if old is None:
             return item
