@@ -31,8 +31,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check crawler tests bench replicas
 	$(BIN)/mypy
 
+# Two processes (pytest-xdist), a test file each: a module's fixtures (its mirror server, its
+# archive) are made once, in one process. A plain `pytest` still runs the suite in one process.
 unit: $(VENV)/.installed-dev browser redis
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 # The report test drives a real headless browser: Debian's chromium, installed once (as root),
 # with a CJK font (fonts-noto-cjk) so that Chinese names show as text, not boxes.

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -66,9 +67,34 @@ def archived_urls(out: Path) -> list[str]:
     return sorted(urls)
 
 
+class HeldMirror(MirrorServer):
+    """The replicas, answering nothing until ``release`` is set: a worker started first
+    (the other takes seconds more to start on a loaded machine) cannot crawl it all alone."""
+
+    def __init__(self, delay: float) -> None:
+        self.release = threading.Event()
+        super().__init__(delay=delay)
+
+    @property
+    def delay(self) -> float:  # read by the server before each answer
+        self.release.wait(120)
+        return self._delay
+
+    @delay.setter
+    def delay(self, value: float) -> None:
+        self._delay = value
+
+
 def test_two_workers_archive_every_article_once(tmp_path: Path, redis_url: str) -> None:
-    with MirrorServer(delay=0.05) as server:
+    client = redis.Redis.from_url(redis_url)
+    with HeldMirror(delay=0.05) as server:
         workers = [worker(server, tmp_path, redis_url) for _ in range(2)]
+        deadline = time.monotonic() + 120
+        while client.scard("crawler:qdnd:workers") < 2 and time.monotonic() < deadline:
+            if any(w.poll() is not None for w in workers):
+                break
+            time.sleep(0.05)
+        server.release.set()  # both have joined the crawl: now they share it
         errors = [w.communicate(timeout=120)[1] for w in workers]
     for process, log in zip(workers, errors, strict=True):
         assert process.returncode == 0, log[-3000:]

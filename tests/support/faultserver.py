@@ -10,6 +10,7 @@ articles and one (``/a/intranet-<n>``) that redirects to ``intranet.news.test``.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import random
 import socket
@@ -85,8 +86,16 @@ CASES = [
 ]
 
 
+@functools.cache
+def gzip_bomb() -> bytes:
+    """48 kB that decompress to 50 MB. Made once, before any request: compressing it takes
+    half a second, and on a loaded machine a request that waits for it times out."""
+    return gzip.compress(b"<html><body>" + b"0" * 50_000_000 + b"</body></html>")
+
+
 class FaultServer:
     def __init__(self, robots_delay: float = 0.0) -> None:
+        gzip_bomb()
         self.robots_delay = robots_delay  # a slow robots.txt: requests queue up behind it
         self.hits: dict[str, list[float]] = defaultdict(list)
         self.hosts: dict[str, int] = defaultdict(int)  # Host header (without port) -> requests
@@ -217,8 +226,7 @@ class FaultServer:
                 if case == "huge":
                     return self.send(200, article("Huge", "x " * 3_000_000).encode())
                 if case == "bomb":
-                    bomb = gzip.compress(b"<html><body>" + b"0" * 50_000_000 + b"</body></html>")
-                    return self.send(200, bomb, Content_Encoding="gzip")
+                    return self.send(200, gzip_bomb(), Content_Encoding="gzip")
                 if case == "cp1258":
                     body = cp1258(article("Bài cp1258", VIETNAMESE))
                     return self.send(200, body, "text/html; charset=windows-1258")
