@@ -330,7 +330,7 @@ def test_the_unchanged_check_sees_a_record_as_parquet_gives_it_back(crawled: Pat
     from datetime import datetime, timedelta, timezone
 
     from crawler.archive.schema import normalise_record, records_to_table
-    from crawler.crawling.unchanged import fingerprint
+    from crawler.crawling.fingerprints import fingerprint
 
     records = read_table(crawled).to_pylist()
     hanoi = timezone(timedelta(hours=7))
@@ -564,7 +564,6 @@ SLOW_FIRST_WORKER = textwrap.dedent(
     from crawler.crawling import replay
     from crawler.sites.qdnd import QdndParser
 
-    replay.STEAL_FROM_UNCHANGED = 1  # the test's archive is small
     parse, parent = QdndParser.parse, os.getpid()
 
     def slow(self, response):
@@ -578,10 +577,12 @@ SLOW_FIRST_WORKER = textwrap.dedent(
     take = replay.Taker.take
 
     def told(self, spider):
-        taken = take(self, spider)
-        if taken and taken[1]:
-            print(f"worker {self.worker} took {len(taken[1])} pages", file=sys.stderr)
-        return taken
+        at = self._at(self.worker, self.spiders.index(spider))
+        own = self.bounds[at + 1] - self.bounds[at]
+        row = take(self, spider)
+        if row is not None and not own:
+            print(f"worker {self.worker} took pages of another", file=sys.stderr)
+        return row
 
     replay.Taker.take = told
     """
@@ -591,7 +592,7 @@ SLOW_FIRST_WORKER = textwrap.dedent(
 @pytest.mark.parametrize("force", [True, False])
 def test_a_worker_takes_the_pages_a_slow_one_has_not_started(archive: Path, force: bool) -> None:
     """The first worker is slow: the second one takes most of its qdnd pages, each
-    re-parsed once; the unchanged check reads the old rows of those it took."""
+    re-parsed once; the unchanged check has the old fingerprints of those it took."""
     _, counts = _shares(archive)
     total = sum(counts)
     mode = ["--force"] if force else []
@@ -639,19 +640,16 @@ def test_pages_are_taken_once_each_own_first_then_the_back_half_of_the_largest()
     context = multiprocessing.get_context("fork")
     first, second = Taker(plan, shares, context), Taker(plan, shares, context)
     second.bounds, second.lock, second.worker = first.bounds, first.lock, 1
-    assert first.take("a") == ({"n": 0}, [])  # its own, from the front
-    assert [first.take("a") for _ in range(4)][-1] == ({"n": 4}, [])
+    assert first.take("a") == {"n": 0}  # its own, from the front
+    assert [first.take("a") for _ in range(4)][-1] == {"n": 4}
     # Its range is empty: it takes the back half (rounded up) of the other's 5, 7-9.
-    assert first.take("a") == ({"n": 7}, [{"n": 7}, {"n": 8}, {"n": 9}])
-    assert second.take("a") == ({"n": 5}, [])
-    assert [first.take("a"), first.take("a")] == [({"n": 8}, []), ({"n": 9}, [])]
+    assert first.take("a") == {"n": 7} and first.left(1) == 3  # 5, 6 and b's page
+    assert second.take("a") == {"n": 5}
+    assert [first.take("a"), first.take("a")] == [{"n": 8}, {"n": 9}]
     assert first.left(0) == 0 and first.left(1) == 2  # 6 and b's page
-    assert second.take("a") == ({"n": 6}, []) and second.take("a") is None
-    assert first.take("b") == ({"n": 100}, [{"n": 100}]) and second.take("b") is None
+    assert second.take("a") == {"n": 6} and second.take("a") is None
+    assert first.take("b") == {"n": 100} and second.take("b") is None
     assert first.left(0) == first.left(1) == 0
-    # A range under steal_from is left to its worker.
-    cautious = Taker(plan, shares, context, steal_from=6)
-    assert [cautious.take("a") for _ in range(6)][-1] is None
 
 
 def test_worker_results_add_up() -> None:
@@ -779,14 +777,18 @@ def test_the_rows_read_ahead_in_another_process_are_the_plans_rows(
     crawled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from crawler.crawling import stored_rows
+    from crawler.crawling.fingerprints import old_fingerprints
     from crawler.crawling.stored_rows import RowsAhead, SelectionError, select_rows
 
     ahead = RowsAhead(crawled, ["qdnd.vn"], None)
     assert ahead.process is not None and ahead.process.pid != os.getpid()  # forked
-    rows = ahead.rows()
-    assert rows == select_rows(crawled, ["qdnd.vn"]) and rows
+    rows, old = ahead.rows()
+    assert rows == select_rows(crawled, ["qdnd.vn"]) and rows and old is None
     assert {row["site"] for row in rows} == {"qdnd.vn"}
     assert not ahead.process.is_alive()
+    # With the fingerprints, read in the same process: those of the rows' own archive rows.
+    rows, old = RowsAhead(crawled, ["qdnd.vn"], None, fingerprints=True).rows()
+    assert old == old_fingerprints(crawled, rows) and set(old) == {r["url_key"] for r in rows}
 
     with pytest.raises(SelectionError, match="missing"):
         RowsAhead(tmp_path / "missing").rows()  # the archive's own one line
@@ -818,7 +820,7 @@ def test_reextract_leaves_its_objects_to_the_process_exit(tmp_path: Path) -> Non
 def test_the_unchanged_fingerprint_tells_apart_values_that_write_alike() -> None:
     from datetime import UTC, datetime, timedelta, timezone
 
-    from crawler.crawling.unchanged import fingerprint
+    from crawler.crawling.fingerprints import fingerprint
 
     base = {"url": "u", "title": "t", "tags": ["a", "b"], "summary": None, "images": []}
     others = [

@@ -30,17 +30,18 @@ def cmd_reextract(args: argparse.Namespace) -> int:
     try:
         with _start_up():
             settings = settings_pairs(args.set)
-            # The rows are read (DuckDB) on the other core while this process imports Scrapy,
-            # the spiders and the pipelines, which load only here: every other command
-            # starts without them.
-            ahead = RowsAhead(args.archive, args.site, args.spider_version)
+            # The rows (and, for the unchanged check, their fingerprints) are read on the
+            # other core while this process imports Scrapy, the spiders and the pipelines,
+            # which load only here: every other command starts without them.
+            ahead = RowsAhead(args.archive, args.site, args.spider_version, not args.force)
             from crawler.crawling.replay import default_workers, make_plan, run_plan
 
             try:
-                rows = ahead.rows()
+                rows, old = ahead.rows()
             except SelectionError as error:
                 raise CommandError(str(error)) from None
             plan = make_plan(args.archive, args.site, args.spider_version, args.outdated, rows)
+            plan.old = old
         if not plan.pages:
             skipped = ", ".join(f"{n:,} {reason}" for reason, n in sorted(plan.skipped.items()))
             print(

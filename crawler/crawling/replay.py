@@ -65,9 +65,11 @@ class Plan:
     progress: Progress | None = None
     taker: Taker | None = None
     """In a worker: where it takes its pages from (its share first, then the others')."""
-    stolen: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    """In a worker: rows taken from another worker's share, per spider, that the unchanged
-    check has not read yet (:class:`~crawler.crawling.unchanged.SkipUnchanged`)."""
+    old: dict[str, str] | None = None
+    """For the unchanged check: url_key -> fingerprint of the row each page re-makes
+    (:mod:`crawler.crawling.fingerprints`), for every page of the run, so that a worker
+    taking another's pages reads nothing; the command reads them with the rows while it
+    starts (:class:`~crawler.crawling.stored_rows.RowsAhead`), :func:`run_plan` if not."""
 
     @property
     def total(self) -> int:
@@ -154,10 +156,7 @@ def _rows(spider: str) -> Iterator[dict[str, Any]]:
     if plan.taker is None:
         yield from plan.pages.get(spider, [])
         return
-    while (taken := plan.taker.take(spider)) is not None:
-        row, stolen = taken
-        if stolen:
-            plan.stolen.setdefault(spider, []).extend(stolen)
+    while (row := plan.taker.take(spider)) is not None:
         yield row
 
 
@@ -342,6 +341,12 @@ def run_plan(
 
     With ``workers`` above one, the pages are shared out between that many worker
     processes (:func:`run_workers`), one run (one ``crawl_run``) between them."""
+    if not force and plan.old is None:
+        from crawler.crawling.fingerprints import old_fingerprints
+
+        plan.old = old_fingerprints(
+            plan.root, [row for rows in plan.pages.values() for row in rows]
+        )
     overrides = replay_settings(plan, log_level, settings, force)
     shares = split(plan, workers)
     with Progress("reextract", plan.total, "pages") as progress:
@@ -371,7 +376,7 @@ def split(plan: Plan, workers: int) -> list[Plan]:
     """The plan in ``workers`` shares of about the same size: each spider's pages cut into
     contiguous runs, in the plan's order; shares left empty are dropped."""
     count = max(1, workers)
-    shares = [Plan(plan.root) for _ in range(count)]
+    shares = [Plan(plan.root, old=plan.old) for _ in range(count)]
     for spider, rows in plan.pages.items():
         for number, share in enumerate(shares):
             part = rows[len(rows) * number // count : len(rows) * (number + 1) // count]
@@ -388,17 +393,14 @@ class Taker:
     of its own range; once that is empty, it takes the back half of the largest range left
     to another worker, which becomes its own. So a worker whose core is busier (the
     machine is shared), or whose pages cost more, does not leave the run waiting on it at
-    the end; and the pages a dead worker had not taken yet are done by the others.
+    the end; and the pages a dead worker had not taken yet are done by the others. The
+    unchanged check has every page's old fingerprint already (:attr:`Plan.old`): a page
+    taken costs no read of the archive."""
 
-    A range of fewer than ``steal_from`` pages is left to its worker: the unchanged check
-    reads the old rows of the pages a worker takes from another (one read of the archive),
-    so it takes only large ranges (:data:`STEAL_FROM_UNCHANGED`)."""
-
-    def __init__(self, plan: Plan, shares: list[Plan], context: Any, steal_from: int = 1) -> None:
+    def __init__(self, plan: Plan, shares: list[Plan], context: Any) -> None:
         self.plan = plan
         self.spiders = sorted(plan.pages)
         self.workers = len(shares)
-        self.steal_from = max(1, steal_from)
         self.worker = 0
         self.bounds = context.RawArray("q", 2 * self.workers * len(self.spiders))
         self.lock = context.Lock()
@@ -412,15 +414,13 @@ class Taker:
     def _at(self, worker: int, spider: int) -> int:
         return 2 * (worker * len(self.spiders) + spider)
 
-    def take(self, spider: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-        """This worker's next row of ``spider`` and the rows it took from another worker
-        just now (empty if none); ``None`` once none is left to take."""
+    def take(self, spider: str) -> dict[str, Any] | None:
+        """This worker's next row of ``spider``; ``None`` once none is left to take."""
         rows = self.plan.pages.get(spider)
         if not rows:
             return None
         k, bounds = self.spiders.index(spider), self.bounds
         mine = self._at(self.worker, k)
-        stolen: list[dict[str, Any]] = []
         with self.lock:
             if bounds[mine] >= bounds[mine + 1]:
                 others = [self._at(w, k) for w in range(self.workers) if w != self.worker]
@@ -428,15 +428,14 @@ class Taker:
                     return None
                 most = max(others, key=lambda at: bounds[at + 1] - bounds[at])
                 left = bounds[most + 1] - bounds[most]
-                if left < self.steal_from:
+                if left < 1:
                     return None
                 cut = bounds[most + 1] - (left + 1) // 2
                 bounds[mine], bounds[mine + 1] = cut, bounds[most + 1]
                 bounds[most + 1] = cut
-                stolen = rows[cut : bounds[mine + 1]]
-            at = bounds[mine]
+            at = int(bounds[mine])
             bounds[mine] = at + 1
-        return rows[at], stolen
+        return rows[at]
 
     def left(self, worker: int) -> int:
         """Pages still in ``worker``'s range (not taken by anyone)."""
@@ -444,13 +443,6 @@ class Taker:
             self.bounds[at + 1] - self.bounds[at]
             for at in (self._at(worker, k) for k in range(len(self.spiders)))
         )
-
-
-STEAL_FROM_UNCHANGED = 200
-"""The smallest range a worker takes from another when the unchanged check is on, or a
-fiftieth of the run's pages if more: the check reads the old rows of what it takes, a
-read of the archive's files that costs about what a page does per 150 rows (0.2 s at
-10,000), against half the range's pages. With ``--force``, any range."""
 
 
 class _Relay(Progress):
@@ -551,9 +543,7 @@ def run_workers(
     check_writable(shares[0].root)
     _preload(overrides)
     context = multiprocessing.get_context("fork")
-    unchanged = "crawler.crawling.unchanged.SkipUnchanged" in overrides.get("ITEM_PIPELINES", {})
-    steal_from = max(STEAL_FROM_UNCHANGED, plan.total // 50) if unchanged else 1
-    taker = Taker(plan, shares, context, steal_from)
+    taker = Taker(plan, shares, context)
     workers: list[_Worker] = []
     gc.freeze()  # the workers' collections leave the parent's objects (and pages) alone
     try:

@@ -60,17 +60,23 @@ def select_rows(
     return retrying(root, work)
 
 
+Selected = tuple[list[dict[str, Any]], dict[str, str] | None]
+"""The rows, and their fingerprints if asked for (see :class:`RowsAhead`)."""
+
+
 def _select(
-    root: Path | str, sites: list[str] | None, versions: list[str] | None
+    root: Path | str, sites: list[str] | None, versions: list[str] | None, fingerprints: bool
 ) -> tuple[str, Any]:
-    """:func:`select_rows` as a message: ``("rows", rows)`` or ``("error", one line)``;
-    any other exception propagates."""
+    """:func:`select_rows` (and the rows' fingerprints) as a message: ``("rows",
+    Selected)`` or ``("error", one line)``; any other exception propagates."""
     import duckdb
 
     from crawler.archive.views import ArchiveError, one_line
+    from crawler.crawling.fingerprints import old_fingerprints
 
     try:
-        return "rows", select_rows(root, sites, versions)
+        rows = select_rows(root, sites, versions)
+        return "rows", (rows, old_fingerprints(root, rows) if fingerprints else None)
     except ArchiveError as error:
         return "error", str(error)
     except duckdb.Error as error:
@@ -78,11 +84,15 @@ def _select(
 
 
 def _child(
-    connection: Connection, root: Path | str, sites: list[str] | None, versions: list[str] | None
+    connection: Connection,
+    root: Path | str,
+    sites: list[str] | None,
+    versions: list[str] | None,
+    fingerprints: bool,
 ) -> None:
     """The forked process: send the parent the rows, the error's line, or the exception."""
     try:
-        message: tuple[str, Any] = _select(root, sites, versions)
+        message: tuple[str, Any] = _select(root, sites, versions, fingerprints)
     except BaseException as error:  # the parent raises it as its own
         message = ("raise", error)
     try:
@@ -98,14 +108,21 @@ def _child(
 
 class RowsAhead:
     """:func:`select_rows` started now in a forked process (read back by :meth:`rows`),
-    or, where there is no fork, run by :meth:`rows` itself."""
+    or, where there is no fork, run by :meth:`rows` itself. With ``fingerprints``, the
+    same process also reads the rows' fingerprints for the unchanged check
+    (:func:`~crawler.crawling.fingerprints.old_fingerprints`, the archive's files read
+    once): the run's workers then read nothing before their first page."""
 
     def __init__(
-        self, root: Path | str, sites: list[str] | None = None, versions: list[str] | None = None
+        self,
+        root: Path | str,
+        sites: list[str] | None = None,
+        versions: list[str] | None = None,
+        fingerprints: bool = False,
     ) -> None:
         import multiprocessing
 
-        self.query = (root, sites, versions)
+        self.query = (root, sites, versions, fingerprints)
         self.process: Any = None
         if "fork" not in multiprocessing.get_all_start_methods():
             return
@@ -117,8 +134,9 @@ class RowsAhead:
         self.process.start()
         send.close()
 
-    def rows(self) -> list[dict[str, Any]]:
-        """The rows; :class:`SelectionError` with the line to print if they cannot be read."""
+    def rows(self) -> Selected:
+        """The rows and their fingerprints (None unless asked for); :class:`SelectionError`
+        with the line to print if they cannot be read."""
         if self.process is None:
             kind, value = _select(*self.query)
         else:
@@ -138,5 +156,5 @@ class RowsAhead:
             raise SelectionError(value)
         if kind == "raise":
             raise value
-        rows: list[dict[str, Any]] = value
-        return rows
+        selected: Selected = value
+        return selected
