@@ -32,8 +32,11 @@ def cmd_reextract(args: argparse.Namespace) -> int:
             settings = settings_pairs(args.set)
             # The rows (and, for the unchanged check, their fingerprints) are read on the
             # other core while this process imports Scrapy, the spiders and the pipelines,
-            # which load only here: every other command starts without them.
-            ahead = RowsAhead(args.archive, args.site, args.spider_version, not args.force)
+            # which load only here: every other command starts without them. With
+            # --outdated, most rows may be left out of the plan: only the planned ones'
+            # fingerprints are read, once it is made (run_plan).
+            prints = not args.force and not args.outdated
+            ahead = RowsAhead(args.archive, args.site, args.spider_version, prints)
             from crawler.crawling.replay import default_workers, make_plan, run_plan
 
             try:

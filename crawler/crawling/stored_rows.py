@@ -76,7 +76,8 @@ def _select(
 
     try:
         rows = select_rows(root, sites, versions)
-        return "rows", (rows, old_fingerprints(root, rows) if fingerprints else None)
+        stored = [row for row in rows if row["raw_ref"]]  # the others are not re-parsed
+        return "rows", (rows, old_fingerprints(root, stored) if fingerprints else None)
     except ArchiveError as error:
         return "error", str(error)
     except duckdb.Error as error:
